@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+
+namespace ReachProbe.Analysis;
+
+/// <summary>Options of an offline analysis.</summary>
+public sealed class AnalysisOptions
+{
+    /// <summary>Thresholds.</summary>
+    public VerdictOptions Verdict { get; init; } = new();
+
+    /// <summary>Targets (IP → MAC or 0); null to discover every host that others tried to reach on the captured segment.</summary>
+    public IReadOnlyDictionary<uint, ulong>? Targets { get; init; }
+}
+
+/// <summary>Progress of a long analysis.</summary>
+/// <param name="Packets">Packets read.</param>
+/// <param name="Bytes">Approximate bytes of the file consumed.</param>
+/// <param name="FileSize">File size.</param>
+/// <param name="Elapsed">Wall time so far.</param>
+public readonly record struct AnalysisProgress(long Packets, long Bytes, long FileSize, TimeSpan Elapsed);
+
+/// <summary>One analysed target.</summary>
+/// <param name="Ip">IPv4 address, host order.</param>
+/// <param name="Mac">MAC, 0 if never learned.</param>
+/// <param name="Host">Its trackers and verdict.</param>
+public sealed record TargetReport(uint Ip, ulong Mac, HostMonitor Host);
+
+/// <summary>What an analysis found.</summary>
+public sealed class AnalysisResult
+{
+    /// <summary>The capture's path.</summary>
+    public required string File { get; init; }
+    /// <summary>Link type.</summary>
+    public required LinkKind Link { get; init; }
+    /// <summary>Frame counts.</summary>
+    public required WireCounters Counters { get; init; }
+    /// <summary>First packet time (UTC ticks), null for a capture with no packets.</summary>
+    public long? FirstTime { get; init; }
+    /// <summary>Last packet time (UTC ticks).</summary>
+    public long? LastTime { get; init; }
+    /// <summary>Targets reported, by IP.</summary>
+    public required IReadOnlyList<TargetReport> Targets { get; init; }
+    /// <summary>Set when the file broke off part-way: the results cover the packets before it.</summary>
+    public string? Error { get; init; }
+    /// <summary>Hosts not tracked because the discovery bound was reached.</summary>
+    public long HostsNotTracked { get; init; }
+    /// <summary>Capture duration in seconds.</summary>
+    public double DurationSeconds => FirstTime is { } f && LastTime is { } l ? (l - f) / (double)TimeSpan.TicksPerSecond : 0;
+}
+
+/// <summary>Runs a capture through the <see cref="WirePipeline"/> with packet time as the clock.</summary>
+public static class CaptureAnalyzer
+{
+    /// <summary>Analyses a capture file. Throws <see cref="CaptureException"/> when it cannot be opened at all.</summary>
+    public static AnalysisResult AnalyzeFile(string path, AnalysisOptions options, IProgress<AnalysisProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        using var source = CaptureFileSource.Open(path);
+        return Analyze(source, options, progress, cancellation);
+    }
+
+    /// <summary>Analyses any source to its end. A source that breaks part-way yields the results so far and <see cref="AnalysisResult.Error"/>.</summary>
+    public static AnalysisResult Analyze(ICaptureSource source, AnalysisOptions options, IProgress<AnalysisProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var clock = new PacketClock();
+        var pipeline = new WirePipeline(options.Verdict, clock, options.Targets);
+        var file = source as CaptureFileSource;
+        var link = source.Link;
+        long? first = null;
+        long last = 0;
+        string? error = null;
+        var watch = Stopwatch.StartNew();
+        var nextReport = TimeSpan.FromMilliseconds(200);
+        try
+        {
+            while (source.TryRead(out var frame))
+            {
+                // Packet time never runs backwards for the engine, even in a capture merged out of order.
+                var t = Math.Max(frame.Time, last);
+                first ??= t;
+                last = t;
+                clock.Now = t;
+                pipeline.Process(link, frame.Data, t);
+                if ((pipeline.Counters.Frames & 0xFFFF) == 0)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    if (progress is not null && watch.Elapsed >= nextReport)
+                    {
+                        nextReport = watch.Elapsed + TimeSpan.FromMilliseconds(200);
+                        progress.Report(new AnalysisProgress(pipeline.Counters.Frames, file?.BytesRead ?? 0, file?.FileSize ?? 0, watch.Elapsed));
+                    }
+                }
+            }
+        }
+        catch (CaptureException e)
+        {
+            error = e.Message;
+        }
+        if (first is not null) pipeline.Flush(last);
+        progress?.Report(new AnalysisProgress(pipeline.Counters.Frames, file?.FileSize ?? 0, file?.FileSize ?? 0, watch.Elapsed));
+
+        var reported = pipeline.Hosts
+            .Where(h => options.Targets is not null || (h.TriedByOthers && h.Identity.Mac != 0 && pipeline.IsOnSegment(h)))
+            .OrderBy(h => h.Identity.Ip)
+            .Select(h => new TargetReport(h.Identity.Ip, h.Identity.Mac, h))
+            .ToList();
+        return new AnalysisResult
+        {
+            File = source.Name,
+            Link = link,
+            Counters = pipeline.Counters,
+            FirstTime = first,
+            LastTime = first is null ? null : last,
+            Targets = reported,
+            Error = error,
+            HostsNotTracked = pipeline.HostsNotTracked,
+        };
+    }
+}

@@ -1,0 +1,223 @@
+namespace ReachProbe.Verdict;
+
+/// <summary>
+/// The verdict engine for one target: a pure state machine from timestamped <see cref="Evidence"/> to
+/// <see cref="TargetState"/>. No I/O, no logging; the only clock is the injected <see cref="TimeProvider"/>,
+/// which the live agent gives as the system clock and offline analysis as packet time.
+/// </summary>
+/// <remarks>
+/// Rules, in the words of the field report:
+/// <list type="bullet">
+/// <item>Proof of receipt (an answer from the target) makes it up and ends any incident.</item>
+/// <item><see cref="VerdictOptions.NegativeEvidenceThreshold"/> unanswered things with no proof between them make it
+/// not-answering, from the first of them. Negative evidence older than the last proof is stale and ignored.</item>
+/// <item>A not-answering target that transmitted since it stopped answering (a frame from its MAC, or a query, SYN or
+/// ARP it repeated after the answer) is deaf; one that did not is down. A deaf target silent for
+/// <see cref="VerdictOptions.SilenceWindow"/> becomes down; a down target that starts transmitting becomes deaf, and if that
+/// happens within the silence window the incident is deaf from its start (it was deaf, just quiet at first).</item>
+/// <item>The target's own link down makes it down at once; the monitor going blind makes it unknown and closes the incident.</item>
+/// <item>A gratuitous ARP restarts the count (the interface re-initialised) but, being no answer, does not end the incident.</item>
+/// </list>
+/// </remarks>
+public sealed class TargetVerdict
+{
+    private readonly VerdictOptions _options;
+    private readonly TimeProvider _time;
+    private readonly List<StateChange> _changes = [];
+    private readonly List<Incident> _incidents = [];
+    private readonly List<Evidence> _notes = [];
+    private readonly int _maxRetained;
+
+    private long _lastProof = long.MinValue;
+    private long _lastFrame = long.MinValue;
+    private long? _failingSince;
+    private int _negatives;
+    private bool _transmittedWhileFailing;
+    private bool _silent;
+    private bool _linkDown;
+    private bool _blind;
+    private EvidenceCounts? _episode;
+    private Incident? _open;
+
+    /// <summary>Creates the state machine.</summary>
+    /// <param name="options">Thresholds.</param>
+    /// <param name="time">Clock for <see cref="StateChange.DecidedAt"/>.</param>
+    /// <param name="maxRetained">How many state changes and incidents to keep in memory (oldest dropped first).</param>
+    public TargetVerdict(VerdictOptions options, TimeProvider time, int maxRetained = 100_000)
+    {
+        _options = options;
+        _time = time;
+        _maxRetained = maxRetained;
+    }
+
+    /// <summary>The current state.</summary>
+    public TargetState State { get; private set; } = TargetState.Unknown;
+
+    /// <summary>Every state change, oldest first (up to the retention bound).</summary>
+    public IReadOnlyList<StateChange> Changes => _changes;
+
+    /// <summary>Every incident, oldest first; the last may be open.</summary>
+    public IReadOnlyList<Incident> Incidents => _incidents;
+
+    /// <summary>Notable events for a timeline: gratuitous ARP, silence, link and monitor changes (up to the retention bound).</summary>
+    public IReadOnlyList<Evidence> Notes => _notes;
+
+    /// <summary>When the target's last frame was seen (UTC ticks), or null.</summary>
+    public long? LastFrame => _lastFrame == long.MinValue ? null : _lastFrame;
+
+    /// <summary>Evidence totals over the whole observation.</summary>
+    public EvidenceCounts Totals { get; } = new();
+
+    /// <summary>Raised on each state change (for metrics and logs).</summary>
+    public event Action<StateChange>? StateChanged;
+
+    /// <summary>Weighs one piece of evidence.</summary>
+    public void Observe(in Evidence e)
+    {
+        Totals.Add(e);
+        if (e.Kind is EvidenceKind.GratuitousArp or EvidenceKind.Silence or >= EvidenceKind.TargetLinkDown) Retain(_notes, e);
+        if (e.Kind == EvidenceKind.MonitorSighted) { _blind = false; return; }
+        if (e.Kind == EvidenceKind.MonitorBlind) { GoBlind(e); return; }
+        if (_blind) return;
+
+        if (e.IsProof) { OnProof(e); return; }
+        if (e.IsNegative) { OnNegative(e); return; }
+        switch (e.Kind)
+        {
+            case EvidenceKind.FrameFromTarget:
+                if (e.Time > _lastFrame) _lastFrame = e.Time;
+                _silent = false;
+                if (_open is not null || (_failingSince is { } since && e.Time >= since)) CountsSink()?.Add(e);
+                Reevaluate(e);
+                break;
+            case EvidenceKind.Silence:
+                if (e.Time < _lastFrame) return; // a frame came after all
+                _silent = true;
+                Reevaluate(e);
+                break;
+            case EvidenceKind.GratuitousArp:
+                CountsSink()?.Add(e);
+                _negatives = 0;
+                _failingSince = null;
+                _transmittedWhileFailing = false;
+                if (_open is null) _episode = null;
+                break;
+            case EvidenceKind.TargetLinkDown:
+                _linkDown = true;
+                if (_failingSince is null) { _failingSince = e.Time; _episode = new EvidenceCounts(); }
+                if (State != TargetState.Down) Transition(TargetState.Down, e.Time, e.Kind);
+                break;
+            case EvidenceKind.TargetLinkUp:
+                _linkDown = false;
+                break;
+        }
+    }
+
+    private EvidenceCounts? CountsSink() => _open?.Evidence ?? _episode;
+
+    private void OnProof(in Evidence e)
+    {
+        if (e.Time > _lastProof) _lastProof = e.Time;
+        _negatives = 0;
+        _failingSince = null;
+        _transmittedWhileFailing = false;
+        _linkDown = false;
+        _episode = null;
+        if (_open is not null)
+        {
+            _open.End = e.Time;
+            _open.EndReason = IncidentEnd.Recovered;
+            _open.RecoveredBy = e.Kind;
+            _open = null;
+        }
+        if (State != TargetState.Up) Transition(TargetState.Up, e.Time, e.Kind);
+    }
+
+    private void OnNegative(in Evidence e)
+    {
+        if (e.Time < _lastProof) return; // the target answered something later: stale
+        _negatives++;
+        if (_failingSince is null || e.Time < _failingSince) _failingSince = e.Time;
+        _episode ??= new EvidenceCounts();
+        CountsSink()!.Add(e);
+        if (e.ShowsTransmission)
+        {
+            _transmittedWhileFailing = true;
+            _silent = false;
+        }
+        Reevaluate(e);
+    }
+
+    private void Reevaluate(in Evidence trigger)
+    {
+        if (_linkDown) return; // already down, and only a proof or link-up changes that
+        var failing = _failingSince is not null && _negatives >= _options.NegativeEvidenceThreshold;
+        if (!failing)
+        {
+            // Sticky: a deaf target stays deaf until it answers, but one that then falls silent is down.
+            if (State == TargetState.Deaf && _silent) Transition(TargetState.Down, _lastFrame, EvidenceKind.Silence);
+            return;
+        }
+        var transmitting = _transmittedWhileFailing || _lastFrame > _failingSince!.Value;
+        var next = transmitting && !_silent ? TargetState.Deaf : TargetState.Down;
+        if (next == State) return;
+        var at = State switch
+        {
+            TargetState.Deaf => Math.Max(_lastFrame, _failingSince!.Value), // went silent after its last frame
+            TargetState.Down => trigger.Time,                               // started transmitting
+            _ => _failingSince!.Value,                                       // stopped answering
+        };
+        Transition(next, at, trigger.Kind);
+    }
+
+    private void Transition(TargetState next, long at, EvidenceKind cause)
+    {
+        var previous = State;
+        State = next;
+        var change = new StateChange(next, at, _time.GetUtcNow().UtcTicks, cause);
+        Retain(_changes, change);
+
+        if (next is TargetState.Deaf or TargetState.Down)
+        {
+            if (_open is not null)
+            {
+                if (previous == TargetState.Down && next == TargetState.Deaf && at - _open.Start < _options.SilenceWindow.Ticks)
+                {
+                    // It was deaf all along, only quiet at first: relabel rather than split.
+                    _open.State = TargetState.Deaf;
+                    StateChanged?.Invoke(change);
+                    return;
+                }
+                _open.End = at;
+                _open.EndReason = IncidentEnd.StateChanged;
+            }
+            var counts = _open is null ? _episode ?? new EvidenceCounts() : new EvidenceCounts();
+            _open = new Incident(next, at, counts);
+            _episode = null;
+            Retain(_incidents, _open);
+        }
+        StateChanged?.Invoke(change);
+    }
+
+    private void GoBlind(in Evidence e)
+    {
+        _blind = true;
+        _negatives = 0;
+        _failingSince = null;
+        _transmittedWhileFailing = false;
+        _episode = null;
+        if (_open is not null)
+        {
+            _open.End = e.Time;
+            _open.EndReason = IncidentEnd.MonitorBlind;
+            _open = null;
+        }
+        if (State != TargetState.Unknown) Transition(TargetState.Unknown, e.Time, e.Kind);
+    }
+
+    private void Retain<T>(List<T> list, T item)
+    {
+        if (list.Count >= _maxRetained) list.RemoveAt(0);
+        list.Add(item);
+    }
+}

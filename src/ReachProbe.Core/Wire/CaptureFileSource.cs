@@ -1,0 +1,147 @@
+using System.Runtime.InteropServices;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace ReachProbe.Wire;
+
+/// <summary>
+/// Reads pcap and pcapng files through SharpPcap (libpcap). Checks the file before handing it to libpcap so that
+/// the common mistakes get a precise message, and never lets a libpcap error escape as anything but a
+/// <see cref="CaptureException"/>.
+/// </summary>
+public sealed class CaptureFileSource : ICaptureSource
+{
+    private readonly CaptureFileReaderDevice _device;
+    private long _index;
+
+    private CaptureFileSource(string path, CaptureFileReaderDevice device, LinkKind link, long size)
+    {
+        Name = path;
+        _device = device;
+        Link = link;
+        FileSize = size;
+    }
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public LinkKind Link { get; }
+
+    /// <summary>File size in bytes.</summary>
+    public long FileSize { get; }
+
+    /// <summary>Approximate bytes consumed so far (record headers plus captured data), for progress.</summary>
+    public long BytesRead { get; private set; }
+
+    /// <summary>Opens a capture file, or throws <see cref="CaptureException"/> naming what is wrong with it.</summary>
+    public static CaptureFileSource Open(string path)
+    {
+        long size;
+        Span<byte> magic = stackalloc byte[4];
+        int got;
+        try
+        {
+            if (Directory.Exists(path)) throw new CaptureException($"{path}: is a directory, not a capture file");
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new CaptureException($"{path}: no such file");
+            size = info.Length;
+            if (size == 0) throw new CaptureException($"{path}: empty file (0 bytes), not a capture");
+            using var fs = File.OpenRead(path);
+            got = fs.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CaptureException($"{path}: cannot read: {e.Message}", e);
+        }
+        if (got < 4) throw new CaptureException($"{path}: only {got} bytes, too short to be a capture");
+        if (magic[0] == 0x1F && magic[1] == 0x8B)
+            throw new CaptureException($"{path}: gzip-compressed; decompress it first (gunzip -k {path})");
+        var m = (uint)(magic[0] << 24 | magic[1] << 16 | magic[2] << 8 | magic[3]);
+        if (m is not (0xD4C3B2A1 or 0xA1B2C3D4 or 0x4D3CB2A1 or 0xA1B23C4D or 0x0A0D0D0A))
+            throw new CaptureException($"{path}: not a pcap or pcapng file (starts with 0x{m:X8})");
+
+        var device = new CaptureFileReaderDevice(path);
+        try
+        {
+            device.Open(new DeviceConfiguration { TimestampResolution = TimestampResolution.Nanosecond });
+        }
+        catch (PcapException e)
+        {
+            throw new CaptureException($"{path}: {Clean(e.Message)}", e);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new CaptureException("libpcap is not installed: install it with 'apt-get install libpcap0.8'", e);
+        }
+        var dlt = (int)device.LinkType;
+        if (!Enum.IsDefined((LinkKind)dlt))
+        {
+            device.Close();
+            throw new CaptureException($"{path}: unsupported link type {dlt} ({LinkTypeName(dlt)}); ReachProbe reads Ethernet (1), Linux cooked SLL (113) and SLL2 (276)");
+        }
+        return new CaptureFileSource(path, device, (LinkKind)dlt, size);
+    }
+
+    /// <inheritdoc/>
+    public bool TryRead(out CapturedFrame frame)
+    {
+        var header = IntPtr.Zero;
+        var data = IntPtr.Zero;
+        while (true)
+        {
+            var res = _device.GetNextPacketPointers(ref header, ref data);
+            if (res == 1) break;
+            if (res == 0) continue; // a timeout only happens on live handles
+            frame = default;
+            if (res == -2) return false;
+            throw new CaptureException($"{Name}: {Clean(_device.LastError)} (after packet {_index})");
+        }
+        _index++;
+        // struct pcap_pkthdr on 64-bit Linux: struct timeval (two longs), caplen, len. Opened with nanosecond
+        // precision, tv_usec holds nanoseconds.
+        var sec = Marshal.ReadInt64(header, 0);
+        var nsec = Marshal.ReadInt64(header, 8);
+        var caplen = Marshal.ReadInt32(header, 16);
+        var len = Marshal.ReadInt32(header, 20);
+        BytesRead += caplen + 16;
+        unsafe
+        {
+            frame = new CapturedFrame(ToTicks(sec, nsec), new ReadOnlySpan<byte>((void*)data, caplen), len);
+        }
+        return true;
+    }
+
+    /// <summary>Converts a capture timestamp to UTC ticks, clamping values outside DateTime's range (corrupt headers).</summary>
+    internal static long ToTicks(long sec, long nsec)
+    {
+        const long maxSec = 253402300799; // 9999-12-31T23:59:59Z
+        if (sec < 0) sec = 0;
+        if (sec > maxSec) sec = maxSec;
+        if (nsec is < 0 or >= 1_000_000_000) nsec = 0;
+        return DateTime.UnixEpoch.Ticks + sec * TimeSpan.TicksPerSecond + nsec / 100;
+    }
+
+    private static string Clean(string message)
+    {
+        const string prefix = "Unable to open offline adapter: ";
+        var m = message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
+        return m.Trim();
+    }
+
+    private static string LinkTypeName(int dlt) => dlt switch
+    {
+        0 => "BSD loopback",
+        9 => "PPP",
+        101 => "raw IP",
+        105 => "IEEE 802.11",
+        127 => "802.11 radiotap",
+        195 => "IEEE 802.15.4",
+        228 => "raw IPv4",
+        229 => "raw IPv6",
+        _ => "see tcpdump.org/linktypes.html",
+    };
+
+    /// <inheritdoc/>
+    public void Dispose() => _device.Close();
+}

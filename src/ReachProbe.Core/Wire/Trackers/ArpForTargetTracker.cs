@@ -1,0 +1,48 @@
+using ReachProbe.Verdict;
+
+namespace ReachProbe.Wire.Trackers;
+
+/// <summary>
+/// Signature 2: ARP who-has for the target from other hosts (unicast refreshes, then broadcast) with no reply from
+/// the target within <see cref="VerdictOptions.ReplyTimeout"/>. RFC 5227 probes (sender 0.0.0.0) and announcements
+/// are not requests for the target and are ignored.
+/// </summary>
+public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
+    : SignatureTracker(target, sink, options)
+{
+    private readonly BoundedTable<ulong, bool> _pending = new(capacity);   // (requester, n) → broadcast
+    private readonly BoundedTable<uint, byte> _repliedTo = new(capacity);  // requester → time of the target's last reply to it
+    private uint _n;
+
+    /// <inheritdoc/>
+    public override long Evicted => _pending.Evicted + _repliedTo.Evicted;
+
+    /// <inheritdoc/>
+    public override void Observe(in DecodedFrame f)
+    {
+        if (f.Kind != FrameKind.Arp) return;
+        if (f.ArpOp == 1 && f.ArpTargetIp == Target.Ip && f.ArpSenderIp != Target.Ip && f.ArpSenderIp != 0)
+        {
+            var broadcast = f.DstMac == DecodedFrame.BroadcastMac;
+            _pending.Set(((ulong)f.ArpSenderIp << 32) | ++_n, broadcast, f.Time);
+        }
+        else if (f.ArpOp == 2 && f.ArpSenderIp == Target.Ip && f.ArpTargetIp != Target.Ip)
+        {
+            _repliedTo.Set(f.ArpTargetIp, 0, f.Time);
+            Emit(EvidenceKind.ArpAnsweredByTarget, f.Time);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Expire(long now)
+    {
+        _pending.Expire(now - Options.ReplyTimeout.Ticks, (key, broadcast, asked) =>
+        {
+            var requester = (uint)(key >> 32);
+            if (_repliedTo.TryGet(requester, out _, out var replied) && replied >= asked) return;
+            Emit(EvidenceKind.ArpForTargetUnanswered, asked, broadcast);
+        });
+        // A reply is kept long enough to settle every request it answers.
+        _repliedTo.Expire(now - 2 * Options.ReplyTimeout.Ticks, null);
+    }
+}

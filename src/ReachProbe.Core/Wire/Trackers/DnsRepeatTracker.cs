@@ -1,0 +1,39 @@
+using ReachProbe.Verdict;
+
+namespace ReachProbe.Wire.Trackers;
+
+/// <summary>
+/// Signature 3: a DNS query from the target repeated after the answer to it was on the wire. The same query means the
+/// same transaction id, question name and type, client and server. A retry while no answer was seen is ordinary
+/// resolver behaviour and is not counted.
+/// </summary>
+public sealed class DnsRepeatTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
+    : SignatureTracker(target, sink, options)
+{
+    private readonly record struct QueryKey(ushort Id, ushort Type, ulong Name, uint Server);
+
+    private readonly BoundedTable<QueryKey, bool> _queries = new(capacity); // → answered; stamp: sent or answered
+
+    /// <inheritdoc/>
+    public override long Evicted => _queries.Evicted;
+
+    /// <inheritdoc/>
+    public override void Observe(in DecodedFrame f)
+    {
+        if (f.Transport != TransportKind.Dns) return;
+        if (!f.DnsIsResponse && f.IpSrc == Target.Ip && f.DstPort == 53)
+        {
+            var key = new QueryKey(f.DnsId, f.DnsQtype, f.DnsQnameHash, f.IpDst);
+            if (!_queries.TryGet(key, out var answered, out var stamp)) _queries.Set(key, false, f.Time);
+            else if (answered && f.Time - stamp <= Options.RepeatWindow.Ticks) Emit(EvidenceKind.DnsRepeatedAfterAnswer, f.Time);
+        }
+        else if (f.DnsIsResponse && f.IpDst == Target.Ip && f.SrcPort == 53)
+        {
+            var key = new QueryKey(f.DnsId, f.DnsQtype, f.DnsQnameHash, f.IpSrc);
+            if (_queries.TryGet(key, out var answered, out _) && !answered) _queries.Set(key, true, f.Time);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Expire(long now) => _queries.Expire(now - Options.RepeatWindow.Ticks, null);
+}

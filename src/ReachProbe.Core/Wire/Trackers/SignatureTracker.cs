@@ -1,0 +1,56 @@
+using ReachProbe.Verdict;
+
+namespace ReachProbe.Wire.Trackers;
+
+/// <summary>What a tracker knows of the host it watches; the MAC is learned from the wire.</summary>
+public sealed class TargetIdentity(uint ip)
+{
+    /// <summary>IPv4 address, host order.</summary>
+    public uint Ip { get; } = ip;
+
+    /// <summary>MAC address, 0 until learned.</summary>
+    public ulong Mac { get; set; }
+
+    /// <summary>True when the frame was sent by this host: its MAC when known, else its IPv4 or ARP sender address.</summary>
+    public bool IsFrom(in DecodedFrame f) => Mac != 0
+        ? f.SrcMac == Mac
+        : (f.Kind == FrameKind.IPv4 && f.IpSrc == Ip) || (f.Kind == FrameKind.Arp && f.ArpSenderIp == Ip);
+}
+
+/// <summary>Receives evidence from trackers.</summary>
+public interface IEvidenceSink
+{
+    /// <summary>Takes one piece of evidence.</summary>
+    void Add(in Evidence evidence);
+}
+
+/// <summary>
+/// Watches one target for one field-report signature: frames in, typed <see cref="Evidence"/> out. Trackers hold no
+/// policy (that is the verdict engine's) and every table they keep is bounded.
+/// </summary>
+public abstract class SignatureTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options)
+{
+    /// <summary>Default bound of each tracker's request table.</summary>
+    public const int DefaultTableCapacity = 1024;
+
+    /// <summary>The host watched.</summary>
+    protected TargetIdentity Target { get; } = target;
+
+    /// <summary>Where evidence goes.</summary>
+    protected IEvidenceSink Sink { get; } = sink;
+
+    /// <summary>Thresholds.</summary>
+    protected VerdictOptions Options { get; } = options;
+
+    /// <summary>Looks at one frame that involves the target.</summary>
+    public abstract void Observe(in DecodedFrame frame);
+
+    /// <summary>Lets time pass: requests older than their timeout are settled.</summary>
+    public virtual void Expire(long now) { }
+
+    /// <summary>Entries dropped from full tables.</summary>
+    public virtual long Evicted => 0;
+
+    /// <summary>Emits evidence.</summary>
+    protected void Emit(EvidenceKind kind, long time, bool broadcast = false) => Sink.Add(new Evidence(kind, time, broadcast));
+}

@@ -1,0 +1,199 @@
+using ReachProbe.Verdict;
+
+namespace ReachProbe.Wire;
+
+/// <summary>
+/// The one pipeline behind both capture files and live capture: decode → learn hosts → route to each host's
+/// trackers → verdict engine. Only the clock differs: offline it is packet time, live the system clock.
+/// Single-threaded by design; the live agent feeds it from one reader loop.
+/// </summary>
+public sealed class WirePipeline
+{
+    private readonly VerdictOptions _options;
+    private readonly TimeProvider _time;
+    private readonly bool _discover;
+    private readonly int _maxHosts;
+    private readonly Dictionary<uint, HostMonitor> _byIp = [];
+    private readonly Dictionary<ulong, HostMonitor> _byMac = [];
+    // First IPv4 source address seen behind each MAC: a MAC that sends for two addresses is a router (or a host
+    // with aliases), so addresses learned from it are not on the segment.
+    private readonly Dictionary<ulong, uint> _firstIpOfMac = [];
+    private readonly HashSet<ulong> _sharedMacs = [];
+    private const int MaxMacsRemembered = 4096;
+    private long _nextTick = long.MinValue;
+    private static readonly long TickTicks = TimeSpan.FromMilliseconds(250).Ticks;
+
+    /// <summary>Creates a pipeline.</summary>
+    /// <param name="options">Thresholds (validated by the caller).</param>
+    /// <param name="time">The clock for the verdict engines.</param>
+    /// <param name="targets">Targets to watch, with an optional known MAC (0 if none); null to discover every host
+    /// that others try to reach.</param>
+    /// <param name="maxHosts">Bound on hosts tracked in discovery mode.</param>
+    public WirePipeline(VerdictOptions options, TimeProvider time, IReadOnlyDictionary<uint, ulong>? targets = null, int maxHosts = 1024)
+    {
+        _options = options;
+        _time = time;
+        _discover = targets is null;
+        _maxHosts = maxHosts;
+        if (targets is null) return;
+        foreach (var (ip, mac) in targets)
+        {
+            var h = AddHost(ip);
+            if (mac != 0) SetMac(h, mac, MacSource.Configured);
+        }
+    }
+
+    /// <summary>Frame counts.</summary>
+    public WireCounters Counters { get; } = new();
+
+    /// <summary>Every host tracked, in the order first seen.</summary>
+    public IReadOnlyCollection<HostMonitor> Hosts => _byIp.Values;
+
+    /// <summary>Hosts not tracked because <c>maxHosts</c> was reached.</summary>
+    public long HostsNotTracked { get; private set; }
+
+    /// <summary>Raised when a host starts being tracked.</summary>
+    public event Action<HostMonitor>? HostAdded;
+
+    /// <summary>Looks up a tracked host.</summary>
+    public HostMonitor? Find(uint ip) => _byIp.GetValueOrDefault(ip);
+
+    /// <summary>True when the host's address is on the captured segment (its MAC is its own, not a router's).</summary>
+    public bool IsOnSegment(HostMonitor h) => h.MacSource switch
+    {
+        MacSource.Arp or MacSource.Configured => true,
+        MacSource.IPv4 => !_sharedMacs.Contains(h.Identity.Mac),
+        _ => false,
+    };
+
+    /// <summary>Decodes and processes one frame.</summary>
+    public void Process(LinkKind link, ReadOnlySpan<byte> data, long time)
+    {
+        FrameDecoder.TryDecode(link, data, time, out var f);
+        Process(f, data.Length);
+    }
+
+    /// <summary>Processes one decoded frame.</summary>
+    public void Process(in DecodedFrame f, int length)
+    {
+        Counters.Count(f, length);
+        if (f.Issue == DecodeIssue.TruncatedLinkHeader) return;
+        Learn(f);
+
+        // Route to every host the frame involves, once each.
+        HostMonitor? a = null, b = null, c = null;
+        if (f.SrcMac != 0) Route(_byMac.GetValueOrDefault(f.SrcMac), ref a, ref b, ref c);
+        if (f.Kind == FrameKind.IPv4)
+        {
+            Route(_byIp.GetValueOrDefault(f.IpSrc), ref a, ref b, ref c);
+            Route(_byIp.GetValueOrDefault(f.IpDst), ref a, ref b, ref c);
+        }
+        else if (f.Kind == FrameKind.Arp)
+        {
+            Route(_byIp.GetValueOrDefault(f.ArpSenderIp), ref a, ref b, ref c);
+            Route(_byIp.GetValueOrDefault(f.ArpTargetIp), ref a, ref b, ref c);
+        }
+        a?.Observe(f);
+        b?.Observe(f);
+        c?.Observe(f);
+        Advance(f.Time);
+    }
+
+    private static void Route(HostMonitor? h, ref HostMonitor? a, ref HostMonitor? b, ref HostMonitor? c)
+    {
+        if (h is null || h == a || h == b || h == c) return;
+        if (a is null) a = h;
+        else if (b is null) b = h;
+        else c ??= h;
+    }
+
+    /// <summary>Lets time pass: settles timed-out requests every 250 ms of <paramref name="now"/>.</summary>
+    public void Advance(long now)
+    {
+        if (now < _nextTick) return;
+        _nextTick = now + TickTicks;
+        foreach (var h in _byIp.Values) h.Expire(now);
+    }
+
+    /// <summary>Settles everything that has timed out by <paramref name="now"/> (end of a capture file).</summary>
+    public void Flush(long now)
+    {
+        foreach (var h in _byIp.Values) h.Expire(now);
+    }
+
+    private void Learn(in DecodedFrame f)
+    {
+        if (f.Kind == FrameKind.Arp)
+        {
+            var spa = f.ArpSenderIp;
+            if (spa != 0)
+            {
+                var sender = GetOrDiscover(spa);
+                if (sender is not null && f.ArpSenderMac != 0 && sender.MacSource != MacSource.Configured && sender.Identity.Mac != f.ArpSenderMac)
+                    SetMac(sender, f.ArpSenderMac, MacSource.Arp);
+                else if (sender is not null && sender.MacSource == MacSource.IPv4 && sender.Identity.Mac == f.ArpSenderMac)
+                    sender.MacSource = MacSource.Arp;
+            }
+            if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
+        }
+        else if (f.Kind == FrameKind.IPv4)
+        {
+            if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 8 && f.IpSrc != f.IpDst && GetOrDiscover(f.IpDst) is { } pinged)
+                pinged.TriedByOthers = true;
+            if (f.SrcMac == 0) return;
+            NoteMacAddress(f.SrcMac, f.IpSrc);
+            if (_byIp.TryGetValue(f.IpSrc, out var src) && src.MacSource == MacSource.None && !_sharedMacs.Contains(f.SrcMac))
+                SetMac(src, f.SrcMac, MacSource.IPv4);
+        }
+    }
+
+    private void NoteMacAddress(ulong mac, uint ip)
+    {
+        if (_firstIpOfMac.TryGetValue(mac, out var first))
+        {
+            if (first == ip || !_sharedMacs.Add(mac)) return;
+            // A router's MAC: unlearn what was tentatively learned from it.
+            if (_byMac.TryGetValue(mac, out var h) && h.MacSource == MacSource.IPv4)
+            {
+                _byMac.Remove(mac);
+                h.Identity.Mac = 0;
+                h.MacSource = MacSource.None;
+            }
+        }
+        else if (_firstIpOfMac.Count < MaxMacsRemembered && IsUnicast(ip))
+        {
+            _firstIpOfMac[mac] = ip;
+        }
+    }
+
+    private HostMonitor? GetOrDiscover(uint ip)
+    {
+        if (_byIp.TryGetValue(ip, out var h)) return h;
+        if (!_discover || !IsUnicast(ip)) return null;
+        if (_byIp.Count >= _maxHosts)
+        {
+            HostsNotTracked++;
+            return null;
+        }
+        return AddHost(ip);
+    }
+
+    private HostMonitor AddHost(uint ip)
+    {
+        var h = new HostMonitor(ip, _options, _time);
+        _byIp[ip] = h;
+        HostAdded?.Invoke(h);
+        return h;
+    }
+
+    private void SetMac(HostMonitor h, ulong mac, MacSource source)
+    {
+        if (h.Identity.Mac != 0 && _byMac.GetValueOrDefault(h.Identity.Mac) == h) _byMac.Remove(h.Identity.Mac);
+        h.Identity.Mac = mac;
+        h.MacSource = source;
+        _byMac[mac] = h;
+    }
+
+    /// <summary>True for an address a host can own: not 0.0.0.0/8, loopback, multicast or limited broadcast.</summary>
+    public static bool IsUnicast(uint ip) => (ip >> 24) is not (0 or 127) && ip < 0xE000_0000;
+}

@@ -1,0 +1,66 @@
+using System.Reflection;
+
+namespace ReachProbe.Cli;
+
+/// <summary>Entry point: picks the subcommand. Exit codes: 0 success, 1 the command's own "not OK" result, 2 bad usage or input.</summary>
+internal static class CommandLine
+{
+    public const int Ok = 0, Usage = 2;
+
+    public const string Help = """
+        reachprobe — tells a host that won't answer (deaf) from one that is down.
+
+        Usage:
+          reachprobe analyze FILE [options]   analyse a pcap/pcapng capture; print an incident timeline
+          reachprobe --help | --version
+
+        analyze options:
+          --target IP[=MAC]     a host to analyse (repeatable); default: every host on the captured
+                                segment that others pinged or ARPed for
+          --json                JSON instead of the timeline (shape in README)
+          --quiet               no progress on stderr (progress is also off when stderr is not a terminal)
+          --threshold N         unanswered requests in a row that make a target deaf or down (default 3)
+          --reply-timeout SEC   wait for an echo or ARP reply (default 2)
+          --repeat-window SEC   a DNS query or SYN repeated this soon after its answer counts (default 30)
+          --arp-repeat-window SEC  the target's ARP repeated this soon after the reply counts (default 5)
+          --silence SEC         no frame for this long makes a deaf target down (default 30)
+
+        Exit status: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
+        (a capture broken part-way is still analysed up to the break).
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            (args.Length == 0 ? stderr : stdout).WriteLine(Help);
+            return args.Length == 0 ? Usage : Ok;
+        }
+        if (args[0] is "--version")
+        {
+            stdout.WriteLine("reachprobe " + (typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"));
+            return Ok;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "analyze" => await Task.Run(() => AnalyzeCommand.Run(args[1..], stdout, stderr)),
+                _ => UsageError(stderr, $"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            return UsageError(stderr, e.Message);
+        }
+    }
+
+    public static int UsageError(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"reachprobe: {message} (see 'reachprobe --help')");
+        return Usage;
+    }
+}
+
+/// <summary>A command line that cannot be run as given.</summary>
+internal sealed class UsageException(string message) : Exception(message);
