@@ -10,7 +10,7 @@ public sealed class AnalysisOptions
     /// <summary>Thresholds.</summary>
     public VerdictOptions Verdict { get; init; } = new();
 
-    /// <summary>Targets (IP → MAC or 0); null to discover every host that others tried to reach on the captured segment.</summary>
+    /// <summary>Targets (IP → MAC or 0); null to discover them: every host on the captured segment that others tried to reach or that showed deafness.</summary>
     public IReadOnlyDictionary<uint, ulong>? Targets { get; init; }
 }
 
@@ -53,6 +53,14 @@ public sealed class AnalysisResult
 /// <summary>Runs a capture through the <see cref="WirePipeline"/> with packet time as the clock.</summary>
 public static class CaptureAnalyzer
 {
+    /// <summary>
+    /// Without explicit targets, a host is reported when it is on the captured segment (its MAC is its own) and others
+    /// tried to reach it (echo or ARP who-has), or it showed a sign of deafness itself (a query, SYN or ARP repeated
+    /// after its answer: phase 3 of the lab, where nobody else is trying any more).
+    /// </summary>
+    private static bool IsDiscoveredTarget(HostMonitor h, WirePipeline pipeline) =>
+        h.Identity.Mac != 0 && pipeline.IsOnSegment(h) && (h.TriedByOthers || h.Verdict.Incidents.Count > 0);
+
     /// <summary>Analyses a capture file. Throws <see cref="CaptureException"/> when it cannot be opened at all.</summary>
     public static AnalysisResult AnalyzeFile(string path, AnalysisOptions options, IProgress<AnalysisProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -101,7 +109,7 @@ public static class CaptureAnalyzer
         progress?.Report(new AnalysisProgress(pipeline.Counters.Frames, file?.FileSize ?? 0, file?.FileSize ?? 0, watch.Elapsed));
 
         var reported = pipeline.Hosts
-            .Where(h => options.Targets is not null || (h.TriedByOthers && h.Identity.Mac != 0 && pipeline.IsOnSegment(h)))
+            .Where(h => options.Targets is not null || IsDiscoveredTarget(h, pipeline))
             .OrderBy(h => h.Identity.Ip)
             .Select(h => new TargetReport(h.Identity.Ip, h.Identity.Mac, h))
             .ToList();

@@ -71,6 +71,9 @@ public sealed class BoundedTable<TKey, TValue> where TKey : notnull
         if (_order.Count > 4 * Math.Max(_entries.Count, 16)) Compact();
     }
 
+    /// <summary>Items in the expiry queue, live and stale (for tests of the bound).</summary>
+    internal int QueueLength => _order.Count;
+
     /// <summary>Removes an entry; true when it was there.</summary>
     public bool Remove(TKey key) => _entries.Remove(key);
 

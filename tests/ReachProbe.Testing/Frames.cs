@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using PacketDotNet;
+using PacketDotNet.Utils;
+
+namespace ReachProbe.Testing;
+
+/// <summary>A host on a generated LAN.</summary>
+public sealed record LanHost(string Ip, string Mac)
+{
+    /// <summary>Parsed address.</summary>
+    public IPAddress Address { get; } = IPAddress.Parse(Ip);
+    /// <summary>Parsed MAC.</summary>
+    public PhysicalAddress Hardware { get; } = PhysicalAddress.Parse(Mac.Replace(':', '-').ToUpperInvariant());
+}
+
+/// <summary>Builds Ethernet frames with PacketDotNet, the way a test states what is on the wire.</summary>
+public static class Frames
+{
+    private static readonly PhysicalAddress Broadcast = PhysicalAddress.Parse("FF-FF-FF-FF-FF-FF");
+    private static readonly PhysicalAddress Zero = PhysicalAddress.Parse("00-00-00-00-00-00");
+
+    /// <summary>ICMP echo request.</summary>
+    public static byte[] EchoRequest(LanHost from, LanHost to, ushort id, ushort seq) => Icmp(from, to, IcmpV4TypeCode.EchoRequest, id, seq);
+
+    /// <summary>ICMP echo reply.</summary>
+    public static byte[] EchoReply(LanHost from, LanHost to, ushort id, ushort seq) => Icmp(from, to, IcmpV4TypeCode.EchoReply, id, seq);
+
+    private static byte[] Icmp(LanHost from, LanHost to, IcmpV4TypeCode type, ushort id, ushort seq)
+    {
+        var payload = new byte[8 + 32];
+        var icmp = new IcmpV4Packet(new ByteArraySegment(payload)) { TypeCode = type, Id = id, Sequence = seq };
+        var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = icmp, TimeToLive = 64 };
+        icmp.UpdateIcmpChecksum();
+        ip.UpdateIPChecksum();
+        return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv4) { PayloadPacket = ip }.Bytes;
+    }
+
+    /// <summary>ARP who-has <paramref name="target"/> from <paramref name="from"/>; broadcast, or unicast to <paramref name="unicastTo"/>'s MAC.</summary>
+    public static byte[] ArpRequest(LanHost from, string target, LanHost? unicastTo = null)
+    {
+        var arp = new ArpPacket(ArpOperation.Request, Zero, IPAddress.Parse(target), from.Hardware, from.Address);
+        return new EthernetPacket(from.Hardware, unicastTo?.Hardware ?? Broadcast, EthernetType.Arp) { PayloadPacket = arp }.Bytes;
+    }
+
+    /// <summary>ARP reply from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static byte[] ArpReply(LanHost from, LanHost to)
+    {
+        var arp = new ArpPacket(ArpOperation.Response, to.Hardware, to.Address, from.Hardware, from.Address);
+        return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.Arp) { PayloadPacket = arp }.Bytes;
+    }
+
+    /// <summary>Gratuitous ARP (a broadcast request for its own address).</summary>
+    public static byte[] GratuitousArp(LanHost from)
+    {
+        var arp = new ArpPacket(ArpOperation.Request, Zero, from.Address, from.Hardware, from.Address);
+        return new EthernetPacket(from.Hardware, Broadcast, EthernetType.Arp) { PayloadPacket = arp }.Bytes;
+    }
+
+    /// <summary>DNS query over UDP from <paramref name="client"/>:<paramref name="port"/> to the server's port 53.</summary>
+    public static byte[] DnsQuery(LanHost client, LanHost server, ushort port, ushort id, string name, ushort type = 1) =>
+        Udp(client, server, port, 53, DnsMessage(id, name, type, response: false));
+
+    /// <summary>DNS response (one A record) from port 53 back to the client.</summary>
+    public static byte[] DnsResponse(LanHost server, LanHost client, ushort port, ushort id, string name, ushort type = 1) =>
+        Udp(server, client, 53, port, DnsMessage(id, name, type, response: true));
+
+    /// <summary>A DNS message with one question and, for a response, one A answer pointing back at the question.</summary>
+    public static byte[] DnsMessage(ushort id, string name, ushort type, bool response)
+    {
+        var m = new List<byte> { (byte)(id >> 8), (byte)id, (byte)(response ? 0x81 : 0x01), (byte)(response ? 0x80 : 0x00), 0, 1, 0, (byte)(response ? 1 : 0), 0, 0, 0, 0 };
+        foreach (var label in name.Split('.'))
+        {
+            m.Add((byte)label.Length);
+            m.AddRange(System.Text.Encoding.ASCII.GetBytes(label));
+        }
+        m.AddRange([0, (byte)(type >> 8), (byte)type, 0, 1]);
+        if (response) m.AddRange([0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 18, 0, 10]);
+        return [.. m];
+    }
+
+    /// <summary>UDP datagram.</summary>
+    public static byte[] Udp(LanHost from, LanHost to, ushort sport, ushort dport, byte[] payload)
+    {
+        var udp = new UdpPacket(sport, dport) { PayloadData = payload };
+        var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = udp, TimeToLive = 64 };
+        udp.UpdateUdpChecksum();
+        ip.UpdateIPChecksum();
+        return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv4) { PayloadPacket = ip }.Bytes;
+    }
+
+    /// <summary>TCP segment with the given flags (SYN 0x02, ACK 0x10, RST 0x04, PSH 0x08).</summary>
+    public static byte[] Tcp(LanHost from, LanHost to, ushort sport, ushort dport, uint seq, uint ack, byte flags, int payloadLength = 0)
+    {
+        var tcp = new TcpPacket(sport, dport)
+        {
+            SequenceNumber = seq,
+            AcknowledgmentNumber = ack,
+            Flags = flags,
+            WindowSize = 64240,
+            PayloadData = new byte[payloadLength],
+        };
+        var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = tcp, TimeToLive = 64 };
+        tcp.UpdateTcpChecksum();
+        ip.UpdateIPChecksum();
+        return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv4) { PayloadPacket = ip }.Bytes;
+    }
+}

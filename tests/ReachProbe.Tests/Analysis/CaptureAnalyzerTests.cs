@@ -1,0 +1,119 @@
+using ReachProbe.Analysis;
+using ReachProbe.Testing;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Analysis;
+
+/// <summary>Generated captures with planted incidents: analyze must recover each (start within 3 s, end within 2 s) and raise none on a healthy host.</summary>
+public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("reachprobe-analyze-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<string> PlantedScenarios => ["field-report", "lab-phases", "lab-phase3", "down-host"];
+
+    private static Scenario Make(string name) => name switch
+    {
+        "field-report" => Scenarios.FieldReport(),
+        "lab-phases" => Scenarios.LabPhases(),
+        "lab-phase3" => Scenarios.LabPhase3Only(),
+        "down-host" => Scenarios.DownHost(),
+        "healthy-loss" => Scenarios.HealthyWithLoss(),
+        _ => throw new ArgumentException(name),
+    };
+
+    private AnalysisResult Analyze(Scenario s, IReadOnlyDictionary<uint, ulong>? targets = null)
+    {
+        var path = s.WriteTo(Path.Combine(_dir, s.Name + ".pcap"));
+        var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = targets });
+        var text = new StringWriter();
+        ReportWriter.WriteText(result, text);
+        output.WriteLine(text.ToString());
+        return result;
+    }
+
+    [Theory]
+    [MemberData(nameof(PlantedScenarios))]
+    public void AnalyzeFile_PlantedIncident_IsRecovered(string name)
+    {
+        var s = Make(name);
+        var result = Analyze(s);
+        Assert.Null(result.Error);
+        var start = result.FirstTime!.Value;
+        foreach (var planted in s.Planted)
+        {
+            Assert.True(Addresses.TryParseIp(planted.TargetIp, out var ip));
+            var target = Assert.Single(result.Targets, t => t.Ip == ip);
+            var incident = Assert.Single(target.Host.Verdict.Incidents);
+            Assert.Equal(planted.State, ReportWriter.Name(incident.State));
+            // Offsets are measured from the scenario's time zero, not the first packet.
+            var zero = s.Start.Ticks;
+            Assert.InRange((incident.Start - zero) / 1e7, planted.StartSeconds - 3, planted.StartSeconds + 3);
+            if (planted.EndSeconds is { } end)
+            {
+                Assert.NotNull(incident.End);
+                Assert.InRange((incident.End!.Value - zero) / 1e7, end - 2, end + 2);
+                Assert.Equal(TargetState.Up, target.Host.Verdict.State);
+            }
+            else
+            {
+                Assert.Null(incident.End);
+            }
+            _ = start;
+        }
+    }
+
+    [Fact]
+    public void AnalyzeFile_FieldReport_HasEverySignatureTheReportDescribes()
+    {
+        var result = Analyze(Scenarios.FieldReport());
+        var console = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(Scenarios.GameConsole.Ip));
+        var e = Assert.Single(console.Host.Verdict.Incidents).Evidence;
+        Assert.True(e[EvidenceKind.EchoUnanswered] >= 200, $"echo unanswered {e[EvidenceKind.EchoUnanswered]}");
+        Assert.True(e[EvidenceKind.ArpForTargetUnanswered] - e.ArpUnansweredBroadcast >= 3);
+        Assert.True(e.ArpUnansweredBroadcast > 0);
+        Assert.True(e.FirstArpUnicast < e.FirstArpBroadcast);
+        Assert.True(e[EvidenceKind.DnsRepeatedAfterAnswer] > 10);
+        Assert.True(e[EvidenceKind.SynRetransmittedAfterSynAck] > 5);
+        Assert.Equal(1, e[EvidenceKind.GratuitousArp]);
+        Assert.True(e[EvidenceKind.FrameFromTarget] > 0);
+        Assert.Equal(Addresses.Mac(TestFrames.Mac(Scenarios.GameConsole.Mac)), Addresses.Mac(console.Mac));
+    }
+
+    [Fact]
+    public void AnalyzeFile_HealthyHostWithLoss_RaisesNoIncident()
+    {
+        var result = Analyze(Scenarios.HealthyWithLoss());
+        var console = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(Scenarios.GameConsole.Ip));
+        Assert.Empty(console.Host.Verdict.Incidents);
+        Assert.Equal(TargetState.Up, console.Host.Verdict.State);
+        // The loss is real: some echoes did go unanswered.
+        Assert.InRange(console.Host.Verdict.Totals[EvidenceKind.EchoUnanswered], 10, 60);
+    }
+
+    [Fact]
+    public void AnalyzeFile_Discovery_ReportsOnlyHostsOthersTriedToReach()
+    {
+        var result = Analyze(Scenarios.FieldReport());
+        // The PC and laptop were never pinged or ARPed for; the router was (by the console), the console was.
+        Assert.Equal(
+            new[] { Scenarios.Router.Ip, Scenarios.GameConsole.Ip }.Order(),
+            result.Targets.Select(t => Addresses.Ip(t.Ip)).Order());
+        var router = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(Scenarios.Router.Ip));
+        Assert.Empty(router.Host.Verdict.Incidents);
+        Assert.Equal(TargetState.Up, router.Host.Verdict.State);
+    }
+
+    [Fact]
+    public void AnalyzeFile_ExplicitTarget_ReportsOnlyIt()
+    {
+        var ip = TestFrames.Ip(Scenarios.Laptop.Ip);
+        var result = Analyze(Scenarios.FieldReport(), new Dictionary<uint, ulong> { [ip] = 0 });
+        var t = Assert.Single(result.Targets);
+        Assert.Equal(ip, t.Ip);
+        Assert.Empty(t.Host.Verdict.Incidents);
+    }
+}

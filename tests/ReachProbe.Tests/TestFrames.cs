@@ -1,0 +1,45 @@
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+using ReachProbe.Wire.Trackers;
+
+namespace ReachProbe.Tests;
+
+/// <summary>Decodes PacketDotNet-built frames at a scripted time, and records evidence.</summary>
+internal static class TestFrames
+{
+    public static readonly long T0 = new DateTime(2026, 3, 14, 20, 0, 0, DateTimeKind.Utc).Ticks;
+
+    public static long At(double seconds) => T0 + (long)(seconds * TimeSpan.TicksPerSecond);
+
+    public static DecodedFrame Decode(byte[] frame, double at)
+    {
+        Assert.True(FrameDecoder.TryDecode(LinkKind.Ethernet, frame, At(at), out var f));
+        return f;
+    }
+
+    public static uint Ip(string text)
+    {
+        Assert.True(Addresses.TryParseIp(text, out var ip));
+        return ip;
+    }
+
+    public static ulong Mac(string text)
+    {
+        Assert.True(Addresses.TryParseMac(text, out var mac));
+        return mac;
+    }
+
+    public static TargetIdentity Identity(ReachProbe.Testing.LanHost host, bool knownMac = true) =>
+        new(Ip(host.Ip)) { Mac = knownMac ? Mac(host.Mac) : 0 };
+}
+
+internal sealed class RecordingSink : IEvidenceSink
+{
+    public List<Evidence> Items { get; } = [];
+
+    public void Add(in Evidence evidence) => Items.Add(evidence);
+
+    public int Count(EvidenceKind kind) => Items.Count(e => e.Kind == kind);
+
+    public IEnumerable<Evidence> Of(EvidenceKind kind) => Items.Where(e => e.Kind == kind);
+}

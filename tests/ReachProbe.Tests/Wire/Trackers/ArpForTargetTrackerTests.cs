@@ -1,0 +1,58 @@
+using ReachProbe.Testing;
+using ReachProbe.Verdict;
+using ReachProbe.Wire.Trackers;
+using static ReachProbe.Testing.Scenarios;
+using static ReachProbe.Tests.TestFrames;
+
+namespace ReachProbe.Tests.Wire.Trackers;
+
+public class ArpForTargetTrackerTests
+{
+    private readonly RecordingSink _sink = new();
+    private readonly ArpForTargetTracker _tracker;
+
+    public ArpForTargetTrackerTests() => _tracker = new ArpForTargetTracker(Identity(GameConsole), _sink, new VerdictOptions());
+
+    [Fact]
+    public void Expire_UnicastThenBroadcastUnanswered_CountsEachWithItsKind()
+    {
+        for (var i = 0; i < 3; i++) _tracker.Observe(Decode(Frames.ArpRequest(Pc, GameConsole.Ip, GameConsole), i));
+        for (var i = 3; i < 5; i++) _tracker.Observe(Decode(Frames.ArpRequest(Pc, GameConsole.Ip), i));
+        _tracker.Expire(At(10));
+        var unanswered = _sink.Of(EvidenceKind.ArpForTargetUnanswered).ToList();
+        Assert.Equal(5, unanswered.Count);
+        Assert.Equal(3, unanswered.Count(e => !e.Broadcast));
+        Assert.Equal(2, unanswered.Count(e => e.Broadcast));
+        Assert.Equal(At(0), unanswered.Min(e => e.Time));
+    }
+
+    [Fact]
+    public void Observe_ReplyFromTarget_SettlesEveryRequestOfThatRequester()
+    {
+        _tracker.Observe(Decode(Frames.ArpRequest(Pc, GameConsole.Ip, GameConsole), 0));
+        _tracker.Observe(Decode(Frames.ArpRequest(Pc, GameConsole.Ip), 1));
+        _tracker.Observe(Decode(Frames.ArpReply(GameConsole, Pc), 1.5));
+        _tracker.Expire(At(10));
+        Assert.Equal(0, _sink.Count(EvidenceKind.ArpForTargetUnanswered));
+        Assert.Equal(1, _sink.Count(EvidenceKind.ArpAnsweredByTarget));
+    }
+
+    [Fact]
+    public void Observe_ReplyToAnotherRequester_LeavesThisOneUnanswered()
+    {
+        _tracker.Observe(Decode(Frames.ArpRequest(Pc, GameConsole.Ip), 0));
+        _tracker.Observe(Decode(Frames.ArpReply(GameConsole, Laptop), 0.5));
+        _tracker.Expire(At(10));
+        Assert.Equal(1, _sink.Count(EvidenceKind.ArpForTargetUnanswered));
+    }
+
+    [Fact]
+    public void Observe_ProbeAndAnnouncement_AreNotRequestsForTheTarget()
+    {
+        var probe = Frames.ArpRequest(new LanHost("0.0.0.0", Laptop.Mac), GameConsole.Ip);
+        _tracker.Observe(Decode(probe, 0));
+        _tracker.Observe(Decode(Frames.GratuitousArp(GameConsole), 0));
+        _tracker.Expire(At(10));
+        Assert.Empty(_sink.Items);
+    }
+}

@@ -1,0 +1,54 @@
+using ReachProbe.Testing;
+using ReachProbe.Verdict;
+using ReachProbe.Wire.Trackers;
+using static ReachProbe.Testing.Scenarios;
+using static ReachProbe.Tests.TestFrames;
+
+namespace ReachProbe.Tests.Wire.Trackers;
+
+public class ArpFromTargetTrackerTests
+{
+    private readonly RecordingSink _sink = new();
+    private readonly ArpFromTargetTracker _tracker;
+
+    public ArpFromTargetTrackerTests() => _tracker = new ArpFromTargetTracker(Identity(LabConsole), _sink, new VerdictOptions());
+
+    private void See(byte[] frame, double at) => _tracker.Observe(Decode(frame, at));
+
+    [Fact]
+    public void Observe_AskedAgainAfterReply_IsEvidenceEachTime()
+    {
+        for (var k = 0; k < 3; k++)
+        {
+            See(Frames.ArpRequest(LabConsole, LabRouter.Ip), k);
+            See(Frames.ArpReply(LabRouter, LabConsole), k + 0.0003);
+        }
+        Assert.Equal(2, _sink.Count(EvidenceKind.ArpRepeatedAfterReply));
+    }
+
+    [Fact]
+    public void Observe_RetryWithoutReply_IsNotEvidence()
+    {
+        for (var k = 0; k < 3; k++) See(Frames.ArpRequest(LabConsole, LabRouter.Ip), k);
+        Assert.Empty(_sink.Items);
+    }
+
+    [Fact]
+    public void Observe_RefreshLongAfterReply_IsHealthy()
+    {
+        See(Frames.ArpRequest(LabConsole, LabRouter.Ip, LabRouter), 0);
+        See(Frames.ArpReply(LabRouter, LabConsole), 0.0003);
+        _tracker.Expire(At(60));
+        See(Frames.ArpRequest(LabConsole, LabRouter.Ip, LabRouter), 60);
+        Assert.Empty(_sink.Items);
+    }
+
+    [Fact]
+    public void Observe_ReplyFromAnotherHost_DoesNotCount()
+    {
+        See(Frames.ArpRequest(LabConsole, LabRouter.Ip), 0);
+        See(Frames.ArpReply(LabProbe, LabConsole), 0.0003);
+        See(Frames.ArpRequest(LabConsole, LabRouter.Ip), 1);
+        Assert.Empty(_sink.Items);
+    }
+}
