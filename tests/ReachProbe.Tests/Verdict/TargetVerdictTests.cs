@@ -1,0 +1,220 @@
+using Microsoft.Extensions.Time.Testing;
+using ReachProbe.Verdict;
+
+namespace ReachProbe.Tests.Verdict;
+
+/// <summary>Scripted timelines: evidence at fake-clock times, as the trackers would emit it.</summary>
+public class TargetVerdictTests
+{
+    private static readonly DateTimeOffset Zero = new(2026, 3, 14, 20, 0, 0, TimeSpan.Zero);
+    private readonly FakeTimeProvider _clock = new(Zero);
+    private readonly TargetVerdict _engine;
+    private readonly List<StateChange> _raised = [];
+
+    public TargetVerdictTests()
+    {
+        _engine = new TargetVerdict(new VerdictOptions(), _clock);
+        _engine.StateChanged += _raised.Add;
+    }
+
+    private static long T(double seconds) => Zero.UtcTicks + (long)(seconds * TimeSpan.TicksPerSecond);
+
+    /// <summary>Advances the fake clock to <paramref name="known"/> and feeds evidence that happened at <paramref name="at"/>.</summary>
+    private void Feed(EvidenceKind kind, double at, double? known = null, bool broadcast = false)
+    {
+        var now = Zero.AddTicks((long)((known ?? at) * TimeSpan.TicksPerSecond));
+        if (now > _clock.GetUtcNow()) _clock.Advance(now - _clock.GetUtcNow());
+        _engine.Observe(new Evidence(kind, T(at), broadcast));
+    }
+
+    private void Healthy(double from, double to)
+    {
+        for (var t = from; t < to; t += 1)
+        {
+            Feed(EvidenceKind.FrameFromTarget, t + 0.0004);
+            Feed(EvidenceKind.EchoAnswered, t + 0.0004);
+        }
+    }
+
+    [Fact]
+    public void Observe_NoEvidence_IsUnknown()
+    {
+        Assert.Equal(TargetState.Unknown, _engine.State);
+        Assert.Empty(_engine.Changes);
+    }
+
+    [Fact]
+    public void Observe_FirstAnswer_IsUp()
+    {
+        Feed(EvidenceKind.EchoAnswered, 1);
+        Assert.Equal(TargetState.Up, _engine.State);
+        Assert.Equal(new StateChange(TargetState.Up, T(1), T(1), EvidenceKind.EchoAnswered), Assert.Single(_raised));
+    }
+
+    [Fact]
+    public void Observe_UnansweredButTransmitting_IsDeafFromTheFirstUnanswered_DecidedLater()
+    {
+        Healthy(0, 10);
+        // Requests at 10, 11, 12 go unanswered; each is known 2 s later. The target keeps sending DNS queries.
+        for (var t = 10; t < 13; t++)
+        {
+            Feed(EvidenceKind.FrameFromTarget, t + 0.5);
+            Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        }
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        var change = _raised[^1];
+        Assert.Equal(T(10), change.At);
+        Assert.Equal(T(14), change.DecidedAt);
+        var incident = Assert.Single(_engine.Incidents);
+        Assert.Equal(T(10), incident.Start);
+        Assert.Null(incident.End);
+        Assert.Equal(3, incident.Evidence[EvidenceKind.EchoUnanswered]);
+    }
+
+    [Fact]
+    public void Observe_BelowThreshold_StaysUp()
+    {
+        Healthy(0, 10);
+        Feed(EvidenceKind.EchoUnanswered, 10, known: 12);
+        Feed(EvidenceKind.EchoUnanswered, 11, known: 13);
+        Feed(EvidenceKind.EchoAnswered, 12.0004);
+        Feed(EvidenceKind.EchoUnanswered, 13, known: 15);
+        Feed(EvidenceKind.EchoUnanswered, 14, known: 16);
+        Assert.Equal(TargetState.Up, _engine.State);
+        Assert.Empty(_engine.Incidents);
+    }
+
+    [Fact]
+    public void Observe_UnansweredAndSilent_IsDown()
+    {
+        Healthy(0, 10);
+        for (var t = 10; t < 14; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.Equal(T(10), Assert.Single(_engine.Incidents).Start);
+    }
+
+    [Fact]
+    public void Observe_DownThenTransmitsSoon_IsRelabelledDeafFromTheStart()
+    {
+        Healthy(0, 10);
+        for (var t = 10; t < 13; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Feed(EvidenceKind.FrameFromTarget, 20);
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        var incident = Assert.Single(_engine.Incidents);
+        Assert.Equal(TargetState.Deaf, incident.State);
+        Assert.Equal(T(10), incident.Start);
+        Assert.Equal([TargetState.Up, TargetState.Down, TargetState.Deaf], _raised.Select(c => c.State));
+    }
+
+    [Fact]
+    public void Observe_DeafThenSilentForTheWindow_BecomesDown()
+    {
+        Healthy(0, 10);
+        Feed(EvidenceKind.DnsRepeatedAfterAnswer, 10);
+        Feed(EvidenceKind.FrameFromTarget, 10);
+        Feed(EvidenceKind.SynRetransmittedAfterSynAck, 11);
+        Feed(EvidenceKind.FrameFromTarget, 11);
+        Feed(EvidenceKind.EchoUnanswered, 12, known: 14);
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        Feed(EvidenceKind.Silence, 11, known: 41.5);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.Equal(2, _engine.Incidents.Count);
+        Assert.Equal(IncidentEnd.StateChanged, _engine.Incidents[0].EndReason);
+        Assert.Equal(T(11), _engine.Incidents[1].Start); // down from its last frame
+    }
+
+    [Fact]
+    public void Observe_OnlyRepeatedOwnArp_IsDeafNotDown()
+    {
+        // Lab phase 3: nobody else tries; the target's own ARP is answered and asked again.
+        for (var burst = 0; burst < 5; burst++)
+        {
+            var t = 1 + burst * 20;
+            for (var k = 0; k < 3; k++) Feed(EvidenceKind.FrameFromTarget, t + k);
+            Feed(EvidenceKind.ArpRepeatedAfterReply, t + 1);
+            Feed(EvidenceKind.ArpRepeatedAfterReply, t + 2);
+        }
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        Assert.Equal(T(2), Assert.Single(_engine.Incidents).Start);
+    }
+
+    [Fact]
+    public void Observe_AnswerEndsTheIncident()
+    {
+        Healthy(0, 10);
+        for (var t = 10; t < 13; t++)
+        {
+            Feed(EvidenceKind.FrameFromTarget, t + 0.5);
+            Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        }
+        Feed(EvidenceKind.GratuitousArp, 30);
+        Assert.Equal(TargetState.Deaf, _engine.State); // an announcement is no answer
+        Feed(EvidenceKind.EchoAnswered, 31);
+        Assert.Equal(TargetState.Up, _engine.State);
+        var incident = Assert.Single(_engine.Incidents);
+        Assert.Equal(T(31), incident.End);
+        Assert.Equal(IncidentEnd.Recovered, incident.EndReason);
+        Assert.Equal(EvidenceKind.EchoAnswered, incident.RecoveredBy);
+        Assert.Equal(1, incident.Evidence[EvidenceKind.GratuitousArp]);
+    }
+
+    [Fact]
+    public void Observe_NegativeEvidenceOlderThanAnAnswer_IsStale()
+    {
+        Feed(EvidenceKind.EchoAnswered, 5);
+        for (var t = 1; t < 5; t++) Feed(EvidenceKind.EchoUnanswered, t, known: 6);
+        Assert.Equal(TargetState.Up, _engine.State);
+    }
+
+    [Fact]
+    public void Observe_LinkDown_IsDownAtOnce()
+    {
+        Healthy(0, 5);
+        Feed(EvidenceKind.TargetLinkDown, 5.5);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.Equal(T(5.5), Assert.Single(_engine.Incidents).Start);
+        // Frames cannot come from a host whose link is down; stray ones must not flip it to deaf.
+        for (var t = 6; t < 10; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Assert.Equal(TargetState.Down, _engine.State);
+    }
+
+    [Fact]
+    public void Observe_MonitorBlind_IsUnknownAndClosesTheIncident()
+    {
+        Healthy(0, 5);
+        for (var t = 5; t < 8; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Feed(EvidenceKind.MonitorBlind, 10);
+        Assert.Equal(TargetState.Unknown, _engine.State);
+        Assert.Equal(IncidentEnd.MonitorBlind, Assert.Single(_engine.Incidents).EndReason);
+        // While blind, nothing counts; not even stale timeouts.
+        for (var t = 11; t < 15; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Assert.Equal(TargetState.Unknown, _engine.State);
+        Feed(EvidenceKind.MonitorSighted, 20);
+        Feed(EvidenceKind.EchoAnswered, 21);
+        Assert.Equal(TargetState.Up, _engine.State);
+    }
+
+    [Fact]
+    public void Observe_HealthyWithFivePercentLoss_NeverLeavesUp()
+    {
+        var rng = new Random(1234);
+        for (var t = 0; t < 3600; t++)
+        {
+            if (rng.NextDouble() < 0.05) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+            else Feed(EvidenceKind.EchoAnswered, t + 0.0004);
+        }
+        Assert.Equal(TargetState.Up, _engine.State);
+        Assert.Empty(_engine.Incidents);
+        Assert.InRange(_engine.Totals[EvidenceKind.EchoUnanswered], 120, 240);
+    }
+
+    [Fact]
+    public void Validate_OutOfRangeOptions_NamesEachProblem()
+    {
+        var problems = new VerdictOptions { NegativeEvidenceThreshold = 0, SilenceWindow = TimeSpan.Zero }.Validate();
+        Assert.Equal(2, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("NegativeEvidenceThreshold"));
+        Assert.Contains(problems, p => p.StartsWith("SilenceWindow"));
+    }
+}
