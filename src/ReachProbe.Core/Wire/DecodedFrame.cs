@@ -137,5 +137,5 @@ public struct DecodedFrame
     /// <summary>TCP SYN with ACK.</summary>
     public readonly bool IsSynAck => Transport == TransportKind.Tcp && (TcpFlags & 0x12) == 0x12;
     /// <summary>ARP whose sender and target protocol addresses are equal (RFC 5227 announcement).</summary>
-    public readonly bool IsGratuitousArp => Kind == FrameKind.Arp && ArpSenderIp == ArpTargetIp && ArpSenderIp != 0;
+    public readonly bool IsGratuitousArp => Kind == FrameKind.Arp && ArpOp is 1 or 2 && ArpSenderIp == ArpTargetIp && ArpSenderIp != 0;
 }

@@ -107,7 +107,9 @@ public static class FrameDecoder
         if ((BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x1FFF) != 0) return;
         // Trust the capture over a total-length field that overstates it, but drop Ethernet padding.
         var total = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
-        var end = total >= ihl && total <= p.Length ? total : p.Length;
+        // Total length 0 is what TCP segmentation offload leaves in locally captured frames: use the capture.
+        if (total != 0 && total < ihl) { frame.Issue = DecodeIssue.BadIpv4Header; return; }
+        var end = total == 0 ? p.Length : Math.Min(total, p.Length);
         var l4 = p[ihl..end];
         switch (frame.IpProtocol)
         {
