@@ -74,7 +74,9 @@ public sealed class CaptureFileSource : ICaptureSource
         {
             throw new CaptureException("libpcap is not installed: install it with 'apt-get install libpcap0.8'", e);
         }
+        // libpcap hands back DLT_ values; they equal the file's LINKTYPE_ values except raw IP (LINKTYPE 101 is DLT_RAW, 12 on Linux).
         var dlt = (int)device.LinkType;
+        if (dlt == 12) dlt = 101;
         if (!Enum.IsDefined((LinkKind)dlt))
         {
             device.Close();
