@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ReachProbe.Cli;
+using ReachProbe.Testing;
+
+namespace ReachProbe.Tests.Cli;
+
+public sealed class AnalyzeCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("reachprobe-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = CommandLine.RunAsync(args, o, e).GetAwaiter().GetResult();
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private string FieldReport() => Scenarios.FieldReport().WriteTo(Path.Combine(_dir, "field-report.pcap"));
+
+    [Fact]
+    public void Analyze_FieldReport_PrintsTheReportsTimeline()
+    {
+        var (code, stdout, stderr) = Run("analyze", FieldReport(), "--quiet");
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        var lines = stdout.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("target 192.168.1.27  mac 00:d9:d1:79:4d:be  1 deaf, 0 down"));
+        var deaf = Assert.Single(lines, l => l.Contains(" deaf   "));
+        Assert.StartsWith("    757.5 s  20:12:37.500  deaf   echo unanswered ×", deaf);
+        Assert.Contains("ARP for it unanswered ×3 unicast then ×", deaf);
+        Assert.Contains("DNS query repeated after answer ×", deaf);
+        Assert.Contains("SYN retransmitted after SYN/ACK ×", deaf);
+        Assert.Contains(lines, l => l == "    997.3 s  20:16:37.300  gratuitous ARP");
+        Assert.Contains(lines, l => l.StartsWith("    998.0 s  20:16:38.000  up     ") && l.EndsWith("after 240.5 s deaf"));
+    }
+
+    [Fact]
+    public void Analyze_Json_HasTheDocumentedShape()
+    {
+        var (code, stdout, _) = Run("analyze", FieldReport(), "--json", "--target", "192.168.1.27");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(stdout);
+        var root = doc.RootElement;
+        Assert.EndsWith("field-report.pcap", root.GetProperty("file").GetString());
+        Assert.True(root.GetProperty("packets").GetInt64() > 4000);
+        Assert.InRange(root.GetProperty("durationSeconds").GetDouble(), 1099, 1100);
+        Assert.True(root.GetProperty("complete").GetBoolean());
+        var target = Assert.Single(root.GetProperty("targets").EnumerateArray());
+        Assert.Equal("192.168.1.27", target.GetProperty("ip").GetString());
+        Assert.Equal("00:d9:d1:79:4d:be", target.GetProperty("mac").GetString());
+        var incident = Assert.Single(target.GetProperty("incidents").EnumerateArray());
+        Assert.Equal("deaf", incident.GetProperty("state").GetString());
+        Assert.Equal("2026-03-14T20:12:37.500000Z", incident.GetProperty("start").GetString());
+        Assert.Equal("2026-03-14T20:16:38.000300Z", incident.GetProperty("end").GetString());
+        Assert.Equal(757.45, incident.GetProperty("startOffsetSeconds").GetDouble(), 3);
+        Assert.Equal(997.9503, incident.GetProperty("endOffsetSeconds").GetDouble(), 3);
+        var evidence = incident.GetProperty("evidence");
+        foreach (var key in new[] { "icmpUnanswered", "arpUnanswered", "dnsRepeatedAfterAnswer", "synRetransmittedAfterSynAck", "arpRepeatedAfterReply", "gratuitousArp", "framesFromTarget" })
+            Assert.True(evidence.GetProperty(key).GetInt64() > 0, key);
+    }
+
+    [Theory]
+    [InlineData(new[] { "analyze" }, "analyze needs a capture file")]
+    [InlineData(new[] { "analyze", "a.pcap", "b.pcap" }, "analyze takes one capture file; got 'a.pcap' and 'b.pcap'")]
+    [InlineData(new[] { "analyze", "a.pcap", "--frobnicate" }, "unknown option '--frobnicate' for analyze")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "192.168.1.300" }, "--target '192.168.1.300': '192.168.1.300' is not an IPv4 address")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "224.0.0.251" }, "224.0.0.251 is not a unicast host address")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "10.0.0.1=zz" }, "'zz' is not a MAC address")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target" }, "--target needs a value")]
+    [InlineData(new[] { "analyze", "a.pcap", "--threshold", "0" }, "NegativeEvidenceThreshold must be 1–100, not 0")]
+    [InlineData(new[] { "analyze", "a.pcap", "--silence", "soon" }, "--silence takes seconds, not 'soon'")]
+    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
+    public void Run_BadUsage_ExitsTwoWithOneClearLine(string[] args, string expected)
+    {
+        var (code, stdout, stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains(expected, stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public void Analyze_MissingFile_ExitsTwoNamingIt()
+    {
+        var path = Path.Combine(_dir, "missing.pcap");
+        var (code, stdout, stderr) = Run("analyze", path);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"reachprobe: {path}: no such file\n", stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void Analyze_TruncatedFile_PrintsWhatItCouldThenErrorsWithExitTwo()
+    {
+        var full = File.ReadAllBytes(FieldReport());
+        var cut = Path.Combine(_dir, "cut.pcap");
+        File.WriteAllBytes(cut, full[..^25]);
+        var (code, stdout, stderr) = Run("analyze", cut, "--json");
+        Assert.Equal(2, code);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.False(doc.RootElement.GetProperty("complete").GetBoolean());
+        Assert.Contains("truncated dump file", doc.RootElement.GetProperty("error").GetString());
+        Assert.StartsWith($"reachprobe: {cut}: truncated dump file", stderr);
+    }
+
+    [Fact]
+    public void Help_ListsAnalyze()
+    {
+        var (code, stdout, _) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("reachprobe analyze FILE", stdout);
+    }
+
+    [Fact]
+    public void Process_BrokenCapture_PrintsNoStackTrace()
+    {
+        // The real program, as a person runs it: one line on stderr, exit 2.
+        var notPcap = Path.Combine(_dir, "notes.txt");
+        File.WriteAllText(notPcap, "not a capture");
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "reachprobe.dll"), "analyze", notPcap])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEnd();
+        var stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.Equal(2, p.ExitCode);
+        Assert.Equal("", stdout);
+        Assert.Equal($"reachprobe: {notPcap}: not a pcap or pcapng file (starts with 0x6E6F7420)", stderr.Trim());
+    }
+}
