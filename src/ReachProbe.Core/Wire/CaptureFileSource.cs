@@ -11,13 +11,15 @@ namespace ReachProbe.Wire;
 /// </summary>
 public sealed class CaptureFileSource : ICaptureSource
 {
-    private readonly CaptureFileReaderDevice _device;
+    private readonly CaptureHandleReaderDevice _device;
+    private readonly BufferedFile _file;
     private long _index;
 
-    private CaptureFileSource(string path, CaptureFileReaderDevice device, LinkKind link, long size)
+    private CaptureFileSource(string path, CaptureHandleReaderDevice device, BufferedFile file, LinkKind link, long size)
     {
         Name = path;
         _device = device;
+        _file = file;
         Link = link;
         FileSize = size;
     }
@@ -61,17 +63,20 @@ public sealed class CaptureFileSource : ICaptureSource
         if (m is not (0xD4C3B2A1 or 0xA1B2C3D4 or 0x4D3CB2A1 or 0xA1B23C4D or 0x0A0D0D0A))
             throw new CaptureException($"{path}: not a pcap or pcapng file (starts with 0x{m:X8})");
 
-        var device = new CaptureFileReaderDevice(path);
+        var stream = BufferedFile.Open(path);
+        var device = new CaptureHandleReaderDevice(stream.Handle);
         try
         {
             device.Open(new DeviceConfiguration { TimestampResolution = TimestampResolution.Nanosecond });
         }
         catch (PcapException e)
         {
+            stream.Release(closedByLibpcap: false);
             throw new CaptureException($"{path}: {Clean(e.Message)}", e);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {
+            stream.Release(closedByLibpcap: false);
             throw new CaptureException("libpcap is not installed: install it with 'apt-get install libpcap0.8'", e);
         }
         // libpcap hands back DLT_ values; they equal the file's LINKTYPE_ values except raw IP (LINKTYPE 101 is DLT_RAW, 12 on Linux).
@@ -80,9 +85,10 @@ public sealed class CaptureFileSource : ICaptureSource
         if (!Enum.IsDefined((LinkKind)dlt))
         {
             device.Close();
+            stream.Release(closedByLibpcap: true);
             throw new CaptureException($"{path}: unsupported link type {dlt} ({LinkTypeName(dlt)}); ReachProbe reads Ethernet (1), Linux cooked SLL (113) and SLL2 (276)");
         }
-        return new CaptureFileSource(path, device, (LinkKind)dlt, size);
+        return new CaptureFileSource(path, device, stream, (LinkKind)dlt, size);
     }
 
     /// <inheritdoc/>
@@ -145,5 +151,9 @@ public sealed class CaptureFileSource : ICaptureSource
     };
 
     /// <inheritdoc/>
-    public void Dispose() => _device.Close();
+    public void Dispose()
+    {
+        _device.Close();
+        _file.Release(closedByLibpcap: true);
+    }
 }

@@ -20,6 +20,12 @@ public sealed class WirePipeline
     private readonly Dictionary<ulong, uint> _firstIpOfMac = [];
     private readonly HashSet<ulong> _sharedMacs = [];
     private const int MaxMacsRemembered = 4096;
+    private const int PairCacheSize = 256;
+    // Bitmaps over the low 16 bits of every tracked IP and MAC: most frames (background traffic) involve no tracked
+    // host, and one bit test is cheaper than three dictionary lookups. False positives only cost the lookup.
+    private readonly ulong[] _ipBits = new ulong[1024];
+    private readonly ulong[] _macBits = new ulong[1024];
+    private readonly (ulong Mac, uint Ip)[] _pairCache = new (ulong, uint)[PairCacheSize];
     private long _nextTick = long.MinValue;
     private static readonly long TickTicks = TimeSpan.FromMilliseconds(250).Ticks;
 
@@ -82,22 +88,28 @@ public sealed class WirePipeline
 
         // Route to every host the frame involves, once each.
         HostMonitor? a = null, b = null, c = null;
-        if (f.SrcMac != 0) Route(_byMac.GetValueOrDefault(f.SrcMac), ref a, ref b, ref c);
+        if (f.SrcMac != 0 && Has(_macBits, f.SrcMac)) Route(_byMac.GetValueOrDefault(f.SrcMac), ref a, ref b, ref c);
         if (f.Kind == FrameKind.IPv4)
         {
-            Route(_byIp.GetValueOrDefault(f.IpSrc), ref a, ref b, ref c);
-            Route(_byIp.GetValueOrDefault(f.IpDst), ref a, ref b, ref c);
+            Route(ByIp(f.IpSrc), ref a, ref b, ref c);
+            Route(ByIp(f.IpDst), ref a, ref b, ref c);
         }
         else if (f.Kind == FrameKind.Arp)
         {
-            Route(_byIp.GetValueOrDefault(f.ArpSenderIp), ref a, ref b, ref c);
-            Route(_byIp.GetValueOrDefault(f.ArpTargetIp), ref a, ref b, ref c);
+            Route(ByIp(f.ArpSenderIp), ref a, ref b, ref c);
+            Route(ByIp(f.ArpTargetIp), ref a, ref b, ref c);
         }
         a?.Observe(f);
         b?.Observe(f);
         c?.Observe(f);
         Advance(f.Time);
     }
+
+    private HostMonitor? ByIp(uint ip) => Has(_ipBits, ip) ? _byIp.GetValueOrDefault(ip) : null;
+
+    private static bool Has(ulong[] bits, ulong key) => (bits[(key >> 6) & 1023] & (1UL << (int)(key & 63))) != 0;
+
+    private static void Mark(ulong[] bits, ulong key) => bits[(key >> 6) & 1023] |= 1UL << (int)(key & 63);
 
     private static void Route(HostMonitor? h, ref HostMonitor? a, ref HostMonitor? b, ref HostMonitor? c)
     {
@@ -142,13 +154,17 @@ public sealed class WirePipeline
                 pinged.TriedByOthers = true;
             if (f.SrcMac == 0) return;
             NoteMacAddress(f.SrcMac, f.IpSrc);
-            if (_byIp.TryGetValue(f.IpSrc, out var src) && src.MacSource == MacSource.None && !_sharedMacs.Contains(f.SrcMac))
+            if (ByIp(f.IpSrc) is { MacSource: MacSource.None } src && !_sharedMacs.Contains(f.SrcMac))
                 SetMac(src, f.SrcMac, MacSource.IPv4);
         }
     }
 
     private void NoteMacAddress(ulong mac, uint ip)
     {
+        // Most frames repeat a (MAC, IP) pair seen a moment ago: a small direct-mapped cache skips the dictionary.
+        var slot = (int)((mac ^ (mac >> 17) ^ ip) & (PairCacheSize - 1));
+        if (_pairCache[slot].Mac == mac && _pairCache[slot].Ip == ip) return;
+        _pairCache[slot] = (mac, ip);
         if (_firstIpOfMac.TryGetValue(mac, out var first))
         {
             if (first == ip || !_sharedMacs.Add(mac)) return;
@@ -182,6 +198,7 @@ public sealed class WirePipeline
     {
         var h = new HostMonitor(ip, _options, _time);
         _byIp[ip] = h;
+        Mark(_ipBits, ip);
         HostAdded?.Invoke(h);
         return h;
     }
@@ -192,6 +209,7 @@ public sealed class WirePipeline
         h.Identity.Mac = mac;
         h.MacSource = source;
         _byMac[mac] = h;
+        Mark(_macBits, mac);
     }
 
     /// <summary>True for an address a host can own: not 0.0.0.0/8, loopback, multicast or limited broadcast.</summary>

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Globalization;
+using ReachProbe.Analysis;
+using ReachProbe.Benchmarks;
+using ReachProbe.Testing;
+using ReachProbe.Wire;
+
+// ReachProbe's benchmarks print figures; they assert nothing. See README "Benchmarks".
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+return args switch
+{
+    ["generate", var name, var path] => Generate(name, path),
+    ["measure", var mode, var path] => Measure(mode, path),
+    ["analyze", .. var rest] => AnalyzeBenchmark(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage:
+          ReachProbe.Benchmarks analyze [--packets N[,N…]] [--dir DIR] [--keep] [--no-tshark]
+              generate captures of N packets (default 1000000,2000000; ~90 % background) and print, side by side,
+              ReachProbe's analysis, a plain .NET read loop, a SharpPcap read loop and tshark's two-pass filter
+          ReachProbe.Benchmarks generate field-report|lab-phases|lab-phase3|down-host|healthy-loss FILE
+        """);
+    return 2;
+}
+
+static int Generate(string name, string path)
+{
+    Scenario s = name switch
+    {
+        "field-report" => Scenarios.FieldReport(),
+        "lab-phases" => Scenarios.LabPhases(),
+        "lab-phase3" => Scenarios.LabPhase3Only(),
+        "down-host" => Scenarios.DownHost(),
+        "healthy-loss" => Scenarios.HealthyWithLoss(),
+        _ => throw new ArgumentException($"unknown scenario '{name}'"),
+    };
+    s.WriteTo(path);
+    Console.Error.WriteLine($"wrote {s.Count} packets of the {name} scenario to {path}");
+    foreach (var p in s.Planted) Console.Error.WriteLine($"  planted: {p.TargetIp} {p.State} from {p.StartSeconds} s to {(p.EndSeconds is { } e ? $"{e} s" : "the end")}");
+    return 0;
+}
+
+// Runs in a child process so that its peak RSS is its own.
+static int Measure(string mode, string path)
+{
+    var watch = Stopwatch.StartNew();
+    long packets = 0, bytes = new FileInfo(path).Length;
+    switch (mode)
+    {
+        case "reachprobe":
+            var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions());
+            packets = result.Counters.Frames;
+            break;
+        case "sharppcap":
+            using (var source = CaptureFileSource.Open(path))
+                while (source.TryRead(out var frame)) packets += frame.Data.Length > 0 ? 1 : 1;
+            break;
+        case "decode":
+            using (var source = CaptureFileSource.Open(path))
+                while (source.TryRead(out var frame))
+                    if (FrameDecoder.TryDecode(source.Link, frame.Data, frame.Time, out var f) && f.Kind != FrameKind.Other) packets++;
+                    else packets++;
+            break;
+        case "plain":
+            packets = PlainLoop(path);
+            break;
+    }
+    watch.Stop();
+    Console.WriteLine($"{packets} {watch.Elapsed.TotalSeconds:0.000} {PeakRssBytes(Environment.ProcessId)} {bytes}");
+    return 0;
+}
+
+// The floor: a .NET loop over the pcap records that reads every byte and looks at nothing but the record lengths.
+static long PlainLoop(string path)
+{
+    using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+    var buf = new byte[1 << 20];
+    int len = 0, pos = 24;
+    long packets = 0;
+    len = fs.Read(buf, 0, buf.Length);
+    while (true)
+    {
+        if (len - pos < 16 || len - pos < 16 + BitConverter.ToInt32(buf, pos + 8))
+        {
+            Array.Copy(buf, pos, buf, 0, len - pos);
+            len -= pos;
+            pos = 0;
+            var n = fs.Read(buf, len, buf.Length - len);
+            if (n == 0) break;
+            len += n;
+            continue;
+        }
+        pos += 16 + BitConverter.ToInt32(buf, pos + 8);
+        packets++;
+    }
+    return packets;
+}
+
+static long PeakRssBytes(int pid)
+{
+    try
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+    catch (IOException) { }
+    return 0;
+}
+
+static (long Packets, double Seconds, long PeakRss, long Bytes) RunChild(string fileName, IEnumerable<string> args, bool selfReport)
+{
+    var psi = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in args) psi.ArgumentList.Add(a);
+    var watch = Stopwatch.StartNew();
+    using var p = Process.Start(psi)!;
+    long peak = 0;
+    var stdout = p.StandardOutput.ReadToEndAsync();
+    var stderr = p.StandardError.ReadToEndAsync();
+    while (!p.WaitForExit(20)) peak = Math.Max(peak, PeakRssBytes(p.Id));
+    watch.Stop();
+    if (p.ExitCode != 0) throw new InvalidOperationException($"{fileName} exited {p.ExitCode}: {stderr.Result}");
+    if (!selfReport) return (-1, watch.Elapsed.TotalSeconds, peak, 0);
+    var f = stdout.Result.Trim().Split(' ');
+    return (long.Parse(f[0]), double.Parse(f[1]), long.Parse(f[2]), long.Parse(f[3]));
+}
+
+static int AnalyzeBenchmark(string[] args)
+{
+    var sizes = new List<long> { 1_000_000, 2_000_000 };
+    var dir = Path.GetTempPath();
+    var keep = false;
+    var tshark = true;
+    for (var i = 0; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--packets": sizes = args[++i].Split(',').Select(long.Parse).ToList(); break;
+            case "--dir": dir = args[++i]; break;
+            case "--keep": keep = true; break;
+            case "--no-tshark": tshark = false; break;
+            default: return Usage();
+        }
+    }
+    var self = Environment.ProcessPath!;
+    var selfArgs = self.EndsWith("dotnet", StringComparison.Ordinal) ? new[] { typeof(BenchCapture).Assembly.Location } : [];
+    var tsharkPath = new[] { "/usr/bin/tshark", "/usr/local/bin/tshark" }.FirstOrDefault(File.Exists);
+    if (tshark && tsharkPath is null)
+    {
+        Console.Error.WriteLine("tshark not found: install it (apt-get install tshark) or pass --no-tshark");
+        return 2;
+    }
+    Console.WriteLine($"ReachProbe analysis benchmark — {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+    Console.WriteLine($"{"capture",-12} {"what",-28} {"packets/s",14} {"MB/s",9} {"seconds",9} {"peak RSS",10}");
+    foreach (var size in sizes)
+    {
+        var path = Path.Combine(dir, $"reachprobe-bench-{size}.pcap");
+        Console.Error.WriteLine($"generating {size:N0} packets…");
+        BenchCapture.Write(path, size, Console.Error);
+        try
+        {
+            var rows = new List<(string What, (long Packets, double Seconds, long PeakRss, long Bytes) R)>
+            {
+                ("plain .NET read loop", RunChild(self, [.. selfArgs, "measure", "plain", path], true)),
+                ("SharpPcap read loop", RunChild(self, [.. selfArgs, "measure", "sharppcap", path], true)),
+                ("SharpPcap read + decode", RunChild(self, [.. selfArgs, "measure", "decode", path], true)),
+                ("ReachProbe analyze", RunChild(self, [.. selfArgs, "measure", "reachprobe", path], true)),
+            };
+            var bytes = new FileInfo(path).Length;
+            if (tshark && size == sizes.Max())
+            {
+                Console.Error.WriteLine("running tshark -2 (slow)…");
+                const string filter = "(icmp.type==8 && !icmp.resp_in) || arp.opcode==1 || arp.isgratuitous || (dns.flags.response==0 && dns.retransmission) || (tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.analysis.retransmission)";
+                var t = RunChild(tsharkPath!, ["-n", "-2", "-r", path, "-Y", filter, "-w", "/dev/null"], false);
+                rows.Add(("tshark -2 -Y <signatures>", (size, t.Seconds, t.PeakRss, bytes)));
+            }
+            foreach (var (what, r) in rows)
+                Console.WriteLine($"{size,-12:N0} {what,-28} {size / r.Seconds,14:N0} {bytes / 1e6 / r.Seconds,9:N1} {r.Seconds,9:N2} {r.PeakRss / 1048576.0,8:N0} MB");
+            var rp = rows.Single(r => r.What == "ReachProbe analyze").R;
+            var plain = rows.Single(r => r.What == "plain .NET read loop").R;
+            Console.WriteLine($"{size,-12:N0} ReachProbe is {plain.Seconds / rp.Seconds:0.00}× the plain loop's speed"
+                + (rows.FirstOrDefault(r => r.What.StartsWith("tshark")) is { What: not null } ts ? $", {ts.R.Seconds / rp.Seconds:N0}× tshark's" : ""));
+        }
+        finally
+        {
+            if (!keep) File.Delete(path);
+        }
+    }
+    return 0;
+}
