@@ -43,7 +43,7 @@ public sealed class TargetVerdict
     /// <param name="options">Thresholds.</param>
     /// <param name="time">Clock for <see cref="StateChange.DecidedAt"/>.</param>
     /// <param name="maxRetained">How many state changes and incidents to keep in memory (oldest dropped first).</param>
-    public TargetVerdict(VerdictOptions options, TimeProvider time, int maxRetained = 100_000)
+    public TargetVerdict(VerdictOptions options, TimeProvider time, int maxRetained = 10_000)
     {
         _options = options;
         _time = time;

@@ -1,0 +1,91 @@
+using ReachProbe.Analysis;
+using ReachProbe.Testing;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+using static ReachProbe.Testing.Scenarios;
+using static ReachProbe.Tests.TestFrames;
+
+namespace ReachProbe.Tests.Wire;
+
+public class WirePipelineTests
+{
+    private readonly PacketClock _clock = new();
+
+    private WirePipeline Discovering(int maxHosts = 1024) => new(new VerdictOptions(), _clock, null, maxHosts);
+
+    private void Feed(WirePipeline p, byte[] frame, double at)
+    {
+        _clock.Now = At(at);
+        p.Process(LinkKind.Ethernet, frame, At(at));
+    }
+
+    [Fact]
+    public void Process_ArpLearnsTheMacAndMarksTheAskedHost()
+    {
+        var p = Discovering();
+        Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0);
+        Feed(p, Frames.ArpReply(GameConsole, Pc), 0.001);
+        var console = p.Find(Ip(GameConsole.Ip))!;
+        Assert.Equal(Mac(GameConsole.Mac), console.Identity.Mac);
+        Assert.Equal(MacSource.Arp, console.MacSource);
+        Assert.True(console.TriedByOthers);
+        Assert.False(p.Find(Ip(Pc.Ip))!.TriedByOthers);
+        Assert.True(p.IsOnSegment(console));
+    }
+
+    [Fact]
+    public void Process_RouterMacSpeakingForTwoAddresses_IsNotOnTheSegment()
+    {
+        // Pings to two internet hosts: the replies come from the router's MAC with two source addresses.
+        var router = Router;
+        var a = new LanHost("203.0.113.5", router.Mac);
+        var b = new LanHost("203.0.113.9", router.Mac);
+        var p = Discovering();
+        Feed(p, Frames.EchoRequest(Pc, a, 1, 1), 0);
+        Feed(p, Frames.EchoReply(a, Pc, 1, 1), 0.01);
+        Assert.True(p.IsOnSegment(p.Find(Ip(a.Ip))!)); // one address so far: tentatively local
+        Feed(p, Frames.EchoRequest(Pc, b, 1, 2), 1);
+        Feed(p, Frames.EchoReply(b, Pc, 1, 2), 1.01);
+        Assert.False(p.IsOnSegment(p.Find(Ip(a.Ip))!));
+        Assert.False(p.IsOnSegment(p.Find(Ip(b.Ip))!));
+    }
+
+    [Fact]
+    public void Process_FloodOfNewAddresses_TracksAtMostTheBound()
+    {
+        var p = Discovering(maxHosts: 64);
+        for (var i = 0; i < 5000; i++)
+            Feed(p, Frames.ArpRequest(Pc, $"198.18.{i / 250}.{1 + i % 250}"), i * 0.001);
+        Assert.Equal(64, p.Hosts.Count);
+        Assert.True(p.HostsNotTracked > 4000);
+    }
+
+    [Fact]
+    public void Process_EchoFloodAtOneTarget_EvictsInsteadOfGrowing()
+    {
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
+        // 20,000 requests within one reply timeout: nothing can expire, so only the bound keeps the table small.
+        for (var i = 0; i < 20_000; i++) Feed(p, Frames.EchoRequest(Pc, GameConsole, (ushort)(i >> 16), (ushort)i), i * 1e-5);
+        var console = p.Find(Ip(GameConsole.Ip))!;
+        Assert.Equal(20_000 - SignatureTrackerCapacity, console.Evicted);
+        p.Flush(At(100));
+        Assert.Equal(SignatureTrackerCapacity, console.Verdict.Totals[EvidenceKind.EchoUnanswered]);
+    }
+
+    private const int SignatureTrackerCapacity = ReachProbe.Wire.Trackers.SignatureTracker.DefaultTableCapacity;
+
+    [Fact]
+    public void Process_FrameInvolvingTwoTargets_ReachesBoth()
+    {
+        var p = Discovering();
+        Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0);
+        Feed(p, Frames.ArpReply(GameConsole, Pc), 0.001);
+        Feed(p, Frames.ArpRequest(GameConsole, Pc.Ip), 0.002);
+        Feed(p, Frames.ArpReply(Pc, GameConsole), 0.003);
+        // An echo from the PC to the console and its reply: proof for the console, frames from both.
+        Feed(p, Frames.EchoRequest(Pc, GameConsole, 1, 1), 1);
+        Feed(p, Frames.EchoReply(GameConsole, Pc, 1, 1), 1.001);
+        Assert.Equal(1, p.Find(Ip(GameConsole.Ip))!.Verdict.Totals[EvidenceKind.EchoAnswered]);
+        Assert.Equal(3, p.Find(Ip(Pc.Ip))!.Verdict.Totals[EvidenceKind.FrameFromTarget]); // its who-has, its reply, its echo request
+    }
+}
