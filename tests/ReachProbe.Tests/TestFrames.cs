@@ -1,6 +1,3 @@
-using ReachProbe.Verdict;
-using ReachProbe.Wire;
-using ReachProbe.Wire.Trackers;
 
 namespace ReachProbe.Tests;
 

@@ -48,11 +48,15 @@ public static class ReportWriter
     {
         var v = t.Host.Verdict;
         var lines = new List<(long Time, int Order, string Text)>();
+        var endedAt = v.Incidents
+            .Where(i => i.End is not null && i.EndReason is IncidentEnd.Recovered or IncidentEnd.MonitorBlind)
+            .GroupBy(i => i.End!.Value)
+            .ToDictionary(g => g.Key, g => g.Last());
         foreach (var change in v.Changes)
         {
             if (change.State is TargetState.Up or TargetState.Unknown)
             {
-                var after = v.Incidents.LastOrDefault(i => i.End == change.At && i.EndReason is IncidentEnd.Recovered or IncidentEnd.MonitorBlind);
+                var after = endedAt.GetValueOrDefault(change.At);
                 var suffix = after is null ? "" : $", after {Seconds(after.End!.Value - after.Start)} s {Name(after.State)}";
                 lines.Add((change.At, 2, $"{Name(change.State),-6} {CauseText(change.Cause)}{suffix}"));
             }

@@ -42,6 +42,4 @@ public sealed class Incident
     public EvidenceKind? RecoveredBy { get; internal set; }
     /// <summary>The evidence seen from its start to its end.</summary>
     public EvidenceCounts Evidence { get; private set; }
-
-    internal void Absorb(Incident other) => Evidence.Merge(other.Evidence);
 }

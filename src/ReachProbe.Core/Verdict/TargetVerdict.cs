@@ -97,10 +97,7 @@ public sealed class TargetVerdict
                 break;
             case EvidenceKind.GratuitousArp:
                 CountsSink()?.Add(e);
-                _negatives = 0;
-                _failingSince = null;
-                _transmittedWhileFailing = false;
-                if (_open is null) _episode = null;
+                RestartCount();
                 break;
             case EvidenceKind.TargetLinkDown:
                 _linkDown = true;
@@ -118,18 +115,9 @@ public sealed class TargetVerdict
     private void OnProof(in Evidence e)
     {
         if (e.Time > _lastProof) _lastProof = e.Time;
-        _negatives = 0;
-        _failingSince = null;
-        _transmittedWhileFailing = false;
         _linkDown = false;
-        _episode = null;
-        if (_open is not null)
-        {
-            _open.End = e.Time;
-            _open.EndReason = IncidentEnd.Recovered;
-            _open.RecoveredBy = e.Kind;
-            _open = null;
-        }
+        RestartCount();
+        CloseIncident(e.Time, IncidentEnd.Recovered, e.Kind);
         if (State != TargetState.Up) Transition(TargetState.Up, e.Time, e.Kind);
     }
 
@@ -202,17 +190,28 @@ public sealed class TargetVerdict
     private void GoBlind(in Evidence e)
     {
         _blind = true;
+        RestartCount();
+        CloseIncident(e.Time, IncidentEnd.MonitorBlind, null);
+        if (State != TargetState.Unknown) Transition(TargetState.Unknown, e.Time, e.Kind);
+    }
+
+    /// <summary>Forgets the unanswered evidence counted so far (the evidence of an open incident stays with it).</summary>
+    private void RestartCount()
+    {
         _negatives = 0;
         _failingSince = null;
         _transmittedWhileFailing = false;
+        if (_open is null) _episode = null;
+    }
+
+    private void CloseIncident(long end, IncidentEnd reason, EvidenceKind? recoveredBy)
+    {
+        if (_open is null) return;
+        _open.End = end;
+        _open.EndReason = reason;
+        _open.RecoveredBy = recoveredBy;
+        _open = null;
         _episode = null;
-        if (_open is not null)
-        {
-            _open.End = e.Time;
-            _open.EndReason = IncidentEnd.MonitorBlind;
-            _open = null;
-        }
-        if (State != TargetState.Unknown) Transition(TargetState.Unknown, e.Time, e.Kind);
     }
 
     private void Retain<T>(List<T> list, T item)

@@ -1,7 +1,4 @@
 using ReachProbe.Analysis;
-using ReachProbe.Testing;
-using ReachProbe.Verdict;
-using ReachProbe.Wire;
 using Xunit.Abstractions;
 
 namespace ReachProbe.Tests.Analysis;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ReachProbe.Cli;
-using ReachProbe.Testing;
 
 namespace ReachProbe.Tests.Cli;
 

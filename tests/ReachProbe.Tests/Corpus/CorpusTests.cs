@@ -1,6 +1,4 @@
 using ReachProbe.Analysis;
-using ReachProbe.Verdict;
-using ReachProbe.Wire;
 using Xunit.Abstractions;
 
 namespace ReachProbe.Tests.Corpus;

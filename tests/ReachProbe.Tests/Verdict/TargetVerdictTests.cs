@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using ReachProbe.Verdict;
 
 namespace ReachProbe.Tests.Verdict;
 

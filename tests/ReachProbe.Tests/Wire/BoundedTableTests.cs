@@ -1,4 +1,3 @@
-using ReachProbe.Wire;
 
 namespace ReachProbe.Tests.Wire;
 

@@ -1,7 +1,4 @@
 using ReachProbe.Analysis;
-using ReachProbe.Testing;
-using ReachProbe.Wire;
-using static ReachProbe.Testing.Scenarios;
 
 namespace ReachProbe.Tests.Wire;
 

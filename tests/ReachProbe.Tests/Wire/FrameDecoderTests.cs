@@ -1,7 +1,3 @@
-using ReachProbe.Testing;
-using ReachProbe.Wire;
-using static ReachProbe.Testing.Scenarios;
-using static ReachProbe.Tests.TestFrames;
 
 namespace ReachProbe.Tests.Wire;
 

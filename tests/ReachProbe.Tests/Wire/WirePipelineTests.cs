@@ -1,9 +1,4 @@
 using ReachProbe.Analysis;
-using ReachProbe.Testing;
-using ReachProbe.Verdict;
-using ReachProbe.Wire;
-using static ReachProbe.Testing.Scenarios;
-using static ReachProbe.Tests.TestFrames;
 
 namespace ReachProbe.Tests.Wire;
 

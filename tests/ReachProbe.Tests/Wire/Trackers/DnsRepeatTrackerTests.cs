@@ -1,8 +1,3 @@
-using ReachProbe.Testing;
-using ReachProbe.Verdict;
-using ReachProbe.Wire.Trackers;
-using static ReachProbe.Testing.Scenarios;
-using static ReachProbe.Tests.TestFrames;
 
 namespace ReachProbe.Tests.Wire.Trackers;
 
