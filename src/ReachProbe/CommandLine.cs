@@ -12,6 +12,7 @@ internal static class CommandLine
 
         Usage:
           reachprobe analyze FILE [options]   analyse a pcap/pcapng capture; print an incident timeline
+          reachprobe probe TARGET [options]   probe a host now: ICMP, ARP, DNS, TCP, console discovery
           reachprobe --help | --version
 
         analyze options:
@@ -25,8 +26,20 @@ internal static class CommandLine
           --arp-repeat-window SEC  the target's ARP repeated this soon after the reply counts (default 5)
           --silence SEC         no frame for this long makes a deaf target down (default 30)
 
-        Exit status: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
-        (a capture broken part-way is still analysed up to the break).
+        probe options:
+          --probes LIST         comma-separated: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp
+                                (default icmp,arp,ddp)
+          --count N             rounds (default 5)
+          --interval SEC        between rounds (default 1)
+          --timeout SEC         per attempt (default 1); probes are never retried
+          --interface NAME      interface for ARP (default: the one on the target's subnet)
+          --dns-server IP       server for 'dns' (default: the first nameserver in /etc/resolv.conf)
+          --mac MAC             the target's expected MAC (ARP warns when another answers)
+          --json                JSON instead of the summary
+
+        Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
+        (a capture broken part-way is still analysed up to the break). probe: 0 every probe answered at
+        least once (a TCP refusal counts: the host received); 1 otherwise; 2 bad usage.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -46,6 +59,7 @@ internal static class CommandLine
             return args[0] switch
             {
                 "analyze" => await Task.Run(() => AnalyzeCommand.Run(args[1..], stdout, stderr)),
+                "probe" => await ProbeCommand.RunAsync(args[1..], stdout, stderr),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
         }

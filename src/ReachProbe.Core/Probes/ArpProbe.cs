@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.NetworkInformation;
+using PacketDotNet;
+using Polly;
+using Polly.Retry;
+using ReachProbe.Wire;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace ReachProbe.Probes;
+
+/// <summary>
+/// ARP who-has for the target, built with PacketDotNet and injected with SharpPcap on the interface facing it, from that
+/// interface's MAC and IP; the reply is matched on its sender IP. A reply from another MAC than the configured or last
+/// seen one is flagged: a duplicate or changed address.
+/// </summary>
+public sealed class ArpProbe : IProbe
+{
+    private readonly IPAddress _target;
+    private readonly uint _targetIp;
+    private readonly NetworkPath _path;
+    private LibPcapLiveDevice? _device;
+
+    // Opening a capture device is infrastructure: retried with backoff when the device is busy or coming up; a
+    // missing permission is final and not retried.
+    private static readonly ResiliencePipeline OpenPipeline = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = 3,
+            Delay = TimeSpan.FromMilliseconds(100),
+            BackoffType = DelayBackoffType.Exponential,
+            ShouldHandle = new PredicateBuilder().Handle<PcapException>(e => !IsPermission(e)),
+        })
+        .Build();
+
+    /// <summary>Creates the probe.</summary>
+    public ArpProbe(IPAddress target, NetworkPath path, PhysicalAddress? expectedMac = null)
+    {
+        _target = target;
+        _targetIp = BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes());
+        _path = path;
+        ExpectedMac = expectedMac;
+    }
+
+    /// <inheritdoc/>
+    public string Name => "arp";
+
+    /// <summary>The MAC the target should answer from: configured, else the last one seen.</summary>
+    public PhysicalAddress? ExpectedMac { get; private set; }
+
+    /// <inheritdoc/>
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => Task.Run(() => Probe(cancellation), cancellation);
+
+    private ProbeResult Probe(CancellationToken cancellation)
+    {
+        if (_device is null && Open() is { } problem) return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, problem);
+        var device = _device!;
+        while (device.GetNextPacket(out _) == GetPacketStatus.PacketRead) { } // stale replies
+        var request = new EthernetPacket(_path.Mac, PhysicalAddress.Parse("FF-FF-FF-FF-FF-FF"), EthernetType.Arp)
+        {
+            PayloadPacket = new ArpPacket(ArpOperation.Request, PhysicalAddress.Parse("00-00-00-00-00-00"), _target, _path.Mac, _path.Address),
+        };
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            device.SendPacket(request.Bytes);
+        }
+        catch (PcapException e)
+        {
+            return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, $"cannot send on {_path.Interface}: {e.Message}");
+        }
+        while (!cancellation.IsCancellationRequested)
+        {
+            var status = device.GetNextPacket(out var capture);
+            if (status == GetPacketStatus.Error) return new ProbeResult(Name, ProbeStatus.Error, Stopwatch.GetElapsedTime(started), $"capture on {_path.Interface} failed: {device.LastError}");
+            if (status != GetPacketStatus.PacketRead) continue;
+            if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp) continue;
+            if (f.ArpOp != 2 || f.ArpSenderIp != _targetIp) continue;
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var mac = PhysicalAddress.Parse(Addresses.Mac(f.ArpSenderMac).Replace(':', '-').ToUpperInvariant());
+            string? warning = null;
+            if (ExpectedMac is not null && !ExpectedMac.Equals(mac))
+                warning = $"answered from {Addresses.Mac(f.ArpSenderMac)}, expected {Format(ExpectedMac)}: duplicate or changed address";
+            ExpectedMac ??= mac;
+            return new ProbeResult(Name, ProbeStatus.Answered, elapsed, "is-at " + Addresses.Mac(f.ArpSenderMac))
+            {
+                Mac = Addresses.Mac(f.ArpSenderMac),
+                Warning = warning,
+            };
+        }
+        return new ProbeResult(Name, ProbeStatus.Timeout, Stopwatch.GetElapsedTime(started), "timeout");
+    }
+
+    private string? Open()
+    {
+        try
+        {
+            var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == _path.Interface);
+            if (device is null) return $"no capture device for interface {_path.Interface}";
+            OpenPipeline.Execute(() => device.Open(new DeviceConfiguration
+            {
+                Mode = DeviceModes.None,
+                ReadTimeout = 20,
+                Immediate = true,
+                Snaplen = 128,
+            }));
+            device.Filter = "arp";
+            _device = device;
+            return null;
+        }
+        catch (PcapException e) when (IsPermission(e))
+        {
+            return $"no permission to capture on {_path.Interface}: needs CAP_NET_RAW and CAP_NET_ADMIN (run as root, or 'setcap cap_net_raw,cap_net_admin+ep' on the program)";
+        }
+        catch (PcapException e)
+        {
+            return $"cannot open {_path.Interface}: {e.Message}";
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            return "libpcap is not installed: install it with 'apt-get install libpcap0.8'";
+        }
+    }
+
+    private static bool IsPermission(PcapException e) =>
+        e.Message.Contains("permission", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("not permitted", StringComparison.OrdinalIgnoreCase);
+
+    private static string Format(PhysicalAddress mac) => string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+
+    /// <inheritdoc/>
+    public void Dispose() => _device?.Close();
+}

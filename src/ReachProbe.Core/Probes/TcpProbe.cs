@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ReachProbe.Probes;
+
+/// <summary>TCP connect to one port. A refusal (RST) proves the host receives: alive but closed, distinct from a timeout.</summary>
+public sealed class TcpProbe(IPAddress target, int port) : IProbe
+{
+    /// <inheritdoc/>
+    public string Name { get; } = $"tcp:{port}";
+
+    /// <inheritdoc/>
+    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(target, port), cancellation).ConfigureAwait(false);
+            return new ProbeResult(Name, ProbeStatus.Answered, Stopwatch.GetElapsedTime(started), "open");
+        }
+        catch (SocketException e)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            return e.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => new ProbeResult(Name, ProbeStatus.Refused, elapsed, "refused — host receives"),
+                SocketError.HostUnreachable => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, "host unreachable (no ARP answer)"),
+                SocketError.NetworkUnreachable => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, "network unreachable (no route)"),
+                SocketError.TimedOut => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, "timeout"),
+                _ => new ProbeResult(Name, ProbeStatus.Error, elapsed, e.Message),
+            };
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() { }
+}
