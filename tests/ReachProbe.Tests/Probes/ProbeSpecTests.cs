@@ -1,0 +1,37 @@
+using ReachProbe.Probes;
+
+namespace ReachProbe.Tests.Probes;
+
+public class ProbeSpecTests
+{
+    [Fact]
+    public void ParseList_EveryKind()
+    {
+        var list = ProbeSpec.ParseList("icmp, ARP,dns,dns:store.lan,dns@target,tcp:9295,ddp", out var problems);
+        Assert.Empty(problems);
+        Assert.Equal(["icmp", "arp", "dns", "dns:store.lan", "dns@target", "tcp:9295", "ddp"], list.Select(s => s.Text));
+        Assert.Equal(9295, list.Single(s => s.Kind == ProbeKind.Tcp).Port);
+        Assert.Equal("store.lan", list.Single(s => s.Text == "dns:store.lan").Query);
+        Assert.Equal(ProbeSpec.DefaultQuery, list.Single(s => s.Text == "dns").Query);
+    }
+
+    [Fact]
+    public void ParseList_ListsEveryProblem()
+    {
+        ProbeSpec.ParseList("icmp,tcp:0,tcp:http,smtp,icmp", out var problems);
+        Assert.Equal(
+        [
+            "'tcp:0': the TCP port must be 1–65535",
+            "'tcp:http': the TCP port must be 1–65535",
+            "unknown probe 'smtp' (known: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp)",
+            "'icmp' is listed twice",
+        ], problems);
+    }
+
+    [Fact]
+    public void ParseList_Empty_SaysSo()
+    {
+        ProbeSpec.ParseList(" , ", out var problems);
+        Assert.Equal(["no probe given"], problems);
+    }
+}
