@@ -124,7 +124,7 @@ internal static class ProbeCommand
             if (c.RunningAppName is not null) parts.Add($"running {c.RunningAppName}");
         }
         if (s.Spec.Kind == ProbeKind.Dns && r.Count(x => x.Status == ProbeStatus.Timeout) > 0 && answered == 0)
-            parts.Add("— the resolver does not answer: a resolver problem, not the target");
+            parts[^1] += " — the resolver does not answer: a resolver problem, not the target";
         foreach (var w in r.Select(x => x.Warning).Where(w => w is not null).Distinct()) parts.Add("WARNING: " + w);
         return $"{s.Spec.Text + ":",-11} " + string.Join(", ", parts);
     }

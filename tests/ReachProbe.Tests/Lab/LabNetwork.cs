@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using ReachProbe.Probes;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary>
+/// The field report's LAN in network namespaces (see shared/docs/lab.md): a console with a TCP service and a DDP
+/// responder, a router with a real dnsmasq, and a probe host whose bridge joins them. Names carry a random suffix;
+/// everything is torn down by name and PID on dispose, even after a failed test. Nothing leaves the namespaces:
+/// all addresses are in 198.18.0.0/24.
+/// </summary>
+public sealed partial class LabNetwork : IDisposable
+{
+    public const string ConsoleIp = "198.18.0.27", RouterIp = "198.18.0.1", ProbeIp = "198.18.0.12";
+    public const string ConsoleMac = "02:00:00:00:00:27";
+    public const int ConsoleTcpPort = 9295;
+
+    private readonly ITestOutputHelper? _log;
+    private readonly string _dir;
+    private readonly List<Process> _processes = [];
+    private readonly List<IDisposable> _sockets = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Process? _dnsmasq;
+
+    public string Console { get; }
+    public string Router { get; }
+    public string Probe { get; }
+
+    /// <summary>What the DDP responder answers: 200 awake or 620 standby.</summary>
+    public int DdpStatus { get; set; } = 200;
+
+    private LabNetwork(ITestOutputHelper? log)
+    {
+        _log = log;
+        var suffix = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        Console = $"rpc-{suffix}";
+        Router = $"rpr-{suffix}";
+        Probe = $"rpp-{suffix}";
+        _dir = Directory.CreateTempSubdirectory($"reachprobe-lab-{suffix}-").FullName;
+    }
+
+    /// <summary>Builds the lab. Fails, saying why, when not root.</summary>
+    public static LabNetwork Create(ITestOutputHelper? log = null)
+    {
+        RequireRoot();
+        var lab = new LabNetwork(log);
+        try
+        {
+            lab.Build();
+            return lab;
+        }
+        catch
+        {
+            lab.Dispose();
+            throw;
+        }
+    }
+
+    public static void RequireRoot()
+    {
+        if (geteuid() != 0)
+            Assert.Fail("lab tests need root (they build network namespaces): run them as root, as .ci/run does, "
+                + "or run the unit tests only with: bash .ci/test --filter \"Category!=Lab\"");
+    }
+
+    private void Build()
+    {
+        foreach (var ns in new[] { Console, Router, Probe })
+        {
+            Run("ip", "netns", "add", ns);
+            Run("ip", "-n", ns, "link", "set", "lo", "up");
+            Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        }
+        Run("ip", "link", "add", "c0", "netns", Console, "address", ConsoleMac, "type", "veth", "peer", "name", "pc0", "netns", Probe);
+        Run("ip", "link", "add", "r0", "netns", Router, "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "pr0", "netns", Probe);
+        Run("ip", "-n", Probe, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0");
+        foreach (var port in new[] { "pc0", "pr0" })
+        {
+            Run("ip", "-n", Probe, "link", "set", port, "master", "br0");
+            Run("ip", "-n", Probe, "link", "set", port, "promisc", "on", "up");
+        }
+        Run("ip", "-n", Probe, "addr", "add", $"{ProbeIp}/24", "dev", "br0");
+        Run("ip", "-n", Probe, "link", "set", "br0", "up");
+        Run("ip", "-n", Console, "addr", "add", $"{ConsoleIp}/24", "dev", "c0");
+        Run("ip", "-n", Console, "link", "set", "c0", "up");
+        Run("ip", "-n", Router, "addr", "add", $"{RouterIp}/24", "dev", "r0");
+        Run("ip", "-n", Router, "link", "set", "r0", "up");
+        StartDns();
+        InNamespace(Console, StartConsoleServices);
+    }
+
+    /// <summary>dnsmasq on the router: ".lan" names answer, everything else is refused; it never goes upstream.</summary>
+    public void StartDns()
+    {
+        var hosts = Path.Combine(_dir, "hosts");
+        File.WriteAllText(hosts, $"{ConsoleIp} console.lan\n{RouterIp} router.lan\n");
+        _dnsmasq = Start("ip", "netns", "exec", Router, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+            $"--addn-hosts={hosts}", "--local=/lan/", "--interface=r0", "--bind-interfaces", $"--listen-address={RouterIp}",
+            $"--pid-file={Path.Combine(_dir, "dnsmasq.pid")}", "--user=root", "--log-facility=-");
+        // Ready when it answers on port 53.
+        for (var i = 0; i < 100 && !Run("ip", "netns", "exec", Router, "ss", "-lun").Contains($"{RouterIp}:53"); i++) Thread.Sleep(50);
+    }
+
+    public void StopDns()
+    {
+        if (_dnsmasq is null) return;
+        Kill(_dnsmasq);
+        _dnsmasq = null;
+    }
+
+    /// <summary>Deaf: the console transmits, but nftables drops everything arriving on its interface (netdev ingress).</summary>
+    public void MakeDeaf()
+    {
+        Run("ip", "netns", "exec", Console, "nft", "add", "table", "netdev", "deaf");
+        Run("ip", "netns", "exec", Console, "nft", "add", "chain", "netdev", "deaf", "ingress",
+            "{ type filter hook ingress device \"c0\" priority -500; policy drop; }");
+    }
+
+    public void Heal() => Run("ip", "netns", "exec", Console, "nft", "delete", "table", "netdev", "deaf");
+
+    /// <summary>Down: the console's link goes away (carrier lost on the bridge port).</summary>
+    public void LinkDown() => Run("ip", "-n", Console, "link", "set", "c0", "down");
+
+    public void LinkUp() => Run("ip", "-n", Console, "link", "set", "c0", "up");
+
+    /// <summary>Runs the real program in the probe namespace, as a person would.</summary>
+    public (int Code, string Out, string Err) Reachprobe(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+        var all = new[] { "netns", "exec", Probe, "dotnet", dll }.Concat(args).ToArray();
+        var (code, output, error) = Exec("ip", all, TimeSpan.FromMinutes(2));
+        _log?.WriteLine($"$ reachprobe {string.Join(' ', args)}  → exit {code}\n{output}{error}");
+        return (code, output, error);
+    }
+
+    private void StartConsoleServices()
+    {
+        // TCP service.
+        var listener = new TcpListener(IPAddress.Any, ConsoleTcpPort);
+        listener.Start();
+        _sockets.Add(new Disposer(listener.Stop));
+        _ = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var c = await listener.AcceptTcpClientAsync(_stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
+        // DDP responder: answers a PS4 search on 987 and a PS5 search on 9302, from an ephemeral port, as a console does.
+        var reply = new UdpClient(new IPEndPoint(IPAddress.Any, 0));
+        _sockets.Add(reply);
+        foreach (var port in new[] { Ddp.Ps4Port, Ddp.Ps5Port })
+        {
+            var udp = new UdpClient(new IPEndPoint(IPAddress.Any, port));
+            _sockets.Add(udp);
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var r = await udp.ReceiveAsync(_stop.Token);
+                        if (!Encoding.ASCII.GetString(r.Buffer).StartsWith("SRCH * HTTP/1.1", StringComparison.Ordinal)) continue;
+                        var status = DdpStatus == 200 ? "200 Ok" : $"{DdpStatus} Server Standby";
+                        var text = $"HTTP/1.1 {status}\nhost-id:0123456789AB\nhost-type:PS4\nhost-name:PS4-LAB\nhost-request-port:997\n"
+                            + "device-discovery-protocol-version:00020020\nsystem-version:07020001\n";
+                        await reply.SendAsync(Encoding.UTF8.GetBytes(text), r.RemoteEndPoint, _stop.Token);
+                    }
+                    catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a thread inside the namespace: sockets it creates live there.</summary>
+    private static void InNamespace(string ns, Action action)
+    {
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var handle = File.OpenHandle($"/var/run/netns/{ns}");
+                if (setns((int)handle.DangerousGetHandle(), 0x40000000 /* CLONE_NEWNET */) != 0)
+                    throw new InvalidOperationException($"setns({ns}) failed: {Marshal.GetLastPInvokeErrorMessage()}");
+                action();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw failure;
+    }
+
+    private string Run(string file, params string[] args)
+    {
+        var (code, output, error) = Exec(file, args, TimeSpan.FromSeconds(30));
+        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({code}): {error.Trim()}");
+        return output;
+    }
+
+    private static (int Code, string Out, string Err) Exec(string file, string[] args, TimeSpan limit)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(limit))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {limit}");
+        }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    private Process Start(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _processes.Add(p);
+        return p;
+    }
+
+    private static void Kill(Process p)
+    {
+        try
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            p.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        foreach (var s in _sockets) s.Dispose();
+        foreach (var p in _processes) Kill(p);
+        foreach (var ns in new[] { Console, Router, Probe })
+        {
+            // Anything still running in our namespaces was started by this lab: end it by PID, then delete the namespace.
+            try
+            {
+                var (_, pids, _) = Exec("ip", ["netns", "pids", ns], TimeSpan.FromSeconds(10));
+                foreach (var pid in pids.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    if (int.TryParse(pid, out var id)) Kill(Process.GetProcessById(id));
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or TimeoutException)
+            {
+            }
+            Exec("ip", ["netns", "del", ns], TimeSpan.FromSeconds(10));
+        }
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class Disposer(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setns(int fd, int nstype);
+
+    [LibraryImport("libc")]
+    private static partial uint geteuid();
+}

@@ -1,0 +1,87 @@
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary><c>reachprobe probe</c> against the lab console, for each case of the issue: healthy, deaf, down, closed port, DNS server down.</summary>
+[Trait("Category", "Lab")]
+public sealed class ProbeLabTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly LabNetwork _lab = LabNetwork.Create(output);
+
+    public void Dispose() => _lab.Dispose();
+
+    private static string Line(string stdout, string probe) =>
+        stdout.Split('\n').Single(l => l.StartsWith(probe + ":", StringComparison.Ordinal));
+
+    private const string All = "icmp,arp,dns:console.lan,tcp:9295,ddp";
+
+    [Fact]
+    public void Probe_HealthyConsole_EveryProbeAnswers()
+    {
+        var (code, stdout, stderr) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", All, "--count", "3", "--interval", "0.2", "--dns-server", LabNetwork.RouterIp);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.StartsWith("icmp:       3/3 answered, loss 0 %, rtt min/avg/max ", Line(stdout, "icmp"));
+        Assert.Contains($"is-at {LabNetwork.ConsoleMac}", Line(stdout, "arp"));
+        Assert.StartsWith("dns:console.lan: 3/3 answered", Line(stdout, "dns:console.lan"));
+        Assert.Contains("NOERROR", Line(stdout, "dns:console.lan"));
+        Assert.StartsWith("tcp:9295:   3/3 answered", Line(stdout, "tcp:9295"));
+        var ddp = Line(stdout, "ddp");
+        Assert.Contains("awake, host-name PS4-LAB, PS4, firmware 7.02 (07020001)", ddp);
+    }
+
+    [Fact]
+    public void Probe_ClosedPort_IsRefusedAndCountsAsAlive()
+    {
+        var (code, stdout, _) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", "tcp:9", "--count", "2", "--interval", "0.1");
+        Assert.Equal(0, code);
+        Assert.StartsWith("tcp:9:      refused — host receives (×2)", Line(stdout, "tcp:9"));
+    }
+
+    [Fact]
+    public void Probe_DeafConsole_NothingAnswers_NoFalseSuccess()
+    {
+        _lab.MakeDeaf();
+        var (code, stdout, _) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", "icmp,arp,tcp:9295,ddp,dns@target", "--count", "2", "--interval", "0.1", "--timeout", "0.5");
+        Assert.Equal(1, code);
+        foreach (var probe in new[] { "icmp", "arp", "tcp:9295", "ddp", "dns@target" })
+            Assert.Contains(" 0/2 answered", Line(stdout, probe));
+        Assert.DoesNotContain("refused", stdout);
+        Assert.DoesNotContain("awake", stdout);
+    }
+
+    [Fact]
+    public void Probe_ConsoleLinkDown_NothingAnswers()
+    {
+        _lab.LinkDown();
+        var (code, stdout, _) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", "icmp,arp,tcp:9295", "--count", "2", "--interval", "0.1", "--timeout", "0.5");
+        Assert.Equal(1, code);
+        Assert.Contains(" 0/2 answered", Line(stdout, "icmp"));
+        Assert.Contains(" 0/2 answered (timeout ×2)", Line(stdout, "arp"));
+    }
+
+    [Fact]
+    public void Probe_DnsServerDown_IsReportedAsAResolverProblem()
+    {
+        _lab.StopDns();
+        var (code, stdout, _) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", "icmp,dns:console.lan", "--count", "2", "--interval", "0.1", "--timeout", "0.5", "--dns-server", LabNetwork.RouterIp);
+        Assert.Equal(1, code);
+        Assert.StartsWith("icmp:       2/2 answered", Line(stdout, "icmp"));
+        var dns = Line(stdout, "dns:console.lan");
+        Assert.Contains("0/2 answered", dns);
+        Assert.Contains("the resolver does not answer: a resolver problem, not the target", dns);
+    }
+
+    [Fact]
+    public void Probe_ConsoleInStandby_AnswersDiscoveryWith620()
+    {
+        _lab.DdpStatus = 620;
+        var (code, stdout, _) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", "ddp", "--count", "1", "--json");
+        Assert.Equal(0, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+        var console = doc.RootElement.GetProperty("probes")[0].GetProperty("results")[0].GetProperty("console");
+        Assert.Equal(620, console.GetProperty("statusCode").GetInt32());
+        Assert.Equal("standby", console.GetProperty("status").GetString());
+        Assert.Equal("7.02", console.GetProperty("firmware").GetString());
+    }
+}
