@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ReachProbe.Probes;
+
+namespace ReachProbe.Tests.Probes;
+
+public class ProbeSchedulingTests
+{
+    private sealed class CountingProbe(string name, TimeSpan takes) : IProbe
+    {
+        private int _running;
+        public int MaxConcurrent;
+        public int Calls;
+        public string Name => name;
+
+        public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
+        {
+            var now = Interlocked.Increment(ref _running);
+            InterlockedMax(ref MaxConcurrent, now);
+            Interlocked.Increment(ref Calls);
+            try
+            {
+                await Task.Delay(takes, cancellation);
+                return new ProbeResult(Name, ProbeStatus.Answered, takes, "ok");
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+        }
+
+        public void Dispose() { }
+    }
+
+    private sealed class Sink : IProbeResultSink
+    {
+        public ConcurrentQueue<(string Key, ProbeResult Result)> Results { get; } = new();
+        public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at) => Results.Enqueue((probe.Key, result));
+    }
+
+    [Fact]
+    public async Task AddProbeScheduler_RunsEachProbeOnItsInterval_NeverOverlappingItself()
+    {
+        var fast = new CountingProbe("fast", TimeSpan.FromMilliseconds(10));
+        // Takes longer than its interval: Quartz must not start the next attempt while one is running.
+        var slow = new CountingProbe("slow", TimeSpan.FromMilliseconds(450));
+        var sink = new Sink();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<IProbeResultSink>(sink);
+        builder.Services.AddProbeScheduler(
+        [
+            new ScheduledProbe("console", fast, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(100)),
+            new ScheduledProbe("console", slow, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200)),
+        ], new Random(1));
+        using var host = builder.Build();
+        await host.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await host.StopAsync();
+
+        Assert.InRange(fast.Calls, 5, 11);
+        Assert.Equal(1, slow.MaxConcurrent);
+        Assert.Equal(1, fast.MaxConcurrent);
+        // The slow probe's 200 ms timeout cuts each 450 ms attempt: results are timeouts, not answers.
+        Assert.All(sink.Results.Where(r => r.Key == "console/slow"), r => Assert.Equal(ProbeStatus.Timeout, r.Result.Status));
+        Assert.Contains(sink.Results, r => r.Key == "console/fast" && r.Result.Status == ProbeStatus.Answered);
+    }
+
+    [Fact]
+    public void AddProbeScheduler_TimeoutLongerThanInterval_IsRejected()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ServiceCollection().AddProbeScheduler(
+            [new ScheduledProbe("console", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2))]));
+        Assert.Contains("probe 'console/icmp': timeout 00:00:02 is longer than its interval 00:00:01", e.Message);
+    }
+
+    [Fact]
+    public void AddProbeScheduler_SameProbeTwice_IsRejected()
+    {
+        var p = new CountingProbe("icmp", TimeSpan.Zero);
+        var e = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddProbeScheduler(
+            [new ScheduledProbe("console", p, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)), new ScheduledProbe("console", p, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))]));
+        Assert.Contains("probe 'console/icmp' is scheduled twice", e.Message);
+    }
+}
