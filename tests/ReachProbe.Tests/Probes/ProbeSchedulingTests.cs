@@ -64,7 +64,9 @@ public class ProbeSchedulingTests
         await Task.Delay(TimeSpan.FromSeconds(2));
         await host.StopAsync();
 
-        Assert.InRange(fast.Calls, 5, 11);
+        // Every 200 ms for 2 s: at most 11 (missed fires are skipped, never replayed in a burst); at least a few even
+        // when the machine is busy and the scheduler starts late.
+        Assert.InRange(fast.Calls, 3, 11);
         Assert.Equal(1, slow.MaxConcurrent);
         Assert.Equal(1, fast.MaxConcurrent);
         // The slow probe's 200 ms timeout cuts each 450 ms attempt: results are timeouts, not answers.
