@@ -27,7 +27,12 @@ public sealed class ProbeRunner
         var started = Stopwatch.GetTimestamp();
         try
         {
-            return await _pipeline.ExecuteAsync(async ct => await probe.ProbeAsync(ct).ConfigureAwait(false), cancellation).ConfigureAwait(false);
+            var result = await _pipeline.ExecuteAsync(async ct => await probe.ProbeAsync(ct).ConfigureAwait(false), cancellation).ConfigureAwait(false);
+            // The timeout is cooperative: on a busy machine an answer can slip in after the deadline. Late is lost.
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            return result.ProvesReceipt && elapsed > Timeout
+                ? result with { Status = ProbeStatus.Timeout, Duration = elapsed, Reason = $"answered late, after {elapsed.TotalMilliseconds:0} ms" }
+                : result;
         }
         catch (TimeoutRejectedException)
         {

@@ -18,7 +18,7 @@ public sealed class ProbeLabTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Probe_HealthyConsole_EveryProbeAnswers()
     {
-        var (code, stdout, stderr) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", All, "--count", "3", "--interval", "0.2", "--dns-server", LabNetwork.RouterIp);
+        var (code, stdout, stderr) = _lab.Reachprobe("probe", LabNetwork.ConsoleIp, "--probes", All, "--count", "3", "--interval", "0.2", "--timeout", "3", "--dns-server", LabNetwork.RouterIp);
         Assert.Equal("", stderr);
         Assert.Equal(0, code);
         Assert.StartsWith("icmp:       3/3 answered, loss 0 %, rtt min/avg/max ", Line(stdout, "icmp"));

@@ -52,6 +52,19 @@ public class ProbeRunnerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ProbeRunner(TimeSpan.FromSeconds(1)).RunAsync(probe, cts.Token));
     }
 
+    [Fact]
+    public async Task RunAsync_AnswerThatIgnoresCancellationAndComesLate_IsATimeout()
+    {
+        var probe = new ScriptedProbe(async _ =>
+        {
+            await Task.Delay(200, CancellationToken.None);
+            return new ProbeResult("scripted", ProbeStatus.Answered, TimeSpan.FromMilliseconds(200), "ok");
+        });
+        var result = await new ProbeRunner(TimeSpan.FromMilliseconds(50)).RunAsync(probe);
+        Assert.Equal(ProbeStatus.Timeout, result.Status);
+        Assert.StartsWith("answered late, after ", result.Reason);
+    }
+
     [Theory]
     [InlineData(0.001)]
     [InlineData(61)]
