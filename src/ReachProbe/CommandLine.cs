@@ -13,6 +13,7 @@ internal static class CommandLine
         Usage:
           reachprobe analyze FILE [options]   analyse a pcap/pcapng capture; print an incident timeline
           reachprobe probe TARGET [options]   probe a host now: ICMP, ARP, DNS, TCP, console discovery
+          reachprobe run [options]            the live agent: probes + capture → verdicts → /metrics
           reachprobe --help | --version
 
         analyze options:
@@ -37,6 +38,14 @@ internal static class CommandLine
           --mac MAC             the target's expected MAC (ARP warns when another answers)
           --json                JSON instead of the summary
 
+        run options:
+          --config FILE         JSON configuration (example: config/reachprobe.json)
+          --target IP           monitor this host with the default probes (repeatable); default: the gateway
+          --interval SEC        probe interval for those targets (default 5)
+          --listen ADDR:PORT    metrics address (default 0.0.0.0:9942)
+          --interface NAME      capture interface (default: the one facing the targets)
+          --check               validate the configuration and exit
+
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
         (a capture broken part-way is still analysed up to the break). probe: 0 every probe answered at
         least once (a TCP refusal counts: the host received); 1 otherwise; 2 bad usage.
@@ -60,6 +69,7 @@ internal static class CommandLine
             {
                 "analyze" => await Task.Run(() => AnalyzeCommand.Run(args[1..], stdout, stderr)),
                 "probe" => await ProbeCommand.RunAsync(args[1..], stdout, stderr),
+                "run" => await RunCommand.RunAsync(args[1..], stdout, stderr),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
         }

@@ -146,7 +146,7 @@ public sealed class TargetVerdict
             if (State == TargetState.Deaf && _silent) Transition(TargetState.Down, _lastFrame, EvidenceKind.Silence);
             return;
         }
-        var transmitting = _transmittedWhileFailing || _lastFrame > _failingSince!.Value;
+        var transmitting = _transmittedWhileFailing || _lastFrame > _failingSince!.Value + _options.TransmitGrace.Ticks;
         var next = transmitting && !_silent ? TargetState.Deaf : TargetState.Down;
         if (next == State) return;
         var at = State switch

@@ -28,6 +28,13 @@ public sealed class VerdictOptions
     /// </summary>
     public TimeSpan SilenceWindow { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A frame counts as "transmitting while not answering" only when it comes this long after the first unanswered
+    /// request: a host that dies can still have a frame on the wire a moment after a request it never answered.
+    /// Default 0.5 s, range 0–10 s.
+    /// </summary>
+    public TimeSpan TransmitGrace { get; set; } = TimeSpan.FromSeconds(0.5);
+
     /// <summary>Returns every problem with these options, each naming the option; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -37,6 +44,7 @@ public sealed class VerdictOptions
         Check(problems, nameof(RepeatWindow), RepeatWindow, 1, 600);
         Check(problems, nameof(ArpRepeatWindow), ArpRepeatWindow, 1, 60);
         Check(problems, nameof(SilenceWindow), SilenceWindow, 1, 3600);
+        Check(problems, nameof(TransmitGrace), TransmitGrace, 0, 10);
         return problems;
     }
 

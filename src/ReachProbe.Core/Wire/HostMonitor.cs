@@ -64,6 +64,13 @@ public sealed class HostMonitor : IEvidenceSink
         foreach (var t in _trackers) t.Expire(now);
     }
 
+    /// <summary>Raised for every piece of evidence, before the verdict engine weighs it (metrics).</summary>
+    public event Action<HostMonitor, Evidence>? EvidenceObserved;
+
     /// <summary>Passes evidence to the verdict engine.</summary>
-    public void Add(in Evidence evidence) => Verdict.Observe(evidence);
+    public void Add(in Evidence evidence)
+    {
+        EvidenceObserved?.Invoke(this, evidence);
+        Verdict.Observe(evidence);
+    }
 }

@@ -93,6 +93,16 @@ public class TargetVerdictTests
     }
 
     [Fact]
+    public void Observe_LastFrameJustAfterTheFirstUnansweredRequest_IsStillDown()
+    {
+        // The host died at 10.3 s: a request at 10.0 s went unanswered, its last chatter left at 10.2 s.
+        Healthy(0, 10);
+        Feed(EvidenceKind.FrameFromTarget, 10.2);
+        for (var t = 10; t < 13; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Assert.Equal(TargetState.Down, _engine.State);
+    }
+
+    [Fact]
     public void Observe_DownThenTransmitsSoon_IsRelabelledDeafFromTheStart()
     {
         Healthy(0, 10);

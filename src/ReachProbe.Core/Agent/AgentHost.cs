@@ -1,0 +1,126 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using ReachProbe.Probes;
+
+namespace ReachProbe.Agent;
+
+/// <summary>Builds the live agent: Quartz probes, live capture, verdicts, and the /metrics endpoint, under systemd if present.</summary>
+public static class AgentHost
+{
+    /// <summary>The default gateway of the main routing table (/proc/net/route), or null.</summary>
+    public static IPAddress? DefaultGateway()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/net/route").Skip(1))
+            {
+                var f = line.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 3 || f[1] != "00000000") continue;
+                var gw = uint.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                if (gw == 0) continue;
+                Span<byte> b = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32LittleEndian(b, gw);
+                return new IPAddress(b);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
+    }
+
+    /// <summary>The interface to capture on: configured, else the one on the first target's subnet, else the default route's.</summary>
+    public static string? CaptureInterface(AgentConfig config)
+    {
+        if (config.Interface is not null) return config.Interface;
+        foreach (var t in config.Targets)
+            if (NetworkPath.Find(t.Ip, null, out _) is { } path) return path.Interface;
+        try
+        {
+            return File.ReadLines("/proc/net/route").Skip(1).Select(l => l.Split('\t')).FirstOrDefault(f => f.Length > 1 && f[1] == "00000000")?[0];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Creates every probe of the configuration. Problems (an ARP probe for a target on no attached subnet, no resolver)
+    /// are returned with the target's path so the agent refuses to start with all of them listed.
+    /// </summary>
+    public static List<ScheduledProbe> Probes(AgentConfig config, out List<string> problems)
+    {
+        problems = [];
+        var list = new List<ScheduledProbe>();
+        for (var i = 0; i < config.Targets.Count; i++)
+        {
+            var t = config.Targets[i];
+            var env = new ProbeEnvironment
+            {
+                Interface = config.Interface,
+                ExpectedMac = t.Mac is null ? null : System.Net.NetworkInformation.PhysicalAddress.Parse(t.Mac.Replace(':', '-').ToUpperInvariant()),
+            };
+            foreach (var spec in t.Probes)
+            {
+                var probe = spec.Create(t.Ip, env, out var problem);
+                if (probe is null) problems.Add($"$.targets[{i}].probes: {spec.Text}: {problem}");
+                else list.Add(new ScheduledProbe(t.Name, probe, t.Interval, t.Timeout));
+            }
+        }
+        return list;
+    }
+
+    /// <summary>Builds the host. The caller runs it.</summary>
+    public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, string[]? args = null)
+    {
+        var builder = Host.CreateApplicationBuilder(args ?? []);
+        builder.Services.AddSystemd();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.LogLevel));
+        builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(registry);
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new AgentService(config, captureInterface, metrics,
+            sp.GetRequiredService<ILogger<AgentService>>(), TimeProvider.System, sp.GetRequiredService<IHostApplicationLifetime>()));
+        builder.Services.AddSingleton<IProbeResultSink>(sp => sp.GetRequiredService<AgentService>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentService>());
+        builder.Services.AddHostedService(_ => new MetricsEndpoint(config.Listen, registry));
+        builder.Services.AddProbeScheduler(probes);
+        return builder.Build();
+    }
+}
+
+/// <summary>Serves /metrics with prometheus-net's own HTTP server on the configured address.</summary>
+internal sealed class MetricsEndpoint(IPEndPoint listen, CollectorRegistry registry) : IHostedService
+{
+    private MetricServer? _server;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var host = listen.Address.Equals(IPAddress.Any) ? "+" : listen.Address.ToString();
+        _server = new MetricServer(host, listen.Port, "metrics/", registry);
+        _server.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is not null) await _server.StopAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,110 @@
+using Prometheus;
+using ReachProbe.Probes;
+using ReachProbe.Verdict;
+
+namespace ReachProbe.Agent;
+
+/// <summary>
+/// The agent's Prometheus metrics, on a registry of their own (prometheus-net). Names follow Prometheus conventions:
+/// the reachprobe_ prefix, base units, _total only on counters, states as one series per state with 1 for the current.
+/// </summary>
+public sealed class AgentMetrics
+{
+    private static readonly string[] States = ["up", "deaf", "down", "unknown"];
+    private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
+    private readonly Histogram _probeDuration;
+    private readonly Counter _probes, _evidence, _changes, _capture;
+
+    /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
+    public AgentMetrics(CollectorRegistry registry)
+    {
+        Registry = registry;
+        var f = Metrics.WithCustomRegistry(registry);
+        _state = f.CreateGauge("reachprobe_target_state", "Current state of the target: 1 for the current state (up, deaf, down, unknown), 0 for the others.", "target", "state");
+        _probeSuccess = f.CreateGauge("reachprobe_probe_success", "1 when the last attempt of the probe showed the target receives (answered or refused).", "target", "probe");
+        _probeDuration = f.CreateHistogram("reachprobe_probe_duration_seconds", "Round-trip time of answered probes (no sample for a failed one).",
+            new HistogramConfiguration { LabelNames = ["target", "probe"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+        _probes = f.CreateCounter("reachprobe_probes_total", "Probe attempts by result: answered, refused, timeout, unreachable, error.", "target", "probe", "result");
+        _evidence = f.CreateCounter("reachprobe_wire_evidence_total", "Evidence seen on the wire by signature.", "target", "signature");
+        _lastFrame = f.CreateGauge("reachprobe_target_last_frame_timestamp_seconds", "Unix time of the last frame seen from the target's MAC.", "target");
+        _changes = f.CreateCounter("reachprobe_target_state_changes_total", "State changes, by the state entered.", "target", "state");
+        _capture = f.CreateCounter("reachprobe_capture_packets_total", "Capture counters: received and dropped (libpcap, after the BPF filter), interface_dropped (the interface), handoff_dropped (the queue to the analysis was full).", "interface", "result");
+        _captureUp = f.CreateGauge("reachprobe_capture_up", "1 while the capture on the interface works.", "interface");
+        _linkUp = f.CreateGauge("reachprobe_link_up", "1 while the monitor's capture interface has carrier.", "interface");
+        _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
+    }
+
+    /// <summary>The registry (for the /metrics endpoint and tests).</summary>
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>Sets the target's state series.</summary>
+    public void SetState(string target, TargetState state)
+    {
+        var name = StateName(state);
+        foreach (var s in States) _state.WithLabels(target, s).Set(s == name ? 1 : 0);
+    }
+
+    /// <summary>Counts a state change.</summary>
+    public void StateChanged(string target, TargetState state) => _changes.WithLabels(target, StateName(state)).Inc();
+
+    /// <summary>Records one probe attempt.</summary>
+    public void Probe(string target, ProbeResult r)
+    {
+        _probes.WithLabels(target, r.Probe, r.Status.ToString().ToLowerInvariant()).Inc();
+        _probeSuccess.WithLabels(target, r.Probe).Set(r.ProvesReceipt ? 1 : 0);
+        if (r.ProvesReceipt) _probeDuration.WithLabels(target, r.Probe).Observe(r.Duration.TotalSeconds);
+    }
+
+    /// <summary>Counts wire evidence.</summary>
+    public void Evidence(string target, EvidenceKind kind)
+    {
+        if (SignatureName(kind) is { } name) _evidence.WithLabels(target, name).Inc();
+    }
+
+    /// <summary>Sets the time of the target's last frame.</summary>
+    public void LastFrame(string target, long utcTicks) =>
+        _lastFrame.WithLabels(target).Set((utcTicks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerSecond);
+
+    /// <summary>Sets a capture counter to its current absolute value.</summary>
+    public void CaptureCounter(string iface, string result, long value) => _capture.WithLabels(iface, result).IncTo(value);
+
+    /// <summary>Sets capture and link health.</summary>
+    public void Health(string iface, bool captureUp, bool linkUp)
+    {
+        _captureUp.WithLabels(iface).Set(captureUp ? 1 : 0);
+        _linkUp.WithLabels(iface).Set(linkUp ? 1 : 0);
+    }
+
+    /// <summary>Publishes target metadata, replacing the previous series.</summary>
+    public void Info(string target, string ip, string? mac, string? hostType, string? firmware, (string, string, string, string)? previous)
+    {
+        if (previous is { } p) _info.RemoveLabelled(target, p.Item1, p.Item2, p.Item3, p.Item4);
+        _info.WithLabels(target, ip, mac ?? "", hostType ?? "", firmware ?? "").Set(1);
+    }
+
+    /// <summary>Lower-case state name.</summary>
+    public static string StateName(TargetState s) => s switch
+    {
+        TargetState.Up => "up",
+        TargetState.Deaf => "deaf",
+        TargetState.Down => "down",
+        _ => "unknown",
+    };
+
+    /// <summary>The signature label of an evidence kind, or null for kinds that are not wire signatures.</summary>
+    public static string? SignatureName(EvidenceKind kind) => kind switch
+    {
+        EvidenceKind.EchoAnswered => "echo_answered",
+        EvidenceKind.EchoUnanswered => "echo_unanswered",
+        EvidenceKind.ArpAnsweredByTarget => "arp_answered",
+        EvidenceKind.ArpForTargetUnanswered => "arp_unanswered",
+        EvidenceKind.TcpAnsweredByTarget => "tcp_answered",
+        EvidenceKind.DnsRepeatedAfterAnswer => "dns_repeated_after_answer",
+        EvidenceKind.SynRetransmittedAfterSynAck => "syn_retransmitted_after_synack",
+        EvidenceKind.ArpRepeatedAfterReply => "arp_repeated_after_reply",
+        EvidenceKind.GratuitousArp => "gratuitous_arp",
+        EvidenceKind.FrameFromTarget => "frame_from_target",
+        EvidenceKind.Silence => "silence",
+        _ => null,
+    };
+}

@@ -1,0 +1,154 @@
+using System.Threading.Channels;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace ReachProbe.Wire;
+
+/// <summary>A frame copied out of the capture callback, for the analysis loop.</summary>
+/// <param name="Time">Kernel timestamp, UTC ticks.</param>
+/// <param name="Data">The captured bytes.</param>
+public readonly record struct LiveFrame(long Time, byte[] Data);
+
+/// <summary>
+/// Live capture on one interface with SharpPcap: promiscuous, immediate mode, a BPF filter so unrelated traffic never
+/// reaches .NET, and a dedicated capture thread that copies each frame into a bounded channel. Invariant: the capture
+/// thread never blocks on the analysis — a full channel drops the frame and counts it (<see cref="HandoffDropped"/>).
+/// </summary>
+public sealed class LiveCapture : IDisposable
+{
+    private readonly Channel<LiveFrame> _frames;
+    private LibPcapLiveDevice? _device;
+    private Thread? _thread;
+    private volatile bool _stop;
+    private long _handoffDropped;
+
+    /// <summary>Creates a capture; call <see cref="Open"/> to start it.</summary>
+    public LiveCapture(string interfaceName, string filter, int queueCapacity = 65536)
+    {
+        Interface = interfaceName;
+        Filter = filter;
+        _frames = Channel.CreateBounded<LiveFrame>(new BoundedChannelOptions(queueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.DropWrite,
+        });
+    }
+
+    /// <summary>Interface name.</summary>
+    public string Interface { get; }
+
+    /// <summary>BPF filter.</summary>
+    public string Filter { get; }
+
+    /// <summary>Frames for the analysis loop.</summary>
+    public ChannelReader<LiveFrame> Frames => _frames.Reader;
+
+    /// <summary>Frames dropped because the analysis loop fell behind.</summary>
+    public long HandoffDropped => Interlocked.Read(ref _handoffDropped);
+
+    /// <summary>True while the capture thread runs without error.</summary>
+    public bool Running => _thread is { IsAlive: true } && Error is null;
+
+    /// <summary>Why the capture stopped, if it did.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>libpcap's counters: received, dropped (buffer), dropped by the interface.</summary>
+    public (long Received, long Dropped, long InterfaceDropped)? Statistics
+    {
+        get
+        {
+            try
+            {
+                var s = _device?.Statistics;
+                return s is null ? null : (s.ReceivedPackets, s.DroppedPackets, s.InterfaceDroppedPackets);
+            }
+            catch (PcapException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Opens the device and starts the capture thread. Throws <see cref="CaptureException"/> with a clear reason.</summary>
+    public void Open()
+    {
+        var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == Interface)
+            ?? throw new CaptureException($"no capture device {Interface} (interface missing or down)");
+        try
+        {
+            device.Open(new DeviceConfiguration
+            {
+                Mode = DeviceModes.Promiscuous,
+                ReadTimeout = 100,
+                Immediate = true,
+                Snaplen = 262144,
+                TimestampResolution = TimestampResolution.Nanosecond,
+            });
+            device.Filter = Filter;
+        }
+        catch (PcapException e)
+        {
+            device.Close();
+            var permission = e.Message.Contains("permi", StringComparison.OrdinalIgnoreCase);
+            throw new CaptureException(permission
+                ? $"no permission to capture on {Interface}: needs CAP_NET_RAW and CAP_NET_ADMIN"
+                : $"cannot capture on {Interface}: {e.Message}", e);
+        }
+        _device = device;
+        Error = null;
+        _stop = false;
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"capture {Interface}" };
+        _thread.Start();
+    }
+
+    private void Loop()
+    {
+        var device = _device!;
+        var header = IntPtr.Zero;
+        var data = IntPtr.Zero;
+        while (!_stop)
+        {
+            int res;
+            try
+            {
+                res = device.GetNextPacketPointers(ref header, ref data);
+            }
+            catch (Exception e) when (e is PcapException or ObjectDisposedException or InvalidOperationException)
+            {
+                Error = e.Message;
+                return;
+            }
+            if (res == 0) continue; // read timeout: look at _stop again
+            if (res < 0)
+            {
+                Error = res == -1 ? device.LastError : "capture ended";
+                return;
+            }
+            var sec = System.Runtime.InteropServices.Marshal.ReadInt64(header, 0);
+            var nsec = System.Runtime.InteropServices.Marshal.ReadInt64(header, 8);
+            var caplen = System.Runtime.InteropServices.Marshal.ReadInt32(header, 16);
+            var copy = new byte[caplen];
+            System.Runtime.InteropServices.Marshal.Copy(data, copy, 0, caplen);
+            if (!_frames.Writer.TryWrite(new LiveFrame(CaptureFileSource.ToTicks(sec, nsec), copy))) Interlocked.Increment(ref _handoffDropped);
+        }
+    }
+
+    /// <summary>Stops the capture thread and closes the device.</summary>
+    public void Close()
+    {
+        _stop = true;
+        _thread?.Join(TimeSpan.FromSeconds(2));
+        try
+        {
+            _device?.Close();
+        }
+        catch (PcapException)
+        {
+        }
+        _device = null;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Close();
+}
