@@ -73,6 +73,9 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             };
         }
 
+        var bridge = new BridgePorts(captureInterface);
+        var isBridge = bridge.IsBridge;
+        var linkDown = new HashSet<HostMonitor>();
         var filter = BpfFilter(config.Targets);
         LiveCapture? capture = null;
         var blind = false;
@@ -144,6 +147,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
                     blind = false;
                 }
                 metrics.Health(captureInterface, capture is not null && !blind, linkUp);
+                if (isBridge && !blind) WatchTargetLinks(pipeline, bridge, linkDown, now);
                 if (capture?.Statistics is { } s)
                 {
                     metrics.CaptureCounter(captureInterface, "received", s.Received);
@@ -170,6 +174,18 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             }
         }
         capture?.Dispose();
+    }
+
+    /// <summary>The carrier of the bridge port each target is behind: its own link (field report signature 8).</summary>
+    private static void WatchTargetLinks(WirePipeline pipeline, BridgePorts bridge, HashSet<HostMonitor> linkDown, DateTimeOffset now)
+    {
+        foreach (var host in pipeline.Hosts)
+        {
+            if (host.Identity.Mac == 0 || bridge.PortOf(host.Identity.Mac) is not { } port) continue;
+            if (bridge.Carrier(port) is not { } carrier) continue;
+            if (!carrier && linkDown.Add(host)) host.Add(new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
+            else if (carrier && linkDown.Remove(host)) host.Add(new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
+        }
     }
 
     private void OnProbeResult(WirePipeline pipeline, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)

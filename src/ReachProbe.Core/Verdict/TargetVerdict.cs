@@ -105,7 +105,9 @@ public sealed class TargetVerdict
                 if (State != TargetState.Down) Transition(TargetState.Down, e.Time, e.Kind);
                 break;
             case EvidenceKind.TargetLinkUp:
+                // The link came back: what went unanswered while it was down says nothing about deafness.
                 _linkDown = false;
+                RestartCount();
                 break;
         }
     }

@@ -189,6 +189,19 @@ public class TargetVerdictTests
     }
 
     [Fact]
+    public void Observe_LinkBackThenFrames_StaysDownUntilItAnswers()
+    {
+        Healthy(0, 5);
+        Feed(EvidenceKind.TargetLinkDown, 5.5);
+        for (var t = 6; t < 10; t++) Feed(EvidenceKind.EchoUnanswered, t, known: t + 2);
+        Feed(EvidenceKind.TargetLinkUp, 12);
+        Feed(EvidenceKind.FrameFromTarget, 12.1); // it announces itself before it answers
+        Assert.Equal(TargetState.Down, _engine.State);
+        Feed(EvidenceKind.EchoAnswered, 12.5);
+        Assert.Equal([TargetState.Up, TargetState.Down, TargetState.Up], _raised.Select(c => c.State));
+    }
+
+    [Fact]
     public void Observe_MonitorBlind_IsUnknownAndClosesTheIncident()
     {
         Healthy(0, 5);

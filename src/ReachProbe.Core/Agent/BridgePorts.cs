@@ -1,0 +1,69 @@
+using System.Globalization;
+
+namespace ReachProbe.Agent;
+
+/// <summary>
+/// When the agent captures on a Linux bridge (the inline box of the field report), the bridge knows which port each
+/// MAC is behind, and that port's carrier is the target's own link. Read from sysfs: <c>brforward</c> (the forwarding
+/// database) and each port's <c>carrier</c>. The port is remembered, because the bridge forgets a MAC when its port goes down.
+/// </summary>
+public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net")
+{
+    private readonly Dictionary<ulong, string> _portOfMac = [];
+
+    /// <summary>True when the interface is a bridge.</summary>
+    public bool IsBridge => Directory.Exists(Path.Combine(sysfs, bridge, "bridge"));
+
+    /// <summary>The port the MAC was last seen behind, refreshed from the forwarding database.</summary>
+    public string? PortOf(ulong mac)
+    {
+        Refresh();
+        return _portOfMac.GetValueOrDefault(mac);
+    }
+
+    /// <summary>Carrier of a port: true, false, or null when it cannot be read (port gone).</summary>
+    public bool? Carrier(string port)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(sysfs, port, "carrier")).Trim() == "1";
+        }
+        catch (IOException)
+        {
+            return false; // the kernel refuses to read carrier of an interface that is down
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private void Refresh()
+    {
+        byte[] fdb;
+        Dictionary<int, string> ports;
+        try
+        {
+            fdb = File.ReadAllBytes(Path.Combine(sysfs, bridge, "brforward"));
+            ports = [];
+            foreach (var dir in Directory.EnumerateDirectories(Path.Combine(sysfs, bridge, "brif")))
+            {
+                var text = File.ReadAllText(Path.Combine(dir, "port_no")).Trim();
+                if (text.StartsWith("0x", StringComparison.Ordinal) && int.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var n))
+                    ports[n] = Path.GetFileName(dir);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        // struct __fdb_entry: mac[6], port_no, is_local, ageing_timer_value (u32), port_hi, pad0, unused (u16).
+        for (var i = 0; i + 16 <= fdb.Length; i += 16)
+        {
+            if (fdb[i + 7] != 0) continue; // the bridge's own addresses
+            var mac = 0UL;
+            for (var k = 0; k < 6; k++) mac = (mac << 8) | fdb[i + k];
+            if (ports.TryGetValue(fdb[i + 6] | (fdb[i + 12] << 8), out var port)) _portOfMac[mac] = port;
+        }
+    }
+}
