@@ -128,6 +128,106 @@ public sealed partial class LabNetwork : IDisposable
 
     public void LinkUp() => Run("ip", "-n", Console, "link", "set", "c0", "up");
 
+    /// <summary>The console's own background traffic: a datagram to the router every second (so a deaf console still transmits).</summary>
+    public void StartChatter()
+    {
+        UdpClient? udp = null;
+        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)));
+        _sockets.Add(udp!);
+        _ = Task.Run(async () =>
+        {
+            var router = new IPEndPoint(IPAddress.Parse(RouterIp), 5353);
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await udp!.SendAsync("hello"u8.ToArray(), router, _stop.Token);
+                    await Task.Delay(1000, _stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(1000);
+                }
+            }
+        });
+    }
+
+    /// <summary>The console announces itself (gratuitous ARP), as after its connection test.</summary>
+    public void GratuitousArp() => Run("ip", "netns", "exec", Console, "arping", "-U", "-c", "1", "-I", "c0", ConsoleIp);
+
+    /// <summary>Loss on the console's egress (netem).</summary>
+    public void Loss(int percent) => Run("ip", "netns", "exec", Console, "tc", "qdisc", "add", "dev", "c0", "root", "netem", "loss", $"{percent}%");
+
+    /// <summary>Deletes the probe's bridge (the agent's capture interface).</summary>
+    public void DeleteBridge() => Run("ip", "-n", Probe, "link", "del", "br0");
+
+    /// <summary>Re-creates the bridge with its ports and address.</summary>
+    public void CreateBridge()
+    {
+        Run("ip", "-n", Probe, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0");
+        foreach (var port in new[] { "pc0", "pr0" }) Run("ip", "-n", Probe, "link", "set", port, "master", "br0");
+        Run("ip", "-n", Probe, "addr", "add", $"{ProbeIp}/24", "dev", "br0");
+        Run("ip", "-n", Probe, "link", "set", "br0", "up");
+    }
+
+    /// <summary>Starts the real agent in the probe namespace; its output is kept for the test log.</summary>
+    public Process StartAgent(IEnumerable<string> args, string[]? prefix = null)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+        var all = new List<string> { "netns", "exec", Probe };
+        all.AddRange(prefix ?? []);
+        all.AddRange(["dotnet", dll, "run"]);
+        all.AddRange(args);
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in all) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["HOME"] = _dir;
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (AgentLog) AgentLog.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (AgentLog) AgentLog.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _processes.Add(p);
+        return p;
+    }
+
+    /// <summary>What the agent printed.</summary>
+    public StringBuilder AgentLog { get; } = new();
+
+    /// <summary>GET a URL from inside the probe namespace (the socket is made there). Null when nothing answers.</summary>
+    public string? HttpGet(string host, int port, string path)
+    {
+        Socket? socket = null;
+        try
+        {
+            InNamespace(Probe, () =>
+            {
+                socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000, SendTimeout = 5000 };
+                socket.Connect(IPAddress.Parse(host), port);
+            });
+            socket!.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n"));
+            using var ms = new MemoryStream();
+            var buf = new byte[65536];
+            int n;
+            while ((n = socket.Receive(buf)) > 0) ms.Write(buf, 0, n);
+            var text = Encoding.UTF8.GetString(ms.ToArray());
+            var body = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            return body < 0 ? null : text[(body + 4)..];
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        finally
+        {
+            socket?.Dispose();
+        }
+    }
+
     /// <summary>Runs the real program in the probe namespace, as a person would.</summary>
     public (int Code, string Out, string Err) Reachprobe(params string[] args)
     {

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary>The real agent in the probe namespace, read over HTTP on /metrics while faults are injected into the console.</summary>
+[Trait("Category", "Lab")]
+public sealed partial class AgentLabTests : IDisposable
+{
+    private const int Port = 9942;
+    private readonly ITestOutputHelper _output;
+    private readonly LabNetwork _lab;
+
+    public AgentLabTests(ITestOutputHelper output)
+    {
+        _output = output;
+        _lab = LabNetwork.Create(output);
+        _lab.StartChatter();
+    }
+
+    public void Dispose()
+    {
+        lock (_lab.AgentLog) _output.WriteLine("agent log:\n" + _lab.AgentLog);
+        _lab.Dispose();
+    }
+
+    private static readonly string[] Agent = ["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"];
+
+    private string? Metrics() => _lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics");
+
+    private string? State()
+    {
+        var m = Metrics();
+        return m is null ? null : StateLine().Match(m) is { Success: true } s ? s.Groups[1].Value : null;
+    }
+
+    /// <summary>Polls the state until it is <paramref name="want"/>; returns every state seen on the way.</summary>
+    private List<string?> WaitFor(string want, TimeSpan limit)
+    {
+        var seen = new List<string?>();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            var s = State();
+            if (seen.Count == 0 || seen[^1] != s) seen.Add(s);
+            if (s == want) return seen;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"state was not '{want}' within {limit}; seen: {string.Join(" → ", seen)}");
+        return seen;
+    }
+
+    [GeneratedRegex("""^reachprobe_target_state\{target="198\.18\.0\.27",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
+    private static partial Regex StateLine();
+
+    [Fact]
+    public void Run_FollowsTheConsole_UpDeafRecoveredDown()
+    {
+        _lab.StartAgent(Agent);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+
+        _lab.MakeDeaf();
+        var path = WaitFor("deaf", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("down", path);
+
+        _lab.Heal();
+        _lab.GratuitousArp();
+        WaitFor("up", TimeSpan.FromSeconds(10));
+
+        _lab.LinkDown();
+        path = WaitFor("down", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("deaf", path);
+        // And it stays down, never deaf, while the link is down.
+        for (var i = 0; i < 15; i++)
+        {
+            Assert.Equal("down", State());
+            Thread.Sleep(200);
+        }
+
+        var metrics = Metrics()!;
+        foreach (var family in new[] { "reachprobe_probe_success", "reachprobe_probe_duration_seconds_bucket", "reachprobe_probes_total", "reachprobe_wire_evidence_total",
+            "reachprobe_target_last_frame_timestamp_seconds", "reachprobe_target_state_changes_total", "reachprobe_capture_packets_total", "reachprobe_capture_up", "reachprobe_link_up", "reachprobe_target_info" })
+            Assert.Contains(family + "{", metrics);
+        Assert.Contains("""reachprobe_target_state_changes_total{target="198.18.0.27",state="deaf"} 1""", metrics);
+        Assert.Matches("""reachprobe_target_info\{target="198\.18\.0\.27",ip="198\.18\.0\.27",mac="02:00:00:00:00:27",host_type="PS4",firmware="7\.02"\} 1""", metrics);
+        PromtoolAccepts(metrics);
+    }
+
+    private void PromtoolAccepts(string metrics)
+    {
+        var promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists);
+        Assert.True(promtool is not null, "promtool is not installed (apt-get install prometheus; .ci/deps does it)");
+        var psi = new ProcessStartInfo(promtool!, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Write(metrics);
+        p.StandardInput.Close();
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0 && output.Trim().Length == 0, $"promtool check metrics: exit {p.ExitCode}: {output}");
+    }
+
+    [Fact]
+    public void Run_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
+    {
+        _lab.StartAgent(Agent);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        _lab.MakeDeaf();
+        WaitFor("deaf", TimeSpan.FromSeconds(10));
+        // By now the console's ARP entry for the router has expired: it asks, the router answers, it asks again.
+        for (var i = 0; i < 95; i++)
+        {
+            Assert.Equal("deaf", State());
+            Thread.Sleep(1000);
+        }
+        Assert.Matches("""reachprobe_wire_evidence_total\{target="198\.18\.0\.27",signature="arp_repeated_after_reply"\} [1-9]""", Metrics()!);
+    }
+
+    [Fact]
+    public void Run_CaptureInterfaceGoneAndBack_UnknownThenUpAgain()
+    {
+        _lab.StartAgent(Agent);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        _lab.DeleteBridge();
+        // The metrics endpoint lives on the bridge's address: read the state through the loopback-free path once it is back.
+        Thread.Sleep(3000);
+        _lab.CreateBridge();
+        var path = WaitFor("up", TimeSpan.FromSeconds(30));
+        Assert.Contains("""reachprobe_target_state_changes_total{target="198.18.0.27",state="unknown"} 1""", Metrics()!);
+        Assert.DoesNotContain("down", path);
+        Assert.DoesNotContain("deaf", path);
+    }
+
+    [Fact]
+    public void Run_FivePercentLoss_StaysUp()
+    {
+        _lab.StartAgent(Agent);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        _lab.Loss(5);
+        for (var i = 0; i < 60; i++)
+        {
+            Assert.Equal("up", State());
+            Thread.Sleep(1000);
+        }
+        Assert.Matches("""reachprobe_probes_total\{target="198\.18\.0\.27",probe="icmp",result="timeout"\} [1-9]""", Metrics()!);
+    }
+
+    [Fact]
+    public void Run_AsNobodyWithOnlyNetRawAndNetAdmin_Works()
+    {
+        _lab.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);
+        WaitFor("up", TimeSpan.FromSeconds(30));
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_capture_up{interface="br0"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="icmp"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="arp"} 1""", metrics);
+    }
+}
