@@ -13,6 +13,8 @@ return args switch
     ["generate", var name, var path] => Generate(name, path),
     ["measure", var mode, var path] => Measure(mode, path),
     ["analyze", .. var rest] => AnalyzeBenchmark(rest),
+    ["latency"] => Latency.Run(10, TimeSpan.FromMinutes(1)),
+    ["latency", "--injections", var n] => Latency.Run(int.Parse(n, CultureInfo.InvariantCulture), TimeSpan.FromMinutes(1)),
     _ => Usage(),
 };
 
@@ -24,6 +26,9 @@ static int Usage()
               generate captures of N packets (default 1000000,2000000,4000000; ~90 % background) and print, side by
               side, ReachProbe's analysis, a plain .NET read loop, a SharpPcap read loop and tshark's two-pass filter
               (tshark on the --tshark-packets capture only, default the smallest: it is slow and its memory grows)
+          ReachProbe.Benchmarks latency [--injections N]
+              as root: the live agent in a lab of network namespaces; fault → new state on /metrics for deaf, down and
+              recovery at a 1 s probe interval (p50, p95 over N injections, default 10); then its CPU and RSS for a minute
           ReachProbe.Benchmarks generate field-report|lab-phases|lab-phase3|down-host|healthy-loss FILE
         """);
     return 2;

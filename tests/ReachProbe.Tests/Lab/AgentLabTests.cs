@@ -15,7 +15,7 @@ public sealed partial class AgentLabTests : IDisposable
     public AgentLabTests(ITestOutputHelper output)
     {
         _output = output;
-        _lab = LabNetwork.Create(output);
+        _lab = Lab.Create(output);
         _lab.StartChatter();
     }
 
@@ -49,6 +49,20 @@ public sealed partial class AgentLabTests : IDisposable
         }
         Assert.Fail($"state was not '{want}' within {limit}; seen: {string.Join(" → ", seen)}");
         return seen;
+    }
+
+    private string WaitForMetric(string pattern, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        string? last = null;
+        while (watch.Elapsed < limit)
+        {
+            last = Metrics();
+            if (last is not null && Regex.IsMatch(last, pattern, RegexOptions.Multiline)) return last;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"no metric matching {pattern} within {limit}; last exposition:\n{last}");
+        return "";
     }
 
     [GeneratedRegex("""^reachprobe_target_state\{target="198\.18\.0\.27",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
@@ -142,7 +156,8 @@ public sealed partial class AgentLabTests : IDisposable
             Assert.Equal("up", State());
             Thread.Sleep(1000);
         }
-        Assert.Matches("""reachprobe_probes_total\{target="198\.18\.0\.27",probe="icmp",result="timeout"\} [1-9]""", Metrics()!);
+        // The loss is real: some probes were lost.
+        Assert.Matches("""reachprobe_probes_total\{target="198\.18\.0\.27",probe="(icmp|arp)",result="timeout"\} [1-9]""", Metrics()!);
     }
 
     [Fact]
@@ -150,9 +165,9 @@ public sealed partial class AgentLabTests : IDisposable
     {
         _lab.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);
         WaitFor("up", TimeSpan.FromSeconds(30));
-        var metrics = Metrics()!;
+        // ICMP needs CAP_NET_RAW (raw socket), ARP and the capture CAP_NET_RAW and CAP_NET_ADMIN: all must work.
+        WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="icmp"\} 1$""", TimeSpan.FromSeconds(10));
+        var metrics = WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="arp"\} 1$""", TimeSpan.FromSeconds(10));
         Assert.Contains("""reachprobe_capture_up{interface="br0"} 1""", metrics);
-        Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="icmp"} 1""", metrics);
-        Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="arp"} 1""", metrics);
     }
 }

@@ -6,7 +6,7 @@ namespace ReachProbe.Tests.Lab;
 [Trait("Category", "Lab")]
 public sealed class ProbeLabTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly LabNetwork _lab = LabNetwork.Create(output);
+    private readonly LabNetwork _lab = Lab.Create(output);
 
     public void Dispose() => _lab.Dispose();
 

@@ -4,9 +4,8 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using ReachProbe.Probes;
-using Xunit.Abstractions;
 
-namespace ReachProbe.Tests.Lab;
+namespace ReachProbe.Testing;
 
 /// <summary>
 /// The field report's LAN in network namespaces (see shared/docs/lab.md): a console with a TCP service and a DDP
@@ -20,7 +19,7 @@ public sealed partial class LabNetwork : IDisposable
     public const string ConsoleMac = "02:00:00:00:00:27";
     public const int ConsoleTcpPort = 9295;
 
-    private readonly ITestOutputHelper? _log;
+    private readonly Action<string>? _log;
     private readonly string _dir;
     private readonly List<Process> _processes = [];
     private readonly List<IDisposable> _sockets = [];
@@ -31,10 +30,13 @@ public sealed partial class LabNetwork : IDisposable
     public string Router { get; }
     public string Probe { get; }
 
+    /// <summary>The program under test: reachprobe.dll beside the running assembly unless set.</summary>
+    public string ReachprobeDll { get; set; } = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+
     /// <summary>What the DDP responder answers: 200 awake or 620 standby.</summary>
     public int DdpStatus { get; set; } = 200;
 
-    private LabNetwork(ITestOutputHelper? log)
+    private LabNetwork(Action<string>? log)
     {
         _log = log;
         var suffix = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
@@ -44,8 +46,8 @@ public sealed partial class LabNetwork : IDisposable
         _dir = Directory.CreateTempSubdirectory($"reachprobe-lab-{suffix}-").FullName;
     }
 
-    /// <summary>Builds the lab. Fails, saying why, when not root.</summary>
-    public static LabNetwork Create(ITestOutputHelper? log = null)
+    /// <summary>Builds the lab. Throws <see cref="LabUnavailableException"/>, saying why, when not root.</summary>
+    public static LabNetwork Create(Action<string>? log = null)
     {
         RequireRoot();
         var lab = new LabNetwork(log);
@@ -64,7 +66,7 @@ public sealed partial class LabNetwork : IDisposable
     public static void RequireRoot()
     {
         if (geteuid() != 0)
-            Assert.Fail("lab tests need root (they build network namespaces): run them as root, as .ci/run does, "
+            throw new LabUnavailableException("lab tests need root (they build network namespaces): run them as root, as .ci/run does, "
                 + "or run the unit tests only with: bash .ci/test --filter \"Category!=Lab\"");
     }
 
@@ -159,8 +161,17 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>The console announces itself (gratuitous ARP), as after its connection test.</summary>
     public void GratuitousArp() => Run("ip", "netns", "exec", Console, "arping", "-U", "-c", "1", "-I", "c0", ConsoleIp);
 
-    /// <summary>Loss on the console's egress (netem).</summary>
-    public void Loss(int percent) => Run("ip", "netns", "exec", Console, "tc", "qdisc", "add", "dev", "c0", "root", "netem", "loss", $"{percent}%");
+    /// <summary>
+    /// Random loss of frames arriving at the console (nftables numgen at netdev ingress). netem would be the usual tool,
+    /// but this kernel has no sch_netem; loss on the way in loses the probes instead of the answers, to the same effect.
+    /// </summary>
+    public void Loss(int percent)
+    {
+        Run("ip", "netns", "exec", Console, "nft", "add", "table", "netdev", "lossy");
+        Run("ip", "netns", "exec", Console, "nft", "add", "chain", "netdev", "lossy", "ingress",
+            "{ type filter hook ingress device \"c0\" priority -400; policy accept; }");
+        Run("ip", "netns", "exec", Console, "nft", "add", "rule", "netdev", "lossy", "ingress", "numgen", "random", "mod", "100", "<", percent.ToString(System.Globalization.CultureInfo.InvariantCulture), "drop");
+    }
 
     /// <summary>Deletes the probe's bridge (the agent's capture interface).</summary>
     public void DeleteBridge() => Run("ip", "-n", Probe, "link", "del", "br0");
@@ -177,10 +188,9 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>Starts the real agent in the probe namespace; its output is kept for the test log.</summary>
     public Process StartAgent(IEnumerable<string> args, string[]? prefix = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
         var all = new List<string> { "netns", "exec", Probe };
         all.AddRange(prefix ?? []);
-        all.AddRange(["dotnet", dll, "run"]);
+        all.AddRange(["dotnet", ReachprobeDll, "run"]);
         all.AddRange(args);
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in all) psi.ArgumentList.Add(a);
@@ -231,10 +241,9 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>Runs the real program in the probe namespace, as a person would.</summary>
     public (int Code, string Out, string Err) Reachprobe(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
-        var all = new[] { "netns", "exec", Probe, "dotnet", dll }.Concat(args).ToArray();
+        var all = new[] { "netns", "exec", Probe, "dotnet", ReachprobeDll }.Concat(args).ToArray();
         var (code, output, error) = Exec("ip", all, TimeSpan.FromMinutes(2));
-        _log?.WriteLine($"$ reachprobe {string.Join(' ', args)}  → exit {code}\n{output}{error}");
+        _log?.Invoke($"$ reachprobe {string.Join(' ', args)}  → exit {code}\n{output}{error}");
         return (code, output, error);
     }
 
@@ -393,6 +402,12 @@ public sealed partial class LabNetwork : IDisposable
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setns(int fd, int nstype);
 
+    /// <summary>Process ids the lab started (for CPU and memory readings).</summary>
+    public IEnumerable<Process> Processes => _processes;
+
     [LibraryImport("libc")]
     private static partial uint geteuid();
 }
+
+/// <summary>The lab cannot be built here (not root).</summary>
+public sealed class LabUnavailableException(string message) : Exception(message);

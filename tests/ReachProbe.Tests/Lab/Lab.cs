@@ -1,0 +1,20 @@
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary>Builds the lab for a test: a missing root fails the test with the reason (it never passes silently).</summary>
+internal static class Lab
+{
+    public static LabNetwork Create(ITestOutputHelper output)
+    {
+        try
+        {
+            return LabNetwork.Create(output.WriteLine);
+        }
+        catch (LabUnavailableException e)
+        {
+            Assert.Fail(e.Message);
+            throw;
+        }
+    }
+}
