@@ -173,6 +173,14 @@ public sealed partial class LabNetwork : IDisposable
         Run("ip", "netns", "exec", Console, "nft", "add", "rule", "netdev", "lossy", "ingress", "numgen", "random", "mod", "100", "<", percent.ToString(System.Globalization.CultureInfo.InvariantCulture), "drop");
     }
 
+    /// <summary>A firewall on the monitor: echo replies reach the wire (the capture sees them) but not the probe's socket.</summary>
+    public void DropEchoRepliesOnTheMonitor()
+    {
+        Run("ip", "netns", "exec", Probe, "nft", "add", "table", "inet", "monitorfw");
+        Run("ip", "netns", "exec", Probe, "nft", "add", "chain", "inet", "monitorfw", "input", "{ type filter hook input priority 0; policy accept; }");
+        Run("ip", "netns", "exec", Probe, "nft", "add", "rule", "inet", "monitorfw", "input", "icmp", "type", "echo-reply", "drop");
+    }
+
     /// <summary>Deletes the probe's bridge (the agent's capture interface).</summary>
     public void DeleteBridge() => Run("ip", "-n", Probe, "link", "del", "br0");
 

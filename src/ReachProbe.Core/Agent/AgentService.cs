@@ -21,6 +21,8 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Dictionary<uint, TargetConfig> _byIp = [];
     private readonly Dictionary<string, (string, string, string, string)> _info = [];
+    private readonly Dictionary<HostMonitor, long> _lastWireEchoReply = [];
+    private readonly HashSet<HostMonitor> _socketBlind = [];
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
 
     /// <inheritdoc/>
@@ -63,6 +65,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             {
                 metrics.Evidence(name, e.Kind);
                 if (e.Kind == EvidenceKind.FrameFromTarget) metrics.LastFrame(name, e.Time);
+                if (e.Kind == EvidenceKind.EchoAnswered) _lastWireEchoReply[h] = e.Time;
             };
             host.Verdict.StateChanged += change =>
             {
@@ -194,6 +197,21 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         var target = config.Targets.FirstOrDefault(t => t.Name == probe.Target);
         if (target is null || pipeline.Find(Ip(target.Ip)) is not { } host) return;
         if (result.Console is { } console) PublishInfo(host, console);
+        if (probe.Probe is IcmpProbe)
+        {
+            // The wire and the socket disagree: the target's reply reached the wire, our socket never got it. The fault
+            // is on the monitor's side (a firewall, a socket problem): say unknown, never blame the target.
+            if (result.Status == ProbeStatus.Timeout && _lastWireEchoReply.GetValueOrDefault(host) >= at.UtcTicks)
+            {
+                if (_socketBlind.Add(host))
+                {
+                    LogSocketBlind(probe.Target);
+                    host.Add(new Evidence(EvidenceKind.MonitorBlind, time.GetUtcNow().UtcTicks));
+                }
+                return;
+            }
+            if (result.ProvesReceipt && _socketBlind.Remove(host)) host.Add(new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
+        }
         switch (result.Status)
         {
             case ProbeStatus.Answered or ProbeStatus.Refused:
@@ -253,6 +271,9 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
     private partial void LogState(string target, string state, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target}: its echo reply reached the wire but not our socket; the monitor cannot see (a firewall on the monitor?), so the target is unknown")]
+    private partial void LogSocketBlind(string target);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "the analysis loop failed; stopping")]
     private partial void LogLoopFailed(Exception e);

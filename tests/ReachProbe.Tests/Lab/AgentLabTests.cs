@@ -115,6 +115,19 @@ public sealed partial class AgentLabTests : IDisposable
     }
 
     [Fact]
+    public void Run_ReplyOnTheWireButNotOnTheSocket_IsUnknownNotDeaf()
+    {
+        // ICMP only: the ARP probe reads the wire itself and would keep proving the target alive.
+        _lab.StartAgent(["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        _lab.DropEchoRepliesOnTheMonitor();
+        var path = WaitFor("unknown", TimeSpan.FromSeconds(15));
+        Assert.DoesNotContain("deaf", path);
+        Assert.DoesNotContain("down", path);
+        lock (_lab.AgentLog) Assert.Contains("its echo reply reached the wire but not our socket", _lab.AgentLog.ToString());
+    }
+
+    [Fact]
     public void Run_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
     {
         _lab.StartAgent(Agent);
