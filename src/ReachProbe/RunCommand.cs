@@ -59,7 +59,7 @@ internal static class RunCommand
             foreach (var t in targets)
             {
                 if (!Addresses.TryParseIp(t, out var ip) || !WirePipeline.IsUnicast(ip)) throw new UsageException($"--target '{t}' is not a unicast IPv4 address");
-                list.Add(new TargetConfig { Name = t, Ip = IPAddress.Parse(t), Probes = defaults, Interval = every, Timeout = timeout });
+                list.Add(new TargetConfig { Name = t, Ip = IPAddress.Parse(t), Probes = DefaultsFor(IPAddress.Parse(t), iface, defaults, stderr), Interval = every, Timeout = timeout });
             }
             config = config with { Targets = list };
         }
@@ -71,7 +71,7 @@ internal static class RunCommand
                 stderr.WriteLine("reachprobe: no target given and no default gateway to monitor: give --target IP or a --config file");
                 return CommandLine.Usage;
             }
-            config = config with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = defaults, Interval = every, Timeout = timeout }] };
+            config = config with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = DefaultsFor(gateway, iface, defaults, stderr), Interval = every, Timeout = timeout }] };
         }
         else if (interval is not null)
         {
@@ -106,6 +106,14 @@ internal static class RunCommand
             foreach (var p in probes) p.Probe.Dispose();
         }
         return CommandLine.Ok;
+    }
+
+    /// <summary>The default probes, less ARP for a target on no attached subnet (ARP cannot reach it; said once).</summary>
+    private static IReadOnlyList<ProbeSpec> DefaultsFor(IPAddress target, string? iface, IReadOnlyList<ProbeSpec> defaults, TextWriter stderr)
+    {
+        if (NetworkPath.Find(target, iface, out var problem) is not null) return defaults;
+        stderr.WriteLine($"reachprobe: {target}: no ARP probe: {problem}");
+        return defaults.Where(p => p.Kind != ProbeKind.Arp).ToList();
     }
 
     private static string Value(string[] args, ref int i, string option) =>
