@@ -128,6 +128,17 @@ public sealed partial class AgentLabTests : IDisposable
     }
 
     [Fact]
+    public void Run_Sigterm_StopsCleanly()
+    {
+        var agent = _lab.StartAgent(Agent);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
+        Assert.True(agent.WaitForExit(10_000), "the agent did not stop within 10 s of SIGTERM");
+        Assert.Equal(0, agent.ExitCode);
+        Assert.Null(Metrics()); // the endpoint is gone with it
+    }
+
+    [Fact]
     public void Run_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
     {
         _lab.StartAgent(Agent);
