@@ -56,6 +56,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             targets[ip] = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0;
         }
         var pipeline = new WirePipeline(config.Thresholds, time, targets);
+        if (MonitorAddress(captureInterface) is { } own) pipeline.Monitor = own;
         foreach (var host in pipeline.Hosts)
         {
             var name = _byIp[host.Identity.Ip].Name;
@@ -247,6 +248,21 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             if (t.Mac is not null) parts.Add($"ether host {t.Mac}");
         }
         return string.Join(" or ", parts);
+    }
+
+    /// <summary>The capture interface's IPv4 address (the source of our probes), or null.</summary>
+    private static uint? MonitorAddress(string iface)
+    {
+        try
+        {
+            var nic = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == iface);
+            var a = nic?.GetIPProperties().UnicastAddresses.FirstOrDefault(u => u.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            return a is null ? null : Ip(a.Address);
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return null;
+        }
     }
 
     private static bool CarrierUp(string iface)

@@ -52,6 +52,19 @@ public sealed class WirePipeline
     /// <summary>Frame counts.</summary>
     public WireCounters Counters { get; } = new();
 
+    /// <summary>The live agent's own IPv4 address: its probes are counted by their results, not again from the wire.</summary>
+    public uint Monitor
+    {
+        get => _monitor;
+        set
+        {
+            _monitor = value;
+            foreach (var h in _byIp.Values) h.Identity.Monitor = value;
+        }
+    }
+
+    private uint _monitor;
+
     /// <summary>Every host tracked, in the order first seen.</summary>
     public IReadOnlyCollection<HostMonitor> Hosts => _byIp.Values;
 
@@ -197,6 +210,7 @@ public sealed class WirePipeline
     private HostMonitor AddHost(uint ip)
     {
         var h = new HostMonitor(ip, _options, _time);
+        h.Identity.Monitor = _monitor;
         _byIp[ip] = h;
         Mark(_ipBits, ip);
         HostAdded?.Invoke(h);

@@ -70,6 +70,19 @@ public class WirePipelineTests
     private const int SignatureTrackerCapacity = ReachProbe.Wire.Trackers.SignatureTracker.DefaultTableCapacity;
 
     [Fact]
+    public void Process_RequestsFromTheMonitorItself_AreLeftToTheProbeResults()
+    {
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 }) { Monitor = Ip(Pc.Ip) };
+        Feed(p, Frames.EchoRequest(Pc, GameConsole, 1, 1), 0);
+        Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0);
+        Feed(p, Frames.EchoRequest(Laptop, GameConsole, 1, 1), 0);
+        p.Flush(At(10));
+        var totals = p.Find(Ip(GameConsole.Ip))!.Verdict.Totals;
+        Assert.Equal(1, totals[EvidenceKind.EchoUnanswered]); // the laptop's, not ours
+        Assert.Equal(0, totals[EvidenceKind.ArpForTargetUnanswered]);
+    }
+
+    [Fact]
     public void Process_FrameInvolvingTwoTargets_ReachesBoth()
     {
         var p = Discovering();

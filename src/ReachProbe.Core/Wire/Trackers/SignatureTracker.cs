@@ -11,6 +11,12 @@ public sealed class TargetIdentity(uint ip)
     /// <summary>MAC address, 0 until learned.</summary>
     public ulong Mac { get; set; }
 
+    /// <summary>
+    /// The live agent's own address (0 offline). Its probes' requests are counted once, by the probe results, so the
+    /// echo and ARP trackers leave them out: one lost probe must not weigh as two.
+    /// </summary>
+    public uint Monitor { get; set; }
+
     /// <summary>True when the frame was sent by this host: its MAC when known, else its IPv4 or ARP sender address.</summary>
     public bool IsFrom(in DecodedFrame f) => Mac != 0
         ? f.SrcMac == Mac
