@@ -10,7 +10,7 @@ internal static class RepoFiles
         get
         {
             var dir = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(dir, "ReachProbe.sln"))) dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("ReachProbe.sln not found above the test binaries");
+            while (!File.Exists(System.IO.Path.Combine(dir, "ReachProbe.sln"))) dir = System.IO.Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("ReachProbe.sln not found above the test binaries");
             return dir;
         }
     }
