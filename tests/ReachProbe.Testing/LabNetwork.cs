@@ -213,6 +213,29 @@ public sealed partial class LabNetwork : IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Starts a real Prometheus (Debian's package) in the probe namespace, scraping the agent every second with the
+    /// given rule files, and waits until it is ready. Returns its base address.
+    /// </summary>
+    public string StartPrometheus(string agentAddress, IEnumerable<string> ruleFiles)
+    {
+        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("prometheus is not installed (apt-get install prometheus; .ci/deps does it)");
+        var config = Path.Combine(_dir, "prometheus.yml");
+        File.WriteAllText(config, "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n"
+            + string.Concat(ruleFiles.Select(r => $"  - {r}\n"))
+            + $"scrape_configs:\n  - job_name: reachprobe\n    static_configs:\n      - targets: [\"{agentAddress}\"]\n");
+        const int port = 9090;
+        Start("ip", "netns", "exec", Probe, prometheus, $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_dir, "tsdb")}",
+            $"--web.listen-address={ProbeIp}:{port}", "--log.level=warn");
+        for (var i = 0; i < 300; i++)
+        {
+            if (HttpGet(ProbeIp, port, "/-/ready") is { } r && r.Contains("Ready", StringComparison.Ordinal)) return $"{ProbeIp}:{port}";
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException("prometheus did not become ready within 30 s");
+    }
+
     /// <summary>What the agent printed.</summary>
     public StringBuilder AgentLog { get; } = new();
 
