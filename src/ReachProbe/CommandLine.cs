@@ -14,6 +14,7 @@ internal static class CommandLine
           reachprobe analyze FILE [options]   analyse a pcap/pcapng capture; print an incident timeline
           reachprobe probe TARGET [options]   probe a host now: ICMP, ARP, DNS, TCP, console discovery
           reachprobe run [options]            the live agent: probes + capture → verdicts → /metrics
+          reachprobe report [options]         incidents per firmware or per week from the history database
           reachprobe --help | --version
 
         analyze options:
@@ -46,6 +47,14 @@ internal static class CommandLine
           --interface NAME      capture interface (default: the one facing the targets)
           --check               validate the configuration and exit
 
+        report options:
+          --db FILE             history database (default $REACHPROBE_DB, else /var/lib/reachprobe/history.db)
+          --since SPAN          how far back: 12w, 30d, 48h (default 12w)
+          --target NAME         one target only
+          --by firmware|week    rows per firmware (default) or per week
+          --json                JSON instead of the table
+          --html FILE           also write an HTML page with a chart of incidents per week coloured by firmware
+
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
         (a capture broken part-way is still analysed up to the break). probe: 0 every probe answered at
         least once (a TCP refusal counts: the host received); 1 otherwise; 2 bad usage.
@@ -70,6 +79,7 @@ internal static class CommandLine
                 "analyze" => await Task.Run(() => AnalyzeCommand.Run(args[1..], stdout, stderr)),
                 "probe" => await ProbeCommand.RunAsync(args[1..], stdout, stderr),
                 "run" => await RunCommand.RunAsync(args[1..], stdout, stderr),
+                "report" => ReportCommand.Run(args[1..], stdout, stderr),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
         }
