@@ -45,6 +45,7 @@ internal static class CommandLine
           --interval SEC        probe interval for those targets (default 5)
           --listen ADDR:PORT    metrics address (default 0.0.0.0:9942)
           --interface NAME      capture interface (default: the one facing the targets)
+          --history FILE|none   incident history database (default /var/lib/reachprobe/history.db)
           --check               validate the configuration and exit
 
         report options:

@@ -18,6 +18,7 @@ internal static class RunCommand
         string? listen = null;
         string? iface = null;
         var check = false;
+        string? history = null;
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
@@ -33,6 +34,7 @@ internal static class RunCommand
                 case "--listen": listen = Value(args, ref i, a); break;
                 case "--interface": iface = Value(args, ref i, a); break;
                 case "--check": check = true; break;
+                case "--history": history = Value(args, ref i, a); break;
                 default: throw new UsageException($"unknown option '{a}' for run");
             }
         }
@@ -50,6 +52,7 @@ internal static class RunCommand
         if (listen is not null)
             config = config with { Listen = AgentConfig.TryParseEndpoint(listen, out var ep) ? ep : throw new UsageException($"--listen '{listen}' is not ADDRESS:PORT") };
         if (iface is not null) config = config with { Interface = iface };
+        if (history is not null) config = config with { History = history == "none" ? null : history };
         var defaults = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
         var every = TimeSpan.FromSeconds(interval ?? 5);
         var timeout = TimeSpan.FromSeconds(Math.Min(1, every.TotalSeconds));
@@ -88,7 +91,7 @@ internal static class RunCommand
             return CommandLine.Usage;
         }
         stderr.WriteLine($"reachprobe run: monitoring {string.Join(", ", config.Targets.Select(t => t.Name == t.Ip.ToString() ? t.Name : $"{t.Name} ({t.Ip})"))} "
-            + $"on {captureInterface}; metrics on http://{config.Listen}/metrics");
+            + $"on {captureInterface}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
         if (check) return CommandLine.Ok;
 
         using var host = AgentHost.Build(config, captureInterface!, probes);

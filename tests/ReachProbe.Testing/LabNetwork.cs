@@ -200,6 +200,8 @@ public sealed partial class LabNetwork : IDisposable
         all.AddRange(prefix ?? []);
         all.AddRange(["dotnet", ReachprobeDll, "run"]);
         all.AddRange(args);
+        // Never the system's history: the lab's own, unless the test names one.
+        if (!args.Contains("--history")) all.AddRange(["--history", HistoryPath]);
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in all) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
@@ -235,6 +237,9 @@ public sealed partial class LabNetwork : IDisposable
         }
         throw new TimeoutException("prometheus did not become ready within 30 s");
     }
+
+    /// <summary>The agent's history database in this lab (readable by the unprivileged agent of one test).</summary>
+    public string HistoryPath => Path.Combine(_dir, "history.db");
 
     /// <summary>What the agent printed.</summary>
     public StringBuilder AgentLog { get; } = new();

@@ -43,6 +43,12 @@ public sealed record AgentConfig
     public string LogLevel { get; init; } = "Information";
     /// <summary>Verdict thresholds.</summary>
     public VerdictOptions Thresholds { get; init; } = new();
+    /// <summary>Default history database.</summary>
+    public const string DefaultHistory = "/var/lib/reachprobe/history.db";
+
+    /// <summary>Incident history database (SQLite); null to keep no history.</summary>
+    public string? History { get; init; } = DefaultHistory;
+
     /// <summary>Targets; empty means the default gateway.</summary>
     public IReadOnlyList<TargetConfig> Targets { get; init; } = [];
 
@@ -91,7 +97,7 @@ public sealed record AgentConfig
             problems.Add("$: must be an object");
             return null;
         }
-        Known(root, "$", problems, "listen", "interface", "logLevel", "thresholds", "defaults", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "history", "thresholds", "defaults", "targets");
         var config = new AgentConfig();
         if (root.TryGetProperty("listen", out var listen))
         {
@@ -103,6 +109,8 @@ public sealed record AgentConfig
         }
         if (root.TryGetProperty("interface", out var iface) && iface.ValueKind != JsonValueKind.Null)
             config = config with { Interface = String(iface, "$.interface", problems) };
+        if (root.TryGetProperty("history", out var history))
+            config = config with { History = history.ValueKind == JsonValueKind.Null ? null : String(history, "$.history", problems) };
         if (root.TryGetProperty("logLevel", out var level) && String(level, "$.logLevel", problems) is { } lv)
         {
             var match = LogLevels.FirstOrDefault(x => string.Equals(x, lv, StringComparison.OrdinalIgnoreCase));

@@ -12,8 +12,8 @@ public sealed class AgentMetrics
 {
     private static readonly string[] States = ["up", "deaf", "down", "unknown"];
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
-    private readonly Histogram _probeDuration;
-    private readonly Counter _probes, _evidence, _changes, _capture;
+    private readonly Histogram _probeDuration, _incidentDuration;
+    private readonly Counter _probes, _evidence, _changes, _capture, _incidents;
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
     public AgentMetrics(CollectorRegistry registry)
@@ -31,6 +31,9 @@ public sealed class AgentMetrics
         _capture = f.CreateCounter("reachprobe_capture_packets_total", "Capture counters: received and dropped (libpcap, after the BPF filter), interface_dropped (the interface), handoff_dropped (the queue to the analysis was full).", "interface", "result");
         _captureUp = f.CreateGauge("reachprobe_capture_up", "1 while the capture on the interface works.", "interface");
         _linkUp = f.CreateGauge("reachprobe_link_up", "1 while the monitor's capture interface has carrier.", "interface");
+        _incidents = f.CreateCounter("reachprobe_incidents_total", "Deaf and down incidents that ended, by the firmware at the time.", "target", "state", "firmware");
+        _incidentDuration = f.CreateHistogram("reachprobe_incident_duration_seconds", "Duration of ended incidents, by the firmware at the time.",
+            new HistogramConfiguration { LabelNames = ["target", "state", "firmware"], Buckets = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400] });
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
     }
 
@@ -42,6 +45,13 @@ public sealed class AgentMetrics
     {
         var name = StateName(state);
         foreach (var s in States) _state.WithLabels(target, s).Set(s == name ? 1 : 0);
+    }
+
+    /// <summary>Counts an ended incident.</summary>
+    public void IncidentEnded(string target, string state, string firmware, TimeSpan duration)
+    {
+        _incidents.WithLabels(target, state, firmware).Inc();
+        _incidentDuration.WithLabels(target, state, firmware).Observe(duration.TotalSeconds);
     }
 
     /// <summary>Counts a state change.</summary>

@@ -24,6 +24,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
     private readonly Dictionary<HostMonitor, long> _lastWireEchoReply = [];
     private readonly HashSet<HostMonitor> _socketBlind = [];
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+    private HistoryRecorder? _history;
 
     /// <inheritdoc/>
     public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at) => _results.Writer.TryWrite((probe, result, at));
@@ -55,6 +56,10 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             _byIp[ip] = t;
             targets[ip] = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0;
         }
+        var history = new HistoryRecorder(config.History, metrics, log);
+        history.Start(time.GetUtcNow());
+        foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
+        _history = history;
         var pipeline = new WirePipeline(config.Thresholds, time, targets);
         if (MonitorAddress(captureInterface) is { } own) pipeline.Monitor = own;
         foreach (var host in pipeline.Hosts)
@@ -73,6 +78,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
                 metrics.SetState(name, change.State);
                 metrics.StateChanged(name, change.State);
                 LogState(name, AgentMetrics.StateName(change.State), change.Cause.ToString());
+                history.Sync(name, host.Verdict);
                 PublishInfo(host, null);
             };
         }
@@ -86,6 +92,9 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         var retryAt = DateTimeOffset.MinValue;
         var backoff = TimeSpan.FromMilliseconds(500);
         var nextTick = time.GetUtcNow();
+        var nextAlive = nextTick;
+        try
+        {
         while (!stop.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
@@ -128,6 +137,11 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             if (now >= nextTick)
             {
                 nextTick = now + Tick;
+                if (now >= nextAlive)
+                {
+                    history.Alive(now);
+                    nextAlive = now + TimeSpan.FromSeconds(5);
+                }
                 pipeline.Advance(now.UtcTicks);
                 var linkUp = CarrierUp(captureInterface);
                 if (capture is not null && capture.Error is not null)
@@ -177,7 +191,12 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
                 }
             }
         }
-        capture?.Dispose();
+        }
+        finally
+        {
+            capture?.Dispose();
+            history.Stop(time.GetUtcNow());
+        }
     }
 
     /// <summary>The carrier of the bridge port each target is behind: its own link (field report signature 8).</summary>
@@ -232,6 +251,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         var mac = host.Identity.Mac == 0 ? t.Mac ?? "" : Addresses.Mac(host.Identity.Mac);
         var hostType = console?.HostType ?? (previous.Item3 ?? "");
         var firmware = console?.Firmware ?? (string.IsNullOrEmpty(previous.Item4) ? t.Firmware ?? "" : previous.Item4);
+        if (console?.Firmware is { } seen) _history?.Firmware(t.Name, seen, time.GetUtcNow());
         var next = (t.Ip.ToString(), mac, hostType, firmware);
         if (_info.ContainsKey(t.Name) && previous == next) return;
         metrics.Info(t.Name, next.Item1, next.Item2, next.Item3, next.Item4, _info.ContainsKey(t.Name) ? previous : null);

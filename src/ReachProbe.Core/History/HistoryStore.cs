@@ -129,6 +129,9 @@ public sealed class HistoryStore : IDisposable
         (long)Scalar("INSERT INTO incident(target, state, start, firmware, source) VALUES ($t, $s, $start, $fw, $src) RETURNING id", null,
             ("$t", target), ("$s", Name(state)), ("$start", Ticks(start)), ("$fw", (object?)firmware ?? DBNull.Value), ("$src", source))!;
 
+    /// <summary>Relabels an incident (a down host that started transmitting soon after was deaf all along).</summary>
+    public void UpdateState(long id, TargetState state) => Exec("UPDATE incident SET state = $s WHERE id = $id", null, ("$s", Name(state)), ("$id", id));
+
     /// <summary>Closes an incident with its evidence.</summary>
     public void CloseIncident(long id, DateTimeOffset? end, string reason, EvidenceCounts evidence) =>
         Exec("""
