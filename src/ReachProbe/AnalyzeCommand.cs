@@ -13,6 +13,9 @@ internal static class AnalyzeCommand
         string? file = null;
         var json = false;
         var quiet = false;
+        var import = false;
+        string? db = null;
+        string? firmware = null;
         var verdict = new VerdictOptions();
         Dictionary<uint, ulong>? targets = null;
         for (var i = 0; i < args.Length; i++)
@@ -21,6 +24,9 @@ internal static class AnalyzeCommand
             switch (a)
             {
                 case "--json": json = true; break;
+                case "--import": import = true; break;
+                case "--db": db = Value(args, ref i, a); break;
+                case "--firmware": firmware = Value(args, ref i, a); break;
                 case "--quiet" or "-q": quiet = true; break;
                 case "--target":
                     targets ??= [];
@@ -43,6 +49,8 @@ internal static class AnalyzeCommand
             }
         }
         if (file is null) throw new UsageException("analyze needs a capture file: reachprobe analyze FILE");
+        if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
+        if (import && db is null) db = Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : ReportCommand.DefaultDb;
         var problems = verdict.Validate();
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
 
@@ -80,9 +88,36 @@ internal static class AnalyzeCommand
         {
             ReportWriter.WriteText(result, stdout);
         }
+        if (import && result.FirstTime is { } first && Import(result, file, db!, firmware, first, stderr) is { } failed) return failed;
         if (result.Error is null) return CommandLine.Ok;
         stderr.WriteLine($"reachprobe: {result.Error}");
         return CommandLine.Usage;
+    }
+
+    /// <summary>Adds the capture's incidents to the history; returns an exit code on failure, null on success.</summary>
+    private static int? Import(AnalysisResult result, string file, string db, string? firmware, long first, TextWriter stderr)
+    {
+        var incidents = result.Targets.SelectMany(t => t.Host.Verdict.Incidents.Select(i => (
+            Target: Addresses.Ip(t.Ip),
+            State: ReportWriter.Name(i.State),
+            Start: new DateTimeOffset(i.Start, TimeSpan.Zero),
+            End: i.End is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : (DateTimeOffset?)null,
+            Reason: i.EndReason switch { IncidentEnd.Recovered => "recovered", IncidentEnd.StateChanged => "state_changed", _ => "monitor_blind" },
+            Evidence: i.Evidence))).ToList();
+        try
+        {
+            using var store = ReachProbe.History.HistoryStore.Open(db);
+            var added = store.Import(Path.GetFullPath(file), incidents, firmware, new DateTimeOffset(first, TimeSpan.Zero), new DateTimeOffset(result.LastTime!.Value, TimeSpan.Zero));
+            stderr.WriteLine(added == 0 && incidents.Count > 0
+                ? $"reachprobe: {file} was imported into {db} before; nothing added"
+                : $"reachprobe: imported {added} incident(s) into {db}" + (firmware is null ? "" : $" with firmware {firmware}"));
+            return null;
+        }
+        catch (ReachProbe.History.HistoryException e)
+        {
+            stderr.WriteLine($"reachprobe: {e.Message}");
+            return CommandLine.Usage;
+        }
     }
 
     private static string Value(string[] args, ref int i, string option) =>

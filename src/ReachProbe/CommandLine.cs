@@ -27,6 +27,8 @@ internal static class CommandLine
           --repeat-window SEC   a DNS query or SYN repeated this soon after its answer counts (default 30)
           --arp-repeat-window SEC  the target's ARP repeated this soon after the reply counts (default 5)
           --silence SEC         no frame for this long makes a deaf target down (default 30)
+          --import              add the capture's incidents to the history database (--db FILE, default
+                                /var/lib/reachprobe/history.db; --firmware LABEL for the firmware at the time)
 
         probe options:
           --probes LIST         comma-separated: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp

@@ -152,6 +152,40 @@ public sealed class HistoryStore : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Adds a capture's incidents (source "import"), with the firmware given, and the capture's span as an observed
+    /// period so the report counts its time. Returns how many incidents were added; a capture imported twice adds none.
+    /// </summary>
+    public int Import(string source, IReadOnlyList<(string Target, string State, DateTimeOffset Start, DateTimeOffset? End, string Reason, EvidenceCounts Evidence)> incidents,
+        string? firmware, DateTimeOffset first, DateTimeOffset last)
+    {
+        using var tx = _db.BeginTransaction();
+        var tag = "import:" + source;
+        if (Scalar("SELECT COUNT(*) FROM mark WHERE kind = $k", tx, ("$k", tag)) is long n && n > 0) return 0;
+        var added = 0;
+        foreach (var i in incidents)
+        {
+            var id = (long)Scalar("INSERT INTO incident(target, state, start, firmware, source) VALUES ($t, $s, $start, $fw, 'import') RETURNING id", tx,
+                ("$t", i.Target), ("$s", i.State), ("$start", Ticks(i.Start)), ("$fw", (object?)firmware ?? DBNull.Value))!;
+            Exec("UPDATE incident SET end = $end, end_reason = $reason, icmp_unanswered = $e1, arp_unanswered = $e2, dns_repeated_after_answer = $e3, "
+                + "syn_retransmitted_after_synack = $e4, arp_repeated_after_reply = $e5, gratuitous_arp = $e6, frames_from_target = $e7 WHERE id = $id",
+                tx, ("$end", Ticks(i.End ?? last)), ("$reason", i.End is null ? "capture_ended" : i.Reason),
+                ("$e1", i.Evidence[EvidenceKind.EchoUnanswered]), ("$e2", i.Evidence[EvidenceKind.ArpForTargetUnanswered]),
+                ("$e3", i.Evidence[EvidenceKind.DnsRepeatedAfterAnswer]), ("$e4", i.Evidence[EvidenceKind.SynRetransmittedAfterSynAck]),
+                ("$e5", i.Evidence[EvidenceKind.ArpRepeatedAfterReply]), ("$e6", i.Evidence[EvidenceKind.GratuitousArp]),
+                ("$e7", i.Evidence[EvidenceKind.FrameFromTarget]), ("$id", id));
+            added++;
+        }
+        if (firmware is not null)
+            foreach (var t in incidents.Select(i => i.Target).Distinct())
+                Exec("INSERT INTO firmware(target, firmware, since) VALUES ($t, $f, $s)", tx, ("$t", t), ("$f", firmware), ("$s", Ticks(first)));
+        Exec("INSERT INTO mark(kind, at) VALUES ($k, $at)", tx, ("$k", tag), ("$at", Ticks(first)));
+        Exec("INSERT INTO mark(kind, at) VALUES ('start', $at)", tx, ("$at", Ticks(first)));
+        Exec("INSERT INTO mark(kind, at) VALUES ('stop', $at)", tx, ("$at", Ticks(last)));
+        tx.Commit();
+        return added;
+    }
+
     /// <summary>Incidents starting at or after <paramref name="since"/>, optionally of one target, oldest first.</summary>
     public List<IncidentRecord> Incidents(DateTimeOffset since, string? target = null)
     {
