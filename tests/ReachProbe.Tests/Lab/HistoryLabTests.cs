@@ -79,6 +79,12 @@ public sealed partial class HistoryLabTests : IDisposable
         Assert.Equal(("deaf", "cut_short"), (incidents[1].State, incidents[1].EndReason));
         Assert.InRange(incidents[1].End!.Value, killed - TimeSpan.FromSeconds(6), killed);
         Assert.Equal("7.02", Assert.Single(store.Firmware("198.18.0.27")).Firmware);
+
+        // And the report over the real agent's database.
+        var (code, report, _) = _lab.Reachprobe("report", "--db", _lab.HistoryPath, "--since", "1d");
+        Assert.Equal(0, code);
+        var row = report.Split('\n').Single(l => l.StartsWith("7.02 ", StringComparison.Ordinal));
+        Assert.Matches(@"^7\.02\s+0\.0\s+2\s+0\s", row);
     }
 
     [Fact]
