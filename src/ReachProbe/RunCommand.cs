@@ -99,7 +99,7 @@ internal static class RunCommand
         {
             await host.RunAsync().ConfigureAwait(false);
         }
-        catch (System.Net.HttpListenerException e)
+        catch (System.Net.Sockets.SocketException e)
         {
             stderr.WriteLine($"reachprobe: cannot serve metrics on {config.Listen}: {e.Message}");
             return CommandLine.Usage;

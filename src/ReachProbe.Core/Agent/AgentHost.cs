@@ -106,21 +106,3 @@ public static class AgentHost
     }
 }
 
-/// <summary>Serves /metrics with prometheus-net's own HTTP server on the configured address.</summary>
-internal sealed class MetricsEndpoint(IPEndPoint listen, CollectorRegistry registry) : IHostedService
-{
-    private MetricServer? _server;
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        var host = listen.Address.Equals(IPAddress.Any) ? "+" : listen.Address.ToString();
-        _server = new MetricServer(host, listen.Port, "metrics/", registry);
-        _server.Start();
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_server is not null) await _server.StopAsync().ConfigureAwait(false);
-    }
-}
