@@ -6,51 +6,8 @@ namespace ReachProbe.Tests.Lab;
 
 /// <summary>The real agent in the probe namespace, read over HTTP on /metrics while faults are injected into the console.</summary>
 [Trait("Category", "Lab")]
-public sealed partial class AgentLabTests : IDisposable
+public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
 {
-    private const int Port = 9942;
-    private readonly ITestOutputHelper _output;
-    private readonly LabNetwork _lab;
-
-    public AgentLabTests(ITestOutputHelper output)
-    {
-        _output = output;
-        _lab = Lab.Create(output);
-        _lab.StartChatter();
-    }
-
-    public void Dispose()
-    {
-        lock (_lab.AgentLog) _output.WriteLine("agent log:\n" + _lab.AgentLog);
-        _lab.Dispose();
-    }
-
-    private static readonly string[] Agent = ["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"];
-
-    private string? Metrics() => _lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics");
-
-    private string? State()
-    {
-        var m = Metrics();
-        return m is null ? null : StateLine().Match(m) is { Success: true } s ? s.Groups[1].Value : null;
-    }
-
-    /// <summary>Polls the state until it is <paramref name="want"/>; returns every state seen on the way.</summary>
-    private List<string?> WaitFor(string want, TimeSpan limit)
-    {
-        var seen = new List<string?>();
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < limit)
-        {
-            var s = State();
-            if (seen.Count == 0 || seen[^1] != s) seen.Add(s);
-            if (s == want) return seen;
-            Thread.Sleep(200);
-        }
-        Assert.Fail($"state was not '{want}' within {limit}; seen: {string.Join(" → ", seen)}");
-        return seen;
-    }
-
     private string WaitForMetric(string pattern, TimeSpan limit)
     {
         var watch = Stopwatch.StartNew();
@@ -65,24 +22,21 @@ public sealed partial class AgentLabTests : IDisposable
         return "";
     }
 
-    [GeneratedRegex("""^reachprobe_target_state\{target="198\.18\.0\.27",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
-    private static partial Regex StateLine();
-
     [Fact]
     public void Run_FollowsTheConsole_UpDeafRecoveredDown()
     {
-        _lab.StartAgent(Agent);
+        LabNet.StartAgent(Agent);
         WaitFor("up", TimeSpan.FromSeconds(20));
 
-        _lab.MakeDeaf();
+        LabNet.MakeDeaf();
         var path = WaitFor("deaf", TimeSpan.FromSeconds(10));
         Assert.DoesNotContain("down", path);
 
-        _lab.Heal();
-        _lab.GratuitousArp();
+        LabNet.Heal();
+        LabNet.GratuitousArp();
         WaitFor("up", TimeSpan.FromSeconds(10));
 
-        _lab.LinkDown();
+        LabNet.LinkDown();
         path = WaitFor("down", TimeSpan.FromSeconds(10));
         Assert.DoesNotContain("deaf", path);
         // And it stays down, never deaf, while the link is down.
@@ -118,19 +72,19 @@ public sealed partial class AgentLabTests : IDisposable
     public void Run_ReplyOnTheWireButNotOnTheSocket_IsUnknownNotDeaf()
     {
         // ICMP only: the ARP probe reads the wire itself and would keep proving the target alive.
-        _lab.StartAgent(["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        LabNet.StartAgent(["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
         WaitFor("up", TimeSpan.FromSeconds(20));
-        _lab.DropEchoRepliesOnTheMonitor();
+        LabNet.DropEchoRepliesOnTheMonitor();
         var path = WaitFor("unknown", TimeSpan.FromSeconds(15));
         Assert.DoesNotContain("deaf", path);
         Assert.DoesNotContain("down", path);
-        lock (_lab.AgentLog) Assert.Contains("its echo reply reached the wire but not our socket", _lab.AgentLog.ToString());
+        lock (LabNet.AgentLog) Assert.Contains("its echo reply reached the wire but not our socket", LabNet.AgentLog.ToString());
     }
 
     [Fact]
     public void Run_Sigterm_StopsCleanly()
     {
-        var agent = _lab.StartAgent(Agent);
+        var agent = LabNet.StartAgent(Agent);
         WaitFor("up", TimeSpan.FromSeconds(20));
         using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
         Assert.True(agent.WaitForExit(10_000), "the agent did not stop within 10 s of SIGTERM");
@@ -141,9 +95,9 @@ public sealed partial class AgentLabTests : IDisposable
     [Fact]
     public void Run_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
     {
-        _lab.StartAgent(Agent);
+        LabNet.StartAgent(Agent);
         WaitFor("up", TimeSpan.FromSeconds(20));
-        _lab.MakeDeaf();
+        LabNet.MakeDeaf();
         WaitFor("deaf", TimeSpan.FromSeconds(10));
         // By now the console's ARP entry for the router has expired: it asks, the router answers, it asks again.
         for (var i = 0; i < 95; i++)
@@ -157,12 +111,12 @@ public sealed partial class AgentLabTests : IDisposable
     [Fact]
     public void Run_CaptureInterfaceGoneAndBack_UnknownThenUpAgain()
     {
-        _lab.StartAgent(Agent);
+        LabNet.StartAgent(Agent);
         WaitFor("up", TimeSpan.FromSeconds(20));
-        _lab.DeleteBridge();
+        LabNet.DeleteBridge();
         // The metrics endpoint lives on the bridge's address: read the state through the loopback-free path once it is back.
         Thread.Sleep(3000);
-        _lab.CreateBridge();
+        LabNet.CreateBridge();
         var path = WaitFor("up", TimeSpan.FromSeconds(30));
         Assert.Contains("""reachprobe_target_state_changes_total{target="198.18.0.27",state="unknown"} 1""", Metrics()!);
         Assert.DoesNotContain("down", path);
@@ -172,9 +126,9 @@ public sealed partial class AgentLabTests : IDisposable
     [Fact]
     public void Run_FivePercentLoss_StaysUp()
     {
-        _lab.StartAgent(Agent);
+        LabNet.StartAgent(Agent);
         WaitFor("up", TimeSpan.FromSeconds(20));
-        _lab.Loss(5);
+        LabNet.Loss(5);
         for (var i = 0; i < 60; i++)
         {
             Assert.Equal("up", State());
@@ -187,7 +141,7 @@ public sealed partial class AgentLabTests : IDisposable
     [Fact]
     public void Run_AsNobodyWithOnlyNetRawAndNetAdmin_Works()
     {
-        _lab.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);
+        LabNet.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);
         WaitFor("up", TimeSpan.FromSeconds(30));
         // ICMP needs CAP_NET_RAW (raw socket), ARP and the capture CAP_NET_RAW and CAP_NET_ADMIN: all must work.
         WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="icmp"\} 1$""", TimeSpan.FromSeconds(10));

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary>A lab with a chatty console and helpers to start the real agent and read its state from /metrics.</summary>
+public abstract partial class AgentLab : IDisposable
+{
+    protected const int Port = 9942;
+    protected static readonly string[] Agent = ["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"];
+    private readonly ITestOutputHelper _output;
+
+    protected AgentLab(ITestOutputHelper output)
+    {
+        _output = output;
+        LabNet = Lab.Create(output);
+        LabNet.StartChatter();
+    }
+
+    protected LabNetwork LabNet { get; }
+
+    public void Dispose()
+    {
+        lock (LabNet.AgentLog) _output.WriteLine("agent log:\n" + LabNet.AgentLog);
+        LabNet.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected string? Metrics() => LabNet.HttpGet(LabNetwork.ProbeIp, Port, "/metrics");
+
+    protected string? State()
+    {
+        var m = Metrics();
+        return m is null ? null : StateLine().Match(m) is { Success: true } s ? s.Groups[1].Value : null;
+    }
+
+    /// <summary>Polls the state until it is <paramref name="want"/>; returns every state seen on the way.</summary>
+    protected List<string?> WaitFor(string want, TimeSpan limit)
+    {
+        var seen = new List<string?>();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            var s = State();
+            if (seen.Count == 0 || seen[^1] != s) seen.Add(s);
+            if (s == want) return seen;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"state was not '{want}' within {limit}; seen: {string.Join(" → ", seen)}");
+        return seen;
+    }
+
+    [GeneratedRegex("""^reachprobe_target_state\{target="198\.18\.0\.27",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
+    private static partial Regex StateLine();
+}
