@@ -151,6 +151,9 @@ public sealed class TargetVerdict
         var transmitting = _transmittedWhileFailing || _lastFrame > _failingSince!.Value + _options.TransmitGrace.Ticks;
         var next = transmitting && !_silent ? TargetState.Deaf : TargetState.Down;
         if (next == State) return;
+        // Not transmitting yet: give a deaf target time to show a frame before calling it down.
+        if (next == TargetState.Down && State is TargetState.Up or TargetState.Unknown
+            && _time.GetUtcNow().UtcTicks - _failingSince!.Value < _options.DownConfirmation.Ticks) return;
         var at = State switch
         {
             TargetState.Deaf => Math.Max(_lastFrame, _failingSince!.Value), // went silent after its last frame

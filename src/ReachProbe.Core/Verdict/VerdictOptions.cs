@@ -35,6 +35,13 @@ public sealed class VerdictOptions
     /// </summary>
     public TimeSpan TransmitGrace { get; set; } = TimeSpan.FromSeconds(0.5);
 
+    /// <summary>
+    /// A target that stopped answering and has not transmitted is called down only once this long has passed since the
+    /// first unanswered request: several probes can go unanswered in the same second, before a deaf target's next frame
+    /// has had time to show. Its link going down makes it down at once. Default 2 s, range 0–60 s.
+    /// </summary>
+    public TimeSpan DownConfirmation { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Returns every problem with these options, each naming the option; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -45,6 +52,7 @@ public sealed class VerdictOptions
         Check(problems, nameof(ArpRepeatWindow), ArpRepeatWindow, 1, 60);
         Check(problems, nameof(SilenceWindow), SilenceWindow, 1, 3600);
         Check(problems, nameof(TransmitGrace), TransmitGrace, 0, 10);
+        Check(problems, nameof(DownConfirmation), DownConfirmation, 0, 60);
         return problems;
     }
 

@@ -103,6 +103,31 @@ public class TargetVerdictTests
     }
 
     [Fact]
+    public void Observe_ThreeProbesLostInOneRound_WaitsForAFrameBeforeCallingItDown()
+    {
+        Healthy(0, 10);
+        // The agent's icmp, arp and ddp probes of the round at 10 s all time out at 11 s.
+        Feed(EvidenceKind.ProbeUnanswered, 10, known: 11);
+        Feed(EvidenceKind.ProbeUnanswered, 10, known: 11);
+        Feed(EvidenceKind.ProbeUnanswered, 10, known: 11);
+        Assert.Equal(TargetState.Up, _engine.State); // not yet down: it may just not have transmitted yet
+        Feed(EvidenceKind.FrameFromTarget, 11.4);     // its chatter: it is deaf
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        Assert.Equal([TargetState.Up, TargetState.Deaf], _raised.Select(c => c.State));
+    }
+
+    [Fact]
+    public void Observe_ThreeProbesLostAndSilent_IsDownAfterTheConfirmation()
+    {
+        Healthy(0, 10);
+        for (var k = 0; k < 3; k++) Feed(EvidenceKind.ProbeUnanswered, 10, known: 11);
+        Assert.Equal(TargetState.Up, _engine.State);
+        Feed(EvidenceKind.ProbeUnanswered, 11, known: 12);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.Equal(T(10), Assert.Single(_engine.Incidents).Start);
+    }
+
+    [Fact]
     public void Observe_DownThenTransmitsSoon_IsRelabelledDeafFromTheStart()
     {
         Healthy(0, 10);
