@@ -25,16 +25,16 @@ internal static class AnalyzeCommand
             {
                 case "--json": json = true; break;
                 case "--import": import = true; break;
-                case "--db": db = Value(args, ref i, a); break;
-                case "--firmware": firmware = Value(args, ref i, a); break;
+                case "--db": db = CommandLine.Value(args, ref i, a); break;
+                case "--firmware": firmware = CommandLine.Value(args, ref i, a); break;
                 case "--quiet" or "-q": quiet = true; break;
                 case "--target":
                     targets ??= [];
-                    var (ip, mac) = ParseTarget(Value(args, ref i, a));
+                    var (ip, mac) = ParseTarget(CommandLine.Value(args, ref i, a));
                     targets[ip] = mac;
                     break;
                 case "--threshold":
-                    verdict.NegativeEvidenceThreshold = int.TryParse(Value(args, ref i, a), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                    verdict.NegativeEvidenceThreshold = int.TryParse(CommandLine.Value(args, ref i, a), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
                         ? n : throw new UsageException($"--threshold takes a whole number, not '{args[i]}'");
                     break;
                 case "--reply-timeout": verdict.ReplyTimeout = Seconds(args, ref i, a); break;
@@ -120,12 +120,10 @@ internal static class AnalyzeCommand
         }
     }
 
-    private static string Value(string[] args, ref int i, string option) =>
-        ++i < args.Length ? args[i] : throw new UsageException($"{option} needs a value");
 
     private static TimeSpan Seconds(string[] args, ref int i, string option)
     {
-        var text = Value(args, ref i, option);
+        var text = CommandLine.Value(args, ref i, option);
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && double.IsFinite(s) && s >= 0 && s < 1e6
             ? TimeSpan.FromSeconds(s)
             : throw new UsageException($"{option} takes seconds, not '{text}'");

@@ -92,6 +92,10 @@ internal static class CommandLine
         }
     }
 
+    /// <summary>The value after an option, or a usage error naming the option.</summary>
+    public static string Value(string[] args, ref int i, string option) =>
+        ++i < args.Length ? args[i] : throw new UsageException($"{option} needs a value");
+
     public static int UsageError(TextWriter stderr, string message)
     {
         stderr.WriteLine($"reachprobe: {message} (see 'reachprobe --help')");

@@ -25,23 +25,23 @@ internal static class ProbeCommand
             var a = args[i];
             switch (a)
             {
-                case "--probes": probes = Value(args, ref i, a); break;
+                case "--probes": probes = CommandLine.Value(args, ref i, a); break;
                 case "--count":
-                    count = int.TryParse(Value(args, ref i, a), NumberStyles.None, Inv, out var n) && n is >= 1 and <= 100_000
+                    count = int.TryParse(CommandLine.Value(args, ref i, a), NumberStyles.None, Inv, out var n) && n is >= 1 and <= 100_000
                         ? n : throw new UsageException($"--count takes a whole number 1–100000, not '{args[i]}'");
                     break;
                 case "--interval": interval = Seconds(args, ref i, a, 0, 3600); break;
                 case "--timeout": timeout = Seconds(args, ref i, a, 0.01, 60); break;
-                case "--interface": environment = environment with { Interface = Value(args, ref i, a) }; break;
+                case "--interface": environment = environment with { Interface = CommandLine.Value(args, ref i, a) }; break;
                 case "--dns-server":
-                    var server = Value(args, ref i, a);
+                    var server = CommandLine.Value(args, ref i, a);
                     environment = environment with
                     {
                         DnsServer = Addresses.TryParseIp(server, out _) ? IPAddress.Parse(server) : throw new UsageException($"--dns-server '{server}' is not an IPv4 address"),
                     };
                     break;
                 case "--mac":
-                    var mac = Value(args, ref i, a);
+                    var mac = CommandLine.Value(args, ref i, a);
                     environment = environment with
                     {
                         ExpectedMac = Addresses.TryParseMac(mac, out _)
@@ -186,12 +186,10 @@ internal static class ProbeCommand
         stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
     }
 
-    private static string Value(string[] args, ref int i, string option) =>
-        ++i < args.Length ? args[i] : throw new UsageException($"{option} needs a value");
 
     private static TimeSpan Seconds(string[] args, ref int i, string option, double min, double max)
     {
-        var text = Value(args, ref i, option);
+        var text = CommandLine.Value(args, ref i, option);
         return double.TryParse(text, NumberStyles.Float, Inv, out var s) && s >= min && s <= max
             ? TimeSpan.FromSeconds(s)
             : throw new UsageException($"{option} takes seconds ({min}–{max}), not '{text}'");

@@ -22,15 +22,15 @@ internal static class ReportCommand
             var a = args[i];
             switch (a)
             {
-                case "--db": db = Value(args, ref i, a); break;
-                case "--since": since = ParseSpan(Value(args, ref i, a)); break;
-                case "--target": target = Value(args, ref i, a); break;
+                case "--db": db = CommandLine.Value(args, ref i, a); break;
+                case "--since": since = ParseSpan(CommandLine.Value(args, ref i, a)); break;
+                case "--target": target = CommandLine.Value(args, ref i, a); break;
                 case "--by":
-                    by = Value(args, ref i, a);
+                    by = CommandLine.Value(args, ref i, a);
                     if (by is not ("firmware" or "week")) throw new UsageException($"--by takes firmware or week, not '{by}'");
                     break;
                 case "--json": json = true; break;
-                case "--html": html = Value(args, ref i, a); break;
+                case "--html": html = CommandLine.Value(args, ref i, a); break;
                 default: throw new UsageException($"unknown option '{a}' for report");
             }
         }
@@ -96,6 +96,4 @@ internal static class ReportCommand
         throw new UsageException($"--since takes a span such as 12w, 30d or 48h, not '{text}'");
     }
 
-    private static string Value(string[] args, ref int i, string option) =>
-        ++i < args.Length ? args[i] : throw new UsageException($"{option} needs a value");
 }

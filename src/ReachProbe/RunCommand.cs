@@ -24,17 +24,17 @@ internal static class RunCommand
             var a = args[i];
             switch (a)
             {
-                case "--config": configPath = Value(args, ref i, a); break;
-                case "--target": targets.Add(Value(args, ref i, a)); break;
+                case "--config": configPath = CommandLine.Value(args, ref i, a); break;
+                case "--target": targets.Add(CommandLine.Value(args, ref i, a)); break;
                 case "--interval":
-                    var text = Value(args, ref i, a);
+                    var text = CommandLine.Value(args, ref i, a);
                     interval = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 0.1 and <= 86400
                         ? s : throw new UsageException($"--interval takes seconds (0.1–86400), not '{text}'");
                     break;
-                case "--listen": listen = Value(args, ref i, a); break;
-                case "--interface": iface = Value(args, ref i, a); break;
+                case "--listen": listen = CommandLine.Value(args, ref i, a); break;
+                case "--interface": iface = CommandLine.Value(args, ref i, a); break;
                 case "--check": check = true; break;
-                case "--history": history = Value(args, ref i, a); break;
+                case "--history": history = CommandLine.Value(args, ref i, a); break;
                 default: throw new UsageException($"unknown option '{a}' for run");
             }
         }
@@ -119,6 +119,4 @@ internal static class RunCommand
         return defaults.Where(p => p.Kind != ProbeKind.Arp).ToList();
     }
 
-    private static string Value(string[] args, ref int i, string option) =>
-        ++i < args.Length ? args[i] : throw new UsageException($"{option} needs a value");
 }

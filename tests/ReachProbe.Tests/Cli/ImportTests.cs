@@ -9,13 +9,7 @@ public sealed class ImportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = CommandLine.RunAsync(args, o, e).GetAwaiter().GetResult();
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Program.Invoke(args);
 
     [Fact]
     public void Analyze_Import_AddsTheCapturesIncidentsOnce()

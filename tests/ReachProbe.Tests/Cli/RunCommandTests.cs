@@ -4,13 +4,7 @@ namespace ReachProbe.Tests.Cli;
 
 public class RunCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = CommandLine.RunAsync(args, o, e).GetAwaiter().GetResult();
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Program.Invoke(args);
 
     [Fact]
     public void Run_InvalidConfig_ListsEveryProblemAndExitsTwo_StartingNothing()
