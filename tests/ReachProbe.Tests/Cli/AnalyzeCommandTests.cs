@@ -10,7 +10,7 @@ public sealed class AnalyzeCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args) => Program.Invoke(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Invoke(args);
 
     private string FieldReport() => Scenarios.FieldReport().WriteTo(Path.Combine(_dir, "field-report.pcap"));
 

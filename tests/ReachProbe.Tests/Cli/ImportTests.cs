@@ -9,7 +9,7 @@ public sealed class ImportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args) => Program.Invoke(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Invoke(args);
 
     [Fact]
     public void Analyze_Import_AddsTheCapturesIncidentsOnce()

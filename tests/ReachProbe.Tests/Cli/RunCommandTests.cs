@@ -4,7 +4,7 @@ namespace ReachProbe.Tests.Cli;
 
 public class RunCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args) => Program.Invoke(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Invoke(args);
 
     [Fact]
     public void Run_InvalidConfig_ListsEveryProblemAndExitsTwo_StartingNothing()

@@ -3,7 +3,7 @@ using ReachProbe.Cli;
 namespace ReachProbe.Tests.Cli;
 
 /// <summary>Runs the command line in-process, capturing what it prints.</summary>
-internal static class Program
+internal static class CliRunner
 {
     public static (int Code, string Out, string Err) Invoke(params string[] args)
     {
