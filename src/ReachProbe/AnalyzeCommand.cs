@@ -99,10 +99,10 @@ internal static class AnalyzeCommand
     {
         var incidents = result.Targets.SelectMany(t => t.Host.Verdict.Incidents.Select(i => (
             Target: Addresses.Ip(t.Ip),
-            State: ReportWriter.Name(i.State),
+            State: i.State.Name(),
             Start: new DateTimeOffset(i.Start, TimeSpan.Zero),
             End: i.End is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : (DateTimeOffset?)null,
-            Reason: i.EndReason switch { IncidentEnd.Recovered => "recovered", IncidentEnd.StateChanged => "state_changed", _ => "monitor_blind" },
+            Reason: i.EndReason.Name(),
             Evidence: i.Evidence))).ToList();
         try
         {

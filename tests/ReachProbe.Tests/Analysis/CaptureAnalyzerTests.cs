@@ -45,7 +45,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
             Assert.True(Addresses.TryParseIp(planted.TargetIp, out var ip));
             var target = Assert.Single(result.Targets, t => t.Ip == ip);
             var incident = Assert.Single(target.Host.Verdict.Incidents);
-            Assert.Equal(planted.State, ReportWriter.Name(incident.State));
+            Assert.Equal(planted.State, incident.State.Name());
             // Offsets are measured from the scenario's time zero, not the first packet.
             var zero = s.Start.Ticks;
             Assert.InRange((incident.Start - zero) / 1e7, planted.StartSeconds - 3, planted.StartSeconds + 3);

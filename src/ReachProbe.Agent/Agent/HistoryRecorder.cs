@@ -59,15 +59,9 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
             }
             if (incident.End is { } end)
             {
-                var reason = incident.EndReason switch
-                {
-                    IncidentEnd.Recovered => "recovered",
-                    IncidentEnd.StateChanged => "state_changed",
-                    IncidentEnd.MonitorBlind => "monitor_blind",
-                    _ => "open",
-                };
+                var reason = incident.EndReason.Name();
                 Try(s => s.CloseIncident(known.Id, new DateTimeOffset(end, TimeSpan.Zero), reason, incident.Evidence));
-                metrics.IncidentEnded(target, AgentMetrics.StateName(incident.State), known.Firmware, TimeSpan.FromTicks(end - incident.Start));
+                metrics.IncidentEnded(target, incident.State.Name(), known.Firmware, TimeSpan.FromTicks(end - incident.Start));
                 _open.Remove(incident);
             }
         }

@@ -10,7 +10,6 @@ namespace ReachProbe.Agent;
 /// </summary>
 public sealed class AgentMetrics
 {
-    private static readonly string[] States = ["up", "deaf", "down", "unknown"];
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Histogram _probeDuration, _incidentDuration;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents;
@@ -20,7 +19,7 @@ public sealed class AgentMetrics
     {
         Registry = registry;
         var f = Metrics.WithCustomRegistry(registry);
-        _state = f.CreateGauge("reachprobe_target_state", "Current state of the target: 1 for the current state (up, deaf, down, unknown), 0 for the others.", "target", "state");
+        _state = f.CreateGauge("reachprobe_target_state", $"Current state of the target: 1 for the current state ({string.Join(", ", Names.States.Select(s => s.Name()))}), 0 for the others.", "target", "state");
         _probeSuccess = f.CreateGauge("reachprobe_probe_success", "1 when the last attempt of the probe showed the target receives (answered or refused).", "target", "probe");
         _probeDuration = f.CreateHistogram("reachprobe_probe_duration_seconds", "Round-trip time of answered probes (no sample for a failed one).",
             new HistogramConfiguration { LabelNames = ["target", "probe"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
@@ -43,8 +42,7 @@ public sealed class AgentMetrics
     /// <summary>Sets the target's state series.</summary>
     public void SetState(string target, TargetState state)
     {
-        var name = StateName(state);
-        foreach (var s in States) _state.WithLabels(target, s).Set(s == name ? 1 : 0);
+        foreach (var s in Names.States) _state.WithLabels(target, s.Name()).Set(s == state ? 1 : 0);
     }
 
     /// <summary>Counts an ended incident.</summary>
@@ -55,7 +53,7 @@ public sealed class AgentMetrics
     }
 
     /// <summary>Counts a state change.</summary>
-    public void StateChanged(string target, TargetState state) => _changes.WithLabels(target, StateName(state)).Inc();
+    public void StateChanged(string target, TargetState state) => _changes.WithLabels(target, state.Name()).Inc();
 
     /// <summary>Records one probe attempt.</summary>
     public void Probe(string target, ProbeResult r)
@@ -92,29 +90,6 @@ public sealed class AgentMetrics
         _info.WithLabels(target, ip, mac ?? "", hostType ?? "", firmware ?? "").Set(1);
     }
 
-    /// <summary>Lower-case state name.</summary>
-    public static string StateName(TargetState s) => s switch
-    {
-        TargetState.Up => "up",
-        TargetState.Deaf => "deaf",
-        TargetState.Down => "down",
-        _ => "unknown",
-    };
-
     /// <summary>The signature label of an evidence kind, or null for kinds that are not wire signatures.</summary>
-    public static string? SignatureName(EvidenceKind kind) => kind switch
-    {
-        EvidenceKind.EchoAnswered => "echo_answered",
-        EvidenceKind.EchoUnanswered => "echo_unanswered",
-        EvidenceKind.ArpAnsweredByTarget => "arp_answered",
-        EvidenceKind.ArpForTargetUnanswered => "arp_unanswered",
-        EvidenceKind.TcpAnsweredByTarget => "tcp_answered",
-        EvidenceKind.DnsRepeatedAfterAnswer => "dns_repeated_after_answer",
-        EvidenceKind.SynRetransmittedAfterSynAck => "syn_retransmitted_after_synack",
-        EvidenceKind.ArpRepeatedAfterReply => "arp_repeated_after_reply",
-        EvidenceKind.GratuitousArp => "gratuitous_arp",
-        EvidenceKind.FrameFromTarget => "frame_from_target",
-        EvidenceKind.Silence => "silence",
-        _ => null,
-    };
+    public static string? SignatureName(EvidenceKind kind) => kind.Info() is { IsWireSignature: true } info ? info.Name : null;
 }

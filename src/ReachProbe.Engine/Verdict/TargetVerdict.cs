@@ -75,7 +75,7 @@ public sealed class TargetVerdict
     public void Observe(in Evidence e)
     {
         Totals.Add(e);
-        if (e.Kind is EvidenceKind.GratuitousArp or EvidenceKind.Silence or >= EvidenceKind.TargetLinkDown) Retain(_notes, e);
+        if (e.Kind.Info().Category is EvidenceCategory.Context or EvidenceCategory.Monitor) Retain(_notes, e);
         if (e.Kind == EvidenceKind.MonitorSighted) { _blind = false; return; }
         if (e.Kind == EvidenceKind.MonitorBlind) { GoBlind(e); return; }
         if (_blind) return;

@@ -34,7 +34,7 @@ public static class ReportWriter
             w.WriteLine();
             var v = t.Host.Verdict;
             w.WriteLine($"target {Addresses.Ip(t.Ip)}  mac {(t.Mac == 0 ? "unknown" : Addresses.Mac(t.Mac))}  "
-                + $"{v.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {v.Incidents.Count(i => i.State == TargetState.Down)} down; last state {Name(v.State)}");
+                + $"{v.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {v.Incidents.Count(i => i.State == TargetState.Down)} down; last state {v.State.Name()}");
             foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {text}");
         }
         if (r.Error is not null)
@@ -57,28 +57,15 @@ public static class ReportWriter
             if (change.State is TargetState.Up or TargetState.Unknown)
             {
                 var after = endedAt.GetValueOrDefault(change.At);
-                var suffix = after is null ? "" : $", after {Seconds(after.End!.Value - after.Start)} s {Name(after.State)}";
-                lines.Add((change.At, 2, $"{Name(change.State),-6} {CauseText(change.Cause)}{suffix}"));
+                var suffix = after is null ? "" : $", after {Seconds(after.End!.Value - after.Start)} s {after.State.Name()}";
+                lines.Add((change.At, 2, $"{change.State.Name(),-6} {change.Cause.Info().Text}{suffix}"));
             }
         }
         foreach (var i in v.Incidents)
         {
-            lines.Add((i.Start, 1, $"{Name(i.State),-6} {Summary(i, start)}"));
+            lines.Add((i.Start, 1, $"{i.State.Name(),-6} {Summary(i, start)}"));
         }
-        foreach (var n in v.Notes)
-        {
-            var text = n.Kind switch
-            {
-                EvidenceKind.GratuitousArp => "gratuitous ARP",
-                EvidenceKind.Silence => "last frame before a silence",
-                EvidenceKind.TargetLinkDown => "link down",
-                EvidenceKind.TargetLinkUp => "link up",
-                EvidenceKind.MonitorBlind => "monitor blind",
-                EvidenceKind.MonitorSighted => "monitor sees again",
-                _ => n.Kind.ToString(),
-            };
-            lines.Add((n.Time, 0, text));
-        }
+        foreach (var n in v.Notes) lines.Add((n.Time, 0, n.Kind.Info().Text));
         return lines.OrderBy(l => l.Time).ThenBy(l => l.Order).Select(l => (l.Time, l.Text));
     }
 
@@ -88,7 +75,7 @@ public static class ReportWriter
         var e = i.Evidence;
         var parts = new List<string>();
         if (e[EvidenceKind.EchoUnanswered] > 0)
-            parts.Add($"echo unanswered ×{e[EvidenceKind.EchoUnanswered]} since {Offset(e.FirstTime(EvidenceKind.EchoUnanswered)!.Value, start)} s");
+            parts.Add($"{EvidenceKind.EchoUnanswered.Info().Text} ×{e[EvidenceKind.EchoUnanswered]} since {Offset(e.FirstTime(EvidenceKind.EchoUnanswered)!.Value, start)} s");
         var arp = e[EvidenceKind.ArpForTargetUnanswered];
         if (arp > 0)
         {
@@ -97,10 +84,8 @@ public static class ReportWriter
                 ? $"ARP for it unanswered ×{unicast} unicast then ×{e.ArpUnansweredBroadcast} broadcast"
                 : $"ARP for it unanswered ×{arp}" + (unicast == 0 ? " broadcast" : e.ArpUnansweredBroadcast == 0 ? " unicast" : ""));
         }
-        if (e[EvidenceKind.DnsRepeatedAfterAnswer] > 0) parts.Add($"DNS query repeated after answer ×{e[EvidenceKind.DnsRepeatedAfterAnswer]}");
-        if (e[EvidenceKind.SynRetransmittedAfterSynAck] > 0) parts.Add($"SYN retransmitted after SYN/ACK ×{e[EvidenceKind.SynRetransmittedAfterSynAck]}");
-        if (e[EvidenceKind.ArpRepeatedAfterReply] > 0) parts.Add($"its ARP repeated after reply ×{e[EvidenceKind.ArpRepeatedAfterReply]}");
-        if (e[EvidenceKind.ProbeUnanswered] > 0) parts.Add($"probes unanswered ×{e[EvidenceKind.ProbeUnanswered]}");
+        foreach (var info in EvidenceCatalog.All)
+            if (info.CountText is not null && e[info.Kind] > 0) parts.Add($"{info.CountText} ×{e[info.Kind]}");
         parts.Add(e[EvidenceKind.FrameFromTarget] > 0 ? $"frames from it ×{e[EvidenceKind.FrameFromTarget]}" : "no frame from it");
         return string.Join("; ", parts);
     }
@@ -142,24 +127,18 @@ public static class ReportWriter
             j.WriteStartObject();
             j.WriteString("ip", Addresses.Ip(t.Ip));
             if (t.Mac == 0) j.WriteNull("mac"); else j.WriteString("mac", Addresses.Mac(t.Mac));
-            j.WriteString("finalState", Name(v.State));
+            j.WriteString("finalState", v.State.Name());
             if (v.LastFrame is { } lf) j.WriteString("lastFrame", Iso(lf)); else j.WriteNull("lastFrame");
             j.WriteStartArray("incidents");
             foreach (var i in v.Incidents)
             {
                 j.WriteStartObject();
-                j.WriteString("state", Name(i.State));
+                j.WriteString("state", i.State.Name());
                 j.WriteString("start", Iso(i.Start));
                 if (i.End is { } end) j.WriteString("end", Iso(end)); else j.WriteNull("end");
                 j.WriteNumber("startOffsetSeconds", Math.Round((i.Start - start) / (double)TimeSpan.TicksPerSecond, 6));
                 if (i.End is { } e2) j.WriteNumber("endOffsetSeconds", Math.Round((e2 - start) / (double)TimeSpan.TicksPerSecond, 6)); else j.WriteNull("endOffsetSeconds");
-                j.WriteString("endReason", i.EndReason switch
-                {
-                    IncidentEnd.Open => "open",
-                    IncidentEnd.Recovered => "recovered",
-                    IncidentEnd.StateChanged => "stateChanged",
-                    _ => "monitorBlind",
-                });
+                j.WriteString("endReason", Names.Camel(i.EndReason.Name()));
                 WriteEvidence(j, i.Evidence);
                 j.WriteEndObject();
             }
@@ -168,10 +147,10 @@ public static class ReportWriter
             foreach (var ch in v.Changes)
             {
                 j.WriteStartObject();
-                j.WriteString("state", Name(ch.State));
+                j.WriteString("state", ch.State.Name());
                 j.WriteString("at", Iso(ch.At));
                 j.WriteNumber("offsetSeconds", Math.Round((ch.At - start) / (double)TimeSpan.TicksPerSecond, 6));
-                j.WriteString("cause", Camel(ch.Cause.ToString()));
+                j.WriteString("cause", ch.Cause.Info().JsonName);
                 j.WriteEndObject();
             }
             j.WriteEndArray();
@@ -184,39 +163,18 @@ public static class ReportWriter
     private static void WriteEvidence(Utf8JsonWriter j, EvidenceCounts e)
     {
         j.WriteStartObject("evidence");
-        j.WriteNumber("icmpUnanswered", e[EvidenceKind.EchoUnanswered]);
-        j.WriteNumber("arpUnanswered", e[EvidenceKind.ArpForTargetUnanswered]);
-        j.WriteNumber("arpUnansweredBroadcast", e.ArpUnansweredBroadcast);
-        j.WriteNumber("dnsRepeatedAfterAnswer", e[EvidenceKind.DnsRepeatedAfterAnswer]);
-        j.WriteNumber("synRetransmittedAfterSynAck", e[EvidenceKind.SynRetransmittedAfterSynAck]);
-        j.WriteNumber("arpRepeatedAfterReply", e[EvidenceKind.ArpRepeatedAfterReply]);
-        j.WriteNumber("gratuitousArp", e[EvidenceKind.GratuitousArp]);
-        j.WriteNumber("framesFromTarget", e[EvidenceKind.FrameFromTarget]);
+        foreach (var info in EvidenceCatalog.All)
+        {
+            if (info.JsonCount is null) continue;
+            j.WriteNumber(info.JsonCount, e[info.Kind]);
+            if (info.Kind == EvidenceKind.ArpForTargetUnanswered) j.WriteNumber("arpUnansweredBroadcast", e.ArpUnansweredBroadcast);
+        }
         j.WriteEndObject();
     }
 
-    /// <summary>Lower-case state name as used in output and metrics.</summary>
-    public static string Name(TargetState s) => s switch
-    {
-        TargetState.Up => "up",
-        TargetState.Deaf => "deaf",
-        TargetState.Down => "down",
-        _ => "unknown",
-    };
-
-    private static string CauseText(EvidenceKind k) => k switch
-    {
-        EvidenceKind.EchoAnswered => "echo answered",
-        EvidenceKind.ArpAnsweredByTarget => "answered ARP",
-        EvidenceKind.TcpAnsweredByTarget => "answered TCP",
-        EvidenceKind.ProbeAnswered => "probe answered",
-        EvidenceKind.MonitorBlind => "monitor blind",
-        _ => Camel(k.ToString()),
-    };
-
     private static string IssueName(DecodeIssue i) => Camel(i.ToString());
 
-    private static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
+    private static string Camel(string s) => Names.Camel(s);
 
     private static string LinkName(LinkKind l) => l switch
     {

@@ -1,6 +1,6 @@
 namespace ReachProbe.Verdict;
 
-/// <summary>The kinds of timestamped evidence the verdict engine weighs. Each wire tracker emits a few of them.</summary>
+/// <summary>The kinds of timestamped evidence the verdict engine weighs. Each wire tracker emits a few of them; what each means is in <see cref="EvidenceCatalog"/>.</summary>
 public enum EvidenceKind : byte
 {
     // Proof that the target receives: it answered something that reached it.
@@ -51,13 +51,13 @@ public enum EvidenceKind : byte
 public readonly record struct Evidence(EvidenceKind Kind, long Time, bool Broadcast = false)
 {
     /// <summary>True for evidence that the target received something.</summary>
-    public bool IsProof => Kind <= EvidenceKind.ProbeAnswered;
+    public bool IsProof => Kind.Info().Category == EvidenceCategory.Proof;
 
     /// <summary>True for evidence that the target did not answer.</summary>
-    public bool IsNegative => Kind is >= EvidenceKind.EchoUnanswered and <= EvidenceKind.ProbeUnanswered;
+    public bool IsNegative => Kind.Info().Category is EvidenceCategory.Unanswered or EvidenceCategory.Ignored;
 
     /// <summary>True for negative evidence that itself shows the target transmitting (it asked again).</summary>
-    public bool ShowsTransmission => Kind is EvidenceKind.DnsRepeatedAfterAnswer or EvidenceKind.SynRetransmittedAfterSynAck or EvidenceKind.ArpRepeatedAfterReply;
+    public bool ShowsTransmission => Kind.Info().Category == EvidenceCategory.Ignored;
 }
 
 /// <summary>A target's reachability state.</summary>

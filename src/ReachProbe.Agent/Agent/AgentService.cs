@@ -77,7 +77,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             {
                 metrics.SetState(name, change.State);
                 metrics.StateChanged(name, change.State);
-                LogState(name, AgentMetrics.StateName(change.State), change.Cause.ToString());
+                LogState(name, change.State.Name(), change.Cause.ToString());
                 history.Sync(name, host.Verdict);
                 PublishInfo(host, null);
             };

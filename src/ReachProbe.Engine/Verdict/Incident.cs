@@ -18,6 +18,12 @@ public enum IncidentEnd : byte
     StateChanged,
     /// <summary>The monitor went blind, so nothing more can be said.</summary>
     MonitorBlind,
+    /// <summary>History only: the agent died during it; closed at its last sign of life.</summary>
+    CutShort,
+    /// <summary>History only: the agent stopped cleanly during it.</summary>
+    AgentStopped,
+    /// <summary>History only: an imported capture ended during it.</summary>
+    CaptureEnded,
 }
 
 /// <summary>A period during which a target was deaf or down.</summary>
