@@ -69,7 +69,12 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
 
     private HashSet<Incident> Seen { get; } = [];
 
-    public void Alive(DateTimeOffset now) => Try(s => s.Alive(now));
+    /// <summary>Records a sign of life and saves open incidents' evidence so far, so a crash loses neither.</summary>
+    public void Alive(DateTimeOffset now) => Try(s =>
+    {
+        s.Alive(now);
+        foreach (var (incident, known) in _open) s.UpdateEvidence(known.Id, incident.Evidence);
+    });
 
     public void Stop(DateTimeOffset now)
     {

@@ -4,11 +4,23 @@ using ReachProbe.Verdict;
 namespace ReachProbe.History;
 
 /// <summary>One recorded incident.</summary>
+/// <param name="Id">Row id.</param>
+/// <param name="Target">Target name.</param>
+/// <param name="State">"deaf" or "down".</param>
+/// <param name="Start">Start.</param>
+/// <param name="End">End, null while open.</param>
+/// <param name="EndReason">Why it ended (<see cref="Names.Name(IncidentEnd)"/>).</param>
+/// <param name="Firmware">Firmware at the time, if known.</param>
+/// <param name="Evidence">Counts by evidence kind (kinds never seen during it are absent).</param>
+/// <param name="Source">"agent" or "import".</param>
 public sealed record IncidentRecord(long Id, string Target, string State, DateTimeOffset Start, DateTimeOffset? End, string EndReason, string? Firmware,
-    long IcmpUnanswered, long ArpUnanswered, long DnsRepeatedAfterAnswer, long SynRetransmittedAfterSynAck, long ArpRepeatedAfterReply, long GratuitousArp, long FramesFromTarget, string Source)
+    IReadOnlyDictionary<EvidenceKind, long> Evidence, string Source)
 {
     /// <summary>Duration, or null while open.</summary>
     public TimeSpan? Duration => End - Start;
+
+    /// <summary>How many of this kind were seen during it.</summary>
+    public long Count(EvidenceKind kind) => Evidence.GetValueOrDefault(kind);
 }
 
 /// <summary>A firmware a target was seen with, from a time on.</summary>
@@ -22,15 +34,21 @@ public sealed class HistoryException(string message, Exception? inner = null) : 
 
 /// <summary>
 /// Incident history in SQLite (WAL, so a reader never blocks the agent and a write survives a crash once committed):
-/// incidents with their evidence and the firmware at the time, firmware changes, and agent start/alive/stop marks, so
-/// that an incident left open by a crash is closed at the last moment the agent was known alive, marked cut short.
+/// incidents with their evidence (one row per kind, keyed by <see cref="EvidenceInfo.Name"/>) and the firmware at the
+/// time, firmware changes, and one row per agent run (start, last sign of life, stop), so that an incident left open by
+/// a crash is closed at the last moment the agent was known alive, marked cut short.
 /// </summary>
+/// <remarks>
+/// Schema 1 (first release) had a column per evidence kind and a <c>mark</c> row every 5 s; <see cref="Open"/> migrates
+/// it to schema 2 in one transaction.
+/// </remarks>
 public sealed class HistoryStore : IDisposable
 {
     /// <summary>Schema version this build writes; a newer database is refused rather than damaged.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private readonly SqliteConnection _db;
+    private long? _run;
 
     private HistoryStore(SqliteConnection db, string path)
     {
@@ -83,65 +101,145 @@ public sealed class HistoryStore : IDisposable
             throw new HistoryException($"{Path}: the history database is from a newer ReachProbe (schema {version}, this one reads {SchemaVersion})");
         if (version == SchemaVersion) return;
         using var tx = _db.BeginTransaction();
-        Exec("""
-            CREATE TABLE IF NOT EXISTS incident (
-              id INTEGER PRIMARY KEY, target TEXT NOT NULL, state TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER,
-              end_reason TEXT NOT NULL DEFAULT 'open', firmware TEXT,
-              icmp_unanswered INTEGER NOT NULL DEFAULT 0, arp_unanswered INTEGER NOT NULL DEFAULT 0,
-              dns_repeated_after_answer INTEGER NOT NULL DEFAULT 0, syn_retransmitted_after_synack INTEGER NOT NULL DEFAULT 0,
-              arp_repeated_after_reply INTEGER NOT NULL DEFAULT 0, gratuitous_arp INTEGER NOT NULL DEFAULT 0,
-              frames_from_target INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT 'agent');
-            CREATE INDEX IF NOT EXISTS incident_start ON incident(target, start);
-            CREATE TABLE IF NOT EXISTS firmware (target TEXT NOT NULL, firmware TEXT NOT NULL, since INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS mark (kind TEXT NOT NULL, at INTEGER NOT NULL);
-            """, tx);
+        if (version == 1) MigrateFrom1(tx);
+        else CreateSchema(tx);
         Exec($"PRAGMA user_version = {SchemaVersion}", tx);
         tx.Commit();
     }
 
-    /// <summary>Marks the agent's start, first closing any incident a crash left open at the last moment the agent was known alive (reason "cut_short").</summary>
+    private void CreateSchema(SqliteTransaction tx) => Exec("""
+        CREATE TABLE IF NOT EXISTS incident (
+          id INTEGER PRIMARY KEY, target TEXT NOT NULL, state TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER,
+          end_reason TEXT NOT NULL DEFAULT 'open', firmware TEXT, source TEXT NOT NULL DEFAULT 'agent');
+        CREATE INDEX IF NOT EXISTS incident_start ON incident(target, start);
+        CREATE INDEX IF NOT EXISTS incident_since ON incident(start);
+        CREATE INDEX IF NOT EXISTS incident_open ON incident(end) WHERE end IS NULL;
+        CREATE TABLE IF NOT EXISTS incident_evidence (
+          incident INTEGER NOT NULL REFERENCES incident(id) ON DELETE CASCADE, kind TEXT NOT NULL, count INTEGER NOT NULL,
+          PRIMARY KEY (incident, kind)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS firmware (target TEXT NOT NULL, firmware TEXT NOT NULL, since INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS firmware_target ON firmware(target, since);
+        CREATE TABLE IF NOT EXISTS run (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, last_alive INTEGER NOT NULL, stop INTEGER);
+        CREATE INDEX IF NOT EXISTS run_start ON run(start);
+        CREATE TABLE IF NOT EXISTS imported (source TEXT PRIMARY KEY, at INTEGER NOT NULL);
+        """, tx);
+
+    /// <summary>Schema 1 → 2: evidence columns become rows; start/alive/stop marks become one row per run.</summary>
+    private void MigrateFrom1(SqliteTransaction tx)
+    {
+        if (Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'incident'", tx) is not long n || n == 0)
+        {
+            CreateSchema(tx);
+            return;
+        }
+        Exec("ALTER TABLE incident RENAME TO incident_v1", tx);
+        Exec("DROP INDEX IF EXISTS incident_start", tx);
+        CreateSchema(tx);
+        Exec("INSERT INTO incident(id, target, state, start, end, end_reason, firmware, source) SELECT id, target, state, start, end, end_reason, firmware, source FROM incident_v1", tx);
+        foreach (var (column, kind) in V1Columns)
+            Exec($"INSERT INTO incident_evidence(incident, kind, count) SELECT id, $k, {column} FROM incident_v1 WHERE {column} > 0", tx, ("$k", kind.Info().Name));
+        Exec("DROP TABLE incident_v1", tx);
+        var runs = new List<(long Start, long Last, long? Stop)>();
+        var imports = new List<(string, long)>();
+        using (var cmd = Command("SELECT kind, at FROM mark ORDER BY at, rowid", tx))
+        using (var r = cmd.ExecuteReader())
+        {
+            (long Start, long Last, long? Stop)? open = null;
+            while (r.Read())
+            {
+                var kind = r.GetString(0);
+                var at = r.GetInt64(1);
+                if (kind.StartsWith("import:", StringComparison.Ordinal)) { imports.Add((kind["import:".Length..], at)); continue; }
+                if (kind == "start")
+                {
+                    if (open is { } o) runs.Add(o);
+                    open = (at, at, null);
+                }
+                else if (open is { } o)
+                {
+                    open = null;
+                    if (kind == "stop") runs.Add((o.Start, at, at));
+                    else open = (o.Start, at, null);
+                }
+            }
+            if (open is { } last) runs.Add(last);
+        }
+        foreach (var (start, lastAlive, stop) in runs)
+            Exec("INSERT INTO run(start, last_alive, stop) VALUES ($s, $a, $e)", tx, ("$s", start), ("$a", lastAlive), ("$e", (object?)stop ?? DBNull.Value));
+        foreach (var (source, at) in imports)
+            Exec("INSERT OR IGNORE INTO imported(source, at) VALUES ($s, $a)", tx, ("$s", source), ("$a", at));
+        Exec("DROP TABLE mark", tx);
+    }
+
+    private static readonly (string Column, EvidenceKind Kind)[] V1Columns =
+    [
+        ("icmp_unanswered", EvidenceKind.EchoUnanswered), ("arp_unanswered", EvidenceKind.ArpForTargetUnanswered),
+        ("dns_repeated_after_answer", EvidenceKind.DnsRepeatedAfterAnswer), ("syn_retransmitted_after_synack", EvidenceKind.SynRetransmittedAfterSynAck),
+        ("arp_repeated_after_reply", EvidenceKind.ArpRepeatedAfterReply), ("gratuitous_arp", EvidenceKind.GratuitousArp),
+        ("frames_from_target", EvidenceKind.FrameFromTarget),
+    ];
+
+    /// <summary>Records the agent's start (a new run), first closing any incident a crash left open at the last moment the agent was known alive (reason "cut_short").</summary>
     public int Start(DateTimeOffset now)
     {
         using var tx = _db.BeginTransaction();
-        var lastAlive = Scalar("SELECT MAX(at) FROM mark", tx) is long t ? t : (long?)null;
+        var lastAlive = Scalar("SELECT MAX(last_alive) FROM run", tx) is long t ? t : (long?)null;
         var cut = 0;
         if (lastAlive is { } alive)
-            cut = Exec("UPDATE incident SET end = MAX(start, $alive), end_reason = 'cut_short' WHERE end IS NULL AND source = 'agent'", tx, ("$alive", alive));
-        Exec("INSERT INTO mark(kind, at) VALUES ('start', $at)", tx, ("$at", Ticks(now)));
+            cut = Exec("UPDATE incident SET end = MAX(start, $alive), end_reason = $r WHERE end IS NULL AND source = 'agent'", tx, ("$alive", alive), ("$r", IncidentEnd.CutShort.Name()));
+        _run = (long)Scalar("INSERT INTO run(start, last_alive) VALUES ($at, $at) RETURNING id", tx, ("$at", Ticks(now)))!;
         tx.Commit();
         return cut;
     }
 
-    /// <summary>Records that the agent is alive (called every few seconds; the crash-recovery point).</summary>
-    public void Alive(DateTimeOffset now) => Exec("INSERT INTO mark(kind, at) VALUES ('alive', $at)", null, ("$at", Ticks(now)));
+    /// <summary>Records that the agent is alive (the crash-recovery point): updates this run's row, adds none.</summary>
+    public void Alive(DateTimeOffset now)
+    {
+        if (_run is { } run) Exec("UPDATE run SET last_alive = $at WHERE id = $id", null, ("$at", Ticks(now)), ("$id", run));
+    }
 
-    /// <summary>Marks a clean stop, closing open incidents as still open at the stop (reason "agent_stopped").</summary>
+    /// <summary>Records a clean stop, closing open incidents as still open at the stop (reason "agent_stopped").</summary>
     public void Stop(DateTimeOffset now)
     {
         using var tx = _db.BeginTransaction();
-        Exec("UPDATE incident SET end = $at, end_reason = 'agent_stopped' WHERE end IS NULL AND source = 'agent'", tx, ("$at", Ticks(now)));
-        Exec("INSERT INTO mark(kind, at) VALUES ('stop', $at)", tx, ("$at", Ticks(now)));
+        Exec("UPDATE incident SET end = $at, end_reason = $r WHERE end IS NULL AND source = 'agent'", tx, ("$at", Ticks(now)), ("$r", IncidentEnd.AgentStopped.Name()));
+        if (_run is { } run) Exec("UPDATE run SET last_alive = $at, stop = $at WHERE id = $id", tx, ("$at", Ticks(now)), ("$id", run));
         tx.Commit();
+        _run = null;
     }
 
     /// <summary>Records a new incident; returns its id.</summary>
     public long OpenIncident(string target, TargetState state, DateTimeOffset start, string? firmware, string source = "agent") =>
         (long)Scalar("INSERT INTO incident(target, state, start, firmware, source) VALUES ($t, $s, $start, $fw, $src) RETURNING id", null,
-            ("$t", target), ("$s", Name(state)), ("$start", Ticks(start)), ("$fw", (object?)firmware ?? DBNull.Value), ("$src", source))!;
+            ("$t", target), ("$s", state.Name()), ("$start", Ticks(start)), ("$fw", (object?)firmware ?? DBNull.Value), ("$src", source))!;
 
     /// <summary>Relabels an incident (a down host that started transmitting soon after was deaf all along).</summary>
-    public void UpdateState(long id, TargetState state) => Exec("UPDATE incident SET state = $s WHERE id = $id", null, ("$s", Name(state)), ("$id", id));
+    public void UpdateState(long id, TargetState state) => Exec("UPDATE incident SET state = $s WHERE id = $id", null, ("$s", state.Name()), ("$id", id));
 
     /// <summary>Closes an incident with its evidence.</summary>
-    public void CloseIncident(long id, DateTimeOffset? end, string reason, EvidenceCounts evidence) =>
-        Exec("""
-            UPDATE incident SET end = $end, end_reason = $reason, icmp_unanswered = $e1, arp_unanswered = $e2, dns_repeated_after_answer = $e3,
-              syn_retransmitted_after_synack = $e4, arp_repeated_after_reply = $e5, gratuitous_arp = $e6, frames_from_target = $e7 WHERE id = $id
-            """, null, ("$end", end is { } e ? Ticks(e) : DBNull.Value), ("$reason", reason),
-            ("$e1", evidence[EvidenceKind.EchoUnanswered]), ("$e2", evidence[EvidenceKind.ArpForTargetUnanswered]),
-            ("$e3", evidence[EvidenceKind.DnsRepeatedAfterAnswer]), ("$e4", evidence[EvidenceKind.SynRetransmittedAfterSynAck]),
-            ("$e5", evidence[EvidenceKind.ArpRepeatedAfterReply]), ("$e6", evidence[EvidenceKind.GratuitousArp]),
-            ("$e7", evidence[EvidenceKind.FrameFromTarget]), ("$id", id));
+    public void CloseIncident(long id, DateTimeOffset? end, string reason, EvidenceCounts evidence)
+    {
+        using var tx = _db.BeginTransaction();
+        Exec("UPDATE incident SET end = $end, end_reason = $reason WHERE id = $id", tx, ("$end", end is { } e ? Ticks(e) : DBNull.Value), ("$reason", reason), ("$id", id));
+        WriteEvidence(id, evidence, tx);
+        tx.Commit();
+    }
+
+    /// <summary>Saves an open incident's evidence counts so far (they survive a crash).</summary>
+    public void UpdateEvidence(long id, EvidenceCounts evidence)
+    {
+        using var tx = _db.BeginTransaction();
+        WriteEvidence(id, evidence, tx);
+        tx.Commit();
+    }
+
+    private void WriteEvidence(long id, EvidenceCounts evidence, SqliteTransaction tx)
+    {
+        foreach (var info in EvidenceCatalog.All)
+            if (evidence[info.Kind] > 0)
+                Exec("INSERT INTO incident_evidence(incident, kind, count) VALUES ($id, $k, $n) ON CONFLICT(incident, kind) DO UPDATE SET count = excluded.count",
+                    tx, ("$id", id), ("$k", info.Name), ("$n", evidence[info.Kind]));
+    }
 
     /// <summary>Records the target's firmware from a time on, unless it is the one already recorded last. True when it changed.</summary>
     public bool RecordFirmware(string target, string firmware, DateTimeOffset since)
@@ -160,28 +258,22 @@ public sealed class HistoryStore : IDisposable
         string? firmware, DateTimeOffset first, DateTimeOffset last)
     {
         using var tx = _db.BeginTransaction();
-        var tag = "import:" + source;
-        if (Scalar("SELECT COUNT(*) FROM mark WHERE kind = $k", tx, ("$k", tag)) is long n && n > 0) return 0;
+        if (Scalar("SELECT COUNT(*) FROM imported WHERE source = $s", tx, ("$s", source)) is long n && n > 0) return 0;
         var added = 0;
         foreach (var i in incidents)
         {
             var id = (long)Scalar("INSERT INTO incident(target, state, start, firmware, source) VALUES ($t, $s, $start, $fw, 'import') RETURNING id", tx,
                 ("$t", i.Target), ("$s", i.State), ("$start", Ticks(i.Start)), ("$fw", (object?)firmware ?? DBNull.Value))!;
-            Exec("UPDATE incident SET end = $end, end_reason = $reason, icmp_unanswered = $e1, arp_unanswered = $e2, dns_repeated_after_answer = $e3, "
-                + "syn_retransmitted_after_synack = $e4, arp_repeated_after_reply = $e5, gratuitous_arp = $e6, frames_from_target = $e7 WHERE id = $id",
-                tx, ("$end", Ticks(i.End ?? last)), ("$reason", i.End is null ? "capture_ended" : i.Reason),
-                ("$e1", i.Evidence[EvidenceKind.EchoUnanswered]), ("$e2", i.Evidence[EvidenceKind.ArpForTargetUnanswered]),
-                ("$e3", i.Evidence[EvidenceKind.DnsRepeatedAfterAnswer]), ("$e4", i.Evidence[EvidenceKind.SynRetransmittedAfterSynAck]),
-                ("$e5", i.Evidence[EvidenceKind.ArpRepeatedAfterReply]), ("$e6", i.Evidence[EvidenceKind.GratuitousArp]),
-                ("$e7", i.Evidence[EvidenceKind.FrameFromTarget]), ("$id", id));
+            Exec("UPDATE incident SET end = $end, end_reason = $reason WHERE id = $id",
+                tx, ("$end", Ticks(i.End ?? last)), ("$reason", i.End is null ? IncidentEnd.CaptureEnded.Name() : i.Reason), ("$id", id));
+            WriteEvidence(id, i.Evidence, tx);
             added++;
         }
         if (firmware is not null)
             foreach (var t in incidents.Select(i => i.Target).Distinct())
                 Exec("INSERT INTO firmware(target, firmware, since) VALUES ($t, $f, $s)", tx, ("$t", t), ("$f", firmware), ("$s", Ticks(first)));
-        Exec("INSERT INTO mark(kind, at) VALUES ($k, $at)", tx, ("$k", tag), ("$at", Ticks(first)));
-        Exec("INSERT INTO mark(kind, at) VALUES ('start', $at)", tx, ("$at", Ticks(first)));
-        Exec("INSERT INTO mark(kind, at) VALUES ('stop', $at)", tx, ("$at", Ticks(last)));
+        Exec("INSERT INTO imported(source, at) VALUES ($s, $at)", tx, ("$s", source), ("$at", Ticks(first)));
+        Exec("INSERT INTO run(start, last_alive, stop) VALUES ($s, $e, $e)", tx, ("$s", Ticks(first)), ("$e", Ticks(last)));
         tx.Commit();
         return added;
     }
@@ -189,16 +281,34 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Incidents starting at or after <paramref name="since"/>, optionally of one target, oldest first.</summary>
     public List<IncidentRecord> Incidents(DateTimeOffset since, string? target = null)
     {
-        using var cmd = Command("""
-            SELECT id, target, state, start, end, end_reason, firmware, icmp_unanswered, arp_unanswered, dns_repeated_after_answer,
-              syn_retransmitted_after_synack, arp_repeated_after_reply, gratuitous_arp, frames_from_target, source
+        var evidence = new Dictionary<long, Dictionary<EvidenceKind, long>>();
+        using (var cmd = Command("""
+            SELECT e.incident, e.kind, e.count FROM incident_evidence e JOIN incident i ON i.id = e.incident
+            WHERE i.start >= $since AND ($t IS NULL OR i.target = $t)
+            """, null, ("$since", Ticks(since)), ("$t", (object?)target ?? DBNull.Value)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                // A kind this build does not know (written by a newer one) is left out rather than misread.
+                if (!EvidenceCatalog.TryParse(r.GetString(1), out var kind)) continue;
+                var id = r.GetInt64(0);
+                if (!evidence.TryGetValue(id, out var counts)) evidence[id] = counts = [];
+                counts[kind] = r.GetInt64(2);
+            }
+        }
+        using var q = Command("""
+            SELECT id, target, state, start, end, end_reason, firmware, source
             FROM incident WHERE start >= $since AND ($t IS NULL OR target = $t) ORDER BY start, id
             """, null, ("$since", Ticks(since)), ("$t", (object?)target ?? DBNull.Value));
-        using var r = cmd.ExecuteReader();
+        using var rows = q.ExecuteReader();
         var list = new List<IncidentRecord>();
-        while (r.Read())
-            list.Add(new IncidentRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), Time(r.GetInt64(3)), r.IsDBNull(4) ? null : Time(r.GetInt64(4)),
-                r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), r.GetInt64(12), r.GetInt64(13), r.GetString(14)));
+        while (rows.Read())
+        {
+            var id = rows.GetInt64(0);
+            list.Add(new IncidentRecord(id, rows.GetString(1), rows.GetString(2), Time(rows.GetInt64(3)), rows.IsDBNull(4) ? null : Time(rows.GetInt64(4)),
+                rows.GetString(5), rows.IsDBNull(6) ? null : rows.GetString(6), evidence.GetValueOrDefault(id) ?? [], rows.GetString(7)));
+        }
         return list;
     }
 
@@ -212,34 +322,15 @@ public sealed class HistoryStore : IDisposable
         return list;
     }
 
-    /// <summary>The periods the agent was watching: each start to the next stop or to its last sign of life.</summary>
+    /// <summary>The periods the agent was watching (or a capture covered): each run from its start to its stop or last sign of life.</summary>
     public List<ObservedPeriod> Observed()
     {
-        using var cmd = Command("SELECT kind, at FROM mark ORDER BY at, rowid", null);
+        using var cmd = Command("SELECT start, COALESCE(stop, last_alive) FROM run ORDER BY start, id", null);
         using var r = cmd.ExecuteReader();
         var periods = new List<ObservedPeriod>();
-        DateTimeOffset? start = null, last = null;
-        while (r.Read())
-        {
-            var kind = r.GetString(0);
-            var at = Time(r.GetInt64(1));
-            if (kind == "start")
-            {
-                if (start is { } s && last is { } l) periods.Add(new ObservedPeriod(s, l));
-                start = at;
-            }
-            last = at;
-            if (kind == "stop" && start is { } s2)
-            {
-                periods.Add(new ObservedPeriod(s2, at));
-                start = null;
-            }
-        }
-        if (start is { } s3 && last is { } l3) periods.Add(new ObservedPeriod(s3, l3));
+        while (r.Read()) periods.Add(new ObservedPeriod(Time(r.GetInt64(0)), Time(r.GetInt64(1))));
         return periods;
     }
-
-    private static string Name(TargetState s) => s switch { TargetState.Deaf => "deaf", TargetState.Down => "down", TargetState.Up => "up", _ => "unknown" };
 
     private static long Ticks(DateTimeOffset t) => t.UtcTicks;
 

@@ -1,3 +1,4 @@
+using ReachProbe.Verdict;
 using ReachProbe.Cli;
 using ReachProbe.History;
 
@@ -27,7 +28,7 @@ public sealed class ImportTests : IDisposable
         var i = Assert.Single(store.Incidents(DateTimeOffset.UnixEpoch));
         Assert.Equal(("192.168.1.27", "deaf", "6.72", "recovered", "import"), (i.Target, i.State, i.Firmware, i.EndReason, i.Source));
         Assert.InRange(i.Duration!.Value.TotalSeconds, 238, 243);
-        Assert.True(i.DnsRepeatedAfterAnswer > 0 && i.SynRetransmittedAfterSynAck > 0 && i.IcmpUnanswered > 0);
+        Assert.True(i.Count(EvidenceKind.DnsRepeatedAfterAnswer) > 0 && i.Count(EvidenceKind.SynRetransmittedAfterSynAck) > 0 && i.Count(EvidenceKind.EchoUnanswered) > 0);
         var period = Assert.Single(store.Observed());
         Assert.InRange((period.End - period.Start).TotalSeconds, 1099, 1100);
     }
