@@ -13,6 +13,7 @@ return args switch
     ["generate", var name, var path] => Generate(name, path),
     ["measure", var mode, var path] => Measure(mode, path),
     ["analyze", .. var rest] => AnalyzeBenchmark(rest),
+    ["history"] => HistoryBenchmark.Run(),
     ["latency"] => Latency.Run(10, TimeSpan.FromMinutes(1)),
     ["latency", "--injections", var n] => Latency.Run(int.Parse(n, CultureInfo.InvariantCulture), TimeSpan.FromMinutes(1)),
     _ => Usage(),
@@ -29,6 +30,9 @@ static int Usage()
           ReachProbe.Benchmarks latency [--injections N]
               as root: the live agent in a lab of network namespaces; fault → new state on /metrics for deaf, down and
               recovery at a 1 s probe interval (p50, p95 over N injections, default 10); then its CPU and RSS for a minute
+          ReachProbe.Benchmarks history
+              a year of history (one target, weekly restarts, 2 incidents a week): database size and 'report --since
+              12w' time, for this build's schema and for the first release's, migrated
           ReachProbe.Benchmarks generate field-report|lab-phases|lab-phase3|down-host|healthy-loss FILE
         """);
     return 2;

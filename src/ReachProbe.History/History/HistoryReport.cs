@@ -17,7 +17,9 @@ public sealed record ReportRow
     public int Deaf { get; init; }
     /// <summary>Down incidents.</summary>
     public int Down { get; init; }
-    /// <summary>Incidents per week of observation.</summary>
+    /// <summary>Incidents by the firmware recorded with each (the attribution the per-firmware table uses).</summary>
+    public IReadOnlyDictionary<string, int> IncidentsByFirmware { get; init; } = new Dictionary<string, int>();
+    /// <summary>Incidents per week of observation; null below one day observed (a rate over hours would read as hundreds a week).</summary>
     public double? IncidentsPerWeek { get; init; }
     /// <summary>Median incident duration.</summary>
     public TimeSpan? MedianDuration { get; init; }
@@ -79,7 +81,8 @@ public static class HistoryReport
             DaysObserved = observed.TotalDays,
             Deaf = incidents.Count(i => i.State == "deaf"),
             Down = incidents.Count(i => i.State == "down"),
-            IncidentsPerWeek = observed <= TimeSpan.Zero ? null : incidents.Count / (observed.TotalDays / 7),
+            IncidentsByFirmware = incidents.GroupBy(i => i.Firmware ?? "unknown").ToDictionary(g => g.Key, g => g.Count()),
+            IncidentsPerWeek = observed < TimeSpan.FromDays(1) ? null : incidents.Count / (observed.TotalDays / 7),
             MedianDuration = median,
             LongestDuration = durations.Count == 0 ? null : durations[^1],
             ShareDeaf = Share("deaf"),
@@ -205,9 +208,19 @@ public static class HistoryReport
             var x = left + i * (barWidth + gap) + gap / 2;
             var n = w.Deaf + w.Down;
             var barHeight = n * height / max;
-            var fw = w.Firmware.Count > 0 ? w.Firmware[^1] : "unknown";
-            var colour = colours.GetValueOrDefault(fw, "#999");
-            svg.Append(string.Create(Inv, $"<rect x=\"{x}\" y=\"{top + height - barHeight}\" width=\"{barWidth}\" height=\"{barHeight}\" fill=\"{colour}\"><title>{w.Key}: {w.Deaf} deaf, {w.Down} down ({Esc(string.Join(", ", w.Firmware))})</title></rect>"));
+            // Each incident is coloured by the firmware recorded with it, as the table counts it; the band under the bar
+            // shows the week's known firmware even when there was no incident.
+            var y = top + height;
+            svg.Append(string.Create(Inv, $"<g><title>{w.Key}: {w.Deaf} deaf, {w.Down} down ({Esc(string.Join(", ", w.Firmware))})</title>"));
+            foreach (var (fw, count) in w.IncidentsByFirmware.OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                var h = count * height / max;
+                y -= h;
+                svg.Append(string.Create(Inv, $"<rect x=\"{x}\" y=\"{y}\" width=\"{barWidth}\" height=\"{h}\" fill=\"{colours.GetValueOrDefault(fw, "#999")}\"><title>{count} incident(s) on {Esc(fw)}</title></rect>"));
+            }
+            svg.Append("</g>");
+            var known = w.Firmware.Where(f => f != "unknown").ToList();
+            var colour = colours.GetValueOrDefault(known.Count > 0 ? known[^1] : "unknown", "#999");
             if (n > 0) svg.Append(string.Create(Inv, $"<text x=\"{x + barWidth / 2}\" y=\"{top + height - barHeight - 4}\" text-anchor=\"middle\">{n}</text>"));
             svg.Append(string.Create(Inv, $"<text x=\"{x + barWidth / 2}\" y=\"{top + height + 14}\" text-anchor=\"end\" transform=\"rotate(-45 {x + barWidth / 2} {top + height + 14})\">{w.Key[5..]}</text>"));
             // A thin band under the bar shows the firmware of the week even when there was no incident.

@@ -143,6 +143,38 @@ public sealed class HistoryReportTests : IDisposable
     }
 
     [Fact]
+    public void Html_ImportedIncidents_AreColouredByTheFirmwareTheTableCountsThemUnder()
+    {
+        // A target whose only firmware is the one an import gave: the agent's earlier time is "unknown" firmware.
+        var start = Monday.AddDays(90);
+        var incidents = new List<IncidentRecord>
+        {
+            new(1, "other", "deaf", start.AddHours(2), start.AddHours(3), "recovered", "6.72", new Dictionary<ReachProbe.Verdict.EvidenceKind, long>(), "import"),
+        };
+        IReadOnlyList<FirmwareRecord> firmware = [new("other", "6.72", start.AddHours(1))];
+        IReadOnlyList<ObservedPeriod> observed = [new(start, start.AddDays(3))];
+        var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, start, start.AddDays(3));
+        var weeks = HistoryReport.ByWeek(incidents, firmware, observed, start, start.AddDays(3));
+        Assert.Equal(1, byFirmware.Single(r => r.Key == "6.72").Deaf);
+        var html = HistoryReport.Html(weeks, byFirmware, "t");
+        var colour = System.Text.RegularExpressions.Regex.Match(html, @"background:(#[0-9a-f]{6})""></span> 6\.72").Groups[1].Value;
+        Assert.NotEmpty(colour);
+        Assert.Contains($"fill=\"{colour}\"><title>", html);
+        Assert.Contains("1 incident(s) on 6.72", html);
+    }
+
+    [Fact]
+    public void Row_LessThanADayObserved_HasNoRate()
+    {
+        var start = Monday.AddDays(90);
+        IReadOnlyList<IncidentRecord> incidents = [new(1, "c", "deaf", start.AddHours(1), start.AddHours(1.5), "recovered", "7.02", new Dictionary<ReachProbe.Verdict.EvidenceKind, long>(), "agent")];
+        IReadOnlyList<ObservedPeriod> observed = [new(start, start.AddHours(6))];
+        var row = Assert.Single(HistoryReport.ByFirmware(incidents, [new FirmwareRecord("c", "7.02", start)], observed, start, start.AddHours(6)));
+        Assert.Null(row.IncidentsPerWeek);
+        Assert.Equal(1, row.Deaf);
+    }
+
+    [Fact]
     public void Report_MissingDatabase_SaysSo()
     {
         var o = new StringWriter();
