@@ -7,7 +7,7 @@ namespace ReachProbe.Agent;
 /// MAC is behind, and that port's carrier is the target's own link. Read from sysfs: <c>brforward</c> (the forwarding
 /// database) and each port's <c>carrier</c>. The port is remembered, because the bridge forgets a MAC when its port goes down.
 /// </summary>
-public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net")
+public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net") : ITargetLinks
 {
     private readonly Dictionary<ulong, string> _portOfMac = [];
 
@@ -20,6 +20,9 @@ public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net")
         Refresh();
         return _portOfMac.GetValueOrDefault(mac);
     }
+
+    /// <inheritdoc/>
+    public bool? CarrierOf(ulong mac) => PortOf(mac) is { } port ? Carrier(port) : null;
 
     /// <summary>Carrier of a port: true, false, or null when it cannot be read (port gone).</summary>
     public bool? Carrier(string port)

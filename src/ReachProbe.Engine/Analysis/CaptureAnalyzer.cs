@@ -73,39 +73,18 @@ public static class CaptureAnalyzer
     {
         var clock = new PacketClock();
         var pipeline = new WirePipeline(options.Verdict, clock, options.Targets);
+        var loop = new AnalysisLoop(pipeline, clock) { Source = source };
         var file = source as CaptureFileSource;
         var link = source.Link;
-        long? first = null;
-        long last = 0;
-        string? error = null;
         var watch = Stopwatch.StartNew();
         var nextReport = TimeSpan.FromMilliseconds(200);
-        try
+        var run = loop.RunToEnd(clock, () =>
         {
-            while (source.TryRead(out var frame))
-            {
-                // Packet time never runs backwards for the engine, even in a capture merged out of order.
-                var t = Math.Max(frame.Time, last);
-                first ??= t;
-                last = t;
-                clock.Now = t;
-                pipeline.Process(link, frame.Data, t);
-                if ((pipeline.Counters.Frames & 0xFFFF) == 0)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    if (progress is not null && watch.Elapsed >= nextReport)
-                    {
-                        nextReport = watch.Elapsed + TimeSpan.FromMilliseconds(200);
-                        progress.Report(new AnalysisProgress(pipeline.Counters.Frames, file?.BytesRead ?? 0, file?.FileSize ?? 0, watch.Elapsed));
-                    }
-                }
-            }
-        }
-        catch (CaptureException e)
-        {
-            error = e.Message;
-        }
-        if (first is not null) pipeline.Flush(last);
+            cancellation.ThrowIfCancellationRequested();
+            if (progress is null || watch.Elapsed < nextReport) return;
+            nextReport = watch.Elapsed + TimeSpan.FromMilliseconds(200);
+            progress.Report(new AnalysisProgress(pipeline.Counters.Frames, file?.BytesRead ?? 0, file?.FileSize ?? 0, watch.Elapsed));
+        });
         progress?.Report(new AnalysisProgress(pipeline.Counters.Frames, file?.FileSize ?? 0, file?.FileSize ?? 0, watch.Elapsed));
 
         var reported = pipeline.Hosts
@@ -118,10 +97,10 @@ public static class CaptureAnalyzer
             File = source.Name,
             Link = link,
             Counters = pipeline.Counters,
-            FirstTime = first,
-            LastTime = first is null ? null : last,
+            FirstTime = run.First,
+            LastTime = run.Last,
             Targets = reported,
-            Error = error,
+            Error = run.Error,
             HostsNotTracked = pipeline.HostsNotTracked,
         };
     }

@@ -5,7 +5,10 @@ namespace ReachProbe.Wire;
 /// <summary>Formatting and parsing of the integer addresses used on the hot path.</summary>
 public static class Addresses
 {
-    /// <summary>Dotted-quad text of a host-order IPv4 address.</summary>
+    /// <summary>An IPv4 address in host order.</summary>
+    public static uint ToUInt(System.Net.IPAddress ip) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(ip.GetAddressBytes());
+
+    /// <summary>Dotted-quad text of an address in host order.</summary>
     public static string Ip(uint ip) => $"{ip >> 24}.{(ip >> 16) & 0xFF}.{(ip >> 8) & 0xFF}.{ip & 0xFF}";
 
     /// <summary>Colon-separated lower-case hex of a MAC address.</summary>

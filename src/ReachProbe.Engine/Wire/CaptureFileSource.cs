@@ -94,28 +94,20 @@ public sealed class CaptureFileSource : ICaptureSource
     /// <inheritdoc/>
     public bool TryRead(out CapturedFrame frame)
     {
-        var header = IntPtr.Zero;
-        var data = IntPtr.Zero;
         while (true)
         {
-            var res = _device.GetNextPacketPointers(ref header, ref data);
-            if (res == 1) break;
+            var res = PcapRecord.Next(_device, out var ticks, out var data, out var len);
             if (res == 0) continue; // a timeout only happens on live handles
-            frame = default;
-            if (res == -2) return false;
-            throw new CaptureException($"{Name}: {Clean(_device.LastError)} (after packet {_index})");
-        }
-        _index++;
-        // struct pcap_pkthdr on 64-bit Linux: struct timeval (two longs), caplen, len. Opened with nanosecond
-        // precision, tv_usec holds nanoseconds.
-        var sec = Marshal.ReadInt64(header, 0);
-        var nsec = Marshal.ReadInt64(header, 8);
-        var caplen = Marshal.ReadInt32(header, 16);
-        var len = Marshal.ReadInt32(header, 20);
-        BytesRead += caplen + 16;
-        unsafe
-        {
-            frame = new CapturedFrame(ToTicks(sec, nsec), new ReadOnlySpan<byte>((void*)data, caplen), len);
+            if (res == -2)
+            {
+                frame = default;
+                return false;
+            }
+            if (res != 1) throw new CaptureException($"{Name}: {Clean(_device.LastError)} (after packet {_index})");
+            _index++;
+            BytesRead += data.Length + 16;
+            frame = new CapturedFrame(ticks, data, len);
+            break;
         }
         return true;
     }

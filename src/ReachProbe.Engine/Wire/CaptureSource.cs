@@ -20,9 +20,31 @@ public interface ICaptureSource : IDisposable
     /// <summary>Link type of every frame.</summary>
     LinkKind Link { get; }
 
-    /// <summary>Reads the next frame. False at the end. Throws <see cref="CaptureException"/> when the source is broken.</summary>
+    /// <summary>
+    /// Reads the next frame available now: false at the end of a file, or, live, until more frames arrive. Throws
+    /// <see cref="CaptureException"/> when a file is broken (a live capture reports its failure out of band).
+    /// </summary>
     bool TryRead(out CapturedFrame frame);
+
+    /// <summary>Completes when a frame may be available; false when no more will come. A file is always ready.</summary>
+    ValueTask<bool> WaitToReadAsync(CancellationToken cancellation) => ValueTask.FromResult(true);
 }
 
 /// <summary>A capture that cannot be read, with a message fit to show a person (no stack trace needed).</summary>
 public sealed class CaptureException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A live capture: it can fail while running, and counts what it could not see.</summary>
+public interface ILiveSource : ICaptureSource
+{
+    /// <summary>Why the capture stopped, or null while it runs.</summary>
+    string? Error { get; }
+
+    /// <summary>libpcap's counters: received, dropped (buffer), dropped by the interface; null when unreadable.</summary>
+    (long Received, long Dropped, long InterfaceDropped)? Statistics { get; }
+
+    /// <summary>Frames dropped because the analysis loop fell behind.</summary>
+    long HandoffDropped { get; }
+
+    /// <summary>Opens the capture. Throws <see cref="CaptureException"/> with a clear reason.</summary>
+    void Open();
+}

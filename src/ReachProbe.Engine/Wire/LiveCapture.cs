@@ -14,7 +14,7 @@ public readonly record struct LiveFrame(long Time, byte[] Data);
 /// reaches .NET, and a dedicated capture thread that copies each frame into a bounded channel. Invariant: the capture
 /// thread never blocks on the analysis — a full channel drops the frame and counts it (<see cref="HandoffDropped"/>).
 /// </summary>
-public sealed class LiveCapture : IDisposable
+public sealed class LiveCapture : ILiveSource
 {
     private readonly Channel<LiveFrame> _frames;
     private LibPcapLiveDevice? _device;
@@ -38,11 +38,29 @@ public sealed class LiveCapture : IDisposable
     /// <summary>Interface name.</summary>
     public string Interface { get; }
 
+    /// <inheritdoc/>
+    public string Name => Interface;
+
+    /// <inheritdoc/>
+    public LinkKind Link => LinkKind.Ethernet;
+
+    /// <inheritdoc/>
+    public bool TryRead(out CapturedFrame frame)
+    {
+        if (_frames.Reader.TryRead(out var f))
+        {
+            frame = new CapturedFrame(f.Time, f.Data, f.Data.Length);
+            return true;
+        }
+        frame = default;
+        return false;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellation) => _frames.Reader.WaitToReadAsync(cancellation);
+
     /// <summary>BPF filter.</summary>
     public string Filter { get; }
-
-    /// <summary>Frames for the analysis loop.</summary>
-    public ChannelReader<LiveFrame> Frames => _frames.Reader;
 
     /// <summary>Frames dropped because the analysis loop fell behind.</summary>
     public long HandoffDropped => Interlocked.Read(ref _handoffDropped);
@@ -105,14 +123,15 @@ public sealed class LiveCapture : IDisposable
     private void Loop()
     {
         var device = _device!;
-        var header = IntPtr.Zero;
-        var data = IntPtr.Zero;
         while (!_stop)
         {
             int res;
+            long ticks;
+            byte[] copy;
             try
             {
-                res = device.GetNextPacketPointers(ref header, ref data);
+                res = PcapRecord.Next(device, out ticks, out var data, out _);
+                copy = res == 1 ? data.ToArray() : [];
             }
             catch (Exception e) when (e is PcapException or ObjectDisposedException or InvalidOperationException)
             {
@@ -125,12 +144,7 @@ public sealed class LiveCapture : IDisposable
                 Error = res == -1 ? device.LastError : "capture ended";
                 return;
             }
-            var sec = System.Runtime.InteropServices.Marshal.ReadInt64(header, 0);
-            var nsec = System.Runtime.InteropServices.Marshal.ReadInt64(header, 8);
-            var caplen = System.Runtime.InteropServices.Marshal.ReadInt32(header, 16);
-            var copy = new byte[caplen];
-            System.Runtime.InteropServices.Marshal.Copy(data, copy, 0, caplen);
-            if (!_frames.Writer.TryWrite(new LiveFrame(CaptureFileSource.ToTicks(sec, nsec), copy))) Interlocked.Increment(ref _handoffDropped);
+            if (!_frames.Writer.TryWrite(new LiveFrame(ticks, copy))) Interlocked.Increment(ref _handoffDropped);
         }
     }
 

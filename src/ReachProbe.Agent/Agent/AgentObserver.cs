@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Logging;
+using ReachProbe.Analysis;
+using ReachProbe.Probes;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+
+namespace ReachProbe.Agent;
+
+/// <summary>What the agent does with the loop's evidence and verdicts: metrics, the log, the history, target metadata.</summary>
+internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConfig> configOf, AgentMetrics metrics, HistoryRecorder history, ILogger log, TimeProvider time)
+    : IAnalysisObserver
+{
+    private static readonly TimeSpan AliveEvery = TimeSpan.FromSeconds(5);
+    private readonly Dictionary<string, (string Ip, string Mac, string HostType, string Firmware)> _info = [];
+    private DateTimeOffset _nextAlive = DateTimeOffset.MinValue;
+
+    public void OnHostAdded(HostMonitor host)
+    {
+        metrics.SetState(Name(host), TargetState.Unknown);
+        PublishInfo(host, null);
+    }
+
+    public void OnEvidence(HostMonitor host, in Evidence e)
+    {
+        var name = Name(host);
+        metrics.Evidence(name, e.Kind);
+        if (e.Kind == EvidenceKind.FrameFromTarget) metrics.LastFrame(name, e.Time);
+    }
+
+    public void OnStateChanged(HostMonitor host, StateChange change)
+    {
+        var name = Name(host);
+        metrics.SetState(name, change.State);
+        metrics.StateChanged(name, change.State);
+        LogState(name, change.State.Name(), change.Cause.ToString());
+        history.Sync(name, host.Verdict);
+        PublishInfo(host, null);
+    }
+
+    public void OnTick(DateTimeOffset now)
+    {
+        if (now < _nextAlive) return;
+        history.Alive(now);
+        _nextAlive = now + AliveEvery;
+    }
+
+    private string Name(HostMonitor host) => configOf[host.Identity.Ip].Name;
+
+    /// <summary>Publishes <c>reachprobe_target_info</c>, replacing the previous series only when something changed.</summary>
+    public void PublishInfo(HostMonitor host, DdpInfo? console)
+    {
+        var t = configOf[host.Identity.Ip];
+        var known = _info.TryGetValue(t.Name, out var previous);
+        var mac = host.Identity.Mac == 0 ? t.Mac ?? "" : Addresses.Mac(host.Identity.Mac);
+        var hostType = console?.HostType ?? previous.HostType ?? "";
+        var firmware = console?.Firmware ?? (string.IsNullOrEmpty(previous.Firmware) ? t.Firmware ?? "" : previous.Firmware);
+        if (console?.Firmware is { } seen) history.Firmware(t.Name, seen, time.GetUtcNow());
+        var next = (t.Ip.ToString(), mac, hostType, firmware);
+        if (known && previous == next) return;
+        metrics.Info(t.Name, next.Item1, next.Item2, next.Item3, next.Item4, known ? previous : null);
+        _info[t.Name] = next;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
+    private partial void LogState(string target, string state, string cause);
+}

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging;
+using ReachProbe.Analysis;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+
+namespace ReachProbe.Agent;
+
+/// <summary>The carrier of the link each target is behind, when the monitor can see it (a bridge's ports).</summary>
+public interface ITargetLinks
+{
+    /// <summary>Carrier of the link behind which <paramref name="mac"/> lives: true, false, or null when unknown.</summary>
+    bool? CarrierOf(ulong mac);
+}
+
+/// <summary>
+/// The monitor's own health as evidence: keeps the live capture open (reopened with capped exponential backoff — an
+/// infrastructure retry, never a probe retry), makes every target unknown while the capture is down or the monitor's
+/// own link has no carrier (a blind monitor blames no one), turns the carrier of each target's bridge port into
+/// <see cref="EvidenceKind.TargetLinkDown"/>/<see cref="EvidenceKind.TargetLinkUp"/>, and exports capture health.
+/// </summary>
+public sealed partial class CaptureMonitor(string iface, string filter, Func<ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
+    : IEvidenceProducer, IDisposable
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(5);
+    private readonly HashSet<HostMonitor> _linkDown = [];
+    private ILiveSource? _capture;
+    private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
+    private TimeSpan _backoff = FirstBackoff;
+    private bool _blind;
+
+    /// <summary>True while every target is unknown because the monitor cannot see.</summary>
+    public bool Blind => _blind;
+
+    /// <inheritdoc/>
+    public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
+    {
+        if (_capture is null && now >= _retryAt) TryOpen(loop, now);
+        if (!tick) return;
+        var linkUp = ownCarrier();
+        if (_capture is { Error: { } error })
+        {
+            LogCaptureFailed(iface, error);
+            Close(loop);
+            _retryAt = now + _backoff;
+            GoBlind(loop, now);
+        }
+        else if (_capture is not null && !linkUp) GoBlind(loop, now); // our own link is down: we cannot see, so we blame no one
+        else if (_capture is not null && linkUp && _blind) See(loop, now);
+        metrics.Health(iface, _capture is not null && !_blind, linkUp);
+        if (targetLinks is not null && !_blind) WatchTargetLinks(loop, targetLinks, now);
+        if (_capture?.Statistics is { } s)
+        {
+            metrics.CaptureCounter(iface, "received", s.Received);
+            metrics.CaptureCounter(iface, "dropped", s.Dropped);
+            metrics.CaptureCounter(iface, "interface_dropped", s.InterfaceDropped);
+        }
+        if (_capture is not null) metrics.CaptureCounter(iface, "handoff_dropped", _capture.HandoffDropped);
+    }
+
+    private void TryOpen(AnalysisLoop loop, DateTimeOffset now)
+    {
+        var c = create();
+        try
+        {
+            c.Open();
+            _capture = c;
+            loop.Source = c;
+            _backoff = FirstBackoff;
+            LogCaptureOpen(iface, filter);
+            if (_blind) See(loop, now);
+        }
+        catch (CaptureException e)
+        {
+            c.Dispose();
+            _retryAt = now + _backoff;
+            _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+            LogCaptureFailed(iface, e.Message);
+            GoBlind(loop, now);
+        }
+    }
+
+    private void GoBlind(AnalysisLoop loop, DateTimeOffset now)
+    {
+        if (_blind) return;
+        _blind = true;
+        loop.AddToAll(new Evidence(EvidenceKind.MonitorBlind, now.UtcTicks));
+    }
+
+    private void See(AnalysisLoop loop, DateTimeOffset now)
+    {
+        _blind = false;
+        loop.AddToAll(new Evidence(EvidenceKind.MonitorSighted, now.UtcTicks));
+    }
+
+    /// <summary>The carrier of the bridge port each target is behind: its own link (field report signature 8).</summary>
+    private void WatchTargetLinks(AnalysisLoop loop, ITargetLinks links, DateTimeOffset now)
+    {
+        foreach (var host in loop.Pipeline.Hosts)
+        {
+            if (host.Identity.Mac == 0 || links.CarrierOf(host.Identity.Mac) is not { } carrier) continue;
+            if (!carrier && _linkDown.Add(host)) host.Add(new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
+            else if (carrier && _linkDown.Remove(host)) host.Add(new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
+        }
+    }
+
+    private void Close(AnalysisLoop loop)
+    {
+        _capture?.Dispose();
+        _capture = null;
+        loop.Source = null;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _capture?.Dispose();
+        _capture = null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}'")]
+    private partial void LogCaptureOpen(string @interface, string filter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "capture on {Interface} failed: {Reason}; targets are unknown until it is back")]
+    private partial void LogCaptureFailed(string @interface, string reason);
+}

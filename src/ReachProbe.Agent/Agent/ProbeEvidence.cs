@@ -1,0 +1,77 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using ReachProbe.Analysis;
+using ReachProbe.Probes;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+
+namespace ReachProbe.Agent;
+
+/// <summary>
+/// The scheduled probes' results as evidence: an answer (or a refusal) is proof of receipt, a timeout or an
+/// unreachable is unanswered; an error is the monitor's own problem and says nothing about the target. The probe jobs
+/// hand results over through a bounded channel and never wait; the loop drains it on its thread.
+/// </summary>
+public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> ipOfTarget, AgentMetrics metrics, ILogger log, TimeProvider time)
+    : IEvidenceProducer, IAnalysisObserver, IProbeResultSink
+{
+    private readonly Channel<(ScheduledProbe Probe, ProbeResult Result, DateTimeOffset At)> _results =
+        Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly Dictionary<HostMonitor, long> _lastWireEchoReply = [];
+    private readonly HashSet<HostMonitor> _socketBlind = [];
+
+    /// <summary>A probe found a console (DDP): its type and firmware.</summary>
+    public event Action<HostMonitor, DdpInfo>? ConsoleFound;
+
+    /// <inheritdoc/>
+    public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at) => _results.Writer.TryWrite((probe, result, at));
+
+    /// <summary>Completes when a result is waiting (wakes the loop).</summary>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellation) => _results.Reader.WaitToReadAsync(cancellation);
+
+    /// <inheritdoc/>
+    public void OnEvidence(HostMonitor host, in Evidence evidence)
+    {
+        if (evidence.Kind == EvidenceKind.EchoAnswered) _lastWireEchoReply[host] = evidence.Time;
+    }
+
+    /// <inheritdoc/>
+    public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
+    {
+        while (_results.Reader.TryRead(out var item)) OnResult(loop.Pipeline, item.Probe, item.Result, item.At);
+    }
+
+    private void OnResult(WirePipeline pipeline, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
+    {
+        metrics.Probe(probe.Target, result);
+        if (!ipOfTarget.TryGetValue(probe.Target, out var ip) || pipeline.Find(ip) is not { } host) return;
+        if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
+        if (probe.Probe is IcmpProbe)
+        {
+            // The wire and the socket disagree: the target's reply reached the wire, our socket never got it. The fault
+            // is on the monitor's side (a firewall, a socket problem): say unknown, never blame the target.
+            if (result.Status == ProbeStatus.Timeout && _lastWireEchoReply.GetValueOrDefault(host) >= at.UtcTicks)
+            {
+                if (_socketBlind.Add(host))
+                {
+                    LogSocketBlind(probe.Target);
+                    host.Add(new Evidence(EvidenceKind.MonitorBlind, time.GetUtcNow().UtcTicks));
+                }
+                return;
+            }
+            if (result.ProvesReceipt && _socketBlind.Remove(host)) host.Add(new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
+        }
+        switch (result.Status)
+        {
+            case ProbeStatus.Answered or ProbeStatus.Refused:
+                host.Add(new Evidence(EvidenceKind.ProbeAnswered, (at + result.Duration).UtcTicks));
+                break;
+            case ProbeStatus.Timeout or ProbeStatus.Unreachable:
+                host.Add(new Evidence(EvidenceKind.ProbeUnanswered, at.UtcTicks));
+                break;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target}: its echo reply reached the wire but not our socket; the monitor cannot see (a firewall on the monitor?), so the target is unknown")]
+    private partial void LogSocketBlind(string target);
+}

@@ -1,0 +1,220 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Prometheus;
+using ReachProbe.Agent;
+using ReachProbe.Probes;
+using ReachProbe.Testing;
+using ReachProbe.Verdict;
+using ReachProbe.Wire;
+using static ReachProbe.Testing.Scenarios;
+
+namespace ReachProbe.Tests.Agent;
+
+/// <summary>
+/// The live agent's analysis (<see cref="AgentLoop"/>: capture health, probe results, metrics) driven by a fake clock,
+/// a replayed capture and scripted probe results: the lab's cases in milliseconds. The lab keeps short end-to-end checks.
+/// </summary>
+public sealed class AgentLoopTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 14, 20, 0, 0, TimeSpan.Zero);
+    private const ushort MonitorId = 0x5150;
+
+    /// <summary>A live source that releases a scenario's frames as the fake clock passes their time.</summary>
+    private sealed class ReplaySource(Scenario scenario, TimeProvider time) : ILiveSource
+    {
+        private readonly Queue<(double At, byte[] Frame)> _frames = new(scenario.Frames());
+        public string Name => "replay";
+        public LinkKind Link => LinkKind.Ethernet;
+        public string? Error { get; set; }
+        public bool FailOpen { get; set; }
+        public (long Received, long Dropped, long InterfaceDropped)? Statistics => (0, 0, 0);
+        public long HandoffDropped => 0;
+        public int Opened { get; private set; }
+
+        public void Open()
+        {
+            if (FailOpen) throw new CaptureException("no capture device replay (interface missing or down)");
+            Opened++;
+        }
+
+        public bool TryRead(out CapturedFrame frame)
+        {
+            var now = (time.GetUtcNow() - T0).TotalSeconds;
+            if (Error is null && _frames.TryPeek(out var f) && f.At <= now)
+            {
+                _frames.Dequeue();
+                frame = new CapturedFrame((T0 + TimeSpan.FromSeconds(f.At)).UtcTicks, f.Frame, f.Frame.Length);
+                return true;
+            }
+            frame = default;
+            return false;
+        }
+
+        public void Dispose() { }
+    }
+
+    private sealed class Links : ITargetLinks
+    {
+        public bool? Carrier { get; set; } = true;
+        public bool? CarrierOf(ulong mac) => mac == Mac(LabConsole) ? Carrier : null;
+    }
+
+    private static ulong Mac(LanHost h) => Addresses.TryParseMac(h.Mac, out var m) ? m : 0;
+
+    /// <summary>One run: the console's wire behaviour, the ICMP probe's results every second, and the states seen.</summary>
+    private sealed class Run
+    {
+        public FakeTimeProvider Clock { get; } = new(T0);
+        public ReplaySource Source { get; }
+        public Links Links { get; } = new();
+        public AgentLoop Agent { get; }
+        public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
+        public List<(double At, TargetState State)> States { get; } = [];
+        private readonly ScheduledProbe _icmp = new("console", new IcmpProbe(IPAddress.Parse(LabConsole.Ip)), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
+        public Run(Scenario wire, bool bridge = false)
+        {
+            Source = new ReplaySource(wire, Clock);
+            var config = new AgentConfig
+            {
+                History = null,
+                Targets = [new TargetConfig { Name = "console", Ip = IPAddress.Parse(LabConsole.Ip), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }],
+            };
+            Agent = AgentLoop.Create(config, "lab0", "arp", () => Source, () => true, bridge ? Links : null, Addresses.ToUInt(IPAddress.Parse(LabProbe.Ip)),
+                new AgentMetrics(Registry), NullLogger.Instance, Clock);
+        }
+
+        public TargetState State => Agent.Host(IPAddress.Parse(LabConsole.Ip))!.Verdict.State;
+
+        /// <summary>Advances the clock in 50 ms steps to <paramref name="until"/> s; the probe is sent every second and its result
+        /// arrives when answered (+0.4 ms) or at its 1 s timeout.</summary>
+        public void Until(double until, Func<double, bool> socketGetsReply)
+        {
+            var now = (Clock.GetUtcNow() - T0).TotalSeconds;
+            var pending = new List<(double Due, double Sent, bool Answered)>();
+            for (var t = now; t <= until + 1e-9; t = Math.Round(t + 0.05, 6))
+            {
+                Clock.SetUtcNow(T0 + TimeSpan.FromSeconds(t));
+                if (Math.Abs(t - Math.Round(t)) < 1e-9 && t < until)
+                {
+                    var answered = socketGetsReply(t);
+                    pending.Add((answered ? t : t + 1, t, answered));
+                }
+                foreach (var p in pending.Where(p => p.Due <= t + 1e-9).ToList())
+                {
+                    pending.Remove(p);
+                    var result = p.Answered
+                        ? new ProbeResult("icmp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.4), "echo reply")
+                        : new ProbeResult("icmp", ProbeStatus.Timeout, TimeSpan.FromSeconds(1), "no reply in 1 s");
+                    Agent.Probes.Record(_icmp, result, T0 + TimeSpan.FromSeconds(p.Sent));
+                }
+                Agent.Loop.Pass(Clock.GetUtcNow());
+                if (States.Count == 0 || States[^1].State != State) States.Add((t, State));
+            }
+        }
+
+        public string Metrics()
+        {
+            using var s = new MemoryStream();
+            Registry.CollectAndExportAsTextAsync(s).GetAwaiter().GetResult();
+            return System.Text.Encoding.UTF8.GetString(s.ToArray());
+        }
+
+        public string Timeline => string.Join(", ", States.Select(s => $"{s.At:0.00}s {s.State.Name()}"));
+    }
+
+    /// <summary>The console as the lab runs it: it chatters DNS to the router every 2 s and TCP every 5 s; the monitor pings it every second.</summary>
+    private static Scenario Console(double end, Func<double, bool> hears, Func<double, bool>? linkUp = null)
+    {
+        var s = new Scenario("agent-loop");
+        var up = linkUp ?? (_ => true);
+        Ping(s, LabProbe, LabConsole, MonitorId, 0, end, 1.0, t => hears(t) && up(t));
+        Scenarios.DnsClient(s, LabConsole, LabRouter, 0.3, end, 2, hears, "store.lab");
+        TcpClient(s, LabConsole, LabRouter, 0.7, end, 5, hears, 443);
+        var filtered = new Scenario("agent-loop");
+        foreach (var (at, frame) in s.Frames())
+        {
+            // Frames from the console only exist while its link is up.
+            var fromConsole = frame.AsSpan(6, 6).SequenceEqual(Convert.FromHexString(LabConsole.Mac.Replace(":", "")));
+            if (!fromConsole || up(at)) filtered.Add(at, frame);
+        }
+        return filtered;
+    }
+
+    [Fact]
+    public void Pass_ConsoleGoesDeafAndHeals_UpDeafUpNeverDown()
+    {
+        bool Hears(double t) => t < 20 || t >= 60;
+        var run = new Run(Console(80, Hears));
+        run.Until(80, Hears);
+        Assert.Equal([TargetState.Up, TargetState.Deaf, TargetState.Up], run.States.Select(s => s.State));
+        var deafAt = run.States.First(s => s.State == TargetState.Deaf).At;
+        var upAgain = run.States.Last().At;
+        Assert.InRange(deafAt, 21, 25);
+        Assert.InRange(upAgain, 60, 62);
+        Assert.Contains("reachprobe_target_state{target=\"console\",state=\"up\"} 1", run.Metrics());
+        Assert.Contains("reachprobe_target_state_changes_total{target=\"console\",state=\"deaf\"} 1", run.Metrics());
+    }
+
+    [Fact]
+    public void Pass_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
+    {
+        bool Hears(double t) => t < 10;
+        var run = new Run(Console(400, Hears));
+        run.Until(400, Hears);
+        Assert.Equal([TargetState.Up, TargetState.Deaf], run.States.Select(s => s.State));
+    }
+
+    [Fact]
+    public void Pass_FivePercentLoss_StaysUp()
+    {
+        var random = new Random(5);
+        var lost = Enumerable.Range(0, 600).Select(_ => random.NextDouble() < 0.05).ToArray();
+        bool Hears(double t) => !lost[(int)t];
+        var run = new Run(Console(600, Hears));
+        run.Until(600, Hears);
+        Assert.True(lost.Count(l => l) >= 20, "the seed loses enough probes to matter");
+        Assert.Equal([TargetState.Up], run.States.Select(s => s.State));
+    }
+
+    [Fact]
+    public void Pass_ReplyOnTheWireButNotOnTheSocket_IsUnknownNotDeaf()
+    {
+        var run = new Run(Console(40, _ => true));
+        run.Until(40, t => t < 10);
+        Assert.DoesNotContain(run.States, s => s.State is TargetState.Deaf or TargetState.Down);
+        Assert.Equal(TargetState.Unknown, run.States[^1].State);
+        Assert.InRange(run.States[^1].At, 10, 13);
+    }
+
+    [Fact]
+    public void Pass_BridgePortLosesCarrier_DownAtOnceNeverDeaf()
+    {
+        bool LinkUp(double t) => t < 20;
+        var run = new Run(Console(40, _ => true, LinkUp), bridge: true);
+        run.Until(20, LinkUp);
+        run.Links.Carrier = false;
+        run.Until(40, LinkUp);
+        Assert.Equal([TargetState.Up, TargetState.Down], run.States.Select(s => s.State));
+        Assert.InRange(run.States[^1].At, 20, 20.3);
+    }
+
+    [Fact]
+    public void Pass_CaptureFailsAndComesBack_UnknownThenUpAgain()
+    {
+        var run = new Run(Console(60, _ => true));
+        run.Until(20, _ => true);
+        run.Source.Error = "The interface went down";
+        run.Source.FailOpen = true;
+        run.Until(30, _ => true);
+        Assert.Contains("reachprobe_capture_up{interface=\"lab0\"} 0", run.Metrics());
+        run.Source.Error = null;
+        run.Source.FailOpen = false;
+        run.Until(40, _ => true);
+        Assert.Equal([TargetState.Up, TargetState.Unknown, TargetState.Up], run.States.Select(s => s.State));
+        Assert.InRange(run.States[1].At, 20, 20.3);
+        Assert.InRange(run.States[2].At, 30, 36);
+        Assert.Contains("reachprobe_capture_up{interface=\"lab0\"} 1", run.Metrics());
+    }
+}
