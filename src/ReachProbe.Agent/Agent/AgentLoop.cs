@@ -45,8 +45,9 @@ public sealed class AgentLoop : IDisposable
     /// <param name="metrics">Metrics.</param>
     /// <param name="log">Log.</param>
     /// <param name="time">The clock.</param>
+    /// <param name="probes">Where probe results are handed over, when the probe jobs start before the loop is wired; else a new one.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, string filter, Func<ILiveSource> createCapture, Func<bool> ownCarrier,
-        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time)
+        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null)
     {
         var configOf = new Dictionary<uint, TargetConfig>();
         var targets = new Dictionary<uint, ulong>();
@@ -63,13 +64,17 @@ public sealed class AgentLoop : IDisposable
         if (monitorAddress is { } own) pipeline.Monitor = own;
 
         var observer = new AgentObserver(configOf, metrics, history, log, time);
-        var probes = new ProbeEvidence(config.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)), metrics, log, time);
+        probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
         var capture = new CaptureMonitor(captureInterface, filter, createCapture, ownCarrier, targetLinks, metrics, log);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddObserver(probes).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(loop, probes, capture, history);
     }
+
+    /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>
+    public static ProbeEvidence NewProbeEvidence(AgentConfig config, AgentMetrics metrics, ILogger log, TimeProvider time) =>
+        new(config.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)), metrics, log, time);
 
     /// <summary>Runs until <paramref name="stop"/>, waking for frames, probe results and ticks.</summary>
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);

@@ -13,14 +13,11 @@ namespace ReachProbe.Agent;
 public sealed partial class AgentService(AgentConfig config, string captureInterface, AgentMetrics metrics, ILogger<AgentService> log, TimeProvider time, IHostApplicationLifetime lifetime)
     : BackgroundService, IProbeResultSink
 {
-    private readonly TaskCompletionSource<AgentLoop> _agent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made with the service, so results of probe jobs that start before the loop is wired wait in its channel.
+    private readonly ProbeEvidence _probes = AgentLoop.NewProbeEvidence(config, metrics, log, time);
 
     /// <inheritdoc/>
-    public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
-    {
-        // Results that arrive before the loop is wired are dropped, as a full channel would drop them.
-        if (_agent.Task.IsCompletedSuccessfully) _agent.Task.Result.Probes.Record(probe, result, at);
-    }
+    public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at) => _probes.Record(probe, result, at);
 
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -30,8 +27,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             var filter = BpfFilter(config.Targets);
             var bridge = new BridgePorts(captureInterface);
             using var agent = AgentLoop.Create(config, captureInterface, filter, () => new LiveCapture(captureInterface, filter), () => CarrierUp(captureInterface),
-                bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time);
-            _agent.SetResult(agent);
+                bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes);
             await agent.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -13,7 +13,7 @@ namespace ReachProbe.Wire;
 internal static class PcapRecord
 {
     /// <summary>True where the header is read in place.</summary>
-    public static bool InPlace { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess && Marshal.SizeOf<nint>() == 8;
+    public static bool InPlace { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
 
     /// <summary>
     /// The next record: 1 with a frame, 0 on a live read timeout, -1 on an error (<c>LastError</c>), -2 at the end of a
