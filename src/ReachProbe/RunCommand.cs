@@ -99,9 +99,9 @@ internal static class RunCommand
         {
             await host.RunAsync().ConfigureAwait(false);
         }
-        catch (System.Net.Sockets.SocketException e)
+        catch (ListenException e)
         {
-            stderr.WriteLine($"reachprobe: cannot serve metrics on {config.Listen}: {e.Message}");
+            stderr.WriteLine($"reachprobe: {e.Message}");
             return CommandLine.Usage;
         }
         finally

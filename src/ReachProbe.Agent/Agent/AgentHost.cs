@@ -96,11 +96,12 @@ public static class AgentHost
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(TimeProvider.System);
+        // First, so an address that cannot be bound stops the agent before it writes anything (history, capture).
+        builder.Services.AddHostedService(sp => new MetricsEndpoint(config.Listen, registry, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new AgentService(config, captureInterface, metrics,
             sp.GetRequiredService<ILogger<AgentService>>(), TimeProvider.System, sp.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton<IProbeResultSink>(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentService>());
-        builder.Services.AddHostedService(_ => new MetricsEndpoint(config.Listen, registry));
         builder.Services.AddProbeScheduler(probes);
         return builder.Build();
     }

@@ -1,148 +1,109 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace ReachProbe.Agent;
 
 /// <summary>
-/// Serves /metrics over a minimal HTTP/1.x server of its own. prometheus-net's MetricServer sits on the managed
-/// HttpListener, which on Linux can crash the process when a scrape arrives while it is still starting
-/// (ArgumentNullException in HttpEndPointListener.ProcessAccept, seen in our lab tests); a scraper that polls from the
-/// first second must never take the agent down. Requests are bounded (8 KiB of headers, 5 s to send them); anything but
-/// GET /metrics gets a clear 4xx, never an exception.
+/// Serves /metrics with Kestrel through prometheus-net's <c>MapMetrics</c> (text format, or OpenMetrics when the scraper
+/// asks for it). Limits are explicit so a slow or hostile client cannot hold the agent: <see cref="MaxConnections"/>
+/// connections, 8 KiB of request headers received within 5 s, no request body. Anything but GET/HEAD /metrics gets a
+/// clear 4xx in plain text. A second, private web host keeps Kestrel's own services out of the agent's container.
 /// </summary>
-public sealed class MetricsEndpoint(IPEndPoint listen, CollectorRegistry registry) : IHostedService, IDisposable
+public sealed class MetricsEndpoint(IPEndPoint listen, CollectorRegistry registry, ILoggerFactory? logs = null) : IHostedService, IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private TcpListener? _listener;
-    private Task? _loop;
+    /// <summary>Concurrent connections served; more wait in the kernel's backlog.</summary>
+    public const int MaxConnections = 64;
+
+    private WebApplication? _app;
 
     /// <summary>The bound address (the port is chosen by the system when 0 was asked).</summary>
-    public IPEndPoint? LocalEndpoint => _listener?.LocalEndpoint as IPEndPoint;
+    public IPEndPoint? LocalEndpoint { get; private set; }
 
-    /// <summary>Binds the address; throws <see cref="SocketException"/> when it is taken.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Binds the address and starts serving; throws <see cref="ListenException"/> when it cannot bind.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _listener = new TcpListener(listen);
-        _listener.Start(64);
-        _loop = Task.Run(AcceptLoop, CancellationToken.None);
-        return Task.CompletedTask;
-    }
-
-    private async Task AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "reachprobe-metrics" });
+        builder.Logging.ClearProviders();
+        if (logs is not null) builder.Services.AddSingleton(logs);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k =>
         {
-            TcpClient client;
-            try
-            {
-                client = await _listener!.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stop.IsCancellationRequested) return;
-                continue;
-            }
-            _ = Task.Run(() => Serve(client));
-        }
-    }
-
-    private async Task Serve(TcpClient client)
-    {
-        using var _ = client;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
-        try
+            k.AddServerHeader = false;
+            k.Limits.MaxConcurrentConnections = MaxConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = 0;
+            k.Limits.MaxRequestHeadersTotalSize = 8192;
+            k.Limits.MaxRequestLineSize = 8192;
+            k.Limits.MaxRequestHeaderCount = 64;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+            k.Limits.MaxRequestBodySize = 0;
+            k.Listen(listen);
+        });
+        var app = builder.Build();
+        app.Use(async (context, next) =>
         {
-            var stream = client.GetStream();
-            var request = await ReadHead(stream, timeout.Token).ConfigureAwait(false);
-            if (request is null)
-            {
-                await Respond(stream, "400 Bad Request", "text/plain", "bad request: no complete HTTP request head within 5 s and 8 KiB\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
-                return;
-            }
-            var parts = request.Split(' ');
-            if (parts.Length < 3 || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
-            {
-                await Respond(stream, "400 Bad Request", "text/plain", "bad request: expected 'GET /metrics HTTP/1.1'\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
-                return;
-            }
-            if (parts[0] is not ("GET" or "HEAD"))
-            {
-                await Respond(stream, "405 Method Not Allowed", "text/plain", "only GET /metrics is served\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
-                return;
-            }
-            var path = parts[1].Split('?')[0];
+            var path = context.Request.Path.Value ?? "";
             if (path != "/metrics")
             {
-                await Respond(stream, "404 Not Found", "text/plain", Encoding.UTF8.GetBytes($"no such page: {path} (metrics are at /metrics)\n"), timeout.Token).ConfigureAwait(false);
+                await Plain(context, StatusCodes.Status404NotFound, $"no such page: {Clip(path)} (metrics are at /metrics)\n").ConfigureAwait(false);
                 return;
             }
-            using var body = new MemoryStream();
-            await registry.CollectAndExportAsTextAsync(body, timeout.Token).ConfigureAwait(false);
-            await Respond(stream, "200 OK", "text/plain; version=0.0.4; charset=utf-8", parts[0] == "HEAD" ? [] : body.ToArray(), timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The scraper went away or was too slow: nothing to answer.
-        }
-    }
-
-    private static async Task<string?> ReadHead(NetworkStream stream, CancellationToken cancel)
-    {
-        var buffer = new byte[8192];
-        var length = 0;
-        while (length < buffer.Length)
-        {
-            var n = await stream.ReadAsync(buffer.AsMemory(length), cancel).ConfigureAwait(false);
-            if (n == 0) return null;
-            length += n;
-            var text = Encoding.ASCII.GetString(buffer, 0, length);
-            var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-            if (end < 0) end = text.IndexOf("\n\n", StringComparison.Ordinal);
-            if (end >= 0) return text[..text.IndexOf('\n')].TrimEnd('\r');
-        }
-        return null;
-    }
-
-    private static async Task Respond(NetworkStream stream, string status, string type, byte[] body, CancellationToken cancel)
-    {
-        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-        await stream.WriteAsync(head, cancel).ConfigureAwait(false);
-        if (body.Length > 0) await stream.WriteAsync(body, cancel).ConfigureAwait(false);
-        // Close gently: a client still sending (an oversized request) would otherwise get a reset instead of the answer.
-        stream.Socket.Shutdown(SocketShutdown.Send);
-        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        drain.CancelAfter(TimeSpan.FromMilliseconds(500));
-        var sink = new byte[4096];
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.Headers.Allow = "GET, HEAD";
+                await Plain(context, StatusCodes.Status405MethodNotAllowed, "only GET /metrics is served\n").ConfigureAwait(false);
+                return;
+            }
+            await next(context).ConfigureAwait(false);
+        });
+        app.MapMetrics(s => s.Registry = registry, "/metrics");
         try
         {
-            for (var total = 0; total < 65536;)
-            {
-                var n = await stream.ReadAsync(sink, drain.Token).ConfigureAwait(false);
-                if (n == 0) break;
-                total += n;
-            }
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new ListenException($"cannot serve metrics on {listen}: {(e.InnerException ?? e).Message}", e);
         }
+        _app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        LocalEndpoint = address is not null && Uri.TryCreate(address, UriKind.Absolute, out var uri) ? new IPEndPoint(listen.Address, uri.Port) : listen;
     }
+
+    private static Task Plain(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        var body = System.Text.Encoding.UTF8.GetBytes(text);
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body).AsTask();
+    }
+
+    /// <summary>At most 80 characters of what a client sent, so a long path cannot make a long answer.</summary>
+    private static string Clip(string s) => s.Length <= 80 ? s : s[..80] + "…";
 
     /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stop.Cancel();
-        _listener?.Stop();
-        if (_loop is not null) await _loop.ConfigureAwait(false);
+        if (_app is not null) await _app.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _listener?.Dispose();
-        _stop.Dispose();
+        if (_app is not null) await _app.DisposeAsync().ConfigureAwait(false);
+        _app = null;
     }
 }
+
+/// <summary>The metrics address could not be bound (taken, or not an address of this machine).</summary>
+public sealed class ListenException(string message, Exception inner) : Exception(message, inner);

@@ -23,7 +23,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _endpoint!.StopAsync(default);
-        _endpoint.Dispose();
+        await _endpoint.DisposeAsync();
     }
 
     private string Send(string raw)
@@ -40,16 +40,24 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     [Fact]
     public void Get_Metrics_IsTheExposition()
     {
-        var r = Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        var r = Send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", r);
         Assert.Contains("Content-Type: text/plain; version=0.0.4; charset=utf-8", r);
         Assert.Contains("reachprobe_target_state{target=\"console\",state=\"deaf\"} 1", r);
     }
 
+    [Fact]
+    public void Get_Metrics_OpenMetrics_WhenAskedFor()
+    {
+        var r = Send("GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text; version=1.0.0\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", r);
+        Assert.Contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8", r);
+        Assert.Contains("# EOF", r);
+    }
+
     [Theory]
-    [InlineData("GET /other HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found", "no such page: /other (metrics are at /metrics)")]
-    [InlineData("POST /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 405 Method Not Allowed", "only GET /metrics is served")]
-    [InlineData("hello\r\n\r\n", "HTTP/1.1 400 Bad Request", "expected 'GET /metrics HTTP/1.1'")]
+    [InlineData("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found", "no such page: /other (metrics are at /metrics)")]
+    [InlineData("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "HTTP/1.1 405 Method Not Allowed", "only GET /metrics is served")]
     public void Other_Requests_GetAClearAnswer(string raw, string status, string body)
     {
         var r = Send(raw);
@@ -58,17 +66,33 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Garbage_IsABadRequest()
+    {
+        var r = Send("hello\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", r);
+    }
+
+    [Fact]
     public void Head_HasNoBody()
     {
         var r = Send("HEAD /metrics HTTP/1.0\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", r);
         Assert.EndsWith("\r\n\r\n", r);
+        Assert.DoesNotContain("Content-Length: 0\r\n", r);
     }
 
     [Fact]
     public void OversizedHead_IsRejected()
     {
-        var r = Send("GET /metrics HTTP/1.1\r\nX: " + new string('a', 9000) + "\r\n\r\n");
-        Assert.StartsWith("HTTP/1.1 400 Bad Request", r);
+        var r = Send("GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + new string('a', 9000) + "\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 431 Request Header Fields Too Large", r);
+    }
+
+    [Fact]
+    public async Task TakenAddress_IsAListenExceptionNamingIt()
+    {
+        await using var second = new MetricsEndpoint(_endpoint!.LocalEndpoint!, _registry);
+        var e = await Assert.ThrowsAsync<ListenException>(() => second.StartAsync(default));
+        Assert.StartsWith($"cannot serve metrics on {_endpoint.LocalEndpoint}: ", e.Message);
     }
 }
