@@ -1,4 +1,5 @@
-using System.Globalization;
+using System.CommandLine;
+using ReachProbe.Settings;
 using ReachProbe.Analysis;
 using ReachProbe.Verdict;
 using ReachProbe.Wire;
@@ -8,51 +9,46 @@ namespace ReachProbe.Cli;
 /// <summary><c>reachprobe analyze FILE</c>: the field report's Wireshark session, automated.</summary>
 internal static class AnalyzeCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        string? file = null;
-        var json = false;
-        var quiet = false;
-        var import = false;
-        string? db = null;
-        string? firmware = null;
-        var verdict = new VerdictOptions();
-        Dictionary<uint, ulong>? targets = null;
-        for (var i = 0; i < args.Length; i++)
+        var file = new Argument<string?>("FILE") { Arity = ArgumentArity.ZeroOrOne, Description = "capture file" };
+        var targets = new Option<List<string>>("--target")
         {
-            var a = args[i];
-            switch (a)
+            HelpName = "IP[=MAC]",
+            Description = "a host to analyse (repeatable); default: every host on the captured segment that others pinged or ARPed for",
+        };
+        var json = new Option<bool>("--json") { Description = "JSON instead of the timeline (shape in README)" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress on stderr (progress is also off when stderr is not a terminal)" };
+        var import = new Option<bool>("--import") { Description = "add the capture's incidents to the history database" };
+        var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReportCommand.DefaultDb})");
+        var firmware = Values.Word("--firmware", "with --import: the firmware the target ran at the time", "LABEL");
+        var thresholds = VerdictSetting.All.Select(v => (Setting: v, Option: Values.Number(v.Flag, v.Range, $"{v.Help} (default {v.DefaultText}, {v.Range.Text})"))).ToList();
+        var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, json, quiet, import, db, firmware };
+        foreach (var t in thresholds) command.Options.Add(t.Option);
+        command.SetAction(async (parse, _) =>
+        {
+            var verdict = new VerdictOptions();
+            foreach (var (setting, option) in thresholds)
+                if (parse.GetValue(option) is { } value) setting.Set(verdict, value);
+            Dictionary<uint, ulong>? hosts = null;
+            foreach (var t in parse.GetValue(targets) ?? [])
             {
-                case "--json": json = true; break;
-                case "--import": import = true; break;
-                case "--db": db = CommandLine.Value(args, ref i, a); break;
-                case "--firmware": firmware = CommandLine.Value(args, ref i, a); break;
-                case "--quiet" or "-q": quiet = true; break;
-                case "--target":
-                    targets ??= [];
-                    var (ip, mac) = ParseTarget(CommandLine.Value(args, ref i, a));
-                    targets[ip] = mac;
-                    break;
-                case "--threshold":
-                    verdict.NegativeEvidenceThreshold = int.TryParse(CommandLine.Value(args, ref i, a), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-                        ? n : throw new UsageException($"--threshold takes a whole number, not '{args[i]}'");
-                    break;
-                case "--reply-timeout": verdict.ReplyTimeout = Seconds(args, ref i, a); break;
-                case "--repeat-window": verdict.RepeatWindow = Seconds(args, ref i, a); break;
-                case "--arp-repeat-window": verdict.ArpRepeatWindow = Seconds(args, ref i, a); break;
-                case "--silence": verdict.SilenceWindow = Seconds(args, ref i, a); break;
-                default:
-                    if (a.StartsWith('-') && a != "-") throw new UsageException($"unknown option '{a}' for analyze");
-                    if (file is not null) throw new UsageException($"analyze takes one capture file; got '{file}' and '{a}'");
-                    file = a;
-                    break;
+                hosts ??= [];
+                var (ip, mac) = ParseTarget(t);
+                hosts[ip] = mac;
             }
-        }
-        if (file is null) throw new UsageException("analyze needs a capture file: reachprobe analyze FILE");
+            var path = parse.GetValue(file) ?? throw new UsageException("analyze needs a capture file: reachprobe analyze FILE");
+            return await Task.Run(() => Run(path, verdict, hosts, parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(import), parse.GetValue(db), parse.GetValue(firmware), stdout, stderr))
+                .ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static int Run(string file, VerdictOptions verdict, Dictionary<uint, ulong>? targets, bool json, bool quiet, bool import, string? db, string? firmware,
+        TextWriter stdout, TextWriter stderr)
+    {
         if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
         if (import && db is null) db = Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : ReportCommand.DefaultDb;
-        var problems = verdict.Validate();
-        if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
 
         var options = new AnalysisOptions { Verdict = verdict, Targets = targets };
         using var progress = quiet || Console.IsErrorRedirected ? null : new ProgressLine(stderr);
@@ -121,23 +117,14 @@ internal static class AnalyzeCommand
     }
 
 
-    private static TimeSpan Seconds(string[] args, ref int i, string option)
-    {
-        var text = CommandLine.Value(args, ref i, option);
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && double.IsFinite(s) && s >= 0 && s < 1e6
-            ? TimeSpan.FromSeconds(s)
-            : throw new UsageException($"{option} takes seconds, not '{text}'");
-    }
-
     internal static (uint Ip, ulong Mac) ParseTarget(string text)
     {
         var eq = text.IndexOf('=');
         var ipText = eq < 0 ? text : text[..eq];
-        if (!Addresses.TryParseIp(ipText, out var ip)) throw new UsageException($"--target '{text}': '{ipText}' is not an IPv4 address");
-        if (!WirePipeline.IsUnicast(ip)) throw new UsageException($"--target '{text}': {ipText} is not a unicast host address");
+        if (!Addresses.TryParseHostIp(ipText, out var ip, out var problem)) throw new UsageException($"--target '{Quote.Clip(text)}': '{Quote.Clip(ipText)}' {problem}");
         ulong mac = 0;
-        if (eq >= 0 && !Addresses.TryParseMac(text[(eq + 1)..], out mac))
-            throw new UsageException($"--target '{text}': '{text[(eq + 1)..]}' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+        if (eq >= 0 && !Addresses.TryParseHostMac(text[(eq + 1)..], out mac, out problem))
+            throw new UsageException($"--target '{Quote.Clip(text)}': '{Quote.Clip(text[(eq + 1)..])}' {problem}");
         return (ip, mac);
     }
 }

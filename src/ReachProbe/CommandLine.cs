@@ -1,104 +1,105 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Reflection;
 
 namespace ReachProbe.Cli;
 
-/// <summary>Entry point: picks the subcommand. Exit codes: 0 success, 1 the command's own "not OK" result, 2 bad usage or input.</summary>
+/// <summary>
+/// Entry point, parsed with System.CommandLine: per-command --help, --opt=value, shell completion ([suggest]).
+/// Exit codes: 0 success, 1 the command's own "not OK" result, 2 bad usage or input. A usage error is one line:
+/// "reachprobe: WHAT (see 'reachprobe COMMAND --help')".
+/// </summary>
 internal static class CommandLine
 {
     public const int Ok = 0, Usage = 2;
 
-    public const string Help = """
-        reachprobe — tells a host that won't answer (deaf) from one that is down.
-
-        Usage:
-          reachprobe analyze FILE [options]   analyse a pcap/pcapng capture; print an incident timeline
-          reachprobe probe TARGET [options]   probe a host now: ICMP, ARP, DNS, TCP, console discovery
-          reachprobe run [options]            the live agent: probes + capture → verdicts → /metrics
-          reachprobe report [options]         incidents per firmware or per week from the history database
-          reachprobe --help | --version
-
-        analyze options:
-          --target IP[=MAC]     a host to analyse (repeatable); default: every host on the captured
-                                segment that others pinged or ARPed for
-          --json                JSON instead of the timeline (shape in README)
-          --quiet               no progress on stderr (progress is also off when stderr is not a terminal)
-          --threshold N         unanswered requests in a row that make a target deaf or down (default 3)
-          --reply-timeout SEC   wait for an echo or ARP reply (default 2)
-          --repeat-window SEC   a DNS query or SYN repeated this soon after its answer counts (default 30)
-          --arp-repeat-window SEC  the target's ARP repeated this soon after the reply counts (default 5)
-          --silence SEC         no frame for this long makes a deaf target down (default 30)
-          --import              add the capture's incidents to the history database (--db FILE, default
-                                /var/lib/reachprobe/history.db; --firmware LABEL for the firmware at the time)
-
-        probe options:
-          --probes LIST         comma-separated: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp
-                                (default icmp,arp,ddp)
-          --count N             rounds (default 5)
-          --interval SEC        between rounds (default 1)
-          --timeout SEC         per attempt (default 1); probes are never retried
-          --interface NAME      interface for ARP (default: the one on the target's subnet)
-          --dns-server IP       server for 'dns' (default: the first nameserver in /etc/resolv.conf)
-          --mac MAC             the target's expected MAC (ARP warns when another answers)
-          --json                JSON instead of the summary
-
-        run options:
-          --config FILE         JSON configuration (example: config/reachprobe.json)
-          --target IP           monitor this host with the default probes (repeatable); default: the gateway
-          --interval SEC        probe interval for those targets (default 5)
-          --listen ADDR:PORT    metrics address (default 0.0.0.0:9942)
-          --interface NAME      capture interface (default: the one facing the targets)
-          --history FILE|none   incident history database (default /var/lib/reachprobe/history.db)
-          --check               validate the configuration and exit
-
-        report options:
-          --db FILE             history database (default $REACHPROBE_DB, else /var/lib/reachprobe/history.db)
-          --since SPAN          how far back: 12w, 30d, 48h (default 12w)
-          --target NAME         one target only
-          --by firmware|week    rows per firmware (default) or per week
-          --json                JSON instead of the table
-          --html FILE           also write an HTML page with a chart of incidents per week coloured by firmware
-
+    private const string ExitStatus = """
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
         (a capture broken part-way is still analysed up to the break). probe: 0 every probe answered at
-        least once (a TCP refusal counts: the host received); 1 otherwise; 2 bad usage.
+        least once (a TCP refusal counts: the host received); 1 otherwise. run, report: 0 done; 2 bad usage
+        or input. 'reachprobe COMMAND --help' lists a command's options.
         """;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>The command tree; the commands write to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var root = new RootCommand("reachprobe — tells a host that won't answer (deaf) from one that is down.")
         {
-            (args.Length == 0 ? stderr : stdout).WriteLine(Help);
-            return args.Length == 0 ? Usage : Ok;
+            AnalyzeCommand.Create(stdout, stderr),
+            ProbeCommand.Create(stdout, stderr),
+            RunCommand.Create(stdout, stderr),
+            ReportCommand.Create(stdout, stderr, time),
+        };
+        root.SetAction(_ =>
+        {
+            stderr.WriteLine(Overview(root));
+            return Usage;
+        });
+        return root;
+    }
+
+    /// <summary>What 'reachprobe' alone and 'reachprobe --help' print: the commands, then the exit status.</summary>
+    public static string Overview(RootCommand root)
+    {
+        var lines = new List<string> { root.Description!, "", "Usage:" };
+        foreach (var c in root.Subcommands)
+        {
+            var usage = $"  reachprobe {c.Name}{string.Concat(c.Arguments.Select(a => $" {a.HelpName ?? a.Name.ToUpperInvariant()}"))} [options]";
+            lines.Add($"{usage,-38} {c.Description}");
         }
-        if (args[0] is "--version")
+        lines.Add($"{"  reachprobe COMMAND --help",-38} the options of a command");
+        lines.Add("  reachprobe --version");
+        lines.Add("");
+        lines.Add(ExitStatus);
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider? time = null, CancellationToken cancellation = default)
+    {
+        var root = Build(stdout, stderr, time);
+        if (args is ["--help" or "-h" or "-?" or "help"])
+        {
+            stdout.WriteLine(Overview(root));
+            return Ok;
+        }
+        if (args is ["--version"])
         {
             stdout.WriteLine("reachprobe " + (typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"));
             return Ok;
         }
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parse.Errors.Count > 0) return UsageError(stderr, Describe(parse), parse.CommandResult.Command);
         try
         {
-            return args[0] switch
-            {
-                "analyze" => await Task.Run(() => AnalyzeCommand.Run(args[1..], stdout, stderr)),
-                "probe" => await ProbeCommand.RunAsync(args[1..], stdout, stderr),
-                "run" => await RunCommand.RunAsync(args[1..], stdout, stderr),
-                "report" => ReportCommand.Run(args[1..], stdout, stderr),
-                _ => UsageError(stderr, $"unknown command '{args[0]}'"),
-            };
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellation)
+                .ConfigureAwait(false);
         }
         catch (UsageException e)
         {
-            return UsageError(stderr, e.Message);
+            return UsageError(stderr, e.Message, parse.CommandResult.Command);
         }
     }
 
-    /// <summary>The value after an option, or a usage error naming the option.</summary>
-    public static string Value(string[] args, ref int i, string option) =>
-        ++i < args.Length ? args[i] : throw new UsageException($"{option} needs a value");
-
-    public static int UsageError(TextWriter stderr, string message)
+    /// <summary>The first parse error in ReachProbe's words.</summary>
+    private static string Describe(ParseResult parse)
     {
-        stderr.WriteLine($"reachprobe: {message} (see 'reachprobe --help')");
+        var command = parse.CommandResult.Command;
+        if (parse.UnmatchedTokens.FirstOrDefault() is { } extra)
+        {
+            if (command is RootCommand) return extra.StartsWith('-') ? $"unknown option '{Settings.Quote.Clip(extra)}'" : $"unknown command '{Settings.Quote.Clip(extra)}'";
+            if (extra.StartsWith('-') && extra != "-") return $"unknown option '{Settings.Quote.Clip(extra)}' for {command.Name}";
+            var given = command.Arguments.Select(a => parse.GetResult(a)?.Tokens.FirstOrDefault()?.Value).FirstOrDefault(v => v is not null);
+            return $"{command.Name} takes one {command.Arguments.FirstOrDefault()?.Description ?? "argument"}; got '{Settings.Quote.Clip(given ?? "")}' and '{Settings.Quote.Clip(extra)}'";
+        }
+        var error = parse.Errors[0];
+        if (error.SymbolResult is OptionResult { Tokens.Count: 0 } option) return $"{option.Option.Name} needs a value";
+        return error.Message;
+    }
+
+    public static int UsageError(TextWriter stderr, string message, Command? command = null)
+    {
+        var help = command is null or RootCommand ? "reachprobe --help" : $"reachprobe {command.Name} --help";
+        stderr.WriteLine($"reachprobe: {message} (see '{help}')");
         return Usage;
     }
 }

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
+using ReachProbe.Settings;
 using System.Net;
 using System.Text.Json;
 using ReachProbe.Probes;
@@ -11,56 +13,48 @@ internal static class ProbeCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
+    /// <summary>Rounds of <c>probe</c>: 1–100000.</summary>
+    public static readonly ValueRange Count = new(1, 100_000, Whole: true);
+
+    /// <summary>Pause between rounds of <c>probe</c>, in seconds.</summary>
+    public static readonly ValueRange Interval = new(0, 3600);
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        string? targetText = null;
-        var probes = ProbeSpec.Defaults;
-        var count = 5;
-        var interval = TimeSpan.FromSeconds(1);
-        var timeout = TimeSpan.FromSeconds(1);
-        var json = false;
-        var environment = new ProbeEnvironment();
-        for (var i = 0; i < args.Length; i++)
+        var target = new Argument<string?>("TARGET") { Arity = ArgumentArity.ZeroOrOne, Description = "target", HelpName = "IP" };
+        var probes = new Option<string>("--probes")
         {
-            var a = args[i];
-            switch (a)
+            Description = $"comma-separated: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp (default {ProbeSpec.Defaults})",
+            HelpName = "LIST",
+        };
+        var count = Values.Number("--count", Count, $"rounds (default 5, {Count.Text})");
+        var interval = Values.Number("--interval", Interval, $"seconds between rounds (default 1, {Interval.Text})");
+        var timeout = Values.Number("--timeout", ProbeRunner.TimeoutSeconds, $"seconds per attempt (default 1, {ProbeRunner.TimeoutSeconds.Text}); probes are never retried");
+        var iface = Values.Word("--interface", "interface for ARP (default: the one on the target's subnet)", "NAME");
+        var dnsServer = new Option<string?>("--dns-server") { Description = "server for 'dns' (default: the first nameserver in /etc/resolv.conf)", HelpName = "IP" };
+        dnsServer.Validators.Add(r => { if (Values.HostIp(r.GetValueOrDefault<string?>() ?? "", "--dns-server") is { } e) r.AddError(e); });
+        var mac = Values.HostMac("--mac", "the target's expected MAC (ARP warns when another answers)");
+        var json = new Option<bool>("--json") { Description = "JSON instead of the summary" };
+        var command = new Command("probe", "probe a host now: ICMP, ARP, DNS, TCP, console discovery") { target, probes, count, interval, timeout, iface, dnsServer, mac, json };
+        command.SetAction((parse, cancel) =>
+        {
+            var text = parse.GetValue(target) ?? throw new UsageException("probe needs a target: reachprobe probe IP");
+            if (!Addresses.TryParseHostIp(text, out var ip, out var problem)) throw new UsageException($"'{Quote.Clip(text)}' {problem}");
+            var environment = new ProbeEnvironment
             {
-                case "--probes": probes = CommandLine.Value(args, ref i, a); break;
-                case "--count":
-                    count = int.TryParse(CommandLine.Value(args, ref i, a), NumberStyles.None, Inv, out var n) && n is >= 1 and <= 100_000
-                        ? n : throw new UsageException($"--count takes a whole number 1–100000, not '{args[i]}'");
-                    break;
-                case "--interval": interval = Seconds(args, ref i, a, 0, 3600); break;
-                case "--timeout": timeout = Seconds(args, ref i, a, 0.01, 60); break;
-                case "--interface": environment = environment with { Interface = CommandLine.Value(args, ref i, a) }; break;
-                case "--dns-server":
-                    var server = CommandLine.Value(args, ref i, a);
-                    environment = environment with
-                    {
-                        DnsServer = Addresses.TryParseIp(server, out _) ? IPAddress.Parse(server) : throw new UsageException($"--dns-server '{server}' is not an IPv4 address"),
-                    };
-                    break;
-                case "--mac":
-                    var mac = CommandLine.Value(args, ref i, a);
-                    environment = environment with
-                    {
-                        ExpectedMac = Addresses.TryParseMac(mac, out _)
-                            ? System.Net.NetworkInformation.PhysicalAddress.Parse(mac.Replace(':', '-').ToUpperInvariant())
-                            : throw new UsageException($"--mac '{mac}' is not a MAC address (aa:bb:cc:dd:ee:ff)"),
-                    };
-                    break;
-                case "--json": json = true; break;
-                default:
-                    if (a.StartsWith('-')) throw new UsageException($"unknown option '{a}' for probe");
-                    if (targetText is not null) throw new UsageException($"probe takes one target; got '{targetText}' and '{a}'");
-                    targetText = a;
-                    break;
-            }
-        }
-        if (targetText is null) throw new UsageException("probe needs a target: reachprobe probe IP");
-        if (!Addresses.TryParseIp(targetText, out var ip)) throw new UsageException($"'{targetText}' is not an IPv4 address");
-        if (ip == 0 || ip >= 0xE000_0000) throw new UsageException($"{targetText} is not a unicast host address");
-        var target = IPAddress.Parse(Addresses.Ip(ip));
+                Interface = parse.GetValue(iface),
+                DnsServer = parse.GetValue(dnsServer) is { } server ? IPAddress.Parse(server) : null,
+                ExpectedMac = parse.GetValue(mac) is { } m ? Addresses.ToPhysicalAddress(m) : null,
+            };
+            return RunAsync(Addresses.ToIPAddress(ip), parse.GetValue(probes) ?? ProbeSpec.Defaults, (int)(parse.GetValue(count) ?? 5), TimeSpan.FromSeconds(parse.GetValue(interval) ?? 1),
+                TimeSpan.FromSeconds(parse.GetValue(timeout) ?? 1), environment, parse.GetValue(json), stdout, stderr, cancel);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(IPAddress target, string probes, int count, TimeSpan interval, TimeSpan timeout, ProbeEnvironment environment, bool json,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
         var specs = ProbeSpec.ParseList(probes, out var problems);
         if (problems.Count > 0) throw new UsageException("--probes: " + string.Join("; ", problems));
 
@@ -184,14 +178,5 @@ internal static class ProbeCommand
             j.WriteEndObject();
         }
         stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
-    }
-
-
-    private static TimeSpan Seconds(string[] args, ref int i, string option, double min, double max)
-    {
-        var text = CommandLine.Value(args, ref i, option);
-        return double.TryParse(text, NumberStyles.Float, Inv, out var s) && s >= min && s <= max
-            ? TimeSpan.FromSeconds(s)
-            : throw new UsageException($"{option} takes seconds ({min}–{max}), not '{text}'");
     }
 }

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
+using ReachProbe.Settings;
 using ReachProbe.History;
 
 namespace ReachProbe.Cli;
@@ -9,31 +11,42 @@ internal static class ReportCommand
     /// <summary>Where the agent keeps its history unless configured otherwise.</summary>
     public const string DefaultDb = "/var/lib/reachprobe/history.db";
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
+    public static Command Create(TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
-        var db = Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : DefaultDb;
-        var since = TimeSpan.FromDays(84);
-        string? target = null;
-        var by = "firmware";
-        var json = false;
-        string? html = null;
-        for (var i = 0; i < args.Length; i++)
+        var db = Values.Path("--db", $"history database (default $REACHPROBE_DB, else {DefaultDb})");
+        var since = new Option<TimeSpan?>("--since")
         {
-            var a = args[i];
-            switch (a)
+            Description = "how far back: 12w, 30d, 48h (default 12w)",
+            HelpName = "SPAN",
+            CustomParser = r =>
             {
-                case "--db": db = CommandLine.Value(args, ref i, a); break;
-                case "--since": since = ParseSpan(CommandLine.Value(args, ref i, a)); break;
-                case "--target": target = CommandLine.Value(args, ref i, a); break;
-                case "--by":
-                    by = CommandLine.Value(args, ref i, a);
-                    if (by is not ("firmware" or "week")) throw new UsageException($"--by takes firmware or week, not '{by}'");
-                    break;
-                case "--json": json = true; break;
-                case "--html": html = CommandLine.Value(args, ref i, a); break;
-                default: throw new UsageException($"unknown option '{a}' for report");
-            }
-        }
+                var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+                if (TryParseSpan(text, out var span)) return span;
+                r.AddError($"--since takes a span such as 12w, 30d or 48h, not '{Quote.Clip(text)}'");
+                return default;
+            },
+        };
+        var target = Values.Word("--target", "one target only", "NAME");
+        var by = new Option<string>("--by") { Description = "rows per firmware (default) or per week", HelpName = "firmware|week" };
+        by.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string?>();
+            if (v is not ("firmware" or "week")) r.AddError($"--by takes firmware or week, not '{Quote.Clip(v ?? "")}'");
+        });
+        var json = new Option<bool>("--json") { Description = "JSON instead of the table" };
+        var html = Values.Path("--html", "also write an HTML page with a chart of incidents per week coloured by firmware");
+        var command = new Command("report", "incidents per firmware or per week from the history database") { db, since, target, by, json, html };
+        command.SetAction(parse => Run(parse.GetValue(db), parse.GetValue(since) ?? TimeSpan.FromDays(84), parse.GetValue(target), parse.GetValue(by) ?? "firmware", parse.GetValue(json), parse.GetValue(html), stdout, stderr, time));
+        return command;
+    }
+
+    /// <summary>The command as typed after "reachprobe report", on <paramref name="time"/>'s clock (tests, benchmarks).</summary>
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider? time = null) =>
+        CommandLine.RunAsync(["report", .. args], stdout, stderr, time).GetAwaiter().GetResult();
+
+    private static int Run(string? dbPath, TimeSpan since, string? target, string by, bool json, string? html, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
+    {
+        var db = dbPath ?? (Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : DefaultDb);
         if (!File.Exists(db))
         {
             stderr.WriteLine($"reachprobe: {db}: no history database there (the agent writes one; give --db FILE)");
@@ -82,18 +95,11 @@ internal static class ReportCommand
     }
 
     /// <summary>"12w", "30d", "48h".</summary>
-    internal static TimeSpan ParseSpan(string text)
+    internal static bool TryParseSpan(string text, out TimeSpan span)
     {
-        if (text.Length >= 2 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && n < 100_000)
-        {
-            switch (text[^1])
-            {
-                case 'w': return TimeSpan.FromDays(7 * n);
-                case 'd': return TimeSpan.FromDays(n);
-                case 'h': return TimeSpan.FromHours(n);
-            }
-        }
-        throw new UsageException($"--since takes a span such as 12w, 30d or 48h, not '{text}'");
+        span = default;
+        if (text.Length < 2 || !double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || !(n > 0 && n < 100_000)) return false;
+        span = text[^1] switch { 'w' => TimeSpan.FromDays(7 * n), 'd' => TimeSpan.FromDays(n), 'h' => TimeSpan.FromHours(n), _ => default };
+        return span > TimeSpan.Zero;
     }
-
 }

@@ -1,4 +1,5 @@
-using System.Globalization;
+using System.CommandLine;
+using ReachProbe.Settings;
 using System.Net;
 using Microsoft.Extensions.Hosting;
 using ReachProbe.Agent;
@@ -10,35 +11,27 @@ namespace ReachProbe.Cli;
 /// <summary><c>reachprobe run</c>: the live agent. Without a config or a target it monitors the default gateway.</summary>
 internal static class RunCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        string? configPath = null;
-        var targets = new List<string>();
-        double? interval = null;
-        string? listen = null;
-        string? iface = null;
-        var check = false;
-        string? history = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var a = args[i];
-            switch (a)
-            {
-                case "--config": configPath = CommandLine.Value(args, ref i, a); break;
-                case "--target": targets.Add(CommandLine.Value(args, ref i, a)); break;
-                case "--interval":
-                    var text = CommandLine.Value(args, ref i, a);
-                    interval = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 0.1 and <= 86400
-                        ? s : throw new UsageException($"--interval takes seconds (0.1–86400), not '{text}'");
-                    break;
-                case "--listen": listen = CommandLine.Value(args, ref i, a); break;
-                case "--interface": iface = CommandLine.Value(args, ref i, a); break;
-                case "--check": check = true; break;
-                case "--history": history = CommandLine.Value(args, ref i, a); break;
-                default: throw new UsageException($"unknown option '{a}' for run");
-            }
-        }
+    /// <summary>The probe interval's range, in seconds (the command line and the configuration).</summary>
+    public static ValueRange Interval => AgentConfig.IntervalSeconds;
 
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var config = Values.Path("--config", "JSON configuration (example: config/reachprobe.json)");
+        var targets = Values.HostIps("--target", "monitor this host with the default probes (repeatable); default: the gateway");
+        var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default 5, {Interval.Text})");
+        var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
+        var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
+        var history = Values.Path("--history", $"incident history database, or 'none' (default {AgentConfig.DefaultHistory})", "FILE|none");
+        var check = new Option<bool>("--check") { Description = "validate the configuration and exit" };
+        var command = new Command("run", "the live agent: probes + capture → verdicts → /metrics") { config, targets, interval, listen, iface, history, check };
+        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(config), parse.GetValue(targets) ?? [], parse.GetValue(interval), parse.GetValue(listen),
+            parse.GetValue(iface), parse.GetValue(history), parse.GetValue(check), stdout, stderr));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string? configPath, List<IPAddress> targets, double? interval, IPEndPoint? listen, string? iface, string? history, bool check,
+        TextWriter stdout, TextWriter stderr)
+    {
         AgentConfig config;
         try
         {
@@ -49,8 +42,7 @@ internal static class RunCommand
             foreach (var p in e.Problems) stderr.WriteLine($"reachprobe: {p}");
             return CommandLine.Usage;
         }
-        if (listen is not null)
-            config = config with { Listen = AgentConfig.TryParseEndpoint(listen, out var ep) ? ep : throw new UsageException($"--listen '{listen}' is not ADDRESS:PORT") };
+        if (listen is not null) config = config with { Listen = listen };
         if (iface is not null) config = config with { Interface = iface };
         if (history is not null) config = config with { History = history == "none" ? null : history };
         var defaults = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
@@ -59,11 +51,8 @@ internal static class RunCommand
         if (targets.Count > 0)
         {
             var list = new List<TargetConfig>();
-            foreach (var t in targets)
-            {
-                if (!Addresses.TryParseIp(t, out var ip) || !WirePipeline.IsUnicast(ip)) throw new UsageException($"--target '{t}' is not a unicast IPv4 address");
-                list.Add(new TargetConfig { Name = t, Ip = IPAddress.Parse(t), Probes = DefaultsFor(IPAddress.Parse(t), iface, defaults, stderr), Interval = every, Timeout = timeout });
-            }
+            foreach (var ip in targets)
+                list.Add(new TargetConfig { Name = ip.ToString(), Ip = ip, Probes = DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
             config = config with { Targets = list };
         }
         else if (config.Targets.Count == 0)

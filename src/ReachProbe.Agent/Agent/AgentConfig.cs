@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using ReachProbe.Settings;
 using ReachProbe.Probes;
 using ReachProbe.Verdict;
 using ReachProbe.Wire;
@@ -52,187 +54,228 @@ public sealed record AgentConfig
     /// <summary>Targets; empty means the default gateway.</summary>
     public IReadOnlyList<TargetConfig> Targets { get; init; } = [];
 
+    /// <summary>A probe interval, in seconds.</summary>
+    public static readonly ValueRange IntervalSeconds = new(0.1, 86400);
+
+    /// <summary>Largest configuration file read.</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>Environment variables with this prefix override the file: REACHPROBE__thresholds__silenceWindowSeconds=60.</summary>
+    public const string EnvironmentPrefix = "REACHPROBE__";
+
     private static readonly string[] LogLevels = ["Trace", "Debug", "Information", "Warning", "Error", "Critical", "None"];
 
-    /// <summary>Reads and validates a file. Throws <see cref="ConfigException"/> listing every problem.</summary>
-    public static AgentConfig Load(string path)
+    /// <summary>
+    /// Reads and validates a file, then the <see cref="EnvironmentPrefix"/> variables over it. Only a regular file of at
+    /// most <see cref="MaxFileBytes"/> is read. Throws <see cref="ConfigException"/> listing every problem.
+    /// </summary>
+    public static AgentConfig Load(string path, IDictionary<string, string?>? environment = null)
     {
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            // Checked before opening: opening a FIFO blocks until a writer comes, and /dev/zero never ends. Pipes and
+            // devices report a size of 0, as does an empty file, which is no configuration either.
+            var info = new FileInfo(path);
+            if (Directory.Exists(path)) throw new ConfigException([$"{path}: a directory, not a configuration file"]);
+            if (!info.Exists) throw new ConfigException([$"{path}: cannot read: no such file"]);
+            if (info.Length == 0) throw new ConfigException([$"{path}: empty, or not a regular file (a pipe or a device); give a JSON configuration file"]);
+            if (info.Length > MaxFileBytes) throw new ConfigException([$"{path}: {info.Length} bytes, more than {MaxFileBytes / 1024} KiB; not a ReachProbe configuration"]);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var buffer = new byte[MaxFileBytes + 1];
+            var length = 0;
+            int n;
+            while (length < buffer.Length && (n = stream.Read(buffer, length, buffer.Length - length)) > 0) length += n;
+            if (length > MaxFileBytes) throw new ConfigException([$"{path}: more than {MaxFileBytes / 1024} KiB; not a ReachProbe configuration"]);
+            text = System.Text.Encoding.UTF8.GetString(buffer, 0, length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException([$"{path}: cannot read: {e.Message}"]);
         }
-        return Parse(text, path);
+        return Parse(text, path, environment ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value));
     }
 
-    /// <summary>Parses and validates JSON text; <paramref name="source"/> names it in errors.</summary>
-    public static AgentConfig Parse(string text, string source)
+    /// <summary>
+    /// Parses and validates JSON text (comments and trailing commas allowed) with <paramref name="environment"/>'s
+    /// <see cref="EnvironmentPrefix"/> variables over it; <paramref name="source"/> names it in errors.
+    /// </summary>
+    public static AgentConfig Parse(string text, string source, IDictionary<string, string?>? environment = null)
     {
-        JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var _ = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
             throw new ConfigException([$"{source}: not valid JSON: line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}"]);
         }
-        using (doc)
+        var builder = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
+        var overrides = (environment ?? new Dictionary<string, string?>())
+            .Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(e => e.Key[EnvironmentPrefix.Length..].Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), e => e.Value);
+        builder.AddInMemoryCollection(overrides);
+        IConfigurationRoot root;
+        try
         {
-            var problems = new List<string>();
-            var config = Read(doc.RootElement, problems);
-            if (problems.Count > 0) throw new ConfigException(problems.Select(p => $"{source}: {p}").ToList());
-            return config!;
+            root = builder.Build();
         }
+        catch (Exception e) when (e is FormatException or InvalidDataException)
+        {
+            throw new ConfigException([$"{source}: {e.Message}"]);
+        }
+        var problems = new List<string>();
+        var config = Read(root, problems);
+        if (problems.Count > 0) throw new ConfigException(problems.Select(p => overrides.Count > 0 && overrides.Keys.Any(k => p.StartsWith(Path(k), StringComparison.OrdinalIgnoreCase)) ? $"{source} (with {EnvironmentPrefix}…): {p}" : $"{source}: {p}").ToList());
+        return config;
     }
 
-    private static AgentConfig? Read(JsonElement root, List<string> problems)
+    /// <summary>"targets:0:ip" as the JSON path "$.targets[0].ip", the way errors name it.</summary>
+    private static string Path(string key)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            problems.Add("$: must be an object");
-            return null;
-        }
+        var sb = new System.Text.StringBuilder("$");
+        foreach (var part in key.Split(':'))
+            sb.Append(part.Length > 0 && part.All(char.IsAsciiDigit) ? $"[{part}]" : $".{part}");
+        return sb.ToString();
+    }
+
+    private static string Path(IConfigurationSection section) => Path(section.Path);
+
+    private static AgentConfig Read(IConfiguration root, List<string> problems)
+    {
         Known(root, "$", problems, "listen", "interface", "logLevel", "history", "thresholds", "defaults", "targets");
         var config = new AgentConfig();
-        if (root.TryGetProperty("listen", out var listen))
+        if (Value(root, "listen") is { } listen)
         {
-            if (String(listen, "$.listen", problems) is { } l)
-            {
-                if (TryParseEndpoint(l, out var ep)) config = config with { Listen = ep };
-                else problems.Add($"$.listen: '{l}' is not ADDRESS:PORT (e.g. 0.0.0.0:{DefaultPort})");
-            }
+            if (TryParseEndpoint(listen, out var ep)) config = config with { Listen = ep };
+            else problems.Add($"$.listen: '{Quote.Clip(listen)}' is not ADDRESS:PORT (e.g. 0.0.0.0:{DefaultPort})");
         }
-        if (root.TryGetProperty("interface", out var iface) && iface.ValueKind != JsonValueKind.Null)
-            config = config with { Interface = String(iface, "$.interface", problems) };
-        if (root.TryGetProperty("history", out var history))
-            config = config with { History = history.ValueKind == JsonValueKind.Null ? null : String(history, "$.history", problems) };
-        if (root.TryGetProperty("logLevel", out var level) && String(level, "$.logLevel", problems) is { } lv)
+        if (Value(root, "interface") is { } iface) config = config with { Interface = iface };
+        var history = root.GetSection("history");
+        if (history.Exists()) config = config with { History = string.IsNullOrEmpty(history.Value) || history.Value == "none" ? null : history.Value };
+        if (Value(root, "logLevel") is { } lv)
         {
             var match = LogLevels.FirstOrDefault(x => string.Equals(x, lv, StringComparison.OrdinalIgnoreCase));
-            if (match is null) problems.Add($"$.logLevel: '{lv}' is not one of {string.Join(", ", LogLevels)}");
+            if (match is null) problems.Add($"$.logLevel: '{Quote.Clip(lv)}' is not one of {string.Join(", ", LogLevels)}");
             else config = config with { LogLevel = match };
         }
         var thresholds = new VerdictOptions();
-        if (root.TryGetProperty("thresholds", out var th) && Object(th, "$.thresholds", problems))
+        if (Object(root, "thresholds", problems) is { } th)
         {
-            Known(th, "$.thresholds", problems, "negativeEvidenceThreshold", "replyTimeoutSeconds", "repeatWindowSeconds", "arpRepeatWindowSeconds", "silenceWindowSeconds");
-            if (th.TryGetProperty("negativeEvidenceThreshold", out var n) && Number(n, "$.thresholds.negativeEvidenceThreshold", problems) is { } nv)
-                thresholds.NegativeEvidenceThreshold = (int)nv;
-            if (Seconds(th, "replyTimeoutSeconds", "$.thresholds", problems) is { } rt) thresholds.ReplyTimeout = rt;
-            if (Seconds(th, "repeatWindowSeconds", "$.thresholds", problems) is { } rw) thresholds.RepeatWindow = rw;
-            if (Seconds(th, "arpRepeatWindowSeconds", "$.thresholds", problems) is { } aw) thresholds.ArpRepeatWindow = aw;
-            if (Seconds(th, "silenceWindowSeconds", "$.thresholds", problems) is { } sw) thresholds.SilenceWindow = sw;
-            foreach (var p in thresholds.Validate()) problems.Add($"$.thresholds: {p}");
+            Known(th, "$.thresholds", problems, VerdictSetting.All.Select(v => v.Key).ToArray());
+            foreach (var setting in VerdictSetting.All)
+                if (Number(th, setting.Key, setting.Range, problems) is { } v) setting.Set(thresholds, v);
         }
         config = config with { Thresholds = thresholds };
 
         var defaultProbes = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
         var defaultInterval = TimeSpan.FromSeconds(5);
         var defaultTimeout = TimeSpan.FromSeconds(1);
-        if (root.TryGetProperty("defaults", out var defaults) && Object(defaults, "$.defaults", problems))
+        if (Object(root, "defaults", problems) is { } defaults)
         {
             Known(defaults, "$.defaults", problems, "probes", "intervalSeconds", "timeoutSeconds");
-            if (defaults.TryGetProperty("probes", out var dp)) defaultProbes = Probes(dp, "$.defaults.probes", problems) ?? defaultProbes;
-            defaultInterval = Seconds(defaults, "intervalSeconds", "$.defaults", problems) ?? defaultInterval;
-            defaultTimeout = Seconds(defaults, "timeoutSeconds", "$.defaults", problems) ?? defaultTimeout;
+            defaultProbes = Probes(defaults.GetSection("probes"), problems) ?? defaultProbes;
+            if (Number(defaults, "intervalSeconds", IntervalSeconds, problems) is { } di) defaultInterval = TimeSpan.FromSeconds(di);
+            if (Number(defaults, "timeoutSeconds", ProbeRunner.TimeoutSeconds, problems) is { } dt) defaultTimeout = TimeSpan.FromSeconds(dt);
         }
 
         var targets = new List<TargetConfig>();
-        if (root.TryGetProperty("targets", out var ts))
+        foreach (var t in Array(root, "targets", problems))
         {
-            if (ts.ValueKind != JsonValueKind.Array) problems.Add("$.targets: must be an array");
-            else
+            var path = Path(t);
+            if (t.Value is not null || !t.GetChildren().Any())
             {
-                var i = 0;
-                foreach (var t in ts.EnumerateArray())
-                {
-                    var path = $"$.targets[{i++}]";
-                    if (!Object(t, path, problems)) continue;
-                    Known(t, path, problems, "name", "ip", "mac", "probes", "intervalSeconds", "timeoutSeconds", "firmware");
-                    IPAddress? ip = null;
-                    if (!t.TryGetProperty("ip", out var ipe)) problems.Add($"{path}.ip: required");
-                    else if (String(ipe, $"{path}.ip", problems) is { } ipText)
-                    {
-                        if (Addresses.TryParseIp(ipText, out var ipv) && WirePipeline.IsUnicast(ipv)) ip = IPAddress.Parse(ipText);
-                        else problems.Add($"{path}.ip: '{ipText}' is not a unicast IPv4 address");
-                    }
-                    string? mac = null;
-                    if (t.TryGetProperty("mac", out var me) && me.ValueKind != JsonValueKind.Null && String(me, $"{path}.mac", problems) is { } macText)
-                    {
-                        if (Addresses.TryParseMac(macText, out var mv)) mac = Addresses.Mac(mv);
-                        else problems.Add($"{path}.mac: '{macText}' is not a MAC address (aa:bb:cc:dd:ee:ff)");
-                    }
-                    var name = t.TryGetProperty("name", out var ne) ? String(ne, $"{path}.name", problems) : null;
-                    if (name is { Length: 0 }) problems.Add($"{path}.name: must not be empty");
-                    var probes = t.TryGetProperty("probes", out var pe) ? Probes(pe, $"{path}.probes", problems) : defaultProbes;
-                    var interval = Seconds(t, "intervalSeconds", path, problems) ?? defaultInterval;
-                    var timeout = Seconds(t, "timeoutSeconds", path, problems) ?? defaultTimeout;
-                    if (interval < TimeSpan.FromSeconds(0.1) || interval > TimeSpan.FromDays(1)) problems.Add($"{path}.intervalSeconds: must be 0.1–86400, not {interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)}");
-                    if (timeout < TimeSpan.FromMilliseconds(10) || timeout > interval) problems.Add($"{path}.timeoutSeconds: must be 0.01 s up to the interval ({interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), not {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}");
-                    var firmware = t.TryGetProperty("firmware", out var fe) && fe.ValueKind != JsonValueKind.Null ? String(fe, $"{path}.firmware", problems) : null;
-                    if (ip is null || probes is null) continue;
-                    targets.Add(new TargetConfig { Name = name ?? ip.ToString(), Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware });
-                }
-                foreach (var dup in targets.GroupBy(t => t.Name).Where(g => g.Count() > 1)) problems.Add($"$.targets: name '{dup.Key}' is used {dup.Count()} times");
-                foreach (var dup in targets.GroupBy(t => t.Ip).Where(g => g.Count() > 1)) problems.Add($"$.targets: ip {dup.Key} is listed {dup.Count()} times");
+                problems.Add($"{path}: must be an object");
+                continue;
             }
+            Known(t, path, problems, "name", "ip", "mac", "probes", "intervalSeconds", "timeoutSeconds", "firmware");
+            IPAddress? ip = null;
+            if (Value(t, "ip") is not { } ipText) problems.Add($"{path}.ip: required");
+            else if (Addresses.TryParseHostIp(ipText, out var ipv, out var problem)) ip = Addresses.ToIPAddress(ipv);
+            else problems.Add($"{path}.ip: '{Quote.Clip(ipText)}' {problem}");
+            string? mac = null;
+            if (Value(t, "mac") is { } macText)
+            {
+                if (Addresses.TryParseHostMac(macText, out var mv, out var problem)) mac = Addresses.Mac(mv);
+                else problems.Add($"{path}.mac: '{Quote.Clip(macText)}' {problem}");
+            }
+            var nameSection = t.GetSection("name");
+            var name = nameSection.Value;
+            if (nameSection.Exists() && string.IsNullOrEmpty(name)) problems.Add($"{path}.name: must not be empty");
+            else if (name is { Length: > MaxNameLength }) problems.Add($"{path}.name: longer than {MaxNameLength} characters: '{Quote.Clip(name)}'");
+            var probes = t.GetSection("probes").Exists() ? Probes(t.GetSection("probes"), problems) : defaultProbes;
+            var interval = Number(t, "intervalSeconds", IntervalSeconds, problems) is { } i ? TimeSpan.FromSeconds(i) : defaultInterval;
+            var timeout = Number(t, "timeoutSeconds", ProbeRunner.TimeoutSeconds, problems) is { } to ? TimeSpan.FromSeconds(to) : defaultTimeout;
+            if (timeout > interval) problems.Add($"{path}.timeoutSeconds: must be 0.01 s up to the interval ({interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), not {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}");
+            var firmware = Value(t, "firmware");
+            if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
+            if (ip is null || probes is null) continue;
+            targets.Add(new TargetConfig { Name = string.IsNullOrEmpty(name) ? ip.ToString() : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware });
         }
+        foreach (var dup in targets.GroupBy(t => t.Name).Where(g => g.Count() > 1)) problems.Add($"$.targets: name '{Quote.Clip(dup.Key)}' is used {dup.Count()} times");
+        foreach (var dup in targets.GroupBy(t => t.Ip).Where(g => g.Count() > 1)) problems.Add($"$.targets: ip {dup.Key} is listed {dup.Count()} times");
         return config with { Targets = targets };
     }
 
-    private static void Known(JsonElement obj, string path, List<string> problems, params string[] names)
+    /// <summary>Longest target name or firmware label: they become metric labels on every scrape.</summary>
+    public const int MaxNameLength = 128;
+
+    private static void Known(IConfiguration section, string path, List<string> problems, params string[] names)
     {
-        foreach (var p in obj.EnumerateObject())
-            if (!names.Contains(p.Name)) problems.Add($"{path}.{p.Name}: unknown option (known: {string.Join(", ", names)})");
+        foreach (var child in section.GetChildren())
+            if (!names.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+                problems.Add($"{path}.{Quote.Clip(child.Key)}: unknown option (known: {string.Join(", ", names)})");
     }
 
-    private static bool Object(JsonElement e, string path, List<string> problems)
+    /// <summary>A scalar's text, or null when absent or JSON null.</summary>
+    private static string? Value(IConfiguration section, string key) => section.GetSection(key) is { } s && s.Exists() && !string.IsNullOrEmpty(s.Value) ? s.Value : null;
+
+    private static IConfigurationSection? Object(IConfiguration section, string key, List<string> problems)
     {
-        if (e.ValueKind == JsonValueKind.Object) return true;
-        problems.Add($"{path}: must be an object");
-        return false;
+        var s = section.GetSection(key);
+        if (!s.Exists()) return null;
+        if (s.Value is { Length: > 0 })
+        {
+            problems.Add($"{Path(s)}: must be an object");
+            return null;
+        }
+        return s;
     }
 
-    private static string? String(JsonElement e, string path, List<string> problems)
+    private static IEnumerable<IConfigurationSection> Array(IConfiguration section, string key, List<string> problems)
     {
-        if (e.ValueKind == JsonValueKind.String) return e.GetString();
-        problems.Add($"{path}: must be a string");
+        var s = section.GetSection(key);
+        if (!s.Exists()) return [];
+        var items = s.GetChildren().ToList();
+        if (s.Value is { Length: > 0 } || items.Any(i => !int.TryParse(i.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        {
+            problems.Add($"{Path(s)}: must be an array");
+            return [];
+        }
+        return items.OrderBy(i => int.Parse(i.Key, CultureInfo.InvariantCulture));
+    }
+
+    private static double? Number(IConfiguration section, string key, ValueRange range, List<string> problems)
+    {
+        var s = section.GetSection(key);
+        if (!s.Exists() || s.Value is null) return null;
+        if (range.TryParse(s.Value, out var v)) return v;
+        problems.Add($"{Path(s)}: must be {range.Noun} ({range.Text}), not {(double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? Quote.Clip(s.Value) : $"'{Quote.Clip(s.Value)}'")}");
         return null;
     }
 
-    private static double? Number(JsonElement e, string path, List<string> problems)
+    private static IReadOnlyList<ProbeSpec>? Probes(IConfigurationSection section, List<string> problems)
     {
-        if (e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var d) && double.IsFinite(d)) return d;
-        problems.Add($"{path}: must be a number");
-        return null;
-    }
-
-    private static TimeSpan? Seconds(JsonElement obj, string name, string path, List<string> problems)
-    {
-        if (!obj.TryGetProperty(name, out var e)) return null;
-        if (Number(e, $"{path}.{name}", problems) is not { } s) return null;
-        if (s is < 0 or > 86400)
+        if (!section.Exists()) return null;
+        var items = section.GetChildren().ToList();
+        if (section.Value is { Length: > 0 } || items.Any(i => i.Value is null || !int.TryParse(i.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
-            problems.Add($"{path}.{name}: must be 0–86400 seconds, not {s.ToString(CultureInfo.InvariantCulture)}");
+            problems.Add($"{Path(section)}: must be an array of strings such as [\"icmp\", \"arp\", \"tcp:9295\"]");
             return null;
         }
-        return TimeSpan.FromSeconds(s);
-    }
-
-    private static IReadOnlyList<ProbeSpec>? Probes(JsonElement e, string path, List<string> problems)
-    {
-        if (e.ValueKind != JsonValueKind.Array || e.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String))
-        {
-            problems.Add($"{path}: must be an array of strings such as [\"icmp\", \"arp\", \"tcp:9295\"]");
-            return null;
-        }
-        var list = ProbeSpec.ParseList(string.Join(",", e.EnumerateArray().Select(x => x.GetString())), out var errors);
-        foreach (var err in errors) problems.Add($"{path}: {err}");
+        var list = ProbeSpec.ParseList(string.Join(",", items.OrderBy(i => int.Parse(i.Key, CultureInfo.InvariantCulture)).Select(i => i.Value)), out var errors);
+        foreach (var err in errors) problems.Add($"{Path(section)}: {err}");
         return errors.Count == 0 ? list : null;
     }
 

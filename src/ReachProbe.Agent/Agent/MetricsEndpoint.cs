@@ -31,6 +31,8 @@ public sealed class MetricsEndpoint(IPEndPoint listen, CollectorRegistry registr
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "reachprobe-metrics" });
+        // The agent's host owns the process's signals; a second console lifetime would answer SIGTERM on its own.
+        builder.Services.AddSingleton<IHostLifetime, NoSignals>();
         builder.Logging.ClearProviders();
         if (logs is not null) builder.Services.AddSingleton(logs);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
@@ -103,6 +105,14 @@ public sealed class MetricsEndpoint(IPEndPoint listen, CollectorRegistry registr
         if (_app is not null) await _app.DisposeAsync().ConfigureAwait(false);
         _app = null;
     }
+}
+
+/// <summary>A lifetime that leaves SIGTERM and Ctrl+C to the agent's own host.</summary>
+internal sealed class NoSignals : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>The metrics address could not be bound (taken, or not an address of this machine).</summary>

@@ -1,3 +1,6 @@
+using System.Globalization;
+using ReachProbe.Settings;
+
 namespace ReachProbe.Verdict;
 
 /// <summary>Thresholds of the verdict engine and of the wire trackers that feed it.</summary>
@@ -42,23 +45,41 @@ public sealed class VerdictOptions
     /// </summary>
     public TimeSpan DownConfirmation { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Returns every problem with these options, each naming the option; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var problems = new List<string>();
-        if (NegativeEvidenceThreshold is < 1 or > 100) problems.Add($"NegativeEvidenceThreshold must be 1–100, not {NegativeEvidenceThreshold}");
-        Check(problems, nameof(ReplyTimeout), ReplyTimeout, 0.1, 60);
-        Check(problems, nameof(RepeatWindow), RepeatWindow, 1, 600);
-        Check(problems, nameof(ArpRepeatWindow), ArpRepeatWindow, 1, 60);
-        Check(problems, nameof(SilenceWindow), SilenceWindow, 1, 3600);
-        Check(problems, nameof(TransmitGrace), TransmitGrace, 0, 10);
-        Check(problems, nameof(DownConfirmation), DownConfirmation, 0, 60);
-        return problems;
-    }
+    /// <summary>Returns every problem with these options, each naming the setting's configuration key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate() =>
+        VerdictSetting.All.Where(v => !v.Range.Contains(v.Get(this)))
+            .Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Key}: must be {v.Range.Noun} ({v.Range.Text}), not {v.Get(this)}")).ToList();
+}
 
-    private static void Check(List<string> problems, string name, TimeSpan value, double min, double max)
-    {
-        if (value.TotalSeconds < min || value.TotalSeconds > max)
-            problems.Add($"{name} must be {min}–{max} s, not {value.TotalSeconds} s");
-    }
+/// <summary>
+/// One threshold of <see cref="VerdictOptions"/>: its configuration key (under "thresholds"), its command-line flag,
+/// its range and its help. The command line, the configuration file and <see cref="VerdictOptions.Validate"/> all read
+/// this table, so a new threshold is one row here.
+/// </summary>
+public sealed record VerdictSetting(string Key, string Flag, ValueRange Range, string Help, Func<VerdictOptions, double> Get, Action<VerdictOptions, double> Set)
+{
+    /// <summary>Every threshold.</summary>
+    public static IReadOnlyList<VerdictSetting> All { get; } =
+    [
+        new("negativeEvidenceThreshold", "--threshold", new(1, 100, Whole: true), "unanswered requests in a row that make a target deaf or down",
+            o => o.NegativeEvidenceThreshold, (o, v) => o.NegativeEvidenceThreshold = (int)v),
+        Seconds("replyTimeoutSeconds", "--reply-timeout", 0.1, 60, "an echo request or ARP who-has waits this long for its reply",
+            o => o.ReplyTimeout, (o, v) => o.ReplyTimeout = v),
+        Seconds("repeatWindowSeconds", "--repeat-window", 1, 600, "a DNS query or SYN repeated this soon after its answer counts",
+            o => o.RepeatWindow, (o, v) => o.RepeatWindow = v),
+        Seconds("arpRepeatWindowSeconds", "--arp-repeat-window", 1, 60, "the target's ARP repeated this soon after the reply counts",
+            o => o.ArpRepeatWindow, (o, v) => o.ArpRepeatWindow = v),
+        Seconds("silenceWindowSeconds", "--silence", 1, 3600, "no frame for this long turns a deaf target into a down one",
+            o => o.SilenceWindow, (o, v) => o.SilenceWindow = v),
+        Seconds("transmitGraceSeconds", "--transmit-grace", 0, 10, "a frame counts as sent while deaf only this long after the first unanswered request",
+            o => o.TransmitGrace, (o, v) => o.TransmitGrace = v),
+        Seconds("downConfirmationSeconds", "--down-confirmation", 0, 60, "a silent target is called down only this long after its first unanswered request",
+            o => o.DownConfirmation, (o, v) => o.DownConfirmation = v),
+    ];
+
+    private static VerdictSetting Seconds(string key, string flag, double min, double max, string help, Func<VerdictOptions, TimeSpan> get, Action<VerdictOptions, TimeSpan> set) =>
+        new(key, flag, new ValueRange(min, max), help, o => get(o).TotalSeconds, (o, v) => set(o, TimeSpan.FromSeconds(v)));
+
+    /// <summary>The default value, as text for help.</summary>
+    public string DefaultText => Get(new VerdictOptions()).ToString(CultureInfo.InvariantCulture);
 }

@@ -41,4 +41,57 @@ public static class Addresses
         }
         return true;
     }
+
+    /// <summary>
+    /// Parses a host's IPv4 address as a person writes it, in the command line or the configuration: four decimal parts
+    /// without leading zeros (inet_aton would read 010 as octal 8), and a unicast host address. On failure,
+    /// <paramref name="problem"/> completes "'TEXT' …".
+    /// </summary>
+    public static bool TryParseHostIp(string text, out uint ip, out string problem)
+    {
+        problem = "";
+        if (!TryParseIp(text, out ip))
+        {
+            problem = "is not an IPv4 address (four decimal numbers 0–255, such as 198.18.0.27)";
+            return false;
+        }
+        if (text.Split('.').Any(p => p.Length > 1 && p[0] == '0'))
+        {
+            problem = $"has a leading zero: write {Ip(ip)} (some tools read 010 as octal 8)";
+            return false;
+        }
+        if (!WirePipeline.IsUnicast(ip))
+        {
+            problem = "is not a unicast host address";
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Parses a host's MAC address: six hex pairs, and one a network card can have (not zero, broadcast or multicast).
+    /// On failure, <paramref name="problem"/> completes "'TEXT' …".
+    /// </summary>
+    public static bool TryParseHostMac(string text, out ulong mac, out string problem)
+    {
+        problem = "";
+        if (!TryParseMac(text, out mac))
+        {
+            problem = "is not a MAC address (aa:bb:cc:dd:ee:ff)";
+            return false;
+        }
+        if (mac == 0 || mac == 0xFFFF_FFFF_FFFF || (mac & 0x0100_0000_0000) != 0)
+        {
+            problem = "cannot be a host's MAC address (zero, broadcast or multicast)";
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>An address in host order as an <see cref="System.Net.IPAddress"/>.</summary>
+    public static System.Net.IPAddress ToIPAddress(uint ip) => new([(byte)(ip >> 24), (byte)(ip >> 16), (byte)(ip >> 8), (byte)ip]);
+
+    /// <summary>A MAC as a <see cref="System.Net.NetworkInformation.PhysicalAddress"/>.</summary>
+    public static System.Net.NetworkInformation.PhysicalAddress ToPhysicalAddress(ulong mac) =>
+        new([(byte)(mac >> 40), (byte)(mac >> 32), (byte)(mac >> 24), (byte)(mac >> 16), (byte)(mac >> 8), (byte)mac]);
 }

@@ -1,21 +1,26 @@
-using System.Diagnostics;
 using Polly;
 using Polly.Timeout;
+using ReachProbe.Settings;
 
 namespace ReachProbe.Probes;
 
 /// <summary>Runs a probe under a Polly per-attempt timeout. No retry strategy, by design: loss must stay visible.</summary>
 public sealed class ProbeRunner
 {
-    private readonly ResiliencePipeline _pipeline;
+    /// <summary>The per-attempt timeout's range, in seconds.</summary>
+    public static readonly ValueRange TimeoutSeconds = new(0.01, 60);
 
-    /// <summary>Creates a runner with the given per-attempt timeout (0.01–60 s).</summary>
-    public ProbeRunner(TimeSpan timeout)
+    private readonly ResiliencePipeline _pipeline;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a runner with the given per-attempt timeout (<see cref="TimeoutSeconds"/>), timed by <paramref name="time"/>.</summary>
+    public ProbeRunner(TimeSpan timeout, TimeProvider? time = null)
     {
-        if (timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromSeconds(60))
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "probe timeout must be 0.01–60 s");
+        if (!TimeoutSeconds.Contains(timeout.TotalSeconds))
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"probe timeout must be {TimeoutSeconds.Text} s");
         Timeout = timeout;
-        _pipeline = new ResiliencePipelineBuilder().AddTimeout(timeout).Build();
+        _time = time ?? TimeProvider.System;
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }.AddTimeout(timeout).Build();
     }
 
     /// <summary>The per-attempt timeout.</summary>
@@ -24,27 +29,27 @@ public sealed class ProbeRunner
     /// <summary>Runs one attempt; a timeout or an unexpected fault becomes a result, never an exception (except cancellation by the caller).</summary>
     public async Task<ProbeResult> RunAsync(IProbe probe, CancellationToken cancellation = default)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             var result = await _pipeline.ExecuteAsync(async ct => await probe.ProbeAsync(ct).ConfigureAwait(false), cancellation).ConfigureAwait(false);
             // The timeout is cooperative: on a busy machine an answer can slip in after the deadline. Late is lost.
-            var elapsed = Stopwatch.GetElapsedTime(started);
+            var elapsed = _time.GetElapsedTime(started);
             return result.ProvesReceipt && elapsed > Timeout
                 ? result with { Status = ProbeStatus.Timeout, Duration = elapsed, Reason = $"answered late, after {elapsed.TotalMilliseconds:0} ms" }
                 : result;
         }
         catch (TimeoutRejectedException)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Timeout, Stopwatch.GetElapsedTime(started), "timeout");
+            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Timeout, Stopwatch.GetElapsedTime(started), "timeout");
+            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Error, Stopwatch.GetElapsedTime(started), e.Message);
+            return new ProbeResult(probe.Name, ProbeStatus.Error, _time.GetElapsedTime(started), e.Message);
         }
     }
 }

@@ -40,6 +40,8 @@ public class AgentConfigTests
         Assert.Equal(v.RepeatWindow, config.Thresholds.RepeatWindow);
         Assert.Equal(v.ArpRepeatWindow, config.Thresholds.ArpRepeatWindow);
         Assert.Equal(v.SilenceWindow, config.Thresholds.SilenceWindow);
+        Assert.Equal(v.TransmitGrace, config.Thresholds.TransmitGrace);
+        Assert.Equal(v.DownConfirmation, config.Thresholds.DownConfirmation);
     }
 
     [Fact]
@@ -50,5 +52,80 @@ public class AgentConfigTests
         Assert.Equal("198.18.0.27", t.Name);
         Assert.Equal(["icmp"], t.Probes.Select(p => p.Text));
         Assert.Equal(TimeSpan.FromSeconds(2), t.Interval);
+    }
+
+    [Fact]
+    public void Parse_EnvironmentOverridesTheFile()
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["REACHPROBE__thresholds__silenceWindowSeconds"] = "60",
+            ["REACHPROBE__targets__0__name"] = "tv",
+            ["PATH"] = "/usr/bin",
+        };
+        var c = AgentConfig.Parse("""{ "thresholds": { "silenceWindowSeconds": 30 }, "targets": [ { "ip": "198.18.0.27", "name": "console" } ] }""", "test", env);
+        Assert.Equal(TimeSpan.FromSeconds(60), c.Thresholds.SilenceWindow);
+        Assert.Equal("tv", Assert.Single(c.Targets).Name);
+    }
+
+    [Fact]
+    public void Parse_BadEnvironmentOverride_IsNamedAsSuch()
+    {
+        var env = new Dictionary<string, string?> { ["REACHPROBE__thresholds__silenceWindowSeconds"] = "soon" };
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Parse("{}", "test", env));
+        Assert.Equal(["test (with REACHPROBE__…): $.thresholds.silenceWindowSeconds: must be seconds (1–3600), not 'soon'"], e.Problems);
+    }
+
+    [Fact]
+    public void Parse_EveryThreshold_IsSettable()
+    {
+        var json = "{ \"thresholds\": { " + string.Join(", ", ReachProbe.Verdict.VerdictSetting.All.Select(v => $"\"{v.Key}\": {v.Range.Max}")) + " } }";
+        var c = AgentConfig.Parse(json, "test");
+        foreach (var v in ReachProbe.Verdict.VerdictSetting.All) Assert.Equal(v.Range.Max, v.Get(c.Thresholds));
+    }
+
+    [Theory]
+    [InlineData("/dev/zero", "/dev/zero: empty, or not a regular file (a pipe or a device); give a JSON configuration file")]
+    [InlineData("/", "/: a directory, not a configuration file")]
+    [InlineData("/nonexistent/reachprobe.json", "/nonexistent/reachprobe.json: cannot read: no such file")]
+    public void Load_NotAConfigurationFile_IsOneLine(string path, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Load(path));
+        Assert.Equal([expected], e.Problems);
+    }
+
+    [Fact]
+    public async Task Load_Fifo_DoesNotBlock()
+    {
+        var dir = Directory.CreateTempSubdirectory("reachprobe-config-");
+        try
+        {
+            var fifo = Path.Combine(dir.FullName, "fifo");
+            using (var p = System.Diagnostics.Process.Start("mkfifo", fifo)) await p.WaitForExitAsync();
+            var load = Task.Run(() => AgentConfig.Load(fifo));
+            Assert.Same(load, await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(30))));
+            var e = await Assert.ThrowsAsync<ConfigException>(() => load);
+            Assert.Contains("not a regular file", Assert.Single(e.Problems));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Load_HugeFile_IsRefusedUnread()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            using (var f = File.OpenWrite(path)) f.SetLength(AgentConfig.MaxFileBytes + 1);
+            var e = Assert.Throws<ConfigException>(() => AgentConfig.Load(path));
+            Assert.Equal([$"{path}: {AgentConfig.MaxFileBytes + 1} bytes, more than 1024 KiB; not a ReachProbe configuration"], e.Problems);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

@@ -61,11 +61,13 @@ public sealed class AnalyzeCommandTests : IDisposable
     [InlineData(new[] { "analyze", "a.pcap", "b.pcap" }, "analyze takes one capture file; got 'a.pcap' and 'b.pcap'")]
     [InlineData(new[] { "analyze", "a.pcap", "--frobnicate" }, "unknown option '--frobnicate' for analyze")]
     [InlineData(new[] { "analyze", "a.pcap", "--target", "192.168.1.300" }, "--target '192.168.1.300': '192.168.1.300' is not an IPv4 address")]
-    [InlineData(new[] { "analyze", "a.pcap", "--target", "224.0.0.251" }, "224.0.0.251 is not a unicast host address")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "224.0.0.251" }, "'224.0.0.251' is not a unicast host address")]
     [InlineData(new[] { "analyze", "a.pcap", "--target", "10.0.0.1=zz" }, "'zz' is not a MAC address")]
     [InlineData(new[] { "analyze", "a.pcap", "--target" }, "--target needs a value")]
-    [InlineData(new[] { "analyze", "a.pcap", "--threshold", "0" }, "NegativeEvidenceThreshold must be 1–100, not 0")]
-    [InlineData(new[] { "analyze", "a.pcap", "--silence", "soon" }, "--silence takes seconds, not 'soon'")]
+    [InlineData(new[] { "analyze", "a.pcap", "--threshold", "0" }, "reachprobe: --threshold takes a whole number (1–100), not '0' (see 'reachprobe analyze --help')")]
+    [InlineData(new[] { "analyze", "a.pcap", "--silence", "soon" }, "--silence takes seconds (1–3600), not 'soon'")]
+    [InlineData(new[] { "analyze", "a.pcap", "--threshold=2.5" }, "--threshold takes a whole number (1–100), not '2.5'")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "10.0.0.1=01:00:5e:00:00:01" }, "'01:00:5e:00:00:01' cannot be a host's MAC address (zero, broadcast or multicast)")]
     [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
     public void Run_BadUsage_ExitsTwoWithOneClearLine(string[] args, string expected)
     {

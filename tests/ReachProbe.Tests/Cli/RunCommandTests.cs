@@ -18,7 +18,13 @@ public class RunCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "run", "--target", "999.1.1.1" }, "--target '999.1.1.1' is not a unicast IPv4 address")]
+    [InlineData(new[] { "run", "--target", "999.1.1.1" }, "reachprobe: --target '999.1.1.1' is not an IPv4 address (four decimal numbers 0–255, such as 198.18.0.27) (see 'reachprobe run --help')")]
+    [InlineData(new[] { "run", "--target", "198.51.100.08" }, "reachprobe: --target '198.51.100.08' has a leading zero: write 198.51.100.8 (some tools read 010 as octal 8) (see 'reachprobe run --help')")]
+    [InlineData(new[] { "run", "--target", "198.51.100.027" }, "--target '198.51.100.027' has a leading zero: write 198.51.100.27")]
+    [InlineData(new[] { "run", "--target=224.0.0.1" }, "--target '224.0.0.1' is not a unicast host address")]
+    [InlineData(new[] { "run", "--history", "" }, "--history needs a path, not an empty string")]
+    [InlineData(new[] { "run", "--config", "" }, "--config needs a path, not an empty string")]
+    [InlineData(new[] { "run", "--interval=x" }, "--interval takes seconds (0.1–86400), not 'x'")]
     [InlineData(new[] { "run", "--interval", "0" }, "--interval takes seconds (0.1–86400), not '0'")]
     [InlineData(new[] { "run", "--listen", "9942" }, "--listen '9942' is not ADDRESS:PORT")]
     [InlineData(new[] { "run", "--bogus" }, "unknown option '--bogus' for run")]

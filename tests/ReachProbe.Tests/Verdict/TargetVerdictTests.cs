@@ -261,7 +261,7 @@ public class TargetVerdictTests
     {
         var problems = new VerdictOptions { NegativeEvidenceThreshold = 0, SilenceWindow = TimeSpan.Zero }.Validate();
         Assert.Equal(2, problems.Count);
-        Assert.Contains(problems, p => p.StartsWith("NegativeEvidenceThreshold"));
-        Assert.Contains(problems, p => p.StartsWith("SilenceWindow"));
+        Assert.Contains("negativeEvidenceThreshold: must be a whole number (1–100), not 0", problems);
+        Assert.Contains("silenceWindowSeconds: must be seconds (1–3600), not 0", problems);
     }
 }

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Net;
+using ReachProbe.Agent;
+using ReachProbe.Settings;
+using ReachProbe.Wire;
+
+namespace ReachProbe.Cli;
+
+/// <summary>
+/// One parser per kind of value, shared by every command: a bad value is refused while parsing with one line that names
+/// the option and quotes at most 80 characters of what was given, whichever command it was given to.
+/// </summary>
+internal static class Values
+{
+    /// <summary>Seconds or a whole number within <paramref name="range"/>.</summary>
+    public static Option<double?> Number(string flag, ValueRange range, string help) => new(flag)
+    {
+        Description = help,
+        HelpName = range.Whole ? "N" : "SEC",
+        CustomParser = r => Parse<double?>(r, text => range.TryParse(text, out var v) ? v : null, text => $"{flag} {range.Problem(text)}"),
+    };
+
+    /// <summary>A host's IPv4 address (dotted decimal, unicast), repeatable.</summary>
+    public static Option<List<IPAddress>> HostIps(string flag, string help) => new(flag)
+    {
+        Description = help,
+        HelpName = "IP",
+        CustomParser = r =>
+        {
+            var list = new List<IPAddress>();
+            foreach (var token in r.Tokens)
+            {
+                if (HostIp(token.Value, flag) is { } error)
+                {
+                    r.AddError(error);
+                    return list;
+                }
+                Addresses.TryParseHostIp(token.Value, out var ip, out _);
+                if (!list.Contains(Addresses.ToIPAddress(ip))) list.Add(Addresses.ToIPAddress(ip));
+            }
+            return list;
+        },
+    };
+
+    /// <summary>The problem with <paramref name="text"/> as a host's IPv4 address given to <paramref name="flag"/>, or null.</summary>
+    public static string? HostIp(string text, string flag) =>
+        Addresses.TryParseHostIp(text, out _, out var problem) ? null : $"{flag} '{Quote.Clip(text)}' {problem}";
+
+    /// <summary>A host's MAC address.</summary>
+    public static Option<ulong?> HostMac(string flag, string help) => new(flag)
+    {
+        Description = help,
+        HelpName = "MAC",
+        CustomParser = r => Parse<ulong?>(r, text => Addresses.TryParseHostMac(text, out var m, out _) ? m : null,
+            text => { Addresses.TryParseHostMac(text, out _, out var p); return $"{flag} '{Quote.Clip(text)}' {p}"; }),
+    };
+
+    /// <summary>ADDRESS:PORT to listen on.</summary>
+    public static Option<IPEndPoint?> Endpoint(string flag, string help) => new(flag)
+    {
+        Description = help,
+        HelpName = "ADDR:PORT",
+        CustomParser = r => Parse(r, text => AgentConfig.TryParseEndpoint(text, out var ep) ? ep : null, text => $"{flag} '{Quote.Clip(text)}' is not ADDRESS:PORT"),
+    };
+
+    /// <summary>A file path: not empty.</summary>
+    public static Option<string?> Path(string flag, string help, string helpName = "FILE") => new(flag)
+    {
+        Description = help,
+        HelpName = helpName,
+        CustomParser = r => Parse(r, text => text.Length > 0 && !text.Contains('\0') ? text : null, _ => $"{flag} needs a path, not an empty string"),
+    };
+
+    /// <summary>A non-empty word (a label, an interface name).</summary>
+    public static Option<string?> Word(string flag, string help, string helpName) => new(flag)
+    {
+        Description = help,
+        HelpName = helpName,
+        CustomParser = r => Parse(r, text => text.Length is > 0 and <= 256 ? text : null, text => $"{flag} takes 1–256 characters, not '{Quote.Clip(text)}'"),
+    };
+
+    private static T? Parse<T>(ArgumentResult r, Func<string, T?> parse, Func<string, string> problem)
+    {
+        var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+        var value = parse(text);
+        if (value is null) r.AddError(problem(text));
+        return value;
+    }
+}
