@@ -71,7 +71,15 @@ internal static class CommandLine
         if (parse.Errors.Count > 0) return UsageError(stderr, Describe(parse), parse.CommandResult.Command);
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellation)
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = stdout,
+                Error = stderr,
+                EnableDefaultExceptionHandler = false,
+                // SIGTERM and Ctrl+C belong to the agent's host, which stops cleanly and exits 0; System.CommandLine's
+                // own handler would end the process with 143 after its timeout.
+                ProcessTerminationTimeout = null,
+            }, cancellation)
                 .ConfigureAwait(false);
         }
         catch (UsageException e)

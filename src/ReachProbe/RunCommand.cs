@@ -42,9 +42,21 @@ internal static class RunCommand
             foreach (var p in e.Problems) stderr.WriteLine($"reachprobe: {p}");
             return CommandLine.Usage;
         }
-        if (listen is not null) config = config with { Listen = listen };
-        if (iface is not null) config = config with { Interface = iface };
-        if (history is not null) config = config with { History = history == "none" ? null : history };
+        // The command line's settings win over the file's, at start and at every reload (SIGHUP).
+        AgentConfig Overrides(AgentConfig c)
+        {
+            if (listen is not null) c = c with { Listen = listen };
+            if (iface is not null) c = c with { Interface = iface };
+            if (history is not null) c = c with { History = history == "none" ? null : history };
+            if (interval is not null)
+            {
+                var each = TimeSpan.FromSeconds(interval.Value);
+                c = c with { Targets = c.Targets.Select(t => t with { Interval = each, Timeout = t.Timeout > each ? each : t.Timeout }).ToList() };
+            }
+            return c;
+        }
+        var fromFile = config.Targets.Count > 0 && targets.Count == 0;
+        config = Overrides(config);
         var defaults = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
         var every = TimeSpan.FromSeconds(interval ?? 5);
         var timeout = TimeSpan.FromSeconds(Math.Min(1, every.TotalSeconds));
@@ -65,10 +77,6 @@ internal static class RunCommand
             }
             config = config with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = DefaultsFor(gateway, iface, defaults, stderr), Interval = every, Timeout = timeout }] };
         }
-        else if (interval is not null)
-        {
-            config = config with { Targets = config.Targets.Select(t => t with { Interval = every, Timeout = t.Timeout > every ? every : t.Timeout }).ToList() };
-        }
 
         var captureInterface = AgentHost.CaptureInterface(config);
         var probes = AgentHost.Probes(config, out var problems);
@@ -83,7 +91,8 @@ internal static class RunCommand
             + $"on {captureInterface}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
         if (check) return CommandLine.Ok;
 
-        using var host = AgentHost.Build(config, captureInterface!, probes);
+        Func<AgentConfig>? reload = fromFile ? () => Overrides(AgentConfig.Load(configPath!)) : null;
+        using var host = AgentHost.Build(config, captureInterface!, probes, reload);
         try
         {
             await host.RunAsync().ConfigureAwait(false);

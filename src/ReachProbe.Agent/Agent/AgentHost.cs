@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using ReachProbe.Probes;
+using ReachProbe.Wire;
 
 namespace ReachProbe.Agent;
 
@@ -64,7 +65,7 @@ public static class AgentHost
             var env = new ProbeEnvironment
             {
                 Interface = config.Interface,
-                ExpectedMac = t.Mac is null ? null : System.Net.NetworkInformation.PhysicalAddress.Parse(t.Mac.Replace(':', '-').ToUpperInvariant()),
+                ExpectedMac = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? Addresses.ToPhysicalAddress(mac) : null,
             };
             foreach (var spec in t.Probes)
             {
@@ -77,7 +78,12 @@ public static class AgentHost
     }
 
     /// <summary>Builds the host. The caller runs it.</summary>
-    public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, string[]? args = null)
+    /// <param name="config">The configuration.</param>
+    /// <param name="captureInterface">Where to capture.</param>
+    /// <param name="probes">The probes of <paramref name="config"/> (see <see cref="Probes"/>).</param>
+    /// <param name="reload">Reads the configuration again (on SIGHUP); null when it did not come from a file.</param>
+    /// <param name="args">Host arguments.</param>
+    public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, Func<AgentConfig>? reload = null, string[]? args = null)
     {
         var builder = Host.CreateApplicationBuilder(args ?? []);
         builder.Services.AddSystemd();
@@ -91,6 +97,9 @@ public static class AgentHost
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.LogLevel));
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // A host that fails to start says why in one line of its own (reachprobe: cannot serve metrics on …).
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         var registry = Metrics.NewCustomRegistry();
         var metrics = new AgentMetrics(registry);
         builder.Services.AddSingleton(config);
@@ -102,7 +111,10 @@ public static class AgentHost
             sp.GetRequiredService<ILogger<AgentService>>(), TimeProvider.System, sp.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton<IProbeResultSink>(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentService>());
-        builder.Services.AddProbeScheduler(probes);
+        builder.Services.AddProbeScheduler(probes, TimeProvider.System);
+        if (reload is not null)
+            builder.Services.AddHostedService(sp => new ConfigReloader(reload, config, sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ProbeRegistry>(),
+                sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), TimeProvider.System));
         return builder.Build();
     }
 }

@@ -16,13 +16,70 @@ public sealed class AgentLoop : IDisposable
 {
     private readonly HistoryRecorder _history;
     private readonly CaptureMonitor _capture;
+    private readonly AgentObserver _observer;
+    private readonly Dictionary<uint, TargetConfig> _configOf;
+    private readonly ILogger _log;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<AgentConfig> _reconfigure = new();
+    private AgentConfig _config;
 
-    private AgentLoop(AnalysisLoop loop, ProbeEvidence probes, CaptureMonitor capture, HistoryRecorder history)
+    private AgentLoop(AgentConfig config, AnalysisLoop loop, ProbeEvidence probes, CaptureMonitor capture, HistoryRecorder history, AgentObserver observer,
+        Dictionary<uint, TargetConfig> configOf, ILogger log)
     {
+        _config = config;
         Loop = loop;
         Probes = probes;
         _capture = capture;
         _history = history;
+        _observer = observer;
+        _configOf = configOf;
+        _log = log;
+        loop.AddProducer(new Reconfiguration(this));
+    }
+
+    /// <summary>The targets being watched.</summary>
+    public IReadOnlyList<TargetConfig> Targets => _config.Targets;
+
+    /// <summary>
+    /// Takes a new configuration (from any thread); the loop applies it at its next pass: removed targets are dropped
+    /// (an open incident is closed as cut short), added ones start unknown, the others keep their state. Thresholds
+    /// and the other settings stay as they were.
+    /// </summary>
+    public void Reconfigure(AgentConfig next) => _reconfigure.Enqueue(next);
+
+    private sealed class Reconfiguration(AgentLoop agent) : IEvidenceProducer
+    {
+        public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
+        {
+            while (agent._reconfigure.TryDequeue(out var next)) agent.Apply(next, now);
+        }
+    }
+
+    private void Apply(AgentConfig next, DateTimeOffset now)
+    {
+        var change = ConfigChange.Between(_config, next);
+        var pipeline = Loop.Pipeline;
+        foreach (var t in change.Removed)
+        {
+            var ip = Addresses.ToUInt(t.Ip);
+            if (pipeline.Find(ip) is { } host) _history.Forget(t.Name, host.Verdict, now);
+            pipeline.RemoveTarget(ip);
+            _configOf.Remove(ip);
+            _observer.Forget(t.Name);
+        }
+        foreach (var t in change.Changed)
+        {
+            _configOf[Addresses.ToUInt(t.Ip)] = t;
+            _history.Firmware(t.Name, t.Firmware, now);
+        }
+        foreach (var t in change.Added)
+        {
+            _configOf[Addresses.ToUInt(t.Ip)] = t;
+            _history.Firmware(t.Name, t.Firmware, now);
+            pipeline.AddTarget(Addresses.ToUInt(t.Ip), t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
+        }
+        Probes.SetTargets(next.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)));
+        _capture.Filter = AgentService.BpfFilter(next.Targets);
+        _config = next;
     }
 
     /// <summary>The loop.</summary>
@@ -37,8 +94,7 @@ public sealed class AgentLoop : IDisposable
     /// <summary>Wires the agent's analysis and opens the history (a start mark is written).</summary>
     /// <param name="config">Targets, thresholds, history path.</param>
     /// <param name="captureInterface">Interface for metrics and logs.</param>
-    /// <param name="filter">The capture's BPF filter (logged).</param>
-    /// <param name="createCapture">Makes a capture to open (a new one after each failure).</param>
+    /// <param name="createCapture">Makes a capture with a BPF filter, to open (a new one after each failure or new filter).</param>
     /// <param name="ownCarrier">The monitor's own link carrier.</param>
     /// <param name="targetLinks">The carrier behind each target's MAC, when capturing on a bridge.</param>
     /// <param name="monitorAddress">The monitor's own IPv4 address, whose requests the probe results count.</param>
@@ -46,7 +102,7 @@ public sealed class AgentLoop : IDisposable
     /// <param name="log">Log.</param>
     /// <param name="time">The clock.</param>
     /// <param name="probes">Where probe results are handed over, when the probe jobs start before the loop is wired; else a new one.</param>
-    public static AgentLoop Create(AgentConfig config, string captureInterface, string filter, Func<ILiveSource> createCapture, Func<bool> ownCarrier,
+    public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
         ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null)
     {
         var configOf = new Dictionary<uint, TargetConfig>();
@@ -66,10 +122,10 @@ public sealed class AgentLoop : IDisposable
         var observer = new AgentObserver(configOf, metrics, history, log, time);
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
-        var capture = new CaptureMonitor(captureInterface, filter, createCapture, ownCarrier, targetLinks, metrics, log);
+        var capture = new CaptureMonitor(captureInterface, AgentService.BpfFilter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddObserver(probes).AddProducer(capture).AddProducer(probes);
-        return new AgentLoop(loop, probes, capture, history);
+        return new AgentLoop(config, loop, probes, capture, history, observer, configOf, log);
     }
 
     /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>

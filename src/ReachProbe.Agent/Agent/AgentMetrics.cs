@@ -36,6 +36,25 @@ public sealed class AgentMetrics
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
     }
 
+    /// <summary>Removes every series of a target (removed by a reload).</summary>
+    public void Forget(string target)
+    {
+        foreach (var c in new Collector[] { _state, _probeSuccess, _lastFrame, _info, _probeDuration, _incidentDuration, _probes, _evidence, _changes, _incidents })
+        {
+            switch (c)
+            {
+                case Gauge g: Remove(g.GetAllLabelValues(), target, v => g.RemoveLabelled(v)); break;
+                case Counter k: Remove(k.GetAllLabelValues(), target, v => k.RemoveLabelled(v)); break;
+                case Histogram h: Remove(h.GetAllLabelValues(), target, v => h.RemoveLabelled(v)); break;
+            }
+        }
+    }
+
+    private static void Remove(IEnumerable<string[]> series, string target, Action<string[]> remove)
+    {
+        foreach (var labels in series.Where(l => l.Length > 0 && l[0] == target).ToList()) remove(labels);
+    }
+
     /// <summary>The registry (for the /metrics endpoint and tests).</summary>
     public CollectorRegistry Registry { get; }
 

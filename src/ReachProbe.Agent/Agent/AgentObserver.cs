@@ -44,6 +44,13 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         _nextAlive = now + AliveEvery;
     }
 
+    /// <summary>A target removed by a reload: its series go from /metrics.</summary>
+    public void Forget(string target)
+    {
+        _info.Remove(target);
+        metrics.Forget(target);
+    }
+
     private string Name(HostMonitor host) => configOf[host.Identity.Ip].Name;
 
     /// <summary>Publishes <c>reachprobe_target_info</c>, replacing the previous series only when something changed.</summary>

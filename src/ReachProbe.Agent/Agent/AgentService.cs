@@ -15,6 +15,19 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
 {
     // Made with the service, so results of probe jobs that start before the loop is wired wait in its channel.
     private readonly ProbeEvidence _probes = AgentLoop.NewProbeEvidence(config, metrics, log, time);
+    private readonly Lock _gate = new();
+    private AgentLoop? _agent;
+    private AgentConfig _config = config;
+
+    /// <summary>Takes a reloaded configuration: applied by the loop at its next pass (or used when it starts).</summary>
+    public void Reconfigure(AgentConfig next)
+    {
+        lock (_gate)
+        {
+            _config = next;
+            _agent?.Reconfigure(next);
+        }
+    }
 
     /// <inheritdoc/>
     public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at) => _probes.Record(probe, result, at);
@@ -24,10 +37,14 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
     {
         try
         {
-            var filter = BpfFilter(config.Targets);
             var bridge = new BridgePorts(captureInterface);
-            using var agent = AgentLoop.Create(config, captureInterface, filter, () => new LiveCapture(captureInterface, filter), () => CarrierUp(captureInterface),
-                bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes);
+            AgentLoop agent;
+            lock (_gate)
+            {
+                agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => CarrierUp(captureInterface),
+                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes);
+            }
+            using var _ = agent;
             await agent.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

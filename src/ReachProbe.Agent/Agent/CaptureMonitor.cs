@@ -18,7 +18,7 @@ public interface ITargetLinks
 /// own link has no carrier (a blind monitor blames no one), turns the carrier of each target's bridge port into
 /// <see cref="EvidenceKind.TargetLinkDown"/>/<see cref="EvidenceKind.TargetLinkUp"/>, and exports capture health.
 /// </summary>
-public sealed partial class CaptureMonitor(string iface, string filter, Func<ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
+public sealed partial class CaptureMonitor(string iface, string filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
     : IEvidenceProducer, IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(5);
@@ -27,6 +27,20 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<ILi
     private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
     private TimeSpan _backoff = FirstBackoff;
     private bool _blind;
+    private string _filter = filter;
+    private bool _reopen;
+
+    /// <summary>The capture's BPF filter; a new one reopens the capture at the next pass.</summary>
+    public string Filter
+    {
+        get => _filter;
+        set
+        {
+            if (value == _filter) return;
+            _filter = value;
+            _reopen = true;
+        }
+    }
 
     /// <summary>True while every target is unknown because the monitor cannot see.</summary>
     public bool Blind => _blind;
@@ -34,6 +48,15 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<ILi
     /// <inheritdoc/>
     public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
     {
+        if (_reopen)
+        {
+            _reopen = false;
+            if (_capture is not null)
+            {
+                Close(loop);
+                _retryAt = now;
+            }
+        }
         if (_capture is null && now >= _retryAt) TryOpen(loop, now);
         if (!tick) return;
         var linkUp = ownCarrier();
@@ -59,14 +82,14 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<ILi
 
     private void TryOpen(AnalysisLoop loop, DateTimeOffset now)
     {
-        var c = create();
+        var c = create(_filter);
         try
         {
             c.Open();
             _capture = c;
             loop.Source = c;
             _backoff = FirstBackoff;
-            LogCaptureOpen(iface, filter);
+            LogCaptureOpen(iface, _filter);
             if (_blind) See(loop, now);
         }
         catch (CaptureException e)

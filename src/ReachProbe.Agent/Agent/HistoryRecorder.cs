@@ -67,6 +67,16 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         }
     }
 
+    /// <summary>A target removed by a reload: its open incident is closed as cut short at <paramref name="now"/>.</summary>
+    public void Forget(string target, TargetVerdict verdict, DateTimeOffset now)
+    {
+        foreach (var incident in verdict.Incidents)
+        {
+            if (incident.End is not null || !_open.Remove(incident, out var known)) continue;
+            Try(s => s.CloseIncident(known.Id, now, IncidentEnd.CutShort.Name(), incident.Evidence));
+        }
+    }
+
     private HashSet<Incident> Seen { get; } = [];
 
     /// <summary>Records a sign of life and saves open incidents' evidence so far, so a crash loses neither.</summary>

@@ -12,9 +12,14 @@ namespace ReachProbe.Agent;
 /// unreachable is unanswered; an error is the monitor's own problem and says nothing about the target. The probe jobs
 /// hand results over through a bounded channel and never wait; the loop drains it on its thread.
 /// </summary>
-public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> ipOfTarget, AgentMetrics metrics, ILogger log, TimeProvider time)
+public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targets, AgentMetrics metrics, ILogger log, TimeProvider time)
     : IEvidenceProducer, IAnalysisObserver, IProbeResultSink
 {
+    private IReadOnlyDictionary<string, uint> _ipOfTarget = targets;
+
+    /// <summary>The targets after a reload (on the loop's thread): results for others are dropped.</summary>
+    public void SetTargets(IReadOnlyDictionary<string, uint> ipOfTarget) => _ipOfTarget = ipOfTarget;
+
     private readonly Channel<(ScheduledProbe Probe, ProbeResult Result, DateTimeOffset At)> _results =
         Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Dictionary<HostMonitor, long> _lastWireEchoReply = [];
@@ -43,8 +48,9 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> ipOf
 
     private void OnResult(WirePipeline pipeline, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
+        if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload
         metrics.Probe(probe.Target, result);
-        if (!ipOfTarget.TryGetValue(probe.Target, out var ip) || pipeline.Find(ip) is not { } host) return;
+        if (pipeline.Find(ip) is not { } host) return;
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
         if (probe.Probe is IcmpProbe)
         {

@@ -22,17 +22,19 @@ public interface IProbeResultSink
     void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at);
 }
 
-/// <summary>The probes the scheduler runs, by job key.</summary>
-public sealed class ProbeRegistry
+/// <summary>The probes the scheduler runs, by job key; changed while running when the configuration is reloaded.</summary>
+public sealed class ProbeRegistry(TimeProvider? time = null)
 {
-    private readonly Dictionary<string, (ScheduledProbe Probe, ProbeRunner Runner)> _probes = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ScheduledProbe Probe, ProbeRunner Runner)> _probes = [];
 
     internal void Add(ScheduledProbe p)
     {
-        if (!_probes.TryAdd(p.Key, (p, new ProbeRunner(p.Timeout)))) throw new ArgumentException($"probe '{p.Key}' is scheduled twice");
+        if (!_probes.TryAdd(p.Key, (p, new ProbeRunner(p.Timeout, time)))) throw new ArgumentException($"probe '{p.Key}' is scheduled twice");
     }
 
-    internal (ScheduledProbe Probe, ProbeRunner Runner) Get(string key) => _probes[key];
+    internal ScheduledProbe? Remove(string key) => _probes.TryRemove(key, out var v) ? v.Probe : null;
+
+    internal bool TryGet(string key, out (ScheduledProbe Probe, ProbeRunner Runner) entry) => _probes.TryGetValue(key, out entry);
 
     /// <summary>Every scheduled probe.</summary>
     public IEnumerable<ScheduledProbe> All => _probes.Values.Select(v => v.Probe);
@@ -48,7 +50,8 @@ public sealed class ProbeJob(ProbeRegistry registry, IProbeResultSink sink, Time
     /// <inheritdoc/>
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        var (probe, runner) = registry.Get(context.JobDetail.Key.Name);
+        if (!registry.TryGet(context.JobDetail.Key.Name, out var entry)) return; // removed by a reload while this fire was due
+        var (probe, runner) = entry;
         var at = time.GetUtcNow();
         ProbeResult result;
         try
@@ -75,38 +78,82 @@ public static class ProbeSchedulingExtensions
     /// skipped, not replayed: Quartz's "next with remaining count" misfire instruction, because a burst of catch-up
     /// probes would hide the stall and hammer the target. Register an <see cref="IProbeResultSink"/> as well.
     /// </summary>
-    public static IServiceCollection AddProbeScheduler(this IServiceCollection services, IEnumerable<ScheduledProbe> probes, Random? jitter = null)
+    public static IServiceCollection AddProbeScheduler(this IServiceCollection services, IEnumerable<ScheduledProbe> probes, TimeProvider? time = null, Random? jitter = null)
     {
-        var registry = new ProbeRegistry();
+        time ??= TimeProvider.System;
+        var registry = new ProbeRegistry(time);
         var list = probes.ToList();
         foreach (var p in list)
         {
-            if (p.Interval < TimeSpan.FromMilliseconds(100) || p.Interval > TimeSpan.FromDays(1))
-                throw new ArgumentOutOfRangeException(nameof(probes), $"probe '{p.Key}': interval must be 0.1 s – 1 day, not {p.Interval}");
-            if (p.Timeout > p.Interval)
-                throw new ArgumentOutOfRangeException(nameof(probes), $"probe '{p.Key}': timeout {p.Timeout} is longer than its interval {p.Interval}");
+            Check(p);
             registry.Add(p);
         }
-        jitter ??= Random.Shared;
         services.AddSingleton(registry);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddQuartz(q =>
-        {
-            q.UseDefaultThreadPool(Math.Max(10, list.Count));
-            var now = TimeProvider.System.GetUtcNow();
-            foreach (var p in list)
-            {
-                var key = new JobKey(p.Key, Group);
-                q.AddJob<ProbeJob>(j => j.WithIdentity(key).StoreDurably());
-                var offset = TimeSpan.FromTicks((long)(jitter.NextDouble() * p.Interval.Ticks));
-                q.AddTrigger(t => t
-                    .ForJob(key)
-                    .WithIdentity(p.Key, Group)
-                    .StartAt(now + offset)
-                    .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
-            }
-        });
+        services.TryAddSingleton(time);
+        services.AddQuartz(q => q.UseDefaultThreadPool(Math.Max(10, list.Count)));
+        // Jobs are scheduled when the host starts, the same way a reload adds them.
+        services.AddHostedService(sp => new ScheduleOnStart(sp.GetRequiredService<ISchedulerFactory>(), list, time, jitter ?? Random.Shared));
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return services;
+    }
+
+    private sealed class ScheduleOnStart(ISchedulerFactory schedulers, List<ScheduledProbe> probes, TimeProvider time, Random jitter)
+        : Microsoft.Extensions.Hosting.IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var scheduler = await schedulers.GetScheduler(cancellationToken).ConfigureAwait(false);
+            await ScheduleAsync(scheduler, null, probes, time, cancellationToken, jitter).ConfigureAwait(false);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>Adds probes to a running scheduler (a reloaded configuration), each on its own jittered trigger.</summary>
+    /// <param name="scheduler">The scheduler.</param>
+    /// <param name="registry">Where the job finds its probe; null when the probes are in it already.</param>
+    /// <param name="probes">The probes.</param>
+    /// <param name="cancel">Cancellation.</param>
+    /// <param name="jitter">Spreads the first fires.</param>
+    /// <param name="time">The clock of the triggers.</param>
+    public static async Task ScheduleAsync(IScheduler scheduler, ProbeRegistry? registry, IEnumerable<ScheduledProbe> probes, TimeProvider time, CancellationToken cancel,
+        Random? jitter = null)
+    {
+        jitter ??= Random.Shared;
+        var now = time.GetUtcNow();
+        foreach (var p in probes)
+        {
+            Check(p);
+            registry?.Add(p);
+            var key = new JobKey(p.Key, Group);
+            var job = JobBuilder.Create<ProbeJob>().WithIdentity(key).Build();
+            var trigger = TriggerBuilder.Create(time)
+                .ForJob(key)
+                .WithIdentity(p.Key, Group)
+                .StartAt(now + TimeSpan.FromTicks((long)(jitter.NextDouble() * p.Interval.Ticks)))
+                .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                .Build();
+            await scheduler.ScheduleJob(job, trigger, default, cancel).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Removes probes from a running scheduler; returns them (to dispose once their last attempt is over).</summary>
+    public static async Task<List<ScheduledProbe>> UnscheduleAsync(IScheduler scheduler, ProbeRegistry registry, IEnumerable<string> keys, CancellationToken cancel)
+    {
+        var removed = new List<ScheduledProbe>();
+        foreach (var key in keys)
+        {
+            await scheduler.DeleteJob(new JobKey(key, Group), cancel).ConfigureAwait(false);
+            if (registry.Remove(key) is { } p) removed.Add(p);
+        }
+        return removed;
+    }
+
+    private static void Check(ScheduledProbe p)
+    {
+        if (!ReachProbe.Agent.AgentConfig.IntervalSeconds.Contains(p.Interval.TotalSeconds))
+            throw new ArgumentOutOfRangeException(nameof(p), $"probe '{p.Key}': interval must be {ReachProbe.Agent.AgentConfig.IntervalSeconds.Text} s, not {p.Interval}");
+        if (p.Timeout > p.Interval)
+            throw new ArgumentOutOfRangeException(nameof(p), $"probe '{p.Key}': timeout {p.Timeout} is longer than its interval {p.Interval}");
     }
 }

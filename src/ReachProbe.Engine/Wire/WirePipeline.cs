@@ -74,6 +74,24 @@ public sealed class WirePipeline
     /// <summary>Raised when a host starts being tracked.</summary>
     public event Action<HostMonitor>? HostAdded;
 
+    /// <summary>Starts watching a target (a configuration reloaded with a new one); returns its host.</summary>
+    public HostMonitor AddTarget(uint ip, ulong mac)
+    {
+        if (_byIp.TryGetValue(ip, out var existing)) return existing;
+        var h = AddHost(ip);
+        if (mac != 0) SetMac(h, mac, MacSource.Configured);
+        return h;
+    }
+
+    /// <summary>Stops watching a target; its state is dropped. The address bitmaps keep its bits (a false positive only costs a lookup).</summary>
+    public bool RemoveTarget(uint ip)
+    {
+        if (!_byIp.Remove(ip, out var h)) return false;
+        if (h.Identity.Mac != 0 && _byMac.GetValueOrDefault(h.Identity.Mac) == h) _byMac.Remove(h.Identity.Mac);
+        Array.Clear(_pairCache);
+        return true;
+    }
+
     /// <summary>Looks up a tracked host.</summary>
     public HostMonitor? Find(uint ip) => _byIp.GetValueOrDefault(ip);
 

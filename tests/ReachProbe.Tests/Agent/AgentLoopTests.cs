@@ -81,11 +81,11 @@ public sealed class AgentLoopTests
                 History = null,
                 Targets = [new TargetConfig { Name = "console", Ip = IPAddress.Parse(LabConsole.Ip), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }],
             };
-            Agent = AgentLoop.Create(config, "lab0", "arp", () => Source, () => true, bridge ? Links : null, Addresses.ToUInt(IPAddress.Parse(LabProbe.Ip)),
+            Agent = AgentLoop.Create(config, "lab0", _ => Source, () => true, bridge ? Links : null, Addresses.ToUInt(IPAddress.Parse(LabProbe.Ip)),
                 new AgentMetrics(Registry), NullLogger.Instance, Clock);
         }
 
-        public TargetState State => Agent.Host(IPAddress.Parse(LabConsole.Ip))!.Verdict.State;
+        public TargetState State => Agent.Host(IPAddress.Parse(LabConsole.Ip))?.Verdict.State ?? TargetState.Unknown;
 
         /// <summary>Advances the clock in 50 ms steps to <paramref name="until"/> s; the probe is sent every second and its result
         /// arrives when answered (+0.4 ms) or at its 1 s timeout.</summary>
@@ -216,5 +216,61 @@ public sealed class AgentLoopTests
         Assert.InRange(run.States[1].At, 20, 20.3);
         Assert.InRange(run.States[2].At, 30, 36);
         Assert.Contains("reachprobe_capture_up{interface=\"lab0\"} 1", run.Metrics());
+    }
+
+    private static TargetConfig Target(string name, LanHost h) =>
+        new() { Name = name, Ip = IPAddress.Parse(h.Ip), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) };
+
+    [Fact]
+    public void Reconfigure_AddsATarget_UnchangedOneKeepsItsState()
+    {
+        bool Hears(double t) => t < 20;
+        var run = new Run(Console(50, Hears));
+        run.Until(30, Hears);
+        Assert.Equal(TargetState.Deaf, run.State);
+        var incident = run.Agent.Host(IPAddress.Parse(LabConsole.Ip))!.Verdict.Incidents.Single();
+        run.Agent.Reconfigure(new AgentConfig { History = null, Targets = [Target("console", LabConsole), Target("router", LabRouter)] });
+        run.Until(40, Hears);
+        Assert.Equal([TargetState.Up, TargetState.Deaf], run.States.Select(s => s.State)); // no unknown, no second incident
+        Assert.Same(incident, run.Agent.Host(IPAddress.Parse(LabConsole.Ip))!.Verdict.Incidents.Single());
+        Assert.NotNull(run.Agent.Host(IPAddress.Parse(LabRouter.Ip)));
+        Assert.Contains("reachprobe_target_state{target=\"router\",state=", run.Metrics());
+        Assert.Equal(2, run.Agent.Targets.Count);
+    }
+
+    [Fact]
+    public void Reconfigure_RemovesATarget_ItsSeriesAndResultsGo()
+    {
+        var run = new Run(Console(30, _ => true));
+        run.Until(10, _ => true);
+        Assert.Contains("target=\"console\"", run.Metrics());
+        run.Agent.Reconfigure(new AgentConfig { History = null, Targets = [Target("router", LabRouter)] });
+        run.Until(20, _ => true); // the console's probe results still arrive: they are dropped
+        Assert.Null(run.Agent.Host(IPAddress.Parse(LabConsole.Ip)));
+        Assert.DoesNotContain("target=\"console\"", run.Metrics());
+        Assert.Contains("reachprobe_target_state{target=\"router\",state=", run.Metrics());
+    }
+
+    [Fact]
+    public void ConfigChange_TellsAddedRemovedChangedAndRestartOnly()
+    {
+        var console = Target("console", LabConsole);
+        var current = new AgentConfig { Targets = [console, Target("router", LabRouter)] };
+        var next = new AgentConfig
+        {
+            Listen = new IPEndPoint(IPAddress.Loopback, 9943),
+            Targets = [console with { Interval = TimeSpan.FromSeconds(2) }, Target("probe", LabProbe)],
+        };
+        next.Thresholds.SilenceWindow = TimeSpan.FromSeconds(60);
+        var change = ConfigChange.Between(current, next);
+        Assert.Equal(["probe"], change.Added.Select(t => t.Name));
+        Assert.Equal(["router"], change.Removed.Select(t => t.Name));
+        Assert.Equal(["console"], change.Changed.Select(t => t.Name));
+        Assert.Equal(["listen", "thresholds"], change.NeedRestart);
+        Assert.True(ConfigChange.Between(current, current).IsEmpty);
+        // A new MAC is a new target: its state starts again.
+        var moved = ConfigChange.Between(current, current with { Targets = [console with { Mac = "02:00:00:00:00:99" }, Target("router", LabRouter)] });
+        Assert.Equal(["console"], moved.Added.Select(t => t.Name));
+        Assert.Equal(["console"], moved.Removed.Select(t => t.Name));
     }
 }

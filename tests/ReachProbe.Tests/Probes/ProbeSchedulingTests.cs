@@ -61,7 +61,7 @@ public class ProbeSchedulingTests
         [
             new ScheduledProbe("console", fast, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(100)),
             new ScheduledProbe("console", slow, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200)),
-        ], new Random(1));
+        ], jitter: new Random(1));
         using var host = builder.Build();
         await host.StartAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));

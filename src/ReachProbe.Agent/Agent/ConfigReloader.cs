@@ -1,0 +1,167 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Quartz;
+using ReachProbe.Probes;
+
+namespace ReachProbe.Agent;
+
+/// <summary>
+/// What a reloaded configuration changes. A target is the same target while its name, address and MAC stay; it then
+/// keeps its state (verdict, open incident, learned MAC) and only its probes, interval, timeout or firmware label are
+/// replaced. A target whose name, address or MAC changed is removed and added anew.
+/// </summary>
+public sealed record ConfigChange(
+    IReadOnlyList<TargetConfig> Added,
+    IReadOnlyList<TargetConfig> Removed,
+    IReadOnlyList<TargetConfig> Changed,
+    IReadOnlyList<string> NeedRestart)
+{
+    /// <summary>Nothing to do.</summary>
+    public bool IsEmpty => Added.Count == 0 && Removed.Count == 0 && Changed.Count == 0 && NeedRestart.Count == 0;
+
+    /// <summary>The change from <paramref name="current"/> to <paramref name="next"/>.</summary>
+    public static ConfigChange Between(AgentConfig current, AgentConfig next)
+    {
+        static (string, System.Net.IPAddress, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac);
+        var before = current.Targets.ToDictionary(Identity);
+        var after = next.Targets.ToDictionary(Identity);
+        var added = next.Targets.Where(t => !before.ContainsKey(Identity(t))).ToList();
+        var removed = current.Targets.Where(t => !after.ContainsKey(Identity(t))).ToList();
+        var changed = next.Targets.Where(t => before.TryGetValue(Identity(t), out var old) && !Same(old, t)).ToList();
+        var restart = new List<string>();
+        if (!Equals(current.Listen, next.Listen)) restart.Add("listen");
+        if (current.Interface != next.Interface) restart.Add("interface");
+        if (current.History != next.History) restart.Add("history");
+        if (current.LogLevel != next.LogLevel) restart.Add("logLevel");
+        if (Verdict.VerdictSetting.All.Any(v => v.Get(current.Thresholds) != v.Get(next.Thresholds))) restart.Add("thresholds");
+        return new ConfigChange(added, removed, changed, restart);
+    }
+
+    private static bool Same(TargetConfig a, TargetConfig b) =>
+        a.Interval == b.Interval && a.Timeout == b.Timeout && a.Firmware == b.Firmware && a.Probes.Select(p => p.Text).SequenceEqual(b.Probes.Select(p => p.Text));
+}
+
+/// <summary>
+/// Re-reads the configuration on SIGHUP. A configuration with problems is refused, each problem logged, and the agent
+/// goes on with the one it has. Otherwise added targets start, removed ones stop, changed ones get their new probes —
+/// and targets that did not change keep their state. Settings that need a restart (listen, interface, history,
+/// logLevel, thresholds) are named in a warning and left as they were.
+/// </summary>
+public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig initial, AgentService agent, ProbeRegistry registry, ISchedulerFactory schedulers,
+    ILogger<ConfigReloader> log, TimeProvider time) : IHostedService, IDisposable
+{
+    private readonly SemaphoreSlim _one = new(1, 1);
+    private AgentConfig _current = initial;
+    private PosixSignalRegistration? _signal;
+
+    /// <summary>The configuration in force.</summary>
+    public AgentConfig Current => _current;
+
+    /// <inheritdoc/>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true; // SIGHUP must not end the process
+            _ = Task.Run(() => ReloadAsync(CancellationToken.None));
+        });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reloads now; false when the new configuration was refused.</summary>
+    public async Task<bool> ReloadAsync(CancellationToken cancel)
+    {
+        await _one.WaitAsync(cancel).ConfigureAwait(false);
+        try
+        {
+            AgentConfig next;
+            try
+            {
+                next = load();
+            }
+            catch (ConfigException e)
+            {
+                foreach (var p in e.Problems) LogProblem(p);
+                LogRefused(e.Problems.Count);
+                return false;
+            }
+            if (next.Targets.Count == 0)
+            {
+                LogProblem("no targets");
+                LogRefused(1);
+                return false;
+            }
+            var change = ConfigChange.Between(_current, next);
+            if (change.IsEmpty)
+            {
+                LogUnchanged();
+                return true;
+            }
+            var starting = next.Targets.Where(t => change.Added.Contains(t) || change.Changed.Contains(t)).ToList();
+            var probes = AgentHost.Probes(next with { Targets = starting }, out var problems);
+            if (problems.Count > 0)
+            {
+                foreach (var p in problems) LogProblem(p);
+                foreach (var p in probes) p.Probe.Dispose();
+                LogRefused(problems.Count);
+                return false;
+            }
+            // Keep what needs a restart as it is, so the running agent and its configuration agree.
+            next = next with { Listen = _current.Listen, Interface = _current.Interface, History = _current.History, LogLevel = _current.LogLevel, Thresholds = _current.Thresholds };
+            var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
+            var stopping = change.Removed.Concat(change.Changed).Select(t => t.Name).ToHashSet();
+            var old = await ProbeSchedulingExtensions.UnscheduleAsync(scheduler, registry, registry.All.Where(p => stopping.Contains(p.Target)).Select(p => p.Key).ToList(), cancel)
+                .ConfigureAwait(false);
+            agent.Reconfigure(next);
+            await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry, probes, time, cancel).ConfigureAwait(false);
+            _ = DisposeLater(old);
+            _current = next;
+            LogReloaded(change.Added.Count, change.Removed.Count, change.Changed.Count, next.Targets.Count - change.Added.Count - change.Changed.Count);
+            if (change.NeedRestart.Count > 0) LogNeedRestart(string.Join(", ", change.NeedRestart));
+            return true;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    /// <summary>A removed probe may still be in its last attempt: dispose of it once that attempt's timeout has passed.</summary>
+    private async Task DisposeLater(List<ScheduledProbe> probes)
+    {
+        if (probes.Count == 0) return;
+        await Task.Delay(probes.Max(p => p.Timeout) + TimeSpan.FromSeconds(1), time).ConfigureAwait(false);
+        foreach (var p in probes) p.Probe.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _signal?.Dispose();
+        _signal = null;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _signal?.Dispose();
+        _one.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "reload: {Problem}")]
+    private partial void LogProblem(string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "reload refused ({Count} problem(s)); the running configuration stays")]
+    private partial void LogRefused(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "reload: configuration unchanged")]
+    private partial void LogUnchanged();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded: {Added} target(s) added, {Removed} removed, {Changed} with new probes; {Kept} unchanged keep their state")]
+    private partial void LogReloaded(int added, int removed, int changed, int kept);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "reload: {Settings} changed; these take effect at the next restart")]
+    private partial void LogNeedRestart(string settings);
+}
