@@ -104,17 +104,18 @@ public static class AgentHost
         var metrics = new AgentMetrics(registry);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(metrics);
-        builder.Services.AddSingleton(TimeProvider.System);
+        var time = TimeProvider.System; // the one clock of the live agent; tests build AgentLoop on a fake one
+        builder.Services.AddSingleton(time);
         // First, so an address that cannot be bound stops the agent before it writes anything (history, capture).
         builder.Services.AddHostedService(sp => new MetricsEndpoint(config.Listen, registry, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new AgentService(config, captureInterface, metrics,
-            sp.GetRequiredService<ILogger<AgentService>>(), TimeProvider.System, sp.GetRequiredService<IHostApplicationLifetime>()));
+            sp.GetRequiredService<ILogger<AgentService>>(), time, sp.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton<IProbeResultSink>(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentService>());
-        builder.Services.AddProbeScheduler(probes, TimeProvider.System);
+        builder.Services.AddProbeScheduler(probes, time);
         if (reload is not null)
             builder.Services.AddHostedService(sp => new ConfigReloader(reload, config, sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ProbeRegistry>(),
-                sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), TimeProvider.System));
+                sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), time));
         return builder.Build();
     }
 }

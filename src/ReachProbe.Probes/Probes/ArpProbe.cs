@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.NetworkInformation;
 using PacketDotNet;
@@ -18,6 +17,8 @@ namespace ReachProbe.Probes;
 /// </summary>
 public sealed class ArpProbe : IProbe
 {
+    private readonly TimeProvider _time;
+
     private readonly IPAddress _target;
     private readonly uint _targetIp;
     private readonly NetworkPath _path;
@@ -36,12 +37,13 @@ public sealed class ArpProbe : IProbe
         .Build();
 
     /// <summary>Creates the probe.</summary>
-    public ArpProbe(IPAddress target, NetworkPath path, PhysicalAddress? expectedMac = null)
+    public ArpProbe(IPAddress target, NetworkPath path, PhysicalAddress? expectedMac = null, TimeProvider? time = null)
     {
         _target = target;
         _targetIp = BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes());
         _path = path;
         ExpectedMac = expectedMac;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <inheritdoc/>
@@ -62,7 +64,7 @@ public sealed class ArpProbe : IProbe
         {
             PayloadPacket = new ArpPacket(ArpOperation.Request, PhysicalAddress.Parse("00-00-00-00-00-00"), _target, _path.Mac, _path.Address),
         };
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             device.SendPacket(request.Bytes);
@@ -74,11 +76,11 @@ public sealed class ArpProbe : IProbe
         while (!cancellation.IsCancellationRequested)
         {
             var status = device.GetNextPacket(out var capture);
-            if (status == GetPacketStatus.Error) return new ProbeResult(Name, ProbeStatus.Error, Stopwatch.GetElapsedTime(started), $"capture on {_path.Interface} failed: {device.LastError}");
+            if (status == GetPacketStatus.Error) return new ProbeResult(Name, ProbeStatus.Error, _time.GetElapsedTime(started), $"capture on {_path.Interface} failed: {device.LastError}");
             if (status != GetPacketStatus.PacketRead) continue;
             if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp) continue;
             if (f.ArpOp != 2 || f.ArpSenderIp != _targetIp) continue;
-            var elapsed = Stopwatch.GetElapsedTime(started);
+            var elapsed = _time.GetElapsedTime(started);
             var mac = PhysicalAddress.Parse(Addresses.Mac(f.ArpSenderMac).Replace(':', '-').ToUpperInvariant());
             string? warning = null;
             if (ExpectedMac is not null && !ExpectedMac.Equals(mac))
@@ -90,7 +92,7 @@ public sealed class ArpProbe : IProbe
                 Warning = warning,
             };
         }
-        return new ProbeResult(Name, ProbeStatus.Timeout, Stopwatch.GetElapsedTime(started), "timeout");
+        return new ProbeResult(Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
     }
 
     private string? Open()

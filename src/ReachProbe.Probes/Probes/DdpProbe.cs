@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -9,8 +8,10 @@ namespace ReachProbe.Probes;
 /// and the PS4 search to UDP 987, from the same socket. The console answers from an ephemeral port; an awake (200) or
 /// standby (620) answer both prove it receives.
 /// </summary>
-public sealed class DdpProbe(IPAddress target) : IProbe
+public sealed class DdpProbe(IPAddress target, TimeProvider? time = null) : IProbe
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private UdpClient? _udp;
 
     /// <inheritdoc/>
@@ -22,7 +23,7 @@ public sealed class DdpProbe(IPAddress target) : IProbe
         if (_udp is null && Bind() is { } problem) return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, problem);
         var udp = _udp!;
         while (udp.Available > 0) udp.Client.Receive(new byte[2048]); // answers to an earlier, timed-out search
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             await udp.SendAsync(Ddp.Ps5Search, new IPEndPoint(target, Ddp.Ps5Port), cancellation).ConfigureAwait(false);
@@ -38,17 +39,17 @@ public sealed class DdpProbe(IPAddress target) : IProbe
                     ConsoleStatus.Standby => "standby",
                     _ => $"status {info.StatusCode}",
                 };
-                return new ProbeResult(Name, ProbeStatus.Answered, Stopwatch.GetElapsedTime(started), reason) { Console = info };
+                return new ProbeResult(Name, ProbeStatus.Answered, _time.GetElapsedTime(started), reason) { Console = info };
             }
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused)
         {
             // ICMP port unreachable: something at that address received the search and said no.
-            return new ProbeResult(Name, ProbeStatus.Refused, Stopwatch.GetElapsedTime(started), "port unreachable — host receives, no DDP");
+            return new ProbeResult(Name, ProbeStatus.Refused, _time.GetElapsedTime(started), "port unreachable — host receives, no DDP");
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable)
         {
-            return new ProbeResult(Name, ProbeStatus.Unreachable, Stopwatch.GetElapsedTime(started), "host unreachable");
+            return new ProbeResult(Name, ProbeStatus.Unreachable, _time.GetElapsedTime(started), "host unreachable");
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using DnsClient;
 
@@ -11,6 +10,8 @@ namespace ReachProbe.Probes;
 /// </summary>
 public sealed class DnsProbe : IProbe
 {
+    private readonly TimeProvider _time;
+
     private readonly LookupClient _client;
     private readonly string _query;
     private readonly QueryType _type;
@@ -20,10 +21,12 @@ public sealed class DnsProbe : IProbe
     /// <param name="server">The server asked.</param>
     /// <param name="query">The name asked for.</param>
     /// <param name="type">The record type.</param>
-    public DnsProbe(string name, IPAddress server, string query, QueryType type = QueryType.A)
+    /// <param name="time">The clock that times attempts.</param>
+    public DnsProbe(string name, IPAddress server, string query, QueryType type = QueryType.A, TimeProvider? time = null)
     {
         Name = name;
         Server = server;
+        _time = time ?? TimeProvider.System;
         _query = query;
         _type = type;
         // One attempt, no cache, no TCP fallback: the runner's timeout governs, and loss stays visible.
@@ -63,23 +66,23 @@ public sealed class DnsProbe : IProbe
     /// <inheritdoc/>
     public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             var response = await _client.QueryAsync(_query, _type, QueryClass.IN, cancellation).ConfigureAwait(false);
             var rcode = response.Header.ResponseCode;
             var name = RcodeName(rcode);
-            return new ProbeResult(Name, ProbeStatus.Answered, Stopwatch.GetElapsedTime(started),
+            return new ProbeResult(Name, ProbeStatus.Answered, _time.GetElapsedTime(started),
                 rcode == DnsHeaderResponseCode.NoError ? $"NOERROR, {response.Answers.Count} answer(s)" : name)
             { DnsRcode = name };
         }
         catch (DnsResponseException e) when (e.Code is DnsResponseCode.ConnectionTimeout)
         {
-            return new ProbeResult(Name, ProbeStatus.Timeout, Stopwatch.GetElapsedTime(started), $"no answer from {Server}");
+            return new ProbeResult(Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), $"no answer from {Server}");
         }
         catch (DnsResponseException e)
         {
-            return new ProbeResult(Name, ProbeStatus.Error, Stopwatch.GetElapsedTime(started), $"{Server}: {e.DnsError}");
+            return new ProbeResult(Name, ProbeStatus.Error, _time.GetElapsedTime(started), $"{Server}: {e.DnsError}");
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -11,8 +10,10 @@ namespace ReachProbe.Probes;
 /// <c>net.ipv4.ping_group_range</c> allows. Each probe has a random identifier, its own sequence, and a microsecond RTT
 /// (dotnet/runtime's Ping.RawSocket does the same; System.Net.NetworkInformation.Ping shells out to /bin/ping as non-root).
 /// </summary>
-public sealed class IcmpProbe(IPAddress target) : IProbe
+public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IProbe
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private readonly uint _target = BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes());
     private readonly ushort _id = (ushort)RandomNumberGenerator.GetInt32(1, 65536);
     private ushort _sequence = (ushort)RandomNumberGenerator.GetInt32(0, 65536);
@@ -35,14 +36,14 @@ public sealed class IcmpProbe(IPAddress target) : IProbe
         RandomNumberGenerator.Fill(payload);
         var request = IcmpPacket.EchoRequest(_id, sequence, payload);
         var buffer = new byte[2048];
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             await socket.SendToAsync(request, SocketFlags.None, new IPEndPoint(target, 0), cancellation).ConfigureAwait(false);
             while (true)
             {
                 var r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cancellation).ConfigureAwait(false);
-                var elapsed = Stopwatch.GetElapsedTime(started);
+                var elapsed = _time.GetElapsedTime(started);
                 var match = IcmpPacket.Match(buffer.AsSpan(0, r.ReceivedBytes), _raw, _target, _id, sequence, matchId: _raw, out var type, out var code, out var from);
                 if (!_raw) from = BinaryPrimitives.ReadUInt32BigEndian(((IPEndPoint)r.RemoteEndPoint).Address.GetAddressBytes());
                 switch (match)
@@ -59,11 +60,11 @@ public sealed class IcmpProbe(IPAddress target) : IProbe
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown)
         {
-            return new ProbeResult(Name, ProbeStatus.Unreachable, Stopwatch.GetElapsedTime(started), Describe(e.SocketErrorCode));
+            return new ProbeResult(Name, ProbeStatus.Unreachable, _time.GetElapsedTime(started), Describe(e.SocketErrorCode));
         }
         catch (SocketException e)
         {
-            return new ProbeResult(Name, ProbeStatus.Error, Stopwatch.GetElapsedTime(started), e.Message);
+            return new ProbeResult(Name, ProbeStatus.Error, _time.GetElapsedTime(started), e.Message);
         }
     }
 

@@ -101,10 +101,10 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
         problem = null;
         switch (Kind)
         {
-            case ProbeKind.Icmp: return new IcmpProbe(target);
-            case ProbeKind.Tcp: return new TcpProbe(target, Port);
-            case ProbeKind.Ddp: return new DdpProbe(target);
-            case ProbeKind.DnsTarget: return new DnsProbe(Text, target, Query!);
+            case ProbeKind.Icmp: return new IcmpProbe(target, environment.Time);
+            case ProbeKind.Tcp: return new TcpProbe(target, Port, environment.Time);
+            case ProbeKind.Ddp: return new DdpProbe(target, environment.Time);
+            case ProbeKind.DnsTarget: return new DnsProbe(Text, target, Query!, time: environment.Time);
             case ProbeKind.Dns:
                 var server = environment.DnsServer ?? DnsProbe.SystemResolver();
                 if (server is null)
@@ -112,10 +112,10 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
                     problem = "no DNS resolver configured (none in /etc/resolv.conf); give one with --dns-server";
                     return null;
                 }
-                return new DnsProbe(Text, server, Query!);
+                return new DnsProbe(Text, server, Query!, time: environment.Time);
             default:
                 var path = NetworkPath.Find(target, environment.Interface, out problem);
-                return path is null ? null : new ArpProbe(target, path, environment.ExpectedMac);
+                return path is null ? null : new ArpProbe(target, path, environment.ExpectedMac, environment.Time);
         }
     }
 }
@@ -129,4 +129,6 @@ public sealed record ProbeEnvironment
     public IPAddress? DnsServer { get; init; }
     /// <summary>The target's expected MAC, for the ARP changed-address warning.</summary>
     public System.Net.NetworkInformation.PhysicalAddress? ExpectedMac { get; init; }
+    /// <summary>The clock that times attempts (round-trip times, deadlines).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -1,12 +1,13 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
 namespace ReachProbe.Probes;
 
 /// <summary>TCP connect to one port. A refusal (RST) proves the host receives: alive but closed, distinct from a timeout.</summary>
-public sealed class TcpProbe(IPAddress target, int port) : IProbe
+public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = null) : IProbe
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <inheritdoc/>
     public string Name { get; } = $"tcp:{port}";
 
@@ -14,15 +15,15 @@ public sealed class TcpProbe(IPAddress target, int port) : IProbe
     public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             await socket.ConnectAsync(new IPEndPoint(target, port), cancellation).ConfigureAwait(false);
-            return new ProbeResult(Name, ProbeStatus.Answered, Stopwatch.GetElapsedTime(started), "open");
+            return new ProbeResult(Name, ProbeStatus.Answered, _time.GetElapsedTime(started), "open");
         }
         catch (SocketException e)
         {
-            var elapsed = Stopwatch.GetElapsedTime(started);
+            var elapsed = _time.GetElapsedTime(started);
             return e.SocketErrorCode switch
             {
                 SocketError.ConnectionRefused => new ProbeResult(Name, ProbeStatus.Refused, elapsed, "refused — host receives"),

@@ -65,6 +65,24 @@ public class ProbeRunnerTests
         Assert.StartsWith("answered late, after ", result.Reason);
     }
 
+    [Fact]
+    public async Task RunAsync_OnAFakeClock_TimesOutWhenTheClockSaysSo()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var probe = new ScriptedProbe(async ct =>
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            return null!;
+        });
+        var run = new ProbeRunner(TimeSpan.FromSeconds(30), clock).RunAsync(probe);
+        await Task.Delay(50);
+        Assert.False(run.IsCompleted); // 30 s have not passed on the probe's clock
+        clock.Advance(TimeSpan.FromSeconds(30));
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ProbeStatus.Timeout, result.Status);
+        Assert.Equal(TimeSpan.FromSeconds(30), result.Duration);
+    }
+
     [Theory]
     [InlineData(0.001)]
     [InlineData(61)]
