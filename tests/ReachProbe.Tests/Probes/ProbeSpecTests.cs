@@ -34,4 +34,21 @@ public class ProbeSpecTests
         ProbeSpec.ParseList(" , ", out var problems);
         Assert.Equal(["no probe given"], problems);
     }
+
+    [Fact]
+    public void ProbeType_OneRowPerKind_EachSyntaxParses()
+    {
+        Assert.Equal(Enum.GetValues<ProbeKind>(), ProbeType.All.Select(p => p.Kind).Order());
+        foreach (var type in ProbeType.All)
+        {
+            var example = type.Syntax.Replace("[:NAME]", ":console.lan").Replace("PORT", "9295");
+            Assert.True(ProbeSpec.TryParse(example, out var spec, out var problem), problem);
+            Assert.Equal(type.Kind, spec!.Kind);
+            Assert.Equal(example, spec.Text);
+        }
+        Assert.True(ProbeSpec.TryParse("dns@target:Console.LAN", out var d, out _));
+        Assert.Equal(("dns@target:Console.LAN", "Console.LAN", ProbeKind.DnsTarget), (d!.Text, d.Query, d.Kind));
+        Assert.False(ProbeSpec.TryParse("tcp", out _, out var tcp));
+        Assert.StartsWith("unknown probe 'tcp'", tcp);
+    }
 }
