@@ -20,7 +20,7 @@ internal static class AnalyzeCommand
         var json = new Option<bool>("--json") { Description = "JSON instead of the timeline (shape in README)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress on stderr (progress is also off when stderr is not a terminal)" };
         var import = new Option<bool>("--import") { Description = "add the capture's incidents to the history database" };
-        var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReportCommand.DefaultDb})");
+        var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReachProbe.History.HistoryStore.DefaultPath})");
         var firmware = Values.Word("--firmware", "with --import: the firmware the target ran at the time", "LABEL");
         var thresholds = VerdictSetting.All.Select(v => (Setting: v, Option: Values.Number(v.Flag, v.Range, $"{v.Help} (default {v.DefaultText}, {v.Range.Text})"))).ToList();
         var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, json, quiet, import, db, firmware };
@@ -48,7 +48,7 @@ internal static class AnalyzeCommand
         TextWriter stdout, TextWriter stderr)
     {
         if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
-        if (import && db is null) db = Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : ReportCommand.DefaultDb;
+        if (import && db is null) db = ReachProbe.History.HistoryStore.PathFromEnvironment();
 
         var options = new AnalysisOptions { Verdict = verdict, Targets = targets };
         using var progress = quiet || Console.IsErrorRedirected ? null : new ProgressLine(stderr);

@@ -8,12 +8,10 @@ namespace ReachProbe.Cli;
 /// <summary><c>reachprobe report</c>: incidents per firmware (or per week) from the history database.</summary>
 internal static class ReportCommand
 {
-    /// <summary>Where the agent keeps its history unless configured otherwise.</summary>
-    public const string DefaultDb = "/var/lib/reachprobe/history.db";
 
     public static Command Create(TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
-        var db = Values.Path("--db", $"history database (default $REACHPROBE_DB, else {DefaultDb})");
+        var db = Values.Path("--db", $"history database (default $REACHPROBE_DB, else {HistoryStore.DefaultPath})");
         var since = new Option<TimeSpan?>("--since")
         {
             Description = "how far back: 12w, 30d, 48h (default 12w)",
@@ -46,7 +44,7 @@ internal static class ReportCommand
 
     private static int Run(string? dbPath, TimeSpan since, string? target, string by, bool json, string? html, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
-        var db = dbPath ?? (Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : DefaultDb);
+        var db = dbPath ?? HistoryStore.PathFromEnvironment();
         if (!File.Exists(db))
         {
             stderr.WriteLine($"reachprobe: {db}: no history database there (the agent writes one; give --db FILE)");

@@ -46,7 +46,7 @@ public sealed record AgentConfig
     /// <summary>Verdict thresholds.</summary>
     public VerdictOptions Thresholds { get; init; } = new();
     /// <summary>Default history database.</summary>
-    public const string DefaultHistory = "/var/lib/reachprobe/history.db";
+    public const string DefaultHistory = ReachProbe.History.HistoryStore.DefaultPath;
 
     /// <summary>Incident history database (SQLite); null to keep no history.</summary>
     public string? History { get; init; } = DefaultHistory;

@@ -44,6 +44,12 @@ public sealed class HistoryException(string message, Exception? inner = null) : 
 /// </remarks>
 public sealed class HistoryStore : IDisposable
 {
+    /// <summary>Where the agent keeps its history unless configured otherwise; <c>report</c> and <c>analyze --import</c> read it.</summary>
+    public const string DefaultPath = "/var/lib/reachprobe/history.db";
+
+    /// <summary>The database a command uses when given none: $REACHPROBE_DB, else <see cref="DefaultPath"/>.</summary>
+    public static string PathFromEnvironment() => Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : DefaultPath;
+
     /// <summary>Schema version this build writes; a newer database is refused rather than damaged.</summary>
     public const int SchemaVersion = 2;
 

@@ -60,9 +60,9 @@ public sealed class ArpProbe : IProbe
         if (_device is null && Open() is { } problem) return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, problem);
         var device = _device!;
         while (device.GetNextPacket(out _) == GetPacketStatus.PacketRead) { } // stale replies
-        var request = new EthernetPacket(_path.Mac, PhysicalAddress.Parse("FF-FF-FF-FF-FF-FF"), EthernetType.Arp)
+        var request = new EthernetPacket(_path.Mac, Addresses.ToPhysicalAddress(0xFFFF_FFFF_FFFF), EthernetType.Arp)
         {
-            PayloadPacket = new ArpPacket(ArpOperation.Request, PhysicalAddress.Parse("00-00-00-00-00-00"), _target, _path.Mac, _path.Address),
+            PayloadPacket = new ArpPacket(ArpOperation.Request, Addresses.ToPhysicalAddress(0), _target, _path.Mac, _path.Address),
         };
         var started = _time.GetTimestamp();
         try
@@ -81,7 +81,7 @@ public sealed class ArpProbe : IProbe
             if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp) continue;
             if (f.ArpOp != 2 || f.ArpSenderIp != _targetIp) continue;
             var elapsed = _time.GetElapsedTime(started);
-            var mac = PhysicalAddress.Parse(Addresses.Mac(f.ArpSenderMac).Replace(':', '-').ToUpperInvariant());
+            var mac = Addresses.ToPhysicalAddress(f.ArpSenderMac);
             string? warning = null;
             if (ExpectedMac is not null && !ExpectedMac.Equals(mac))
                 warning = $"answered from {Addresses.Mac(f.ArpSenderMac)}, expected {Format(ExpectedMac)}: duplicate or changed address";
