@@ -12,7 +12,7 @@ public sealed class AgentMetrics
 {
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Histogram _probeDuration, _incidentDuration;
-    private readonly Counter _probes, _evidence, _changes, _capture, _incidents;
+    private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts;
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
     public AgentMetrics(CollectorRegistry registry)
@@ -33,13 +33,17 @@ public sealed class AgentMetrics
         _incidents = f.CreateCounter("reachprobe_incidents_total", "Deaf and down incidents that ended, by the firmware at the time.", "target", "state", "firmware");
         _incidentDuration = f.CreateHistogram("reachprobe_incident_duration_seconds", "Duration of ended incidents, by the firmware at the time.",
             new HistogramConfiguration { LabelNames = ["target", "state", "firmware"], Buckets = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400] });
+        _conflicts = f.CreateCounter("reachprobe_target_mac_conflicts_total", "Frames in which another MAC claimed the target's address (a duplicate address or a spoofer); they prove nothing.", "target", "mac");
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
     }
+
+    /// <summary>Brings a target's conflict count for <paramref name="mac"/> up to <paramref name="frames"/>.</summary>
+    public void Conflicts(string target, string mac, long frames) => _conflicts.WithLabels(target, mac).IncTo(frames);
 
     /// <summary>Removes every series of a target (removed by a reload).</summary>
     public void Forget(string target)
     {
-        foreach (var c in new Collector[] { _state, _probeSuccess, _lastFrame, _info, _probeDuration, _incidentDuration, _probes, _evidence, _changes, _incidents })
+        foreach (var c in new Collector[] { _state, _probeSuccess, _lastFrame, _info, _probeDuration, _incidentDuration, _probes, _evidence, _changes, _incidents, _conflicts })
         {
             switch (c)
             {

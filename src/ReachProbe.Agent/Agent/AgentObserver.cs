@@ -13,9 +13,14 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
     private static readonly TimeSpan AliveEvery = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (string Ip, string Mac, string HostType, string Firmware)> _info = [];
     private DateTimeOffset _nextAlive = DateTimeOffset.MinValue;
+    private readonly HashSet<(string, ulong)> _conflictsLogged = [];
+
+    private readonly Dictionary<uint, HostMonitor> _hosts = [];
+    private bool _conflictTick;
 
     public void OnHostAdded(HostMonitor host)
     {
+        _hosts[host.Identity.Ip] = host;
         metrics.SetState(Name(host), TargetState.Unknown);
         PublishInfo(host, null);
     }
@@ -25,6 +30,22 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         var name = Name(host);
         metrics.Evidence(name, e.Kind);
         if (e.Kind == EvidenceKind.FrameFromTarget) metrics.LastFrame(name, e.Time);
+        if (e.Kind == EvidenceKind.AddressConflict) Conflicts(host, name);
+        if (e.Kind == EvidenceKind.MacChanged)
+        {
+            LogMacChanged(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac));
+            PublishInfo(host, null);
+        }
+    }
+
+    private void Conflicts(HostMonitor host, string name)
+    {
+        foreach (var (mac, frames) in host.Conflicts)
+        {
+            metrics.Conflicts(name, Addresses.Mac(mac), frames);
+            if (_conflictsLogged.Count < 1024 && _conflictsLogged.Add((name, mac)))
+                LogConflict(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(mac), host.Identity.Mac == 0 ? "unknown" : Addresses.Mac(host.Identity.Mac));
+        }
     }
 
     public void OnStateChanged(HostMonitor host, StateChange change)
@@ -39,6 +60,8 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
 
     public void OnTick(DateTimeOffset now)
     {
+        _conflictTick = !_conflictTick;
+        if (_conflictTick) foreach (var (ip, t) in configOf) if (_hosts.TryGetValue(ip, out var h) && h.Conflicts.Count > 0) Conflicts(h, t.Name);
         if (now < _nextAlive) return;
         history.Alive(now);
         _nextAlive = now + AliveEvery;
@@ -47,6 +70,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
     /// <summary>A target removed by a reload: its series go from /metrics.</summary>
     public void Forget(string target)
     {
+        foreach (var (ip, h) in _hosts.Where(kv => !configOf.ContainsKey(kv.Key)).ToList()) _hosts.Remove(ip);
         _info.Remove(target);
         metrics.Forget(target);
     }
@@ -67,6 +91,12 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         metrics.Info(t.Name, next.Item1, next.Item2, next.Item3, next.Item4, known ? previous : null);
         _info[t.Name] = next;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target} ({Ip}): {Mac} claims its address, which belongs to {Own}: a duplicate address or a spoofer; its answers prove nothing")]
+    private partial void LogConflict(string target, string ip, string mac, string own);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target} ({Ip}) now has MAC {Mac}: the old one fell silent and the new one answered for its address (a new network card?)")]
+    private partial void LogMacChanged(string target, string ip, string mac);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
     private partial void LogState(string target, string state, string cause);

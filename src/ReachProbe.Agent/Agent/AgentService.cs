@@ -37,7 +37,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
     {
         try
         {
-            var bridge = new BridgePorts(captureInterface);
+            var bridge = new BridgePorts(captureInterface, moveAfter: _config.Thresholds.MacChange, time: time);
             AgentLoop agent;
             lock (_gate)
             {

@@ -5,11 +5,19 @@ namespace ReachProbe.Agent;
 /// <summary>
 /// When the agent captures on a Linux bridge (the inline box of the field report), the bridge knows which port each
 /// MAC is behind, and that port's carrier is the target's own link. Read from sysfs: <c>brforward</c> (the forwarding
-/// database) and each port's <c>carrier</c>. The port is remembered, because the bridge forgets a MAC when its port goes down.
+/// database) and each port's <c>carrier</c>. The port a MAC is first seen behind is its port, and stays so: the bridge
+/// forgets a MAC when its port goes down, and moves it to whatever port last sent a frame from it — a host cloning the
+/// target's MAC. A move is taken only when the learned port has had no carrier for <paramref name="moveAfter"/> and the
+/// new port has carrier (the target was plugged elsewhere); until then the MAC seen elsewhere is a conflict
+/// (<see cref="ClonedOn"/>) and the learned port's carrier is the target's link.
 /// </summary>
-public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net") : ITargetLinks
+public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net", TimeSpan? moveAfter = null, TimeProvider? time = null) : ITargetLinks
 {
     private readonly Dictionary<ulong, string> _portOfMac = [];
+    private readonly Dictionary<ulong, string> _elsewhere = [];
+    private readonly Dictionary<string, DateTimeOffset> _downSince = [];
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly TimeSpan _moveAfter = moveAfter ?? TimeSpan.FromMinutes(5);
 
     /// <summary>True when the interface is a bridge.</summary>
     public bool IsBridge => Directory.Exists(Path.Combine(sysfs, bridge, "bridge"));
@@ -22,7 +30,27 @@ public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net") 
     }
 
     /// <inheritdoc/>
-    public bool? CarrierOf(ulong mac) => PortOf(mac) is { } port ? Carrier(port) : null;
+    public bool? CarrierOf(ulong mac)
+    {
+        if (PortOf(mac) is not { } port) return null;
+        var carrier = Carrier(port);
+        var now = _time.GetUtcNow();
+        if (carrier == false) _downSince.TryAdd(port, now);
+        else _downSince.Remove(port);
+        if (_elsewhere.TryGetValue(mac, out var other) && carrier == false && now - _downSince[port] >= _moveAfter && Carrier(other) == true)
+        {
+            _portOfMac[mac] = other;
+            _elsewhere.Remove(mac);
+            return true;
+        }
+        return carrier;
+    }
+
+    /// <inheritdoc/>
+    public string? ClonedOn(ulong mac) => _elsewhere.GetValueOrDefault(mac);
+
+    /// <summary>The port a MAC was learned behind.</summary>
+    public string? LearnedPort(ulong mac) => _portOfMac.GetValueOrDefault(mac);
 
     /// <summary>Carrier of a port: true, false, or null when it cannot be read (port gone).</summary>
     public bool? Carrier(string port)
@@ -66,7 +94,10 @@ public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net") 
             if (fdb[i + 7] != 0) continue; // the bridge's own addresses
             var mac = 0UL;
             for (var k = 0; k < 6; k++) mac = (mac << 8) | fdb[i + k];
-            if (ports.TryGetValue(fdb[i + 6] | (fdb[i + 12] << 8), out var port)) _portOfMac[mac] = port;
+            if (!ports.TryGetValue(fdb[i + 6] | (fdb[i + 12] << 8), out var port)) continue;
+            if (!_portOfMac.TryGetValue(mac, out var learned)) _portOfMac[mac] = port;
+            else if (learned != port) _elsewhere[mac] = port;
+            else _elsewhere.Remove(mac);
         }
     }
 }

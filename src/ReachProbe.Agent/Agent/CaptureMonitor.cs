@@ -10,6 +10,9 @@ public interface ITargetLinks
 {
     /// <summary>Carrier of the link behind which <paramref name="mac"/> lives: true, false, or null when unknown.</summary>
     bool? CarrierOf(ulong mac);
+
+    /// <summary>Another link the MAC was seen behind while it is still the target's on its own (a cloned MAC), or null.</summary>
+    string? ClonedOn(ulong mac) => null;
 }
 
 /// <summary>
@@ -23,6 +26,7 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<str
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(5);
     private readonly HashSet<HostMonitor> _linkDown = [];
+    private readonly HashSet<(ulong, string)> _cloned = [];
     private ILiveSource? _capture;
     private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
     private TimeSpan _backoff = FirstBackoff;
@@ -121,6 +125,8 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<str
         foreach (var host in loop.Pipeline.Hosts)
         {
             if (host.Identity.Mac == 0 || links.CarrierOf(host.Identity.Mac) is not { } carrier) continue;
+            if (links.ClonedOn(host.Identity.Mac) is { } other && _cloned.Add((host.Identity.Mac, other)))
+                LogCloned(Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac), other);
             if (!carrier && _linkDown.Add(host)) host.Add(new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
             else if (carrier && _linkDown.Remove(host)) host.Add(new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
         }
@@ -139,6 +145,9 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<str
         _capture?.Dispose();
         _capture = null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Ip}: its MAC {Mac} is also sending from bridge port {Port}: a cloned MAC? Its link stays the port it was learned on")]
+    private partial void LogCloned(string ip, string mac, string port);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}'")]
     private partial void LogCaptureOpen(string @interface, string filter);

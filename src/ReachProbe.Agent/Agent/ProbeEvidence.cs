@@ -24,6 +24,9 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Dictionary<HostMonitor, long> _lastWireEchoReply = [];
     private readonly HashSet<HostMonitor> _socketBlind = [];
+    // ICMP answers the socket got, waiting for the wire to show the echo reply from the target's own MAC.
+    private readonly List<(HostMonitor Host, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
+    private static readonly TimeSpan ConfirmWithin = TimeSpan.FromSeconds(1);
 
     /// <summary>A probe found a console (DDP): its type and firmware.</summary>
     public event Action<HostMonitor, DdpInfo>? ConsoleFound;
@@ -44,6 +47,30 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
     {
         while (_results.Reader.TryRead(out var item)) OnResult(loop.Pipeline, item.Probe, item.Result, item.At);
+        Confirm(now);
+    }
+
+    /// <summary>
+    /// An echo answer counts as proof once the wire shows an echo reply from the target's MAC after the request: a
+    /// host with a duplicate address (or a spoofer) answering our ping proves nothing about the target. An answer the
+    /// wire never confirms within <see cref="ConfirmWithin"/> counts for nothing (its reply came from another MAC, or
+    /// the capture missed it).
+    /// </summary>
+    private void Confirm(DateTimeOffset now)
+    {
+        for (var i = _unconfirmed.Count - 1; i >= 0; i--)
+        {
+            var (host, sent, answered, deadline) = _unconfirmed[i];
+            if (_lastWireEchoReply.GetValueOrDefault(host, long.MinValue) >= sent.UtcTicks)
+            {
+                _unconfirmed.RemoveAt(i);
+                host.Add(new Evidence(EvidenceKind.ProbeAnswered, answered.UtcTicks));
+            }
+            else if (now >= deadline)
+            {
+                _unconfirmed.RemoveAt(i);
+            }
+        }
     }
 
     private void OnResult(WirePipeline pipeline, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
@@ -66,7 +93,17 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
                 return;
             }
             if (result.ProvesReceipt && _socketBlind.Remove(host)) host.Add(new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
+            if (result.Status == ProbeStatus.Answered)
+            {
+                if (_unconfirmed.Count < 65536) _unconfirmed.Add((host, at, at + result.Duration, time.GetUtcNow() + ConfirmWithin));
+                return;
+            }
         }
+        // The ARP probe's answer proves receipt only from the target's own MAC; another MAC is a conflict.
+        if (probe.Probe is ArpProbe && result.Status == ProbeStatus.Answered && result.Mac is { } mac && Addresses.TryParseMac(mac, out var m)
+            && !pipeline.ArpClaim(host, m, (at + result.Duration).UtcTicks))
+            return;
+        if (result.ConflictMac is { } other && Addresses.TryParseMac(other, out var o)) pipeline.ArpClaim(host, o, (at + result.Duration).UtcTicks);
         switch (result.Status)
         {
             case ProbeStatus.Answered or ProbeStatus.Refused:

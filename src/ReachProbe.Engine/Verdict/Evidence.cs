@@ -42,6 +42,13 @@ public enum EvidenceKind : byte
     MonitorBlind,
     /// <summary>The monitor sees again.</summary>
     MonitorSighted,
+    /// <summary>
+    /// Another MAC claimed the target's address (an ARP reply or announcement, or an answer to our ARP probe): a duplicate
+    /// address or a spoofer. Proves nothing; <see cref="Wire.HostMonitor.ConflictMac"/> names the MAC.
+    /// </summary>
+    AddressConflict,
+    /// <summary>The target's MAC changed: the old one fell silent and the new one answered consistently (a new network card).</summary>
+    MacChanged,
 }
 
 /// <summary>One piece of timestamped evidence about one target. <see cref="Time"/> is when it happened on the wire (UTC ticks), which may be earlier than when it became known (a timeout).</summary>

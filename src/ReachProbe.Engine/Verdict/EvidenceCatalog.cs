@@ -64,6 +64,8 @@ public static class EvidenceCatalog
         new(EvidenceKind.TargetLinkUp, EvidenceCategory.Context, "target_link_up", false, null, "link up", null),
         new(EvidenceKind.MonitorBlind, EvidenceCategory.Monitor, "monitor_blind", false, null, "monitor blind", null),
         new(EvidenceKind.MonitorSighted, EvidenceCategory.Monitor, "monitor_sighted", false, null, "monitor sees again", null),
+        new(EvidenceKind.AddressConflict, EvidenceCategory.Context, "address_conflict", true, null, "another MAC claimed its address", null),
+        new(EvidenceKind.MacChanged, EvidenceCategory.Context, "mac_changed", true, null, "its MAC changed", null),
     ];
 
     private static readonly EvidenceInfo[] ByKind = Index();

@@ -45,6 +45,13 @@ public sealed class VerdictOptions
     /// </summary>
     public TimeSpan DownConfirmation { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a new MAC must claim the target's address, with its old MAC silent as long, before it is taken as the
+    /// target's (a network card swapped). Until then every frame from it is an address conflict that proves nothing.
+    /// A configured MAC never changes this way. Default 300 s, range 10–86400 s.
+    /// </summary>
+    public TimeSpan MacChange { get; set; } = TimeSpan.FromSeconds(300);
+
     /// <summary>Returns every problem with these options, each naming the setting's configuration key; empty when valid.</summary>
     public IReadOnlyList<string> Validate() =>
         VerdictSetting.All.Where(v => !v.Range.Contains(v.Get(this)))
@@ -75,6 +82,8 @@ public sealed record VerdictSetting(string Key, string Flag, ValueRange Range, s
             o => o.TransmitGrace, (o, v) => o.TransmitGrace = v),
         Seconds("downConfirmationSeconds", "--down-confirmation", 0, 60, "a silent target is called down only this long after its first unanswered request",
             o => o.DownConfirmation, (o, v) => o.DownConfirmation = v),
+        Seconds("macChangeSeconds", "--mac-change", 10, 86400, "a new MAC is taken as the target's only after claiming its address this long while the old one is silent",
+            o => o.MacChange, (o, v) => o.MacChange = v),
     ];
 
     private static VerdictSetting Seconds(string key, string flag, double min, double max, string help, Func<VerdictOptions, TimeSpan> get, Action<VerdictOptions, TimeSpan> set) =>

@@ -51,6 +51,50 @@ public sealed class HostMonitor : IEvidenceSink
     /// <summary>Other hosts tried to reach it (an echo request or ARP who-has for it was seen).</summary>
     public bool TriedByOthers { get; internal set; }
 
+    /// <summary>Other MACs that claimed this host's address, with how many frames each sent (at most 16 MACs kept).</summary>
+    public IReadOnlyDictionary<ulong, long> Conflicts => _conflicts;
+
+    /// <summary>The MAC of the latest conflict, 0 if none.</summary>
+    public ulong ConflictMac { get; private set; }
+
+    private readonly Dictionary<ulong, long> _conflicts = [];
+    private readonly Dictionary<ulong, long> _conflictNoted = [];
+    private ulong _candidate;
+    private long _candidateSince, _candidateLast;
+    private static readonly long ConflictNoteEvery = TimeSpan.FromMinutes(1).Ticks;
+    private const int MaxConflictMacs = 16;
+
+    /// <summary>
+    /// Another MAC claimed this host's address at <paramref name="time"/> (an ARP reply or announcement, an answer to an
+    /// ARP probe). It proves nothing. Returns true when it is to be taken as the host's new MAC: not configured, the
+    /// same new MAC claiming the address for <paramref name="changeAfter"/> while the old one stayed silent as long.
+    /// Otherwise an <see cref="EvidenceKind.AddressConflict"/> is noted (at most once a minute per MAC).
+    /// </summary>
+    public bool ClaimedBy(ulong mac, long time, TimeSpan changeAfter)
+    {
+        if (_candidate != mac || time - _candidateLast > changeAfter.Ticks)
+        {
+            _candidate = mac;
+            _candidateSince = time;
+        }
+        _candidateLast = time;
+        var oldSilentSince = Verdict.LastFrame ?? long.MinValue;
+        if (MacSource != MacSource.Configured && time - _candidateSince >= changeAfter.Ticks && time - oldSilentSince >= changeAfter.Ticks)
+        {
+            _candidate = 0;
+            Add(new Evidence(EvidenceKind.MacChanged, time));
+            return true;
+        }
+        if (_conflicts.TryGetValue(mac, out var n) || _conflicts.Count < MaxConflictMacs) _conflicts[mac] = n + 1;
+        ConflictMac = mac;
+        if (!_conflictNoted.TryGetValue(mac, out var noted) || time - noted >= ConflictNoteEvery)
+        {
+            if (_conflictNoted.Count < MaxConflictMacs || _conflictNoted.ContainsKey(mac)) _conflictNoted[mac] = time;
+            Add(new Evidence(EvidenceKind.AddressConflict, time));
+        }
+        return false;
+    }
+
     /// <summary>Entries dropped from its trackers' full tables.</summary>
     public long Evicted => _trackers.Sum(t => t.Evicted);
 

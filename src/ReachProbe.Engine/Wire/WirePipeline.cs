@@ -169,14 +169,7 @@ public sealed class WirePipeline
         if (f.Kind == FrameKind.Arp)
         {
             var spa = f.ArpSenderIp;
-            if (spa != 0)
-            {
-                var sender = GetOrDiscover(spa);
-                if (sender is not null && f.ArpSenderMac != 0 && sender.MacSource != MacSource.Configured && sender.Identity.Mac != f.ArpSenderMac)
-                    SetMac(sender, f.ArpSenderMac, MacSource.Arp);
-                else if (sender is not null && sender.MacSource == MacSource.IPv4 && sender.Identity.Mac == f.ArpSenderMac)
-                    sender.MacSource = MacSource.Arp;
-            }
+            if (spa != 0 && f.ArpSenderMac != 0 && GetOrDiscover(spa) is { } sender) LearnArp(sender, f.ArpSenderMac, f.Time);
             if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
         }
         else if (f.Kind == FrameKind.IPv4)
@@ -184,10 +177,40 @@ public sealed class WirePipeline
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 8 && f.IpSrc != f.IpDst && GetOrDiscover(f.IpDst) is { } pinged)
                 pinged.TriedByOthers = true;
             if (f.SrcMac == 0) return;
+            // An echo reply from a known host's address but another MAC: a duplicate address answering pings.
+            if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && ByIp(f.IpSrc) is { MacSource: not MacSource.None } replier
+                && replier.Identity.Mac != f.SrcMac && !_sharedMacs.Contains(f.SrcMac))
+                ArpClaim(replier, f.SrcMac, f.Time);
             NoteMacAddress(f.SrcMac, f.IpSrc);
             if (ByIp(f.IpSrc) is { MacSource: MacSource.None } src && !_sharedMacs.Contains(f.SrcMac))
                 SetMac(src, f.SrcMac, MacSource.IPv4);
         }
+    }
+
+    /// <summary>
+    /// A host's MAC is its identity: an ARP from another MAC for its address is a conflict (arpwatch's "flip flop"),
+    /// never a new identity, unless the MAC was only tentative (learned from IPv4, which a router forwards) or the
+    /// change holds (see <see cref="HostMonitor.ClaimedBy"/>).
+    /// </summary>
+    private void LearnArp(HostMonitor h, ulong mac, long time) => ArpClaim(h, mac, time);
+
+    /// <summary>
+    /// <paramref name="mac"/> answered ARP for <paramref name="h"/>'s address at <paramref name="time"/> (on the wire, or
+    /// to the agent's ARP probe). True when that is the host's own MAC (learned now if it had none, or a change that
+    /// held); false for a conflict, which proves nothing.
+    /// </summary>
+    public bool ArpClaim(HostMonitor h, ulong mac, long time)
+    {
+        if (h.Identity.Mac == mac)
+        {
+            if (h.MacSource == MacSource.IPv4) h.MacSource = MacSource.Arp;
+            return true;
+        }
+        // Learned from IPv4 is tentative only while that MAC may be a router's (it speaks for other addresses).
+        var tentative = h.MacSource == MacSource.None || h.MacSource == MacSource.IPv4 && _sharedMacs.Contains(h.Identity.Mac);
+        if (!tentative && !h.ClaimedBy(mac, time, _options.MacChange)) return false;
+        SetMac(h, mac, MacSource.Arp);
+        return true;
     }
 
     private void NoteMacAddress(ulong mac, uint ip)

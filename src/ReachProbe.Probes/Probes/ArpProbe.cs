@@ -73,6 +73,7 @@ public sealed class ArpProbe : IProbe
         {
             return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, $"cannot send on {_path.Interface}: {e.Message}");
         }
+        string? other = null;
         while (!cancellation.IsCancellationRequested)
         {
             var status = device.GetNextPacket(out var capture);
@@ -82,14 +83,27 @@ public sealed class ArpProbe : IProbe
             if (f.ArpOp != 2 || f.ArpSenderIp != _targetIp) continue;
             var elapsed = _time.GetElapsedTime(started);
             var mac = Addresses.ToPhysicalAddress(f.ArpSenderMac);
-            string? warning = null;
             if (ExpectedMac is not null && !ExpectedMac.Equals(mac))
-                warning = $"answered from {Addresses.Mac(f.ArpSenderMac)}, expected {Format(ExpectedMac)}: duplicate or changed address";
+            {
+                // Another MAC claims the address (a duplicate IP, a spoofer): it proves nothing about the target. Keep
+                // waiting for the target's own answer until the timeout.
+                other ??= Addresses.Mac(f.ArpSenderMac);
+                continue;
+            }
             ExpectedMac ??= mac;
             return new ProbeResult(Name, ProbeStatus.Answered, elapsed, "is-at " + Addresses.Mac(f.ArpSenderMac))
             {
                 Mac = Addresses.Mac(f.ArpSenderMac),
-                Warning = warning,
+                Warning = other is null ? null : $"{other} answered too: duplicate or spoofed address",
+                ConflictMac = other,
+            };
+        }
+        if (other is not null)
+        {
+            return new ProbeResult(Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), $"no answer from {Format(ExpectedMac!)}; {other} answered instead")
+            {
+                Warning = $"answered from {other}, expected {Format(ExpectedMac!)}: duplicate or spoofed address",
+                ConflictMac = other,
             };
         }
         return new ProbeResult(Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");

@@ -44,6 +44,9 @@ public sealed record ProbeResult(string Probe, ProbeStatus Status, TimeSpan Dura
     /// <summary>Warning to surface (e.g. ARP answered from a different MAC than before).</summary>
     public string? Warning { get; init; }
 
+    /// <summary>Another MAC that answered for the target's address (ARP): a duplicate address or a spoofer; never proof.</summary>
+    public string? ConflictMac { get; init; }
+
     /// <summary>DNS: the response code name (NOERROR, NXDOMAIN, REFUSED, SERVFAIL …).</summary>
     public string? DnsRcode { get; init; }
 

@@ -110,7 +110,8 @@ public sealed class AgentLoopTests
                     Agent.Probes.Record(_icmp, result, T0 + TimeSpan.FromSeconds(p.Sent));
                 }
                 Agent.Loop.Pass(Clock.GetUtcNow());
-                if (States.Count == 0 || States[^1].State != State) States.Add((t, State));
+                // The first answer counts once the wire shows its echo reply (a pass later): no leading unknown.
+                if (States.Count == 0 ? State != TargetState.Unknown : States[^1].State != State) States.Add((t, State));
             }
         }
 
@@ -272,5 +273,21 @@ public sealed class AgentLoopTests
         var moved = ConfigChange.Between(current, current with { Targets = [console with { Mac = "02:00:00:00:00:99" }, Target("router", LabRouter)] });
         Assert.Equal(["console"], moved.Added.Select(t => t.Name));
         Assert.Equal(["console"], moved.Removed.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void Pass_DuplicateAddressAnswersOurPings_DeafConsoleStaysDeaf()
+    {
+        // Another host with the console's address answers every ping (and ARP) from its own MAC; our socket gets its
+        // replies. The console is deaf from 20 s: the duplicate's answers must not make it up.
+        bool Hears(double t) => t < 20;
+        var duplicate = new LanHost(LabConsole.Ip, "02:00:00:00:00:66");
+        var wire = Console(60, Hears);
+        for (var t = 5; t < 60; t++) wire.Add(t + 0.0003, Frames.EchoReply(duplicate, LabProbe, MonitorId, (ushort)t));
+        for (var t = 5.5; t < 60; t += 5) wire.Add(t, Frames.ArpReply(duplicate, LabRouter));
+        var run = new Run(wire);
+        run.Until(60, _ => true);
+        Assert.Equal([TargetState.Up, TargetState.Deaf], run.States.Select(s => s.State));
+        Assert.Matches("reachprobe_target_mac_conflicts_total\\{target=\"console\",mac=\"02:00:00:00:00:66\"\\} [1-9]", run.Metrics());
     }
 }

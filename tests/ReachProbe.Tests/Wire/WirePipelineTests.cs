@@ -96,4 +96,80 @@ public class WirePipelineTests
         Assert.Equal(1, p.Find(Ip(GameConsole.Ip))!.Verdict.Totals[EvidenceKind.EchoAnswered]);
         Assert.Equal(3, p.Find(Ip(Pc.Ip))!.Verdict.Totals[EvidenceKind.FrameFromTarget]); // its who-has, its reply, its echo request
     }
+
+    private static readonly LanHost Spoofer = new(GameConsole.Ip, Laptop.Mac);
+
+    [Fact]
+    public void Process_AnotherMacClaimingTheAddress_IsAConflictNotANewIdentity()
+    {
+        var p = Discovering();
+        Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0);
+        Feed(p, Frames.ArpReply(GameConsole, Pc), 0.001);
+        for (var i = 1; i <= 5; i++) Feed(p, Frames.ArpReply(Spoofer, Pc), i);
+        var console = p.Find(Ip(GameConsole.Ip))!;
+        Assert.Equal(Mac(GameConsole.Mac), console.Identity.Mac);
+        Assert.Equal(Mac(Laptop.Mac), console.ConflictMac);
+        Assert.Equal(5, console.Conflicts[Mac(Laptop.Mac)]);
+        // Noted once a minute per MAC, not once a frame.
+        Assert.Equal(1, console.Verdict.Totals[EvidenceKind.AddressConflict]);
+    }
+
+    [Fact]
+    public void Process_NewMacAnsweringWhileTheOldIsSilent_IsTakenAfterMacChange()
+    {
+        var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(60) };
+        var p = new WirePipeline(options, _clock);
+        Feed(p, Frames.ArpReply(GameConsole, Pc), 0);
+        // A new card: the old MAC never sends again; the new one answers every 10 s.
+        for (var t = 10; t < 60; t += 10) Feed(p, Frames.ArpReply(Spoofer, Pc), t);
+        var console = p.Find(Ip(GameConsole.Ip))!;
+        Assert.Equal(Mac(GameConsole.Mac), console.Identity.Mac);
+        Feed(p, Frames.ArpReply(Spoofer, Pc), 75);
+        Assert.Equal(Mac(Laptop.Mac), console.Identity.Mac);
+        Assert.Equal(1, console.Verdict.Totals[EvidenceKind.MacChanged]);
+    }
+
+    [Fact]
+    public void Process_SpooferWhileTheOwnerStillTransmits_NeverTakesTheAddress()
+    {
+        var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(60) };
+        var p = new WirePipeline(options, _clock);
+        Feed(p, Frames.ArpReply(GameConsole, Pc), 0);
+        for (var t = 1; t < 600; t += 2)
+        {
+            Feed(p, Frames.ArpReply(Spoofer, Pc), t);
+            Feed(p, Frames.DnsQuery(GameConsole, Router, 40000, (ushort)t, "store.lan"), t + 1); // the deaf owner still chatters
+        }
+        Assert.Equal(Mac(GameConsole.Mac), p.Find(Ip(GameConsole.Ip))!.Identity.Mac);
+    }
+
+    [Fact]
+    public void Process_ConfiguredMac_NeverChangesOnTheWire()
+    {
+        var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(10) };
+        var p = new WirePipeline(options, _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
+        for (var t = 0; t < 120; t += 5) Feed(p, Frames.ArpReply(Spoofer, Pc), t);
+        Assert.Equal(Mac(GameConsole.Mac), p.Find(Ip(GameConsole.Ip))!.Identity.Mac);
+    }
+
+    [Fact]
+    public void Process_DeafConsoleWithASpooferAnsweringForIt_StaysDeaf()
+    {
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
+        Feed(p, Frames.ArpReply(GameConsole, Pc), 0); // healthy: learned
+        var states = new List<TargetState>();
+        for (var t = 1; t < 120; t++)
+        {
+            Feed(p, Frames.EchoRequest(Pc, GameConsole, 7, (ushort)t), t);           // never answered: deaf
+            Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), t + 0.1);
+            Feed(p, Frames.ArpReply(Spoofer, Pc), t + 0.2);                          // the spoofer answers for it
+            Feed(p, Frames.DnsQuery(GameConsole, Router, 40000, 0x42, "store.lan"), t + 0.5); // the console chatters
+            Feed(p, Frames.DnsResponse(Router, GameConsole, 40000, 0x42, "store.lan"), t + 0.51);
+            var s = p.Find(Ip(GameConsole.Ip))!.Verdict.State;
+            if (states.Count == 0 || states[^1] != s) states.Add(s);
+        }
+        Assert.Equal(TargetState.Deaf, states[^1]);
+        Assert.DoesNotContain(TargetState.Up, states.SkipWhile(s => s != TargetState.Deaf));
+        Assert.Single(p.Find(Ip(GameConsole.Ip))!.Verdict.Incidents);
+    }
 }

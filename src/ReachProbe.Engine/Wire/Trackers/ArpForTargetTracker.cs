@@ -5,7 +5,8 @@ namespace ReachProbe.Wire.Trackers;
 /// <summary>
 /// Signature 2: ARP who-has for the target from other hosts (unicast refreshes, then broadcast) with no reply from
 /// the target within <see cref="VerdictOptions.ReplyTimeout"/>. RFC 5227 probes (sender 0.0.0.0) and announcements
-/// are not requests for the target and are ignored.
+/// are not requests for the target and are ignored. A reply counts only from the target's MAC: another MAC answering
+/// for its address (a duplicate address, a spoofer) proves nothing.
 /// </summary>
 public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
     : SignatureTracker(target, sink, options)
@@ -26,7 +27,7 @@ public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sin
             var broadcast = f.DstMac == DecodedFrame.BroadcastMac;
             _pending.Set(((ulong)f.ArpSenderIp << 32) | ++_n, broadcast, f.Time);
         }
-        else if (f.ArpOp == 2 && f.ArpSenderIp == Target.Ip && f.ArpTargetIp != Target.Ip)
+        else if (f.ArpOp == 2 && f.ArpSenderIp == Target.Ip && f.ArpTargetIp != Target.Ip && (Target.Mac == 0 || f.ArpSenderMac == Target.Mac && f.SrcMac == Target.Mac))
         {
             _repliedTo.Set(f.ArpTargetIp, 0, f.Time);
             Emit(EvidenceKind.ArpAnsweredByTarget, f.Time);

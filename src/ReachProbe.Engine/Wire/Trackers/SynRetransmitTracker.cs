@@ -5,8 +5,8 @@ namespace ReachProbe.Wire.Trackers;
 /// <summary>
 /// Signature 4: a SYN from the target retransmitted after the peer's SYN/ACK for it was on the wire. A SYN/ACK is only
 /// matched to a SYN seen before it, so a SYN/ACK captured ahead of its SYN (reordering) never makes the SYN a
-/// retransmission. The target completing the handshake (ACK or RST for the SYN/ACK), or answering a SYN with SYN/ACK,
-/// is proof that it receives.
+/// retransmission. The target completing the handshake (ACK or RST for the SYN/ACK), or answering a SYN seen on the
+/// wire with its SYN/ACK, is proof that it receives; only frames from the target's MAC count.
 /// </summary>
 public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
     : SignatureTracker(target, sink, options)
@@ -15,11 +15,16 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
 
     // Value: the peer's ISN once its SYN/ACK was seen, or null while the SYN is pending; stamp: SYN or SYN/ACK time.
     private readonly BoundedTable<ConnKey, uint?> _conns = new(capacity);
+    // SYNs to the target from peers, by (peer, the target's port, the peer's port, the peer's ISN): a SYN/ACK proves
+    // receipt only when it answers one of them, so forged SYN/ACKs "from the target" prove nothing.
+    private readonly BoundedTable<ConnKey, byte> _inbound = new(capacity);
+    // SYN/ACKs from the target captured before the SYN they answer (reordering): proof once that SYN shows.
+    private readonly BoundedTable<ConnKey, byte> _early = new(capacity);
 
     private const byte Ack = 0x10, Rst = 0x04;
 
     /// <inheritdoc/>
-    public override long Evicted => _conns.Evicted;
+    public override long Evicted => _conns.Evicted + _inbound.Evicted + _early.Evicted;
 
     /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
@@ -27,6 +32,7 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
         if (f.Transport != TransportKind.Tcp) return;
         if (f.IpSrc == Target.Ip)
         {
+            if (!Target.IsFrom(f)) return; // its address from another MAC: not the target
             if (f.IsSyn)
             {
                 var key = new ConnKey(f.IpDst, f.SrcPort, f.DstPort, f.TcpSeq);
@@ -35,7 +41,16 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
             }
             else if (f.IsSynAck)
             {
-                Emit(EvidenceKind.TcpAnsweredByTarget, f.Time);
+                var key = new ConnKey(f.IpDst, f.SrcPort, f.DstPort, f.TcpAck - 1);
+                if (_inbound.TryGet(key, out _, out _))
+                {
+                    _inbound.Remove(key);
+                    Emit(EvidenceKind.TcpAnsweredByTarget, f.Time);
+                }
+                else
+                {
+                    _early.Set(key, 0, f.Time);
+                }
             }
             else if ((f.TcpFlags & (Ack | Rst)) != 0)
             {
@@ -47,6 +62,19 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
                 }
             }
         }
+        else if (f.IpDst == Target.Ip && f.IsSyn)
+        {
+            var key = new ConnKey(f.IpSrc, f.DstPort, f.SrcPort, f.TcpSeq);
+            if (_early.TryGet(key, out _, out var answeredAt))
+            {
+                _early.Remove(key);
+                Emit(EvidenceKind.TcpAnsweredByTarget, answeredAt);
+            }
+            else if (!_inbound.TryGet(key, out _, out _))
+            {
+                _inbound.Set(key, 0, f.Time);
+            }
+        }
         else if (f.IpDst == Target.Ip && f.IsSynAck)
         {
             var key = new ConnKey(f.IpSrc, f.DstPort, f.SrcPort, f.TcpAck - 1);
@@ -55,5 +83,10 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
     }
 
     /// <inheritdoc/>
-    public override void Expire(long now) => _conns.Expire(now - Options.RepeatWindow.Ticks, null);
+    public override void Expire(long now)
+    {
+        _conns.Expire(now - Options.RepeatWindow.Ticks, null);
+        _inbound.Expire(now - Options.RepeatWindow.Ticks, null);
+        _early.Expire(now - Options.ReplyTimeout.Ticks, null);
+    }
 }

@@ -50,4 +50,16 @@ public class ArpForTargetTrackerTests
         _tracker.Expire(At(10));
         Assert.Empty(_sink.Items);
     }
+
+    [Fact]
+    public void Observe_ReplyForItsAddressFromAnotherMac_ProvesNothing()
+    {
+        // A spoofer (or a duplicate address) answers for the console with its own MAC: the request stays unanswered.
+        var spoofer = new LanHost(GameConsole.Ip, Laptop.Mac);
+        _tracker.Observe(Decode(Frames.ArpRequest(Pc, GameConsole.Ip), 0));
+        _tracker.Observe(Decode(Frames.ArpReply(spoofer, Pc), 0.001));
+        _tracker.Expire(At(10));
+        Assert.Equal(0, _sink.Count(EvidenceKind.ArpAnsweredByTarget));
+        Assert.Equal(1, _sink.Count(EvidenceKind.ArpForTargetUnanswered));
+    }
 }

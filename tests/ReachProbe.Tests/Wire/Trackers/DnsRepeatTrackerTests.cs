@@ -66,4 +66,23 @@ public class DnsRepeatTrackerTests
         Query(40);
         Assert.Empty(_sink.Items);
     }
+
+    [Fact]
+    public void Observe_SameIdFromAnotherPort_IsAnotherQuery()
+    {
+        Query(0);
+        Answer(0.004);
+        _tracker.Observe(Decode(Frames.DnsQuery(GameConsole, Router, 40001, 0x42, "store.lan"), 1));
+        Assert.Empty(_sink.Of(EvidenceKind.DnsRepeatedAfterAnswer));
+    }
+
+    [Fact]
+    public void Observe_QueriesFromItsAddressButAnotherMac_AreNotItsOwn()
+    {
+        var forger = new LanHost(GameConsole.Ip, Laptop.Mac);
+        _tracker.Observe(Decode(Frames.DnsQuery(forger, Router, 40000, 0x42, "store.lan"), 0));
+        Answer(0.004);
+        _tracker.Observe(Decode(Frames.DnsQuery(forger, Router, 40000, 0x42, "store.lan"), 1));
+        Assert.Empty(_sink.Items);
+    }
 }

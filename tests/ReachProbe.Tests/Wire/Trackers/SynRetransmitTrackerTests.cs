@@ -65,4 +65,23 @@ public class SynRetransmitTrackerTests
         See(Frames.Tcp(GameConsole, Pc, 9295, 50000, 4000, 1001, 0x12), 0.001);
         Assert.Equal(1, _sink.Count(EvidenceKind.TcpAnsweredByTarget));
     }
+
+    [Fact]
+    public void Observe_SynAckAnsweringASynToTheTarget_IsProof()
+    {
+        See(Frames.Tcp(Pc, GameConsole, 51000, 9295, 5000, 0, 0x02), 0);
+        See(Frames.Tcp(GameConsole, Pc, 9295, 51000, 7000, 5001, 0x12), 0.001);
+        Assert.Equal(1, _sink.Count(EvidenceKind.TcpAnsweredByTarget));
+    }
+
+    [Fact]
+    public void Observe_ForgedSynAcks_ProveNothing()
+    {
+        // 1,000 SYN/ACKs "from the console" answering no SYN seen on the wire, and one from another MAC for a real SYN.
+        for (var i = 0; i < 1000; i++) See(Frames.Tcp(GameConsole, Pc, 9295, (ushort)(40000 + i), (uint)i * 7919, (uint)i * 104729, 0x12), i * 0.001);
+        See(Frames.Tcp(Pc, GameConsole, 51000, 9295, 5000, 0, 0x02), 2);
+        See(Frames.Tcp(new LanHost(GameConsole.Ip, Laptop.Mac), Pc, 9295, 51000, 7000, 5001, 0x12), 2.001);
+        _tracker.Expire(At(60));
+        Assert.Equal(0, _sink.Count(EvidenceKind.TcpAnsweredByTarget));
+    }
 }
