@@ -30,6 +30,13 @@ public sealed partial class LabNetwork : IDisposable
     public string Router { get; }
     public string Probe { get; }
 
+    /// <summary>The attacker's namespace, once <see cref="AddDuplicate"/> made it.</summary>
+    public string Attacker { get; }
+    private bool _attacker;
+
+    /// <summary>The attacker's own MAC.</summary>
+    public const string AttackerMac = "02:00:00:00:00:66";
+
     /// <summary>The program under test: reachprobe.dll beside the running assembly unless set.</summary>
     public string ReachprobeDll { get; set; } = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
 
@@ -43,6 +50,7 @@ public sealed partial class LabNetwork : IDisposable
         Console = $"rpc-{suffix}";
         Router = $"rpr-{suffix}";
         Probe = $"rpp-{suffix}";
+        Attacker = $"rpa-{suffix}";
         _dir = Directory.CreateTempSubdirectory($"reachprobe-lab-{suffix}-").FullName;
     }
 
@@ -94,6 +102,24 @@ public sealed partial class LabNetwork : IDisposable
         Run("ip", "-n", Router, "link", "set", "r0", "up");
         StartDns();
         InNamespace(Console, StartConsoleServices);
+    }
+
+    /// <summary>
+    /// A fourth host on the bridge holding the console's address too (a duplicate IP, or a spoofer): its kernel answers
+    /// ARP and pings for 198.18.0.27 from its own MAC, and it announces the address every second.
+    /// </summary>
+    public void AddDuplicate()
+    {
+        Run("ip", "netns", "add", Attacker);
+        _attacker = true;
+        Run("ip", "-n", Attacker, "link", "set", "lo", "up");
+        Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        Run("ip", "link", "add", "a0", "netns", Attacker, "address", AttackerMac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
+        Run("ip", "-n", Probe, "link", "set", "pa0", "master", "br0");
+        Run("ip", "-n", Probe, "link", "set", "pa0", "promisc", "on", "up");
+        Run("ip", "-n", Attacker, "addr", "add", $"{ConsoleIp}/24", "dev", "a0");
+        Run("ip", "-n", Attacker, "link", "set", "a0", "up");
+        Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
     }
 
     /// <summary>dnsmasq on the router: ".lan" names answer, everything else is refused; it never goes upstream.</summary>
@@ -417,7 +443,7 @@ public sealed partial class LabNetwork : IDisposable
         _stop.Cancel();
         foreach (var s in _sockets) s.Dispose();
         foreach (var p in _processes) Kill(p);
-        foreach (var ns in new[] { Console, Router, Probe })
+        foreach (var ns in _attacker ? new[] { Console, Router, Probe, Attacker } : [Console, Router, Probe])
         {
             // Anything still running in our namespaces was started by this lab: end it by PID, then delete the namespace.
             try

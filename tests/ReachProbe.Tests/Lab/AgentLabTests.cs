@@ -147,6 +147,31 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         Assert.False(File.Exists(LabNet.HistoryPath), "the history was written by an agent that never started");
     }
 
+    [Theory]
+    [InlineData("deaf")]
+    [InlineData("down")]
+    public void Run_DuplicateOfTheConsolesAddress_ChangesNoVerdict_IsAConflict(string fault)
+    {
+        LabNet.StartAgent(Agent);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        if (fault == "deaf") LabNet.MakeDeaf();
+        else LabNet.LinkDown();
+        WaitFor(fault, TimeSpan.FromSeconds(10));
+        // Another host takes the console's address: it answers ARP and pings from its own MAC and announces it.
+        LabNet.AddDuplicate();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            Assert.Equal(fault, State());
+            Thread.Sleep(250);
+        }
+        var metrics = Metrics()!;
+        Assert.Matches("""reachprobe_target_mac_conflicts_total\{target="198\.18\.0\.27",mac="02:00:00:00:00:66"\} [1-9]""", metrics);
+        Assert.Matches("""reachprobe_target_info\{target="198\.18\.0\.27",ip="198\.18\.0\.27",mac="02:00:00:00:00:27",""", metrics);
+        Assert.True(LogHas("02:00:00:00:00:66 claims its address, which belongs to 02:00:00:00:00:27"), "the conflict was not logged");
+        Assert.Contains($"reachprobe_target_state_changes_total{{target=\"198.18.0.27\",state=\"{fault}\"}} 1", metrics);
+    }
+
     [Fact]
     public void Run_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
     {

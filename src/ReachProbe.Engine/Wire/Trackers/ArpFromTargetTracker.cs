@@ -26,7 +26,7 @@ public sealed class ArpFromTargetTracker(TargetIdentity target, IEvidenceSink si
             else
                 _asked.Set(f.ArpTargetIp, false, f.Time);
         }
-        else if (f.ArpOp == 2 && f.ArpSenderIp != Target.Ip && (f.ArpTargetIp == Target.Ip || (Target.Mac != 0 && f.ArpTargetMac == Target.Mac)))
+        else if (f.ArpOp == 2 && f.ArpSenderIp != Target.Ip && Target.IsDeliveredTo(f) && (f.ArpTargetIp == Target.Ip || (Target.Mac != 0 && f.ArpTargetMac == Target.Mac)))
         {
             if (_asked.TryGet(f.ArpSenderIp, out _, out _)) _asked.Set(f.ArpSenderIp, true, f.Time);
         }

@@ -28,7 +28,7 @@ public sealed class DnsRepeatTracker(TargetIdentity target, IEvidenceSink sink, 
             if (!_queries.TryGet(key, out var answered, out var stamp)) _queries.Set(key, false, f.Time);
             else if (answered && f.Time - stamp <= Options.RepeatWindow.Ticks) Emit(EvidenceKind.DnsRepeatedAfterAnswer, f.Time);
         }
-        else if (f.DnsIsResponse && f.IpDst == Target.Ip && f.SrcPort == 53)
+        else if (f.DnsIsResponse && f.IpDst == Target.Ip && f.SrcPort == 53 && Target.IsDeliveredTo(f))
         {
             var key = new QueryKey(f.DnsId, f.DstPort, f.DnsQtype, f.DnsQnameHash, f.IpSrc);
             if (_queries.TryGet(key, out var answered, out _) && !answered) _queries.Set(key, true, f.Time);

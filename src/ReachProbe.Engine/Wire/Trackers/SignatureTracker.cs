@@ -17,6 +17,12 @@ public sealed class TargetIdentity(uint ip)
     /// </summary>
     public uint Monitor { get; set; }
 
+    /// <summary>
+    /// True when the frame was sent to this host's MAC (or broadcast/multicast), or its MAC is not known yet: an answer
+    /// sent to another MAC (a duplicate address) never reached it and says nothing about whether it listens.
+    /// </summary>
+    public bool IsDeliveredTo(in DecodedFrame f) => Mac == 0 || f.DstMac == Mac || (f.DstMac & 0x0100_0000_0000) != 0;
+
     /// <summary>True when the frame was sent by this host: its MAC when known, else its IPv4 or ARP sender address.</summary>
     public bool IsFrom(in DecodedFrame f) => Mac != 0
         ? f.SrcMac == Mac

@@ -62,6 +62,10 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
                 }
             }
         }
+        else if (f.IpDst == Target.Ip && !Target.IsDeliveredTo(f))
+        {
+            // Sent to another MAC holding its address: it never reached the target.
+        }
         else if (f.IpDst == Target.Ip && f.IsSyn)
         {
             var key = new ConnKey(f.IpSrc, f.DstPort, f.SrcPort, f.TcpSeq);

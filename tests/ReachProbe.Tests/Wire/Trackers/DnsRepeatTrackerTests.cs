@@ -85,4 +85,14 @@ public class DnsRepeatTrackerTests
         _tracker.Observe(Decode(Frames.DnsQuery(forger, Router, 40000, 0x42, "store.lan"), 1));
         Assert.Empty(_sink.Items);
     }
+
+    [Fact]
+    public void Observe_AnswerDeliveredToAnotherMac_NeverReachedIt()
+    {
+        // A duplicate of its address gets the answer: the console asking again is not ignoring an answer.
+        Query(0);
+        _tracker.Observe(Decode(Frames.DnsResponse(Router, new LanHost(GameConsole.Ip, Laptop.Mac), 40000, 0x42, "store.lan"), 0.004));
+        Query(1);
+        Assert.Empty(_sink.Items);
+    }
 }
