@@ -122,9 +122,10 @@ public sealed class AgentLoop : IDisposable
         var observer = new AgentObserver(configOf, metrics, history, log, time);
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
+        pipeline.EchoReplyToMonitor += probes.OnEchoReplyToMonitor;
         var capture = new CaptureMonitor(captureInterface, AgentService.BpfFilter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
-        var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddObserver(probes).AddProducer(capture).AddProducer(probes);
+        var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(config, loop, probes, capture, history, observer, configOf, log);
     }
 

@@ -27,6 +27,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
 
     public void OnEvidence(HostMonitor host, in Evidence e)
     {
+        if (!configOf.ContainsKey(host.Identity.Ip)) return; // a target removed by a reload
         var name = Name(host);
         metrics.Evidence(name, e.Kind);
         if (e.Kind == EvidenceKind.FrameFromTarget) metrics.LastFrame(name, e.Time);
@@ -50,6 +51,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
 
     public void OnStateChanged(HostMonitor host, StateChange change)
     {
+        if (!configOf.ContainsKey(host.Identity.Ip)) return; // a target removed by a reload
         var name = Name(host);
         metrics.SetState(name, change.State);
         metrics.StateChanged(name, change.State);

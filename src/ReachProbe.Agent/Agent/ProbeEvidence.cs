@@ -13,7 +13,7 @@ namespace ReachProbe.Agent;
 /// hand results over through a bounded channel and never wait; the loop drains it on its thread.
 /// </summary>
 public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targets, AgentMetrics metrics, ILogger log, TimeProvider time)
-    : IEvidenceProducer, IAnalysisObserver, IProbeResultSink
+    : IEvidenceProducer, IProbeResultSink
 {
     private IReadOnlyDictionary<string, uint> _ipOfTarget = targets;
 
@@ -22,10 +22,12 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
 
     private readonly Channel<(ScheduledProbe Probe, ProbeResult Result, DateTimeOffset At)> _results =
         Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-    private readonly Dictionary<HostMonitor, long> _lastWireEchoReply = [];
     private readonly HashSet<HostMonitor> _socketBlind = [];
+    // Echo replies to the monitor seen on the wire, per sender address: the last few (sequence, MAC, time).
+    private readonly Dictionary<uint, (ushort Seq, ulong Mac, long Time)[]> _wireReplies = [];
+    private const int RepliesKept = 8;
     // ICMP answers the socket got, waiting for the wire to show the echo reply from the target's own MAC.
-    private readonly List<(HostMonitor Host, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
+    private readonly List<(HostMonitor Host, ushort? Seq, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
     private static readonly TimeSpan ConfirmWithin = TimeSpan.FromSeconds(1);
 
     /// <summary>A probe found a console (DDP): its type and firmware.</summary>
@@ -37,17 +39,36 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     /// <summary>Completes when a result is waiting (wakes the loop).</summary>
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellation) => _results.Reader.WaitToReadAsync(cancellation);
 
-    /// <inheritdoc/>
-    public void OnEvidence(HostMonitor host, in Evidence evidence)
+    /// <summary>An echo reply to the monitor on the wire (wired to <see cref="WirePipeline.EchoReplyToMonitor"/>).</summary>
+    public void OnEchoReplyToMonitor(uint from, ulong mac, ushort seq, long at)
     {
-        if (evidence.Kind == EvidenceKind.EchoAnswered) _lastWireEchoReply[host] = evidence.Time;
+        if (!_wireReplies.TryGetValue(from, out var ring))
+        {
+            if (_wireReplies.Count >= 4096) return;
+            _wireReplies[from] = ring = new (ushort, ulong, long)[RepliesKept];
+        }
+        var oldest = 0;
+        for (var i = 1; i < ring.Length; i++) if (ring[i].Time < ring[oldest].Time) oldest = i;
+        ring[oldest] = (seq, mac, at);
+    }
+
+    /// <summary>
+    /// The wire carried the reply to this attempt — our sequence number, from the target's own MAC (when known), between
+    /// <paramref name="from"/> and <paramref name="until"/>.
+    /// </summary>
+    private bool OnTheWire(HostMonitor host, ushort? seq, long from, long until)
+    {
+        if (seq is null || !_wireReplies.TryGetValue(host.Identity.Ip, out var ring)) return false;
+        foreach (var r in ring)
+            if (r.Time != 0 && r.Seq == seq && r.Time >= from && r.Time <= until && (host.Identity.Mac == 0 || r.Mac == host.Identity.Mac)) return true;
+        return false;
     }
 
     /// <inheritdoc/>
     public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
     {
         while (_results.Reader.TryRead(out var item)) OnResult(loop.Pipeline, item.Probe, item.Result, item.At);
-        Confirm(now);
+        Confirm(loop.Pipeline, now);
     }
 
     /// <summary>
@@ -56,12 +77,13 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     /// wire never confirms within <see cref="ConfirmWithin"/> counts for nothing (its reply came from another MAC, or
     /// the capture missed it).
     /// </summary>
-    private void Confirm(DateTimeOffset now)
+    private void Confirm(WirePipeline pipeline, DateTimeOffset now)
     {
         for (var i = _unconfirmed.Count - 1; i >= 0; i--)
         {
-            var (host, sent, answered, deadline) = _unconfirmed[i];
-            if (_lastWireEchoReply.GetValueOrDefault(host, long.MinValue) >= sent.UtcTicks)
+            var (host, seq, sent, answered, deadline) = _unconfirmed[i];
+            if (pipeline.Find(host.Identity.Ip) != host) _unconfirmed.RemoveAt(i); // removed by a reload
+            else if (OnTheWire(host, seq, sent.UtcTicks, long.MaxValue))
             {
                 _unconfirmed.RemoveAt(i);
                 host.Add(new Evidence(EvidenceKind.ProbeAnswered, answered.UtcTicks));
@@ -81,9 +103,11 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
         if (probe.Probe is IcmpProbe)
         {
-            // The wire and the socket disagree: the target's reply reached the wire, our socket never got it. The fault
-            // is on the monitor's side (a firewall, a socket problem): say unknown, never blame the target.
-            if (result.Status == ProbeStatus.Timeout && _lastWireEchoReply.GetValueOrDefault(host) >= at.UtcTicks)
+            // The wire and the socket disagree: the reply to this very attempt (our sequence number, from the target's
+            // MAC, before the deadline) reached the wire, and our socket never got it. The fault is on the monitor's side
+            // (a firewall, a socket problem): say unknown, never blame the target. A late reply, or one to another
+            // pinger, says nothing about our socket.
+            if (result.Status == ProbeStatus.Timeout && OnTheWire(host, result.EchoSequence, at.UtcTicks, (at + result.Duration).UtcTicks))
             {
                 if (_socketBlind.Add(host))
                 {
@@ -95,7 +119,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             if (result.ProvesReceipt && _socketBlind.Remove(host)) host.Add(new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
             if (result.Status == ProbeStatus.Answered)
             {
-                if (_unconfirmed.Count < 65536) _unconfirmed.Add((host, at, at + result.Duration, time.GetUtcNow() + ConfirmWithin));
+                if (_unconfirmed.Count < 65536) _unconfirmed.Add((host, result.EchoSequence, at, at + result.Duration, time.GetUtcNow() + ConfirmWithin));
                 return;
             }
         }

@@ -71,6 +71,12 @@ public sealed class WirePipeline
     /// <summary>Hosts not tracked because <c>maxHosts</c> was reached.</summary>
     public long HostsNotTracked { get; private set; }
 
+    /// <summary>
+    /// An echo reply to the live agent's own address (<see cref="Monitor"/>) was on the wire: its sender's address and
+    /// MAC, its sequence number and time. The agent matches them with its ICMP probes' attempts.
+    /// </summary>
+    public event Action<uint, ulong, ushort, long>? EchoReplyToMonitor;
+
     /// <summary>Raised when a host starts being tracked.</summary>
     public event Action<HostMonitor>? HostAdded;
 
@@ -115,6 +121,8 @@ public sealed class WirePipeline
     {
         Counters.Count(f, length);
         if (f.Issue == DecodeIssue.TruncatedLinkHeader) return;
+        if (_monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == _monitor)
+            EchoReplyToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpSeq, f.Time);
         Learn(f);
 
         // Route to every host the frame involves, once each.

@@ -10,7 +10,7 @@ namespace ReachProbe.Probes;
 /// <c>net.ipv4.ping_group_range</c> allows. Each probe has a random identifier, its own sequence, and a microsecond RTT
 /// (dotnet/runtime's Ping.RawSocket does the same; System.Net.NetworkInformation.Ping shells out to /bin/ping as non-root).
 /// </summary>
-public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IProbe
+public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IProbe, IEchoAttempt
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -22,6 +22,9 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IPr
 
     /// <inheritdoc/>
     public string Name => "icmp";
+
+    /// <inheritdoc/>
+    public ushort Sequence => _sequence;
 
     /// <summary>"raw" or "datagram" once a socket is open.</summary>
     public string? SocketKind => _socket is null ? null : _raw ? "raw" : "datagram";

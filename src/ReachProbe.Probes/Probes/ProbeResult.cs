@@ -28,6 +28,13 @@ public enum ConsoleStatus : byte
     Other,
 }
 
+/// <summary>A probe whose attempts can be told apart on the wire (the ICMP echo sequence number of the latest one).</summary>
+public interface IEchoAttempt
+{
+    /// <summary>The sequence number of the attempt in progress or last made.</summary>
+    ushort Sequence { get; }
+}
+
 /// <summary>The outcome of one probe attempt.</summary>
 /// <param name="Probe">Probe name as given (e.g. "icmp", "tcp:9295").</param>
 /// <param name="Status">How it ended.</param>
@@ -43,6 +50,9 @@ public sealed record ProbeResult(string Probe, ProbeStatus Status, TimeSpan Dura
 
     /// <summary>Warning to surface (e.g. ARP answered from a different MAC than before).</summary>
     public string? Warning { get; init; }
+
+    /// <summary>The ICMP echo sequence number of the attempt (ICMP probes), to find its reply on the wire.</summary>
+    public ushort? EchoSequence { get; init; }
 
     /// <summary>Another MAC that answered for the target's address (ARP): a duplicate address or a spoofer; never proof.</summary>
     public string? ConflictMac { get; init; }

@@ -33,6 +33,7 @@ public sealed class ProbeRunner
         try
         {
             var result = await _pipeline.ExecuteAsync(async ct => await probe.ProbeAsync(ct).ConfigureAwait(false), cancellation).ConfigureAwait(false);
+            if (probe is IEchoAttempt echo) result = result with { EchoSequence = echo.Sequence };
             // The timeout is cooperative: on a busy machine an answer can slip in after the deadline. Late is lost.
             var elapsed = _time.GetElapsedTime(started);
             return result.ProvesReceipt && elapsed > Timeout
@@ -41,11 +42,11 @@ public sealed class ProbeRunner
         }
         catch (TimeoutRejectedException)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
+            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout") { EchoSequence = (probe as IEchoAttempt)?.Sequence };
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
+            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout") { EchoSequence = (probe as IEchoAttempt)?.Sequence };
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -107,7 +107,8 @@ public sealed class AgentLoopTests
                     var result = p.Answered
                         ? new ProbeResult("icmp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.4), "echo reply")
                         : new ProbeResult("icmp", ProbeStatus.Timeout, TimeSpan.FromSeconds(1), "no reply in 1 s");
-                    Agent.Probes.Record(_icmp, result, T0 + TimeSpan.FromSeconds(p.Sent));
+                    // The attempt's sequence number is the scenario's: one ping a second, seq = its second.
+                    Agent.Probes.Record(_icmp, result with { EchoSequence = (ushort)Math.Round(p.Sent) }, T0 + TimeSpan.FromSeconds(p.Sent));
                 }
                 Agent.Loop.Pass(Clock.GetUtcNow());
                 // The first answer counts once the wire shows its echo reply (a pass later): no leading unknown.
@@ -289,5 +290,37 @@ public sealed class AgentLoopTests
         run.Until(60, _ => true);
         Assert.Equal([TargetState.Up, TargetState.Deaf], run.States.Select(s => s.State));
         Assert.Matches("reachprobe_target_mac_conflicts_total\\{target=\"console\",mac=\"02:00:00:00:00:66\"\\} [1-9]", run.Metrics());
+    }
+
+    [Fact]
+    public void Pass_ReplyAfterTheProbesDeadline_IsNotTheMonitorBeingBlind()
+    {
+        // The console answers every ping 1.2 s late: after our 1 s timeout. The late reply is for the timed-out
+        // attempt, so it says nothing about our socket: never unknown.
+        var wire = new Scenario("late");
+        for (var t = 0; t < 40; t++)
+        {
+            wire.Add(t, Frames.EchoRequest(LabProbe, LabConsole, MonitorId, (ushort)t));
+            wire.Add(t + 1.2, Frames.EchoReply(LabConsole, LabProbe, MonitorId, (ushort)t));
+        }
+        Scenarios.DnsClient(wire, LabConsole, LabRouter, 0.3, 40, 2, _ => true, "store.lab");
+        var run = new Run(wire);
+        run.Until(40, _ => false);
+        Assert.DoesNotContain(TargetState.Unknown, run.States.Select(s => s.State));
+        Assert.Equal(TargetState.Up, run.States[^1].State);
+    }
+
+    [Fact]
+    public void Pass_AnotherPingersReplies_SayNothingAboutOurSocket()
+    {
+        // The router pings the console and gets answers; our own pings go unanswered (a firewall between the console
+        // and the monitor only). Another pinger's replies do not make our socket "blind": the console answers others.
+        var wire = new Scenario("others");
+        Ping(wire, LabRouter, LabConsole, 0x0777, 0.5, 40, 1.0, _ => true);
+        for (var t = 0; t < 40; t++) wire.Add(t, Frames.EchoRequest(LabProbe, LabConsole, MonitorId, (ushort)t));
+        var run = new Run(wire);
+        run.Until(40, _ => false);
+        Assert.DoesNotContain(TargetState.Unknown, run.States.Select(s => s.State));
+        Assert.DoesNotContain("its echo reply reached the wire but not our socket", run.Metrics());
     }
 }
