@@ -57,14 +57,14 @@ internal static class ReportCommand
         List<ObservedPeriod> observed;
         try
         {
-            using var store = HistoryStore.Open(db);
+            using var store = HistoryStore.OpenReadOnly(db);
             incidents = store.Incidents(from, target);
             firmware = store.Firmware(target);
             observed = store.Observed();
         }
         catch (HistoryException e)
         {
-            stderr.WriteLine($"reachprobe: {e.Message}");
+            stderr.WriteLine($"reachprobe: {(e.Message.StartsWith(db, StringComparison.Ordinal) ? e.Message : $"{db}: {e.Message}")}");
             return CommandLine.Usage;
         }
         var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, from, until);

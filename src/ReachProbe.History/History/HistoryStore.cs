@@ -88,6 +88,57 @@ public sealed class HistoryStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a history database to read it, never writing to it (<c>report</c>): a file that is not a regular, non-empty
+    /// SQLite database written by ReachProbe is refused with one line. A database of an older schema is upgraded in
+    /// memory, the file left as it is.
+    /// </summary>
+    public static HistoryStore OpenReadOnly(string path)
+    {
+        var info = new FileInfo(path);
+        if (Directory.Exists(path)) throw new HistoryException($"{path}: a directory, not a history database");
+        if (!info.Exists) throw new HistoryException($"{path}: no history database there (the agent writes one; give --db FILE)");
+        if (info.Length == 0) throw new HistoryException($"{path}: empty, or not a regular file: not a ReachProbe history database");
+        SqliteConnection? db = null;
+        try
+        {
+            db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false, DefaultTimeout = 5 }.ToString());
+            db.Open();
+            var store = new HistoryStore(db, path);
+            var version = Convert.ToInt32(store.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+                throw new HistoryException($"{path}: the history database is from a newer ReachProbe (schema {version}, this one reads {SchemaVersion})");
+            string[] tables = version == 1 ? ["incident", "firmware", "mark"] : ["incident", "incident_evidence", "firmware", "run"];
+            var found = Convert.ToInt32(store.Scalar($"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({string.Join(", ", tables.Select(t => $"'{t}'"))})"),
+                System.Globalization.CultureInfo.InvariantCulture);
+            if (version == 0 || found != tables.Length)
+                throw new HistoryException($"{path}: not a ReachProbe history database (an SQLite file without its tables)");
+            if (version == SchemaVersion) return store;
+            // Schema 1: upgrade a copy in memory; the user's file is not touched.
+            var memory = new SqliteConnection("Data Source=:memory:");
+            memory.Open();
+            db.BackupDatabase(memory);
+            db.Dispose();
+            db = memory;
+            var copy = new HistoryStore(memory, path);
+            using var tx = memory.BeginTransaction();
+            copy.MigrateFrom1(tx);
+            copy.Exec($"PRAGMA user_version = {SchemaVersion}", tx);
+            tx.Commit();
+            return copy;
+        }
+        catch (SqliteException e)
+        {
+            db?.Dispose();
+            throw new HistoryException(Describe(path, e), e);
+        }
+        catch (HistoryException)
+        {
+            db?.Dispose();
+            throw;
+        }
+    }
+
     private static string Describe(string path, SqliteException e) => e.SqliteErrorCode switch
     {
         26 => $"{path}: not a ReachProbe history database, or corrupt (SQLite: file is not a database)",
@@ -340,7 +391,9 @@ public sealed class HistoryStore : IDisposable
 
     private static long Ticks(DateTimeOffset t) => t.UtcTicks;
 
-    private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
+    private static DateTimeOffset Time(long ticks) => ticks is >= 0 and <= 3155378975999999999
+        ? new(ticks, TimeSpan.Zero)
+        : throw new HistoryException($"a time out of range ({ticks}): the history database is damaged");
 
     private SqliteCommand Command(string sql, SqliteTransaction? tx, params (string, object)[] args)
     {

@@ -135,6 +135,23 @@ public sealed class HistoryStoreMigrationTests : IDisposable
     }
 
     [Fact]
+    public void OpenReadOnly_Schema1Database_IsReadThroughAnUpgradedCopy_TheFileUntouched()
+    {
+        var db = Path.Combine(_dir, "v1-read.db");
+        WriteSchema1(db);
+        var before = File.ReadAllBytes(db);
+        using (var store = HistoryStore.OpenReadOnly(db))
+        {
+            var incidents = store.Incidents(T0);
+            Assert.Equal(2, incidents.Count);
+            Assert.Equal(239, incidents[0].Count(EvidenceKind.EchoUnanswered));
+            Assert.Equal(3, store.Observed().Count);
+        }
+        Assert.Equal(before, File.ReadAllBytes(db));
+        Assert.Equal(["v1-read.db"], Directory.GetFiles(_dir).Select(Path.GetFileName).Where(f => f!.StartsWith("v1-read", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Alive_UpdatesOneRowPerRun()
     {
         var db = Path.Combine(_dir, "alive.db");
