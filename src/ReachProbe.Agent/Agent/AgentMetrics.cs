@@ -12,7 +12,8 @@ public sealed class AgentMetrics
 {
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Histogram _probeDuration, _incidentDuration;
-    private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts;
+    private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped;
+    private readonly Gauge _historyUp, _historyPending;
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
     public AgentMetrics(CollectorRegistry registry)
@@ -34,11 +35,24 @@ public sealed class AgentMetrics
         _incidentDuration = f.CreateHistogram("reachprobe_incident_duration_seconds", "Duration of ended incidents, by the firmware at the time.",
             new HistogramConfiguration { LabelNames = ["target", "state", "firmware"], Buckets = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400] });
         _conflicts = f.CreateCounter("reachprobe_target_mac_conflicts_total", "Frames in which another MAC claimed the target's address (a duplicate address or a spoofer); they prove nothing.", "target", "mac");
+        _historyUp = f.CreateGauge("reachprobe_history_up", "1 while the incident history takes writes, 0 while its writes fail (they are kept and retried).");
+        _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
+        _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
     }
 
     /// <summary>Brings a target's conflict count for <paramref name="mac"/> up to <paramref name="frames"/>.</summary>
     public void Conflicts(string target, string mac, long frames) => _conflicts.WithLabels(target, mac).IncTo(frames);
+
+    /// <summary>The history's health.</summary>
+    public void History(bool up, int pending)
+    {
+        _historyUp.Set(up ? 1 : 0);
+        _historyPending.Set(pending);
+    }
+
+    /// <summary>Counts a history write lost to a full queue.</summary>
+    public void HistoryDropped() => _historyDropped.Inc();
 
     /// <summary>Removes every series of a target (removed by a reload).</summary>
     public void Forget(string target)

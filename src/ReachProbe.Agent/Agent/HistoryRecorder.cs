@@ -5,37 +5,51 @@ using ReachProbe.Verdict;
 namespace ReachProbe.Agent;
 
 /// <summary>
-/// Writes the agent's incidents, firmware changes and signs of life to the history database. A database that cannot be
-/// used (locked, corrupt, from a newer ReachProbe) is reported once, clearly, and the agent goes on monitoring and
-/// exporting metrics without history.
+/// Writes the agent's incidents, firmware changes and signs of life to the history database, and heals: a write that
+/// fails (disk full, the database locked or gone) is kept, in order, in a bounded queue and written again when the
+/// database takes writes again — retried with a backoff from 1 s to 1 min at the loop's ticks, never by waiting on the
+/// loop's thread. What the queue cannot hold is counted (<c>reachprobe_history_writes_dropped_total</c>), and the
+/// failure and the recovery are logged once each. A database that cannot be opened at start is tried again the same way.
 /// </summary>
 internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics, ILogger log)
 {
-    private readonly Dictionary<Incident, (long Id, TargetState State, string Firmware)> _open = [];
+    /// <summary>Writes kept while the database fails; beyond this the oldest signs of life go first, then new writes are dropped.</summary>
+    public const int MaxPending = 10_000;
+
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromMinutes(1);
+
+    /// <summary>An incident as the database knows it; its id is known once its insert has run.</summary>
+    private sealed class Row(TargetState state, string firmware)
+    {
+        public long Id = -1;
+        public TargetState State = state;
+        public readonly string Firmware = firmware;
+    }
+
+    private readonly Dictionary<Incident, Row> _open = [];
     private readonly Dictionary<string, string> _firmware = [];
+    private readonly HashSet<Incident> _seen = [];
+    private readonly LinkedList<(Action<HistoryStore> Write, bool Alive)> _pending = new();
     private HistoryStore? _store;
+    private bool _failing;
+    private DateTimeOffset _retryAt;
+    private TimeSpan _backoff = FirstBackoff;
+
+    /// <summary>Writes waiting for the database.</summary>
+    public int Pending => _pending.Count;
 
     public void Start(DateTimeOffset now)
     {
         if (path is null) return;
-        try
-        {
-            _store = HistoryStore.Open(path);
-            var cut = _store.Start(now);
-            LogOpened(path, cut);
-        }
-        catch (HistoryException e)
-        {
-            _store = null;
-            LogUnavailable(e.Message);
-        }
+        Write(s => LogOpened(path, s.Start(now)));
+        metrics.History(!_failing, _pending.Count);
     }
 
     public void Firmware(string target, string? firmware, DateTimeOffset now)
     {
         if (string.IsNullOrEmpty(firmware) || _firmware.GetValueOrDefault(target) == firmware) return;
         _firmware[target] = firmware;
-        Try(s => s.RecordFirmware(target, firmware, now));
+        Write(s => s.RecordFirmware(target, firmware, now));
     }
 
     /// <summary>Brings the database up to date with the verdict's incidents (called on every state change).</summary>
@@ -43,25 +57,31 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     {
         foreach (var incident in verdict.Incidents)
         {
-            if (!_open.TryGetValue(incident, out var known))
+            if (!_open.TryGetValue(incident, out var row))
             {
-                if (!Seen.Add(incident)) continue;
+                if (!_seen.Add(incident)) continue;
                 var fw = _firmware.GetValueOrDefault(target) ?? "unknown";
-                long id = -1;
-                Try(s => id = s.OpenIncident(target, incident.State, new DateTimeOffset(incident.Start, TimeSpan.Zero), fw == "unknown" ? null : fw));
-                known = (id, incident.State, fw);
-                _open[incident] = known;
+                row = new Row(incident.State, fw);
+                var start = new DateTimeOffset(incident.Start, TimeSpan.Zero);
+                var state = incident.State;
+                var opened = row;
+                Write(s => opened.Id = s.OpenIncident(target, state, start, fw == "unknown" ? null : fw));
+                _open[incident] = row;
             }
-            if (known.State != incident.State)
+            if (row.State != incident.State)
             {
-                Try(s => s.UpdateState(known.Id, incident.State));
-                _open[incident] = known = known with { State = incident.State };
+                var state = incident.State;
+                var changed = row;
+                Write(s => s.UpdateState(changed.Id, state));
+                row.State = state;
             }
             if (incident.End is { } end)
             {
                 var reason = incident.EndReason.Name();
-                Try(s => s.CloseIncident(known.Id, new DateTimeOffset(end, TimeSpan.Zero), reason, incident.Evidence));
-                metrics.IncidentEnded(target, incident.State.Name(), known.Firmware, TimeSpan.FromTicks(end - incident.Start));
+                var closed = row;
+                var evidence = Copy(incident.Evidence);
+                Write(s => s.CloseIncident(closed.Id, new DateTimeOffset(end, TimeSpan.Zero), reason, evidence));
+                metrics.IncidentEnded(target, incident.State.Name(), row.Firmware, TimeSpan.FromTicks(end - incident.Start));
                 _open.Remove(incident);
             }
         }
@@ -72,45 +92,123 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     {
         foreach (var incident in verdict.Incidents)
         {
-            if (incident.End is not null || !_open.Remove(incident, out var known)) continue;
-            Try(s => s.CloseIncident(known.Id, now, IncidentEnd.CutShort.Name(), incident.Evidence));
+            if (incident.End is not null || !_open.Remove(incident, out var row)) continue;
+            var evidence = Copy(incident.Evidence);
+            Write(s => s.CloseIncident(row.Id, now, IncidentEnd.CutShort.Name(), evidence));
         }
     }
 
-    private HashSet<Incident> Seen { get; } = [];
-
-    /// <summary>Records a sign of life and saves open incidents' evidence so far, so a crash loses neither.</summary>
-    public void Alive(DateTimeOffset now) => Try(s =>
+    /// <summary>
+    /// Records a sign of life and saves open incidents' evidence so far (so a crash loses neither), after retrying what
+    /// waits, when its backoff has passed.
+    /// </summary>
+    public void Alive(DateTimeOffset now)
     {
-        s.Alive(now);
-        foreach (var (incident, known) in _open) s.UpdateEvidence(known.Id, incident.Evidence);
-    });
+        if (path is null) return;
+        if (_failing && now >= _retryAt) Retry(now);
+        var open = _open.Select(kv => (kv.Value, Copy(kv.Key.Evidence))).ToList();
+        Write(s =>
+        {
+            s.Alive(now);
+            foreach (var (row, evidence) in open)
+                if (row.Id >= 0) s.UpdateEvidence(row.Id, evidence);
+        }, alive: true);
+        metrics.History(!_failing, _pending.Count);
+    }
 
     public void Stop(DateTimeOffset now)
     {
-        Try(s => s.Stop(now));
+        if (path is null) return;
+        if (_failing) Retry(now);
+        Write(s => s.Stop(now));
+        if (_pending.Count > 0) LogLost(_pending.Count);
         _store?.Dispose();
         _store = null;
     }
 
-    private void Try(Action<HistoryStore> action)
+    private static EvidenceCounts Copy(EvidenceCounts counts)
     {
-        if (_store is null) return;
+        var copy = new EvidenceCounts();
+        copy.Merge(counts);
+        return copy;
+    }
+
+    /// <summary>Writes now, or keeps the write for later when the database fails (or older writes still wait).</summary>
+    private void Write(Action<HistoryStore> write, bool alive = false)
+    {
+        if (path is null) return;
+        if (!_failing && TryWrite(write)) return;
+        Keep(write, alive);
+    }
+
+    private bool TryWrite(Action<HistoryStore> write)
+    {
         try
         {
-            action(_store);
+            _store ??= HistoryStore.Open(path!);
+            write(_store);
+            return true;
         }
         catch (HistoryException e)
         {
-            LogUnavailable(e.Message);
-            _store.Dispose();
-            _store = null;
+            Fail(e.Message);
+            return false;
         }
+    }
+
+    private void Keep(Action<HistoryStore> write, bool alive)
+    {
+        if (_pending.Count >= MaxPending)
+        {
+            // Signs of life are the cheapest to lose: the next one says as much. Otherwise the new write is dropped.
+            var oldAlive = _pending.First;
+            while (oldAlive is not null && !oldAlive.Value.Alive) oldAlive = oldAlive.Next;
+            if (oldAlive is not null) _pending.Remove(oldAlive);
+            else
+            {
+                metrics.HistoryDropped();
+                return;
+            }
+            metrics.HistoryDropped();
+        }
+        _pending.AddLast((write, alive));
+    }
+
+    private void Fail(string reason)
+    {
+        if (!_failing) LogFailing(reason);
+        _failing = true;
+        // A connection that failed may hold a broken state (the file deleted, a disk error): open anew next time.
+        _store?.Dispose();
+        _store = null;
+    }
+
+    private void Retry(DateTimeOffset now)
+    {
+        while (_pending.First is { } next)
+        {
+            if (!TryWrite(next.Value.Write))
+            {
+                _retryAt = now + _backoff;
+                _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+                return;
+            }
+            _pending.RemoveFirst();
+        }
+        _failing = false;
+        _backoff = FirstBackoff;
+        LogHealed(path!);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "history in {Path}; {CutShort} incident(s) left open by a crash closed as cut short")]
     private partial void LogOpened(string path, int cutShort);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "no incident history: {Reason}; monitoring and metrics go on")]
-    private partial void LogUnavailable(string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "the incident history cannot be written: {Reason}; writes are kept and retried, monitoring and metrics go on")]
+    private partial void LogFailing(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "the incident history in {Path} takes writes again; everything kept was written")]
+    private partial void LogHealed(string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "stopping with {Count} history write(s) that could not be made")]
+    private partial void LogLost(int count);
 }

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using ReachProbe.Agent;
+using ReachProbe.History;
+
+namespace ReachProbe.Tests.Agent;
+
+/// <summary>The history heals: writes that fail are kept and written when the database takes writes again.</summary>
+public sealed class HistoryRecorderTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 14, 20, 0, 0, TimeSpan.Zero);
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("reachprobe-recorder-");
+    private readonly Prometheus.CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+
+    public void Dispose()
+    {
+        if (_mount is not null) Run("umount", _mount);
+        _dir.Delete(true);
+    }
+
+    private string? _mount;
+
+    /// <summary>A verdict with one deaf incident from 60 s to 120 s (closed when it answered).</summary>
+    private static TargetVerdict DeafIncident(FakeTimeProvider clock, bool close)
+    {
+        var v = new TargetVerdict(new VerdictOptions(), clock);
+        v.Observe(new Evidence(EvidenceKind.EchoAnswered, T0.UtcTicks));
+        for (var i = 0; i < 3; i++) v.Observe(new Evidence(EvidenceKind.DnsRepeatedAfterAnswer, T0.AddSeconds(60 + i).UtcTicks));
+        if (close) v.Observe(new Evidence(EvidenceKind.EchoAnswered, T0.AddSeconds(120).UtcTicks));
+        return v;
+    }
+
+    private string Metrics()
+    {
+        using var s = new MemoryStream();
+        _registry.CollectAndExportAsTextAsync(s).GetAwaiter().GetResult();
+        return System.Text.Encoding.UTF8.GetString(s.ToArray());
+    }
+
+    [Fact]
+    public void DatabaseThatCannotBeOpenedAtStart_IsWrittenOnceItCan_NothingLost()
+    {
+        var db = Path.Combine(_dir.FullName, "history.db");
+        Directory.CreateDirectory(db); // something in the way: SQLite cannot open a directory
+        var clock = new FakeTimeProvider(T0);
+        var recorder = new HistoryRecorder(db, new AgentMetrics(_registry), NullLogger.Instance);
+        recorder.Start(T0);
+        var verdict = DeafIncident(clock, close: true);
+        recorder.Sync("console", verdict);
+        recorder.Alive(T0.AddSeconds(125));
+        Assert.True(recorder.Pending >= 3);
+        Assert.Contains("reachprobe_history_up 0", Metrics());
+
+        Directory.Delete(db);
+        recorder.Alive(T0.AddSeconds(130));
+        Assert.Equal(0, recorder.Pending);
+        Assert.Contains("reachprobe_history_up 1", Metrics());
+        recorder.Stop(T0.AddSeconds(140));
+        using var store = HistoryStore.OpenReadOnly(db);
+        var incident = Assert.Single(store.Incidents(T0));
+        Assert.Equal(("deaf", "recovered"), (incident.State, incident.EndReason));
+        Assert.Equal(3, incident.Count(EvidenceKind.DnsRepeatedAfterAnswer));
+        Assert.Equal(new ObservedPeriod(T0, T0.AddSeconds(140)), Assert.Single(store.Observed()));
+    }
+
+    private static string Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {output}");
+        return output;
+    }
+
+    [Fact]
+    [Trait("Category", "Lab")]
+    public void DiskFull_DuringAndAfterAnIncident_HistoryResumes_NothingLost()
+    {
+        ReachProbe.Testing.LabNetwork.RequireRoot();
+        _mount = Path.Combine(_dir.FullName, "small");
+        Directory.CreateDirectory(_mount);
+        Run("mount", "-t", "tmpfs", "-o", "size=4m", "reachprobe-test", _mount);
+        var db = Path.Combine(_mount, "history.db");
+        var clock = new FakeTimeProvider(T0);
+        var recorder = new HistoryRecorder(db, new AgentMetrics(_registry), NullLogger.Instance);
+        recorder.Start(T0);
+        recorder.Alive(T0.AddSeconds(5));
+        Assert.Equal(0, recorder.Pending);
+
+        // The disk fills up: the deaf incident opens and closes while nothing can be written.
+        var filler = Path.Combine(_mount, "filler");
+        using (var f = File.Create(filler))
+        {
+            var block = new byte[64 * 1024];
+            try
+            {
+                while (true) f.Write(block);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        var verdict = DeafIncident(clock, close: false);
+        recorder.Sync("console", verdict);
+        for (var t = 65; t < 120; t += 5) recorder.Alive(T0.AddSeconds(t));
+        verdict.Observe(new Evidence(EvidenceKind.EchoAnswered, T0.AddSeconds(120).UtcTicks));
+        recorder.Sync("console", verdict);
+        Assert.True(recorder.Pending > 0, "nothing failed: the disk was not full");
+        Assert.Contains("reachprobe_history_up 0", Metrics());
+
+        // Space comes back: everything kept is written, in order.
+        File.Delete(filler);
+        for (var t = 125; t < 300 && recorder.Pending > 0; t += 5) recorder.Alive(T0.AddSeconds(t));
+        Assert.Equal(0, recorder.Pending);
+        recorder.Stop(T0.AddSeconds(300));
+        using var store = HistoryStore.OpenReadOnly(db);
+        var incident = Assert.Single(store.Incidents(T0));
+        Assert.Equal(("deaf", "recovered"), (incident.State, incident.EndReason));
+        Assert.Equal(T0.AddSeconds(60), incident.Start);
+        Assert.Equal(3, incident.Count(EvidenceKind.DnsRepeatedAfterAnswer));
+        Assert.DoesNotContain("reachprobe_history_writes_dropped_total 1", Metrics());
+    }
+}
