@@ -21,8 +21,9 @@ public sealed class ArpProbe : IProbe
 
     private readonly IPAddress _target;
     private readonly uint _targetIp;
-    private readonly NetworkPath _path;
+    private NetworkPath _path;
     private LibPcapLiveDevice? _device;
+    private string? _openedIndex;
 
     // Opening a capture device is infrastructure: retried with backoff when the device is busy or coming up; a
     // missing permission is final and not retried.
@@ -57,6 +58,8 @@ public sealed class ArpProbe : IProbe
 
     private ProbeResult Probe(CancellationToken cancellation)
     {
+        // The interface deleted and created again has a new index: the old handle would never see a frame again.
+        if (_device is not null && IfIndex(_path.Interface) != _openedIndex) Reset();
         if (_device is null && Open() is { } problem) return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, problem);
         var device = _device!;
         while (device.GetNextPacket(out _) == GetPacketStatus.PacketRead) { } // stale replies
@@ -71,13 +74,19 @@ public sealed class ArpProbe : IProbe
         }
         catch (PcapException e)
         {
+            Reset();
             return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, $"cannot send on {_path.Interface}: {e.Message}");
         }
         string? other = null;
         while (!cancellation.IsCancellationRequested)
         {
             var status = device.GetNextPacket(out var capture);
-            if (status == GetPacketStatus.Error) return new ProbeResult(Name, ProbeStatus.Error, _time.GetElapsedTime(started), $"capture on {_path.Interface} failed: {device.LastError}");
+            if (status == GetPacketStatus.Error)
+            {
+                var error = device.LastError;
+                Reset();
+                return new ProbeResult(Name, ProbeStatus.Error, _time.GetElapsedTime(started), $"capture on {_path.Interface} failed: {error}");
+            }
             if (status != GetPacketStatus.PacketRead) continue;
             if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp) continue;
             if (f.ArpOp != 2 || f.ArpSenderIp != _targetIp) continue;
@@ -109,10 +118,27 @@ public sealed class ArpProbe : IProbe
         return new ProbeResult(Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
     }
 
+    /// <summary>
+    /// Drops the capture handle after a failure (the interface went away): the next attempt opens a new one, on the
+    /// interface as it is then (a re-created interface has a new index and may have a new MAC).
+    /// </summary>
+    private void Reset()
+    {
+        try
+        {
+            _device?.Close();
+        }
+        catch (PcapException)
+        {
+        }
+        _device = null;
+    }
+
     private string? Open()
     {
         try
         {
+            if (NetworkPath.Find(_target, _path.Interface, out _) is { } path) _path = path;
             var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == _path.Interface);
             if (device is null) return $"no capture device for interface {_path.Interface}";
             OpenPipeline.Execute(() => device.Open(new DeviceConfiguration
@@ -124,6 +150,7 @@ public sealed class ArpProbe : IProbe
             }));
             device.Filter = "arp";
             _device = device;
+            _openedIndex = IfIndex(_path.Interface);
             return null;
         }
         catch (PcapException e) when (IsPermission(e))
@@ -140,11 +167,23 @@ public sealed class ArpProbe : IProbe
         }
     }
 
+    private static string? IfIndex(string iface)
+    {
+        try
+        {
+            return File.ReadAllText($"/sys/class/net/{iface}/ifindex").Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static bool IsPermission(PcapException e) =>
         e.Message.Contains("permission", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("not permitted", StringComparison.OrdinalIgnoreCase);
 
     private static string Format(PhysicalAddress mac) => string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <inheritdoc/>
-    public void Dispose() => _device?.Close();
+    public void Dispose() => Reset();
 }

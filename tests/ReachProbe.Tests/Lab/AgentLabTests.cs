@@ -206,6 +206,18 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         Assert.Contains("""reachprobe_target_state_changes_total{target="198.18.0.27",state="unknown"} 1""", Metrics()!);
         Assert.DoesNotContain("down", path);
         Assert.DoesNotContain("deaf", path);
+        // The ARP probe heals too: it opens a new handle on the new interface and is answered again within 10 s.
+        long Answered() => Regex.Match(Metrics() ?? "", """reachprobe_probes_total\{target="198\.18\.0\.27",probe="arp",result="answered"\} (\d+)""") is { Success: true } m
+            ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var before = Answered();
+        var watch = Stopwatch.StartNew();
+        var after = before;
+        while (after <= before && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(250);
+            after = Answered();
+        }
+        Assert.True(after > before, $"the ARP probe was not answered after the interface came back ({before} → {after})");
     }
 
     [Fact]
