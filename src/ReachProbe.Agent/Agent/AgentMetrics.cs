@@ -93,9 +93,14 @@ public sealed class AgentMetrics
     public void StateChanged(string target, TargetState state) => _changes.WithLabels(target, state.Name()).Inc();
 
     /// <summary>Records one probe attempt.</summary>
-    public void Probe(string target, ProbeResult r)
+    /// <param name="target">The target.</param>
+    /// <param name="r">The result.</param>
+    /// <param name="viaResolver">The probe asked another server (a <c>dns:NAME</c> probe): a failure is the resolver's,
+    /// counted as <c>result="resolver_down"</c>.</param>
+    public void Probe(string target, ProbeResult r, bool viaResolver = false)
     {
-        _probes.WithLabels(target, r.Probe, r.Status.ToString().ToLowerInvariant()).Inc();
+        var result = viaResolver && r.Status is ProbeStatus.Timeout or ProbeStatus.Unreachable ? "resolver_down" : r.Status.ToString().ToLowerInvariant();
+        _probes.WithLabels(target, r.Probe, result).Inc();
         _probeSuccess.WithLabels(target, r.Probe).Set(r.ProvesReceipt ? 1 : 0);
         if (r.ProvesReceipt) _probeDuration.WithLabels(target, r.Probe).Observe(r.Duration.TotalSeconds);
     }

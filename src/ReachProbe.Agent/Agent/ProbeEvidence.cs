@@ -98,8 +98,11 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     private void OnResult(WirePipeline pipeline, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
         if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload
-        metrics.Probe(probe.Target, result);
-        if (pipeline.Find(ip) is not { } host) return;
+        // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
+        // (result="resolver_down"), and neither its answer nor its silence says anything about the target.
+        var viaResolver = probe.Probe is DnsProbe dns && Addresses.ToUInt(dns.Server) != ip;
+        metrics.Probe(probe.Target, result, viaResolver);
+        if (viaResolver || pipeline.Find(ip) is not { } host) return;
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
         if (probe.Probe is IcmpProbe)
         {

@@ -323,4 +323,23 @@ public sealed class AgentLoopTests
         Assert.DoesNotContain(TargetState.Unknown, run.States.Select(s => s.State));
         Assert.DoesNotContain("its echo reply reached the wire but not our socket", run.Metrics());
     }
+
+    [Fact]
+    public void Pass_ResolverDown_IsTheResolversFault_NotTheTargets()
+    {
+        // A dns:NAME probe asks the monitor's resolver (not the console): the resolver is gone, its probe times out
+        // every second, while the console answers everything else. The console stays up; the failure is counted as
+        // the resolver's.
+        using var viaResolver = new DnsProbe("dns:store.lab", IPAddress.Parse("198.18.0.53"), "store.lab");
+        var dns = new ScheduledProbe("console", viaResolver, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        var run = new Run(Console(40, _ => true));
+        run.Until(5, _ => true);
+        for (var t = 5; t < 30; t++)
+        {
+            run.Agent.Probes.Record(dns, new ProbeResult(dns.Probe.Name, ProbeStatus.Timeout, TimeSpan.FromSeconds(1), "no answer"), T0 + TimeSpan.FromSeconds(t));
+            run.Until(t + 1, _ => true);
+        }
+        Assert.Equal([TargetState.Up], run.States.Select(s => s.State));
+        Assert.Contains("reachprobe_probes_total{target=\"console\",probe=\"dns:store.lab\",result=\"resolver_down\"} 25", run.Metrics());
+    }
 }
