@@ -181,7 +181,7 @@ public sealed class TargetVerdict
                     StateChanged?.Invoke(change);
                     return;
                 }
-                _open.End = at;
+                _open.End = Math.Max(at, _open.Start);
                 _open.EndReason = IncidentEnd.StateChanged;
             }
             var counts = _open is null ? _episode ?? new EvidenceCounts() : new EvidenceCounts();
@@ -212,7 +212,9 @@ public sealed class TargetVerdict
     private void CloseIncident(long end, IncidentEnd reason, EvidenceKind? recoveredBy)
     {
         if (_open is null) return;
-        _open.End = end;
+        // Evidence can arrive out of order (a proof stamped a moment before the negative that opened the incident):
+        // an incident never ends before it starts.
+        _open.End = Math.Max(end, _open.Start);
         _open.EndReason = reason;
         _open.RecoveredBy = recoveredBy;
         _open = null;

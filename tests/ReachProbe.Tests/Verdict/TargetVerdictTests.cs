@@ -264,4 +264,18 @@ public class TargetVerdictTests
         Assert.Contains("negativeEvidenceThreshold: must be a whole number (1–100), not 0", problems);
         Assert.Contains("silenceWindowSeconds: must be seconds (1–3600), not 0", problems);
     }
+
+    [Fact]
+    public void Observe_ProofStampedBeforeTheIncidentStart_NeverEndsItBeforeItStarts()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(TestFrames.T0, TimeSpan.Zero));
+        var v = new TargetVerdict(new VerdictOptions(), clock);
+        v.Observe(new Evidence(EvidenceKind.EchoAnswered, At(0)));
+        for (var i = 0; i < 3; i++) v.Observe(new Evidence(EvidenceKind.DnsRepeatedAfterAnswer, At(10 + i * 0.001)));
+        Assert.Equal(TargetState.Deaf, v.State);
+        // A proof that happened 9 ms before the incident's start, known only now (its frame was queued behind).
+        v.Observe(new Evidence(EvidenceKind.TcpAnsweredByTarget, At(9.991)));
+        var incident = Assert.Single(v.Incidents);
+        Assert.True(incident.End >= incident.Start, $"ends {incident.End - incident.Start} ticks before it starts");
+    }
 }
