@@ -55,7 +55,15 @@ public sealed class HistoryLabTests(ITestOutputHelper output) : AgentLab(output)
         File.WriteAllText(LabNet.HistoryPath, new string('x', 8192));
         LabNet.StartAgent(Agent);
         WaitFor("up");
-        lock (LabNet.AgentLog) Assert.Contains("no incident history: " + LabNet.HistoryPath + ": not a ReachProbe history database, or corrupt", LabNet.AgentLog.ToString());
+        // One clear line (the console logger writes on its own thread: give it a moment), and monitoring goes on.
+        var expected = "the incident history cannot be written: " + LabNet.HistoryPath + ": not a ReachProbe history database, or corrupt";
+        var watch = Stopwatch.StartNew();
+        bool Logged()
+        {
+            lock (LabNet.AgentLog) return LabNet.AgentLog.ToString().Contains(expected, StringComparison.Ordinal);
+        }
+        while (!Logged() && watch.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+        Assert.True(Logged(), $"not logged: {expected}");
     }
 
     [Fact]
