@@ -86,6 +86,13 @@ public sealed class TargetVerdict
         {
             case EvidenceKind.FrameFromTarget:
                 if (e.Time > _lastFrame) _lastFrame = e.Time;
+                if (_silent && State == TargetState.Down)
+                {
+                    // A host that was silent (down) transmits again: it is coming back. What went unanswered before
+                    // says nothing about whether it now listens; only requests after this frame count.
+                    RestartCount();
+                    if (e.Time > _restartedAt) _restartedAt = e.Time;
+                }
                 _silent = false;
                 if (_open is not null || (_failingSince is { } since && e.Time >= since)) CountsSink()?.Add(e);
                 Reevaluate(e);
@@ -98,6 +105,8 @@ public sealed class TargetVerdict
             case EvidenceKind.GratuitousArp:
                 CountsSink()?.Add(e);
                 RestartCount();
+                // Its interface came (back) up: requests sent before that and settled later say nothing about it now.
+                if (e.Time > _restartedAt) _restartedAt = e.Time;
                 break;
             case EvidenceKind.TargetLinkDown:
                 _linkDown = true;
@@ -108,6 +117,7 @@ public sealed class TargetVerdict
                 // The link came back: what went unanswered while it was down says nothing about deafness.
                 _linkDown = false;
                 RestartCount();
+                if (e.Time > _restartedAt) _restartedAt = e.Time;
                 break;
         }
     }
@@ -126,6 +136,7 @@ public sealed class TargetVerdict
     private void OnNegative(in Evidence e)
     {
         if (e.Time < _lastProof) return; // the target answered something later: stale
+        if (e.Time < _restartedAt) return; // sent before its interface came back up: stale
         _negatives++;
         if (_failingSince is null || e.Time < _failingSince) _failingSince = e.Time;
         _episode ??= new EvidenceCounts();
@@ -201,6 +212,8 @@ public sealed class TargetVerdict
     }
 
     /// <summary>Forgets the unanswered evidence counted so far (the evidence of an open incident stays with it).</summary>
+    private long _restartedAt = long.MinValue;
+
     private void RestartCount()
     {
         _negatives = 0;

@@ -113,4 +113,28 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(ip, t.Ip);
         Assert.Empty(t.Host.Verdict.Incidents);
     }
+
+    [Fact]
+    public void AnalyzeFile_DeafHealthyDownHealthy_IsOneDeafAndOneDown()
+    {
+        var s = new Scenario("deaf-then-down");
+        bool Hears(double t) => t is < 100 or (>= 160 and < 220) or >= 301;
+        bool Sends(double t) => t is < 220 or >= 300;
+        var all = new Scenario("all");
+        Ping(all, LabProbe, LabConsole, 0x0100, 0.2, 400, 1.0, Hears);
+        ArpRefresh(all, LabProbe, LabConsole, 20, 400, 30, Hears, unicastTries: 3, broadcastUntil: 400);
+        Scenarios.DnsClient(all, LabConsole, LabRouter, 2, 400, 5, Hears, "console.lan");
+        foreach (var (at, frame) in all.Frames())
+        {
+            var fromConsole = frame.AsSpan(6, 6).SequenceEqual(Convert.FromHexString(LabConsole.Mac.Replace(":", "")));
+            if (!fromConsole || Sends(at)) s.Add(at, frame);
+        }
+        s.Add(300, Frames.GratuitousArp(LabConsole));
+        Chatter(s, LabRouter, LabProbe, 1, 400);
+        var result = Analyze(s);
+        Assert.True(Addresses.TryParseIp(LabConsole.Ip, out var ip));
+        var incidents = Assert.Single(result.Targets, t => t.Ip == ip).Host.Verdict.Incidents;
+        Assert.Equal(["deaf", "down"], incidents.Select(i => i.State.Name()));
+        Assert.All(incidents, i => Assert.True(i.End > i.Start, $"a {i.State.Name()} incident of {(i.End - i.Start) / 1e4} ms"));
+    }
 }
