@@ -76,13 +76,13 @@ public static class Ddp
         info = new DdpInfo
         {
             StatusCode = code,
-            HostId = fields.GetValueOrDefault("host-id"),
-            HostType = fields.GetValueOrDefault("host-type"),
-            HostName = fields.GetValueOrDefault("host-name"),
-            HostRequestPort = fields.GetValueOrDefault("host-request-port"),
-            SystemVersion = fields.GetValueOrDefault("system-version"),
-            RunningAppTitleId = fields.GetValueOrDefault("running-app-titleid"),
-            RunningAppName = fields.GetValueOrDefault("running-app-name"),
+            HostId = Field(fields, "host-id"),
+            HostType = Field(fields, "host-type"),
+            HostName = Field(fields, "host-name"),
+            HostRequestPort = Field(fields, "host-request-port"),
+            SystemVersion = Field(fields, "system-version"),
+            RunningAppTitleId = Field(fields, "running-app-titleid"),
+            RunningAppName = Field(fields, "running-app-name"),
         };
         problem = null;
         return true;
@@ -94,6 +94,12 @@ public static class Ddp
         if (systemVersion is not { Length: 8 } || !systemVersion.All(char.IsAsciiDigit)) return null;
         return $"{int.Parse(systemVersion[..2], CultureInfo.InvariantCulture)}.{systemVersion[2..4]}";
     }
+
+    /// <summary>Longest field kept: they become metric labels, and anyone on the LAN can answer a discovery probe.</summary>
+    public const int MaxField = 64;
+
+    private static string? Field(Dictionary<string, string> fields, string name) =>
+        fields.GetValueOrDefault(name) is { } v ? (v.Length <= MaxField ? v : v[..MaxField]) : null;
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -23,6 +23,7 @@ public class RunCommandTests
     [InlineData(new[] { "run", "--target", "198.51.100.027" }, "--target '198.51.100.027' has a leading zero: write 198.51.100.27")]
     [InlineData(new[] { "run", "--target=224.0.0.1" }, "--target '224.0.0.1' is not a unicast host address")]
     [InlineData(new[] { "run", "--history", "" }, "--history needs a path, not an empty string")]
+    [InlineData(new[] { "run", "--config", "/dev/zero", "--check" }, "reachprobe: /dev/zero: empty, or not a regular file (a pipe or a device); give a JSON configuration file")]
     [InlineData(new[] { "run", "--config", "" }, "--config needs a path, not an empty string")]
     [InlineData(new[] { "run", "--interval=x" }, "--interval takes seconds (0.1–86400), not 'x'")]
     [InlineData(new[] { "run", "--interval", "0" }, "--interval takes seconds (0.1–86400), not '0'")]
@@ -33,5 +34,15 @@ public class RunCommandTests
         var (code, _, stderr) = Run(args);
         Assert.Equal(2, code);
         Assert.Contains(expected, stderr);
+    }
+
+    [Fact]
+    public void Run_SameTargetTwice_IsMonitoredOnce()
+    {
+        // --check: validates and prints what it would monitor; nothing is started or sent.
+        var (code, _, stderr) = Run("run", "--target", "198.18.0.27", "--target", "198.18.0.27", "--history", "none", "--interface", "lo", "--check");
+        Assert.Equal(0, code);
+        Assert.Contains("reachprobe run: monitoring 198.18.0.27 on lo;", stderr);
+        Assert.DoesNotContain("198.18.0.27, 198.18.0.27", stderr);
     }
 }

@@ -78,4 +78,13 @@ public class DdpTests
         Assert.Equal("SRCH * HTTP/1.1\ndevice-discovery-protocol-version:00020020\n", Encoding.ASCII.GetString(Ddp.Ps4Search));
         Assert.Equal("SRCH * HTTP/1.1\ndevice-discovery-protocol-version:00030010\n", Encoding.ASCII.GetString(Ddp.Ps5Search));
     }
+
+    [Fact]
+    public void TryParse_HugeFields_AreCappedForLabels()
+    {
+        var answer = "HTTP/1.1 200 Ok\nhost-type:" + new string('P', 60_000) + "\nsystem-version:07020001\n";
+        Assert.True(Ddp.TryParse(Encoding.UTF8.GetBytes(answer), out var info, out _));
+        Assert.Equal(Ddp.MaxField, info!.HostType!.Length);
+        Assert.Equal("7.02", info.Firmware);
+    }
 }
