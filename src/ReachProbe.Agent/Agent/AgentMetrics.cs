@@ -12,7 +12,7 @@ public sealed class AgentMetrics
 {
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Histogram _probeDuration, _incidentDuration;
-    private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped;
+    private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
     private readonly Gauge _historyUp, _historyPending;
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
@@ -35,6 +35,7 @@ public sealed class AgentMetrics
         _incidentDuration = f.CreateHistogram("reachprobe_incident_duration_seconds", "Duration of ended incidents, by the firmware at the time.",
             new HistogramConfiguration { LabelNames = ["target", "state", "firmware"], Buckets = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400] });
         _conflicts = f.CreateCounter("reachprobe_target_mac_conflicts_total", "Frames in which another MAC claimed the target's address (a duplicate address or a spoofer); they prove nothing.", "target", "mac");
+        _flooded = f.CreateCounter("reachprobe_target_flooded_evidence_total", "Wire evidence counted but not weighed because it came as a flood (far above any host's rate), by signature.", "target", "signature");
         _historyUp = f.CreateGauge("reachprobe_history_up", "1 while the incident history takes writes, 0 while its writes fail (they are kept and retried).");
         _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
@@ -43,6 +44,9 @@ public sealed class AgentMetrics
 
     /// <summary>Brings a target's conflict count for <paramref name="mac"/> up to <paramref name="frames"/>.</summary>
     public void Conflicts(string target, string mac, long frames) => _conflicts.WithLabels(target, mac).IncTo(frames);
+
+    /// <summary>Brings a target's flooded count of one signature up to <paramref name="count"/>.</summary>
+    public void Flooded(string target, string signature, long count) => _flooded.WithLabels(target, signature).IncTo(count);
 
     /// <summary>The history's health.</summary>
     public void History(bool up, int pending)
@@ -57,7 +61,7 @@ public sealed class AgentMetrics
     /// <summary>Removes every series of a target (removed by a reload).</summary>
     public void Forget(string target)
     {
-        foreach (var c in new Collector[] { _state, _probeSuccess, _lastFrame, _info, _probeDuration, _incidentDuration, _probes, _evidence, _changes, _incidents, _conflicts })
+        foreach (var c in new Collector[] { _state, _probeSuccess, _lastFrame, _info, _probeDuration, _incidentDuration, _probes, _evidence, _changes, _incidents, _conflicts, _flooded })
         {
             switch (c)
             {

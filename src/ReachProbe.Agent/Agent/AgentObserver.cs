@@ -32,6 +32,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         metrics.Evidence(name, e.Kind);
         if (e.Kind == EvidenceKind.FrameFromTarget) metrics.LastFrame(name, e.Time);
         if (e.Kind == EvidenceKind.AddressConflict) Conflicts(host, name);
+        if (e.Kind == EvidenceKind.Flood) LogFlood(name, HostMonitor.FloodRate);
         if (e.Kind == EvidenceKind.MacChanged)
         {
             LogMacChanged(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac));
@@ -63,7 +64,13 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
     public void OnTick(DateTimeOffset now)
     {
         _conflictTick = !_conflictTick;
-        if (_conflictTick) foreach (var (ip, t) in configOf) if (_hosts.TryGetValue(ip, out var h) && h.Conflicts.Count > 0) Conflicts(h, t.Name);
+        if (_conflictTick)
+            foreach (var (ip, t) in configOf)
+            {
+                if (!_hosts.TryGetValue(ip, out var h)) continue;
+                if (h.Conflicts.Count > 0) Conflicts(h, t.Name);
+                foreach (var (kind, n) in h.Flooded) metrics.Flooded(t.Name, kind.Info().Name, n);
+            }
         if (now < _nextAlive) return;
         history.Alive(now);
         _nextAlive = now + AliveEvery;
@@ -99,6 +106,9 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Target} ({Ip}) now has MAC {Mac}: the old one fell silent and the new one answered for its address (a new network card?)")]
     private partial void LogMacChanged(string target, string ip, string mac);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target}: a flood of wire evidence (over {Rate} a second of one kind): it is counted, not weighed, until it stops")]
+    private partial void LogFlood(string target, int rate);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
     private partial void LogState(string target, string state, string cause);

@@ -49,6 +49,8 @@ public enum EvidenceKind : byte
     AddressConflict,
     /// <summary>The target's MAC changed: the old one fell silent and the new one answered consistently (a new network card).</summary>
     MacChanged,
+    /// <summary>One kind of wire evidence came far above any real host's rate: the excess is counted, not weighed (<see cref="Wire.HostMonitor.Flooded"/>).</summary>
+    Flood,
 }
 
 /// <summary>One piece of timestamped evidence about one target. <see cref="Time"/> is when it happened on the wire (UTC ticks), which may be earlier than when it became known (a timeout).</summary>

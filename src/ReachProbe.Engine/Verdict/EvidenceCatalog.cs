@@ -66,6 +66,7 @@ public static class EvidenceCatalog
         new(EvidenceKind.MonitorSighted, EvidenceCategory.Monitor, "monitor_sighted", false, null, "monitor sees again", null),
         new(EvidenceKind.AddressConflict, EvidenceCategory.Context, "address_conflict", true, null, "another MAC claimed its address", null),
         new(EvidenceKind.MacChanged, EvidenceCategory.Context, "mac_changed", true, null, "its MAC changed", null),
+        new(EvidenceKind.Flood, EvidenceCategory.Context, "flood", true, null, "a flood of evidence, summarised", null),
     ];
 
     private static readonly EvidenceInfo[] ByKind = Index();

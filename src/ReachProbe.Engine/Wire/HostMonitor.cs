@@ -111,10 +111,52 @@ public sealed class HostMonitor : IEvidenceSink
     /// <summary>Raised for every piece of evidence, before the verdict engine weighs it (metrics).</summary>
     public event Action<HostMonitor, Evidence>? EvidenceObserved;
 
-    /// <summary>Passes evidence to the verdict engine.</summary>
+    /// <summary>Wire evidence of one kind accepted per second before the rest is summarised as a flood.</summary>
+    public const int FloodRate = 100;
+
+    // A token bucket per evidence kind, refilled at FloodRate per second of evidence time.
+    private readonly Dictionary<EvidenceKind, (double Tokens, long At)> _buckets = [];
+    private readonly Dictionary<EvidenceKind, long> _flooded = [];
+
+    /// <summary>Wire evidence left out of the verdict and the counts because it came far above any host's rate, by kind.</summary>
+    public IReadOnlyDictionary<EvidenceKind, long> Flooded => _flooded;
+
+    /// <summary>Passes evidence to the verdict engine. A burst of one kind of wire evidence far above any real host's rate (more than <see cref="FloodRate"/> a second) is a flood: that kind is then only counted (<see cref="Flooded"/>) until it has been quiet for <see cref="FloodQuiet"/>, and an <see cref="EvidenceKind.Flood"/> note marks each flood's start.</summary>
     public void Add(in Evidence evidence)
     {
+        if (evidence.Kind.Info().IsWireSignature && evidence.Kind is not (EvidenceKind.Flood or EvidenceKind.FrameFromTarget) && !Take(evidence)) return;
         EvidenceObserved?.Invoke(this, evidence);
         Verdict.Observe(evidence);
     }
+
+    private bool Take(in Evidence e)
+    {
+        // While a kind floods, none of it is weighed: a stream that far above any host's rate is not the host's word.
+        if (_floodUntil.TryGetValue(e.Kind, out var until) && e.Time < until)
+        {
+            _flooded[e.Kind] = _flooded.GetValueOrDefault(e.Kind) + 1;
+            _floodUntil[e.Kind] = Math.Max(until, e.Time + FloodQuiet.Ticks);
+            return false;
+        }
+        var (tokens, at) = _buckets.TryGetValue(e.Kind, out var b) ? b : (FloodRate, e.Time);
+        if (e.Time > at) tokens = Math.Min(FloodRate, tokens + (e.Time - at) / (double)TimeSpan.TicksPerSecond * FloodRate);
+        if (tokens >= 1)
+        {
+            _buckets[e.Kind] = (tokens - 1, Math.Max(at, e.Time));
+            return true;
+        }
+        _buckets[e.Kind] = (tokens, Math.Max(at, e.Time));
+        _flooded[e.Kind] = _flooded.GetValueOrDefault(e.Kind) + 1;
+        _floodUntil[e.Kind] = e.Time + FloodQuiet.Ticks;
+        var note = new Evidence(EvidenceKind.Flood, e.Time);
+        EvidenceObserved?.Invoke(this, note);
+        Verdict.Observe(note);
+        return false;
+    }
+
+    /// <summary>A flooded kind is weighed again only after this long without the flood.</summary>
+    public static readonly TimeSpan FloodQuiet = TimeSpan.FromSeconds(10);
+
+    private readonly Dictionary<EvidenceKind, long> _floodUntil = [];
+
 }

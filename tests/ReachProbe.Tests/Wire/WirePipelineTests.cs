@@ -64,7 +64,35 @@ public class WirePipelineTests
         var console = p.Find(Ip(GameConsole.Ip))!;
         Assert.Equal(20_000 - SignatureTrackerCapacity, console.Evicted);
         p.Flush(At(100));
-        Assert.Equal(SignatureTrackerCapacity, console.Verdict.Totals[EvidenceKind.EchoUnanswered]);
+        // 20,000 requests in 0.2 s is a flood: what the table kept is weighed up to the flood rate, the rest counted.
+        Assert.Equal(SignatureTrackerCapacity, console.Verdict.Totals[EvidenceKind.EchoUnanswered] + console.Flooded[EvidenceKind.EchoUnanswered]);
+        Assert.InRange(console.Verdict.Totals[EvidenceKind.EchoUnanswered], 3, HostMonitor.FloodRate + 1);
+        Assert.Equal(1, console.Verdict.Totals[EvidenceKind.Flood]);
+    }
+
+    [Fact]
+    public void Process_ForgedDnsFloodFromTheTargetsOwnMac_IsSummarised()
+    {
+        // 20,000 queries a second "from the console" (its MAC and address forged), each answered and each repeated:
+        // a flood, far above any resolver client's rate. The healthy console keeps answering pings.
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
+        for (var i = 0; i < 10_000; i++)
+        {
+            var t = i * 5e-5;
+            var id = (ushort)(i % 500);
+            Feed(p, Frames.DnsQuery(GameConsole, Router, 40000, id, "x.lan"), t);
+            Feed(p, Frames.DnsResponse(Router, GameConsole, 40000, id, "x.lan"), t + 1e-6);
+            if (i % 2000 == 0)
+            {
+                Feed(p, Frames.EchoRequest(Pc, GameConsole, 9, (ushort)i), t + 2e-6);
+                Feed(p, Frames.EchoReply(GameConsole, Pc, 9, (ushort)i), t + 3e-6);
+            }
+        }
+        var console = p.Find(Ip(GameConsole.Ip))!;
+        Assert.True(console.Flooded[EvidenceKind.DnsRepeatedAfterAnswer] > 8000);
+        // Weighed: the first burst, and the flood rate after it (0.5 s here); the rest only counted.
+        Assert.InRange(console.Verdict.Totals[EvidenceKind.DnsRepeatedAfterAnswer], 1, 2 * HostMonitor.FloodRate);
+        Assert.Equal(TargetState.Up, console.Verdict.State);
     }
 
     private const int SignatureTrackerCapacity = ReachProbe.Wire.Trackers.SignatureTracker.DefaultTableCapacity;
