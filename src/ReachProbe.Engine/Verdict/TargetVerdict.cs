@@ -102,6 +102,10 @@ public sealed class TargetVerdict
                 _silent = true;
                 Reevaluate(e);
                 break;
+            case EvidenceKind.AddressConflict or EvidenceKind.MacChanged or EvidenceKind.Flood:
+                // Proves nothing, but an incident keeps it (and so does the history): it explains what was seen.
+                CountsSink()?.Add(e);
+                break;
             case EvidenceKind.GratuitousArp:
                 CountsSink()?.Add(e);
                 RestartCount();

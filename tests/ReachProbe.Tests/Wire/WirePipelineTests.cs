@@ -198,6 +198,8 @@ public class WirePipelineTests
         }
         Assert.Equal(TargetState.Deaf, states[^1]);
         Assert.DoesNotContain(TargetState.Up, states.SkipWhile(s => s != TargetState.Deaf));
+        // The incident keeps the conflicts it saw (the history stores them with it).
+        Assert.True(p.Find(Ip(GameConsole.Ip))!.Verdict.Incidents[0].Evidence[EvidenceKind.AddressConflict] >= 1);
         Assert.Single(p.Find(Ip(GameConsole.Ip))!.Verdict.Incidents);
     }
 }
