@@ -104,7 +104,9 @@ internal static class RunCommand
         }
         finally
         {
-            foreach (var p in probes) p.Probe.Dispose();
+            // Each ARP probe holds a capture handle, and closing one takes milliseconds: close them together, and do
+            // not hold the exit for them (the process ends anyway).
+            Task.WaitAll(probes.Select(p => Task.Run(p.Probe.Dispose)).ToArray(), TimeSpan.FromMilliseconds(500));
         }
         return CommandLine.Ok;
     }

@@ -87,6 +87,12 @@ public static class AgentHost
     {
         var builder = Host.CreateApplicationBuilder(args ?? []);
         builder.Services.AddSystemd();
+        // SIGTERM: probes are cancelled, the loop ends, the history is flushed; nothing needs more than a moment.
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            o.ServicesStopConcurrently = true; // the scheduler's shutdown and the analysis loop's end need not wait for each other
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
@@ -96,6 +102,7 @@ public static class AgentHost
         });
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.LogLevel));
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        builder.Logging.AddFilter("Quartz.Core.QuartzScheduler", LogLevel.Error); // "shutting down with N jobs still executing": by design, they are cancelled
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // A host that fails to start says why in one line of its own (reachprobe: cannot serve metrics on …).

@@ -91,22 +91,36 @@ public static class ProbeSchedulingExtensions
         services.AddSingleton(registry);
         services.TryAddSingleton(time);
         services.AddQuartz(q => q.UseDefaultThreadPool(Math.Max(10, list.Count)));
-        // Jobs are scheduled when the host starts, the same way a reload adds them.
-        services.AddHostedService(sp => new ScheduleOnStart(sp.GetRequiredService<ISchedulerFactory>(), list, time, jitter ?? Random.Shared));
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        // Jobs are scheduled when the host starts, the same way a reload adds them; the same service starts and stops
+        // the scheduler (in place of Quartz's hosted service, whose stop waits out the scheduler's shutdown).
+        services.AddHostedService(sp => new ProbeSchedulerService(sp.GetRequiredService<ISchedulerFactory>(), list, time, jitter ?? Random.Shared));
         return services;
     }
 
-    private sealed class ScheduleOnStart(ISchedulerFactory schedulers, List<ScheduledProbe> probes, TimeProvider time, Random jitter)
+    /// <summary>
+    /// Schedules the probes and starts the scheduler; on stop, puts it in standby at once (no trigger fires after that,
+    /// so no job is made from a disposed container) and gives its shutdown at most a second: probes in flight are
+    /// cancelled, never waited for.
+    /// </summary>
+    private sealed class ProbeSchedulerService(ISchedulerFactory schedulers, List<ScheduledProbe> probes, TimeProvider time, Random jitter)
         : Microsoft.Extensions.Hosting.IHostedService
     {
+        private IScheduler? _scheduler;
+
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            var scheduler = await schedulers.GetScheduler(cancellationToken).ConfigureAwait(false);
-            await ScheduleAsync(scheduler, null, probes, time, cancellationToken, jitter).ConfigureAwait(false);
+            _scheduler = await schedulers.GetScheduler(cancellationToken).ConfigureAwait(false);
+            await ScheduleAsync(_scheduler, null, probes, time, cancellationToken, jitter).ConfigureAwait(false);
+            await _scheduler.Start(cancellationToken).ConfigureAwait(false);
         }
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_scheduler is null) return;
+            await _scheduler.Standby(cancellationToken).ConfigureAwait(false);
+            var shutdown = _scheduler.Shutdown(waitForJobsToComplete: false, CancellationToken.None);
+            await Task.WhenAny(shutdown.AsTask(), Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken)).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Adds probes to a running scheduler (a reloaded configuration), each on its own jittered trigger.</summary>

@@ -14,7 +14,7 @@ public readonly record struct LiveFrame(long Time, byte[] Data);
 /// reaches .NET, and a dedicated capture thread that copies each frame into a bounded channel. Invariant: the capture
 /// thread never blocks on the analysis — a full channel drops the frame and counts it (<see cref="HandoffDropped"/>).
 /// </summary>
-public sealed class LiveCapture : ILiveSource
+public sealed partial class LiveCapture : ILiveSource
 {
     private readonly Channel<LiveFrame> _frames;
     private LibPcapLiveDevice? _device;
@@ -152,6 +152,17 @@ public sealed class LiveCapture : ILiveSource
     public void Close()
     {
         _stop = true;
+        // Wake a read blocked in poll(): libpcap's breakloop makes the capture thread's read return at once.
+        if (_device is { Opened: true } device && _thread is { IsAlive: true })
+        {
+            try
+            {
+                pcap_breakloop(device.Handle);
+            }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException or ObjectDisposedException)
+            {
+            }
+        }
         _thread?.Join(TimeSpan.FromSeconds(2));
         try
         {
@@ -165,4 +176,7 @@ public sealed class LiveCapture : ILiveSource
 
     /// <inheritdoc/>
     public void Dispose() => Close();
+
+    [System.Runtime.InteropServices.LibraryImport("libpcap.so.0.8", EntryPoint = "pcap_breakloop")]
+    private static partial void pcap_breakloop(System.Runtime.InteropServices.SafeHandle handle);
 }

@@ -54,7 +54,10 @@ public sealed class ArpProbe : IProbe
     public PhysicalAddress? ExpectedMac { get; private set; }
 
     /// <inheritdoc/>
-    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => Task.Run(() => Probe(cancellation), cancellation);
+    // The capture read blocks (20 ms at a time): on a thread of its own, so a hundred ARP probes in flight never starve
+    // the thread pool that the scheduler, the analysis loop and /metrics run on.
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) =>
+        Task.Factory.StartNew(() => Probe(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private ProbeResult Probe(CancellationToken cancellation)
     {
