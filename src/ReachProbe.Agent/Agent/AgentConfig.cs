@@ -57,6 +57,12 @@ public sealed record AgentConfig
     /// <summary>A probe interval, in seconds.</summary>
     public static readonly ValueRange IntervalSeconds = new(0.1, 86400);
 
+    /// <summary>Most targets one agent watches unless <c>maxTargets</c> says otherwise: each costs about 100 KB (trackers' tables, verdict, series).</summary>
+    public const int DefaultMaxTargets = 4096;
+
+    /// <summary>The range of <c>maxTargets</c>.</summary>
+    public static readonly ValueRange MaxTargetsRange = new(1, 100_000, Whole: true);
+
     /// <summary>Largest configuration file read.</summary>
     public const int MaxFileBytes = 1 << 20;
 
@@ -144,7 +150,15 @@ public sealed record AgentConfig
 
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "history", "thresholds", "defaults", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "history", "maxTargets", "thresholds", "defaults", "targets");
+        var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
+        var targetCount = root.GetSection("targets").GetChildren().Count();
+        if (targetCount > maxTargets)
+        {
+            // Refused before anything is read of them: ten thousand targets must not cost gigabytes to say no.
+            problems.Add($"$.targets: {targetCount} targets, more than maxTargets ({maxTargets}); raise \"maxTargets\" if this machine can carry them");
+            return new AgentConfig();
+        }
         var config = new AgentConfig();
         if (Value(root, "listen") is { } listen)
         {

@@ -128,4 +128,12 @@ public class AgentConfigTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Parse_MoreTargetsThanMaxTargets_IsOneLine()
+    {
+        var targets = string.Join(", ", Enumerable.Range(1, 5).Select(i => $"{{ \"ip\": \"198.18.0.{i}\" }}"));
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Parse($"{{ \"maxTargets\": 3, \"targets\": [ {targets} ] }}", "test"));
+        Assert.Equal(["test: $.targets: 5 targets, more than maxTargets (3); raise \"maxTargets\" if this machine can carry them"], e.Problems);
+    }
 }
