@@ -13,7 +13,7 @@ public sealed class AgentMetrics
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Histogram _probeDuration, _incidentDuration;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
-    private readonly Gauge _historyUp, _historyPending;
+    private readonly Gauge _historyUp, _historyPending, _filter;
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
     public AgentMetrics(CollectorRegistry registry)
@@ -36,6 +36,7 @@ public sealed class AgentMetrics
             new HistogramConfiguration { LabelNames = ["target", "state", "firmware"], Buckets = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400] });
         _conflicts = f.CreateCounter("reachprobe_target_mac_conflicts_total", "Frames in which another MAC claimed the target's address (a duplicate address or a spoofer); they prove nothing.", "target", "mac");
         _flooded = f.CreateCounter("reachprobe_target_flooded_evidence_total", "Wire evidence counted but not weighed because it came as a flood (far above any host's rate), by signature.", "target", "signature");
+        _filter = f.CreateGauge("reachprobe_capture_filter_instructions", "The capture filter in use: its kind (hosts, subnets or all_ip: narrower filters would exceed the kernel's 4096 BPF instructions) and its compiled length (-1 if unknown).", "interface", "kind");
         _historyUp = f.CreateGauge("reachprobe_history_up", "1 while the incident history takes writes, 0 while its writes fail (they are kept and retried).");
         _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
@@ -47,6 +48,13 @@ public sealed class AgentMetrics
 
     /// <summary>Brings a target's flooded count of one signature up to <paramref name="count"/>.</summary>
     public void Flooded(string target, string signature, long count) => _flooded.WithLabels(target, signature).IncTo(count);
+
+    /// <summary>The capture filter in use on an interface (one series: the previous kind is removed).</summary>
+    public void CaptureFilter(string iface, string kind, int instructions)
+    {
+        foreach (var labels in _filter.GetAllLabelValues().Where(l => l[0] == iface && l[1] != kind).ToList()) _filter.RemoveLabelled(labels);
+        _filter.WithLabels(iface, kind).Set(instructions);
+    }
 
     /// <summary>The history's health.</summary>
     public void History(bool up, int pending)

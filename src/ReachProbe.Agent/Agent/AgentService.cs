@@ -58,17 +58,9 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         }
     }
 
-    /// <summary>"arp or host A or host B …", plus the targets' MACs when configured: all a target's traffic, and all ARP.</summary>
-    public static string BpfFilter(IEnumerable<TargetConfig> targets)
-    {
-        var parts = new List<string> { "arp" };
-        foreach (var t in targets)
-        {
-            parts.Add($"host {t.Ip}");
-            if (t.Mac is not null) parts.Add($"ether host {t.Mac}");
-        }
-        return string.Join(" or ", parts);
-    }
+    /// <summary>The capture filter for these targets: "arp or host A or host B …" (and their MACs), or, when that is more
+    /// than the kernel takes, their subnets or all IP (<see cref="CaptureFilter"/>).</summary>
+    public static CaptureFilter.Choice BpfFilter(IEnumerable<TargetConfig> targets) => CaptureFilter.For(targets.Select(t => (t.Ip, t.Mac)));
 
     /// <summary>The capture interface's IPv4 address (the source of our probes), or null.</summary>
     private static uint? MonitorAddress(string iface)

@@ -21,7 +21,7 @@ public interface ITargetLinks
 /// own link has no carrier (a blind monitor blames no one), turns the carrier of each target's bridge port into
 /// <see cref="EvidenceKind.TargetLinkDown"/>/<see cref="EvidenceKind.TargetLinkUp"/>, and exports capture health.
 /// </summary>
-public sealed partial class CaptureMonitor(string iface, string filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
+public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
     : IEvidenceProducer, IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(5);
@@ -31,16 +31,16 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<str
     private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
     private TimeSpan _backoff = FirstBackoff;
     private bool _blind;
-    private string _filter = filter;
+    private CaptureFilter.Choice _filter = filter;
     private bool _reopen;
 
     /// <summary>The capture's BPF filter; a new one reopens the capture at the next pass.</summary>
-    public string Filter
+    public CaptureFilter.Choice Filter
     {
         get => _filter;
         set
         {
-            if (value == _filter) return;
+            if (value.Text == _filter.Text) return;
             _filter = value;
             _reopen = true;
         }
@@ -86,14 +86,15 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<str
 
     private void TryOpen(AnalysisLoop loop, DateTimeOffset now)
     {
-        var c = create(_filter);
+        var c = create(_filter.Text);
         try
         {
             c.Open();
             _capture = c;
             loop.Source = c;
             _backoff = FirstBackoff;
-            LogCaptureOpen(iface, _filter);
+            LogCaptureOpen(iface, _filter.Text.Length <= 200 ? _filter.Text : _filter.Text[..200] + "…", _filter.Kind, _filter.Instructions, CaptureFilter.KernelLimit);
+            metrics.CaptureFilter(iface, _filter.Kind, _filter.Instructions);
             if (_blind) See(loop, now);
         }
         catch (CaptureException e)
@@ -149,8 +150,8 @@ public sealed partial class CaptureMonitor(string iface, string filter, Func<str
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Ip}: its MAC {Mac} is also sending from bridge port {Port}: a cloned MAC? Its link stays the port it was learned on")]
     private partial void LogCloned(string ip, string mac, string port);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}'")]
-    private partial void LogCaptureOpen(string @interface, string filter);
+    [LoggerMessage(Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}' (by {Kind}, {Instructions} BPF instructions; the kernel takes {Limit})")]
+    private partial void LogCaptureOpen(string @interface, string filter, string kind, int instructions, int limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "capture on {Interface} failed: {Reason}; targets are unknown until it is back")]
     private partial void LogCaptureFailed(string @interface, string reason);
