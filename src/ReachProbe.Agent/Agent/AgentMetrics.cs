@@ -11,7 +11,8 @@ namespace ReachProbe.Agent;
 public sealed class AgentMetrics
 {
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
-    private readonly Histogram _probeDuration, _incidentDuration;
+    private readonly Summary _probeDuration;
+    private readonly Histogram _probeDurationAll, _incidentDuration;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
     private readonly Gauge _historyUp, _historyPending, _filter;
 
@@ -22,8 +23,12 @@ public sealed class AgentMetrics
         var f = Metrics.WithCustomRegistry(registry);
         _state = f.CreateGauge("reachprobe_target_state", $"Current state of the target: 1 for the current state ({string.Join(", ", Names.States.Select(s => s.Name()))}), 0 for the others.", "target", "state");
         _probeSuccess = f.CreateGauge("reachprobe_probe_success", "1 when the last attempt of the probe showed the target receives (answered or refused).", "target", "probe");
-        _probeDuration = f.CreateHistogram("reachprobe_probe_duration_seconds", "Round-trip time of answered probes (no sample for a failed one).",
-            new HistogramConfiguration { LabelNames = ["target", "probe"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+        // Per target a summary without quantiles (sum and count: the mean round trip), and one histogram over all targets
+        // for the quantiles: 16 buckets for each target and probe made a scrape of 1,000 targets 3.4 MB.
+        _probeDuration = f.CreateSummary("reachprobe_probe_duration_seconds", "Round-trip time of answered probes, per target (sum and count: rate(sum)/rate(count) is the mean; no sample for a failed one).",
+            new SummaryConfiguration { LabelNames = ["target", "probe"], Objectives = [] });
+        _probeDurationAll = f.CreateHistogram("reachprobe_probe_duration_all_targets_seconds", "Round-trip time of answered probes over all targets, for quantiles.",
+            new HistogramConfiguration { LabelNames = ["probe"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
         _probes = f.CreateCounter("reachprobe_probes_total", "Probe attempts by result: answered, refused, timeout, unreachable, error.", "target", "probe", "result");
         _evidence = f.CreateCounter("reachprobe_wire_evidence_total", "Evidence seen on the wire by signature.", "target", "signature");
         _lastFrame = f.CreateGauge("reachprobe_target_last_frame_timestamp_seconds", "Unix time of the last frame seen from the target's MAC.", "target");
@@ -76,6 +81,7 @@ public sealed class AgentMetrics
                 case Gauge g: Remove(g.GetAllLabelValues(), target, v => g.RemoveLabelled(v)); break;
                 case Counter k: Remove(k.GetAllLabelValues(), target, v => k.RemoveLabelled(v)); break;
                 case Histogram h: Remove(h.GetAllLabelValues(), target, v => h.RemoveLabelled(v)); break;
+                case Summary m: Remove(m.GetAllLabelValues(), target, v => m.RemoveLabelled(v)); break;
             }
         }
     }
@@ -114,7 +120,9 @@ public sealed class AgentMetrics
         var result = viaResolver && r.Status is ProbeStatus.Timeout or ProbeStatus.Unreachable ? "resolver_down" : r.Status.ToString().ToLowerInvariant();
         _probes.WithLabels(target, r.Probe, result).Inc();
         _probeSuccess.WithLabels(target, r.Probe).Set(r.ProvesReceipt ? 1 : 0);
-        if (r.ProvesReceipt) _probeDuration.WithLabels(target, r.Probe).Observe(r.Duration.TotalSeconds);
+        if (!r.ProvesReceipt) return;
+        _probeDuration.WithLabels(target, r.Probe).Observe(r.Duration.TotalSeconds);
+        _probeDurationAll.WithLabels(r.Probe).Observe(r.Duration.TotalSeconds);
     }
 
     /// <summary>Counts wire evidence.</summary>

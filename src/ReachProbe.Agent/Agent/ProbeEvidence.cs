@@ -23,6 +23,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     private readonly Channel<(ScheduledProbe Probe, ProbeResult Result, DateTimeOffset At)> _results =
         Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly HashSet<HostMonitor> _socketBlind = [];
+    private readonly HashSet<string> _discovered = [];
     // Echo replies to the monitor seen on the wire, per sender address: the last few (sequence, MAC, time).
     private readonly Dictionary<uint, (ushort Seq, ulong Mac, long Time)[]> _wireReplies = [];
     private const int RepliesKept = 8;
@@ -101,6 +102,13 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
         // (result="resolver_down"), and neither its answer nor its silence says anything about the target.
         var viaResolver = probe.Probe is DnsProbe dns && Addresses.ToUInt(dns.Server) != ip;
+        // Console discovery (DDP) says something only where a console answers: until it has answered once, its
+        // silence is neither a series nor evidence (most hosts are not PlayStations).
+        if (probe.Probe is DdpProbe && !_discovered.Contains(probe.Key))
+        {
+            if (!result.ProvesReceipt) return;
+            if (_discovered.Count < 65536) _discovered.Add(probe.Key);
+        }
         metrics.Probe(probe.Target, result, viaResolver);
         if (viaResolver || pipeline.Find(ip) is not { } host) return;
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);

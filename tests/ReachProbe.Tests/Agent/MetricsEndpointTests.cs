@@ -66,6 +66,14 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Get_Metrics_Gzipped_WhenAskedFor()
+    {
+        var r = Send("GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", r);
+        Assert.Contains("Content-Encoding: gzip", r);
+    }
+
+    [Fact]
     public void Garbage_IsABadRequest()
     {
         var r = Send("hello\r\n\r\n");
