@@ -12,7 +12,8 @@ public sealed class AgentMetrics
 {
     private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Summary _probeDuration;
-    private readonly Histogram _probeDurationAll, _incidentDuration;
+    private readonly Histogram _probeDurationAll, _incidentDuration, _scheduleLag;
+    private readonly Counter _missedRounds;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
     private readonly Gauge _historyUp, _historyPending, _filter;
 
@@ -42,6 +43,9 @@ public sealed class AgentMetrics
         _conflicts = f.CreateCounter("reachprobe_target_mac_conflicts_total", "Frames in which another MAC claimed the target's address (a duplicate address or a spoofer); they prove nothing.", "target", "mac");
         _flooded = f.CreateCounter("reachprobe_target_flooded_evidence_total", "Wire evidence counted but not weighed because it came as a flood (far above any host's rate), by signature.", "target", "signature");
         _filter = f.CreateGauge("reachprobe_capture_filter_instructions", "The capture filter in use: its kind (hosts, subnets or all_ip: narrower filters would exceed the kernel's 4096 BPF instructions) and its compiled length (-1 if unknown).", "interface", "kind");
+        _scheduleLag = f.CreateHistogram("reachprobe_probe_schedule_lag_seconds", "How late each probe attempt started against its schedule.",
+            new HistogramConfiguration { Buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _missedRounds = f.CreateCounter("reachprobe_probe_missed_rounds_total", "Probe rounds the scheduler skipped (not queued) because it was late.");
         _historyUp = f.CreateGauge("reachprobe_history_up", "1 while the incident history takes writes, 0 while its writes fail (they are kept and retried).");
         _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
@@ -117,6 +121,8 @@ public sealed class AgentMetrics
     /// counted as <c>result="resolver_down"</c>.</param>
     public void Probe(string target, ProbeResult r, bool viaResolver = false)
     {
+        _scheduleLag.Observe(r.ScheduleLag.TotalSeconds);
+        if (r.MissedRounds > 0) _missedRounds.Inc(r.MissedRounds);
         var result = viaResolver && r.Status is ProbeStatus.Timeout or ProbeStatus.Unreachable ? "resolver_down" : r.Status.ToString().ToLowerInvariant();
         _probes.WithLabels(target, r.Probe, result).Inc();
         _probeSuccess.WithLabels(target, r.Probe).Set(r.ProvesReceipt ? 1 : 0);

@@ -53,6 +53,11 @@ public sealed class ProbeJob(ProbeRegistry registry, IProbeResultSink sink, Time
         if (!registry.TryGet(context.JobDetail.Key.Name, out var entry)) return; // removed by a reload while this fire was due
         var (probe, runner) = entry;
         var at = time.GetUtcNow();
+        // How late this fire is against its schedule, and how many rounds were skipped before it (a paused process, a
+        // starved scheduler): Quartz skips missed fires rather than queueing them.
+        var lag = context.ScheduledFireTimeUtc is { } due ? at - due : TimeSpan.Zero;
+        var missed = context.PreviousFireTimeUtc is { } previous && context.ScheduledFireTimeUtc is { } scheduled
+            ? Math.Max(0, (int)Math.Round((scheduled - previous) / probe.Interval) - 1) : 0;
         ProbeResult result;
         try
         {
@@ -62,7 +67,7 @@ public sealed class ProbeJob(ProbeRegistry registry, IProbeResultSink sink, Time
         {
             return; // shutting down: no result rather than a false timeout
         }
-        sink.Record(probe, result, at);
+        sink.Record(probe, result with { ScheduleLag = lag < TimeSpan.Zero ? TimeSpan.Zero : lag, MissedRounds = missed }, at);
     }
 }
 
@@ -135,8 +140,11 @@ public static class ProbeSchedulingExtensions
     {
         jitter ??= Random.Shared;
         var now = time.GetUtcNow();
-        foreach (var p in probes)
+        var list = probes.ToList();
+        var offsets = Offsets(list, jitter);
+        for (var i = 0; i < list.Count; i++)
         {
+            var p = list[i];
             Check(p);
             registry?.Add(p);
             var key = new JobKey(p.Key, Group);
@@ -144,11 +152,30 @@ public static class ProbeSchedulingExtensions
             var trigger = TriggerBuilder.Create(time)
                 .ForJob(key)
                 .WithIdentity(p.Key, Group)
-                .StartAt(now + TimeSpan.FromTicks((long)(jitter.NextDouble() * p.Interval.Ticks)))
+                .StartAt(now + offsets[i])
                 .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build();
             await scheduler.ScheduleJob(job, trigger, default, cancel).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// When each probe first fires, after now: the probes of one interval spread evenly across it (the i-th of n at
+    /// i/n of the interval, from a random phase), so a thousand targets probed every second send ten every 10 ms, not
+    /// a thousand at once. Probes of the same target are placed apart, not together.
+    /// </summary>
+    public static TimeSpan[] Offsets(IReadOnlyList<ScheduledProbe> probes, Random jitter)
+    {
+        var offsets = new TimeSpan[probes.Count];
+        foreach (var group in Enumerable.Range(0, probes.Count).GroupBy(i => probes[i].Interval))
+        {
+            var members = group.OrderBy(i => probes[i].Probe.Name, StringComparer.Ordinal).ThenBy(i => probes[i].Target, StringComparer.Ordinal).ToList();
+            var interval = group.Key.Ticks;
+            var phase = jitter.NextDouble();
+            for (var k = 0; k < members.Count; k++)
+                offsets[members[k]] = TimeSpan.FromTicks((long)((phase + (double)k / members.Count) % 1.0 * interval));
+        }
+        return offsets;
     }
 
     /// <summary>Removes probes from a running scheduler; returns them (to dispose once their last attempt is over).</summary>

@@ -51,6 +51,12 @@ public sealed record ProbeResult(string Probe, ProbeStatus Status, TimeSpan Dura
     /// <summary>Warning to surface (e.g. ARP answered from a different MAC than before).</summary>
     public string? Warning { get; init; }
 
+    /// <summary>How late the scheduler started the attempt against its schedule (agent only).</summary>
+    public TimeSpan ScheduleLag { get; init; }
+
+    /// <summary>Rounds of this probe the scheduler skipped just before this attempt (agent only).</summary>
+    public int MissedRounds { get; init; }
+
     /// <summary>The ICMP echo sequence number of the attempt (ICMP probes), to find its reply on the wire.</summary>
     public ushort? EchoSequence { get; init; }
 

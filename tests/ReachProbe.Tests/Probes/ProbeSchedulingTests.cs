@@ -94,4 +94,32 @@ public class ProbeSchedulingTests
             [new ScheduledProbe("console", p, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)), new ScheduledProbe("console", p, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))]));
         Assert.Contains("probe 'console/icmp' is scheduled twice", e.Message);
     }
+
+    [Fact]
+    public void Offsets_AThousandTargetsOverOneSecond_EvenWithinFivePercentPerSlot()
+    {
+        var probes = Enumerable.Range(0, 1000)
+            .Select(i => new ScheduledProbe($"t{i}", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))).ToList();
+        var offsets = ProbeSchedulingExtensions.Offsets(probes, new Random(3));
+        Assert.All(offsets, o => Assert.InRange(o, TimeSpan.Zero, TimeSpan.FromSeconds(1)));
+        foreach (var slot in offsets.GroupBy(o => (int)(o.TotalMilliseconds / 100)))
+            Assert.InRange(slot.Count(), 95, 105);
+        Assert.Equal(10, offsets.Select(o => (int)(o.TotalMilliseconds / 100)).Distinct().Count());
+    }
+
+    [Fact]
+    public void Offsets_ATargetsProbes_AreApart()
+    {
+        var probes = Enumerable.Range(0, 100).SelectMany(i => new[]
+        {
+            new ScheduledProbe($"t{i}", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+            new ScheduledProbe($"t{i}", new CountingProbe("arp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+        }).ToList();
+        var offsets = ProbeSchedulingExtensions.Offsets(probes, new Random(3));
+        for (var i = 0; i < probes.Count; i += 2)
+        {
+            var gap = Math.Abs((offsets[i] - offsets[i + 1]).TotalSeconds);
+            Assert.InRange(Math.Min(gap, 1 - gap), 0.4, 0.5);
+        }
+    }
 }
