@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Polly;
+using Polly.Retry;
+using ReachProbe.Wire;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace ReachProbe.Probes;
+
+/// <summary>
+/// One capture handle per interface for every ARP probe on it: requests are injected through it, and one reader
+/// thread hands each reply to the probes waiting for that address. A thousand targets cost one handle and one thread,
+/// not a thousand handles each polled by a blocked thread-pool thread. The handle is reopened after a failure or when
+/// the interface was deleted and created again (a new ifindex).
+/// </summary>
+public sealed class ArpEngine : IDisposable
+{
+    private static readonly ConcurrentDictionary<string, ArpEngine> Engines = new();
+
+    // Opening a capture device is infrastructure: retried with backoff when the device is busy or coming up; a
+    // missing permission is final and not retried.
+    private static readonly ResiliencePipeline OpenPipeline = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = 3,
+            Delay = TimeSpan.FromMilliseconds(100),
+            BackoffType = DelayBackoffType.Exponential,
+            ShouldHandle = new PredicateBuilder().Handle<PcapException>(e => !IsPermission(e)),
+        })
+        .Build();
+
+    private readonly string _interface;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<uint, ConcurrentDictionary<ChannelWriter<(ulong Mac, long Ticks)>, byte>> _waiting = new();
+    private LibPcapLiveDevice? _device;
+    private string? _openedIndex;
+    private Thread? _reader;
+    private volatile bool _stop;
+    private int _users;
+
+    /// <summary>Counts the handle's openings: a probe re-reads its interface's address and MAC when it changes.</summary>
+    public int Generation { get; private set; }
+
+    private ArpEngine(string iface) => _interface = iface;
+
+    /// <summary>The engine of an interface, shared by every probe on it; release it with <see cref="Release"/>.</summary>
+    public static ArpEngine Acquire(string iface)
+    {
+        while (true)
+        {
+            var engine = Engines.GetOrAdd(iface, i => new ArpEngine(i));
+            lock (engine._gate)
+            {
+                if (engine._users >= 0)
+                {
+                    engine._users++;
+                    return engine;
+                }
+            }
+            Engines.TryRemove(new KeyValuePair<string, ArpEngine>(iface, engine)); // disposed meanwhile: make a new one
+        }
+    }
+
+    /// <summary>A probe no longer needs the engine; the last one closes it.</summary>
+    public void Release()
+    {
+        lock (_gate)
+        {
+            if (--_users > 0) return;
+            _users = -1;
+        }
+        Engines.TryRemove(new KeyValuePair<string, ArpEngine>(_interface, this));
+        Dispose();
+    }
+
+    /// <summary>Replies for <paramref name="targetIp"/> (host order) arrive on the returned reader until it is unsubscribed.</summary>
+    public ChannelReader<(ulong Mac, long Ticks)> Subscribe(uint targetIp, out Action unsubscribe)
+    {
+        var channel = Channel.CreateBounded<(ulong, long)>(new BoundedChannelOptions(16) { FullMode = BoundedChannelFullMode.DropNewest });
+        var set = _waiting.GetOrAdd(targetIp, _ => new());
+        set[channel.Writer] = 0;
+        unsubscribe = () => set.TryRemove(channel.Writer, out _);
+        return channel.Reader;
+    }
+
+    /// <summary>Sends a frame; null when sent, else the problem (the handle is then reopened at the next attempt).</summary>
+    public string? Send(byte[] frame)
+    {
+        lock (_gate)
+        {
+            if (_device is not null && IfIndex(_interface) != _openedIndex) Reset();
+            if (_device is null && Open() is { } problem) return problem;
+            try
+            {
+                _device!.SendPacket(frame);
+                return null;
+            }
+            catch (PcapException e)
+            {
+                Reset();
+                return $"cannot send on {_interface}: {e.Message}";
+            }
+        }
+    }
+
+    private string? Open()
+    {
+        try
+        {
+            var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == _interface);
+            if (device is null) return $"no capture device for interface {_interface}";
+            OpenPipeline.Execute(() => device.Open(new DeviceConfiguration
+            {
+                Mode = DeviceModes.None,
+                ReadTimeout = 100,
+                Immediate = true,
+                Snaplen = 128,
+            }));
+            device.Filter = "arp and arp[6:2] = 2"; // replies only
+            _device = device;
+            _openedIndex = IfIndex(_interface);
+            Generation++;
+            _stop = false;
+            _reader = new Thread(() => Read(device)) { IsBackground = true, Name = $"arp replies {_interface}" };
+            _reader.Start();
+            return null;
+        }
+        catch (PcapException e) when (IsPermission(e))
+        {
+            return $"no permission to capture on {_interface}: needs CAP_NET_RAW and CAP_NET_ADMIN (run as root, or 'setcap cap_net_raw,cap_net_admin+ep' on the program)";
+        }
+        catch (PcapException e)
+        {
+            return $"cannot open {_interface}: {e.Message}";
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            return "libpcap is not installed: install it with 'apt-get install libpcap0.8'";
+        }
+    }
+
+    private void Read(LibPcapLiveDevice device)
+    {
+        while (!_stop)
+        {
+            GetPacketStatus status;
+            RawCapture? capture;
+            try
+            {
+                status = device.GetNextPacket(out var packet);
+                capture = status == GetPacketStatus.PacketRead ? packet.GetPacket() : null;
+            }
+            catch (Exception e) when (e is PcapException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+            if (status == GetPacketStatus.Error) return; // the next Send reopens
+            if (capture is null) continue;
+            if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp || f.ArpOp != 2) continue;
+            if (!_waiting.TryGetValue(f.ArpSenderIp, out var set)) continue;
+            var at = capture.Timeval.Date.ToUniversalTime().Ticks;
+            foreach (var writer in set.Keys) writer.TryWrite((f.ArpSenderMac, at));
+        }
+    }
+
+    private void Reset()
+    {
+        _stop = true;
+        var device = _device;
+        _device = null;
+        _reader?.Join(TimeSpan.FromSeconds(1));
+        _reader = null;
+        try
+        {
+            device?.Close();
+        }
+        catch (PcapException)
+        {
+        }
+    }
+
+    private static string? IfIndex(string iface)
+    {
+        try
+        {
+            return File.ReadAllText($"/sys/class/net/{iface}/ifindex").Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static bool IsPermission(PcapException e) =>
+        e.Message.Contains("permission", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("not permitted", StringComparison.OrdinalIgnoreCase);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_gate) Reset();
+    }
+}
