@@ -109,9 +109,13 @@ public sealed record AgentConfig
     /// </summary>
     public static AgentConfig Parse(string text, string source, IDictionary<string, string?>? environment = null)
     {
+        bool historyNull;
         try
         {
-            using var _ = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            // "history": null means no history; the configuration providers cannot tell a null from an absent key.
+            historyNull = doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.EnumerateObject().Any(p => string.Equals(p.Name, "history", StringComparison.OrdinalIgnoreCase) && p.Value.ValueKind == JsonValueKind.Null);
         }
         catch (JsonException e)
         {
@@ -133,6 +137,7 @@ public sealed record AgentConfig
         }
         var problems = new List<string>();
         var config = Read(root, problems);
+        if (historyNull && root.GetSection("history").Value is null) config = config with { History = null };
         if (problems.Count > 0) throw new ConfigException(problems.Select(p => overrides.Count > 0 && overrides.Keys.Any(k => p.StartsWith(Path(k), StringComparison.OrdinalIgnoreCase)) ? $"{source} (with {EnvironmentPrefix}…): {p}" : $"{source}: {p}").ToList());
         return config;
     }

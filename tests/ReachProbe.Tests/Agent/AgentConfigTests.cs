@@ -136,4 +136,11 @@ public class AgentConfigTests
         var e = Assert.Throws<ConfigException>(() => AgentConfig.Parse($"{{ \"maxTargets\": 3, \"targets\": [ {targets} ] }}", "test"));
         Assert.Equal(["test: $.targets: 5 targets, more than maxTargets (3); raise \"maxTargets\" if this machine can carry them"], e.Problems);
     }
+
+    [Theory]
+    [InlineData("""{ "history": null }""", null)]
+    [InlineData("""{ "history": "none" }""", null)]
+    [InlineData("""{ "history": "/tmp/h.db" }""", "/tmp/h.db")]
+    [InlineData("""{ }""", AgentConfig.DefaultHistory)]
+    public void Parse_History_NullMeansNone(string json, string? expected) => Assert.Equal(expected, AgentConfig.Parse(json, "test").History);
 }
