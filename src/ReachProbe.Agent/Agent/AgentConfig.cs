@@ -43,6 +43,9 @@ public sealed record AgentConfig
     public string? Interface { get; init; }
     /// <summary>Log level name (Trace, Debug, Information, Warning, Error).</summary>
     public string LogLevel { get; init; } = "Information";
+    /// <summary>The capture's view of the segment: null to detect it, else as configured (<c>capture.view</c>).</summary>
+    public CaptureView? View { get; init; }
+
     /// <summary>Verdict thresholds.</summary>
     public VerdictOptions Thresholds { get; init; } = new();
     /// <summary>Default history database.</summary>
@@ -155,7 +158,7 @@ public sealed record AgentConfig
 
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "history", "maxTargets", "thresholds", "defaults", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "history", "maxTargets", "capture", "thresholds", "defaults", "targets");
         var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
         var targetCount = root.GetSection("targets").GetChildren().Count();
         if (targetCount > maxTargets)
@@ -178,6 +181,17 @@ public sealed record AgentConfig
             var match = LogLevels.FirstOrDefault(x => string.Equals(x, lv, StringComparison.OrdinalIgnoreCase));
             if (match is null) problems.Add($"$.logLevel: '{Quote.Clip(lv)}' is not one of {string.Join(", ", LogLevels)}");
             else config = config with { LogLevel = match };
+        }
+        if (Object(root, "capture", problems) is { } capture)
+        {
+            Known(capture, "$.capture", problems, "view");
+            switch (Value(capture, "view")?.ToLowerInvariant())
+            {
+                case null or "auto": break;
+                case "full": config = config with { View = CaptureView.Full }; break;
+                case "switched": config = config with { View = CaptureView.Switched }; break;
+                case { } other: problems.Add($"$.capture.view: '{Quote.Clip(other)}' is not one of auto, full, switched"); break;
+            }
         }
         var thresholds = new VerdictOptions();
         if (Object(root, "thresholds", problems) is { } th)

@@ -12,7 +12,7 @@ namespace ReachProbe.Agent;
 /// history (<see cref="AgentObserver"/>). <see cref="AgentService"/> builds it with the real capture and clock; tests
 /// build it with a replayed capture, scripted probe results and a fake clock.
 /// </summary>
-public sealed class AgentLoop : IDisposable
+public sealed partial class AgentLoop : IDisposable
 {
     private readonly HistoryRecorder _history;
     private readonly CaptureMonitor _capture;
@@ -101,9 +101,10 @@ public sealed class AgentLoop : IDisposable
     /// <param name="metrics">Metrics.</param>
     /// <param name="log">Log.</param>
     /// <param name="time">The clock.</param>
+    /// <param name="monitorMac">The capture interface's own MAC (to tell other hosts' unicast from ours), when known.</param>
     /// <param name="probes">Where probe results are handed over, when the probe jobs start before the loop is wired; else a new one.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
-        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null)
+        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null)
     {
         var configOf = new Dictionary<uint, TargetConfig>();
         var targets = new Dictionary<uint, ulong>();
@@ -118,6 +119,13 @@ public sealed class AgentLoop : IDisposable
         foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
         var pipeline = new WirePipeline(config.Thresholds, time, targets);
         if (monitorAddress is { } own) pipeline.Monitor = own;
+        pipeline.View = new SegmentView(forced: config.View) { OwnMac = monitorMac ?? 0 };
+        metrics.View(captureInterface, pipeline.View.View);
+        pipeline.View.Changed += (view, _) =>
+        {
+            metrics.View(captureInterface, view);
+            LogView(log, captureInterface, view.ToString().ToLowerInvariant());
+        };
 
         var observer = new AgentObserver(configOf, metrics, history, log, time);
         probes ??= NewProbeEvidence(config, metrics, log, time);
@@ -142,4 +150,7 @@ public sealed class AgentLoop : IDisposable
         _capture.Dispose();
         _history.Stop(Loop.Time.GetUtcNow());
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "the capture on {Interface} sees the segment's {View} view")]
+    private static partial void LogView(ILogger log, string @interface, string view);
 }

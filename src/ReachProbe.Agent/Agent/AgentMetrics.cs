@@ -1,6 +1,7 @@
 using Prometheus;
 using ReachProbe.Probes;
 using ReachProbe.Verdict;
+using ReachProbe.Wire;
 
 namespace ReachProbe.Agent;
 
@@ -15,7 +16,7 @@ public sealed class AgentMetrics
     private readonly Histogram _probeDurationAll, _incidentDuration, _scheduleLag;
     private readonly Counter _missedRounds;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
-    private readonly Gauge _historyUp, _historyPending, _filter;
+    private readonly Gauge _historyUp, _historyPending, _filter, _view;
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
     public AgentMetrics(CollectorRegistry registry)
@@ -46,6 +47,7 @@ public sealed class AgentMetrics
         _scheduleLag = f.CreateHistogram("reachprobe_probe_schedule_lag_seconds", "How late each probe attempt started against its schedule.",
             new HistogramConfiguration { Buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         _missedRounds = f.CreateCounter("reachprobe_probe_missed_rounds_total", "Probe rounds the scheduler skipped (not queued) because it was late.");
+        _view = f.CreateGauge("reachprobe_capture_view", "What the capture sees of the segment: 1 for the current view (full: other hosts' unicast too, as inline or on a mirror port; switched: only its own traffic and broadcasts), 0 for the other.", "interface", "view");
         _historyUp = f.CreateGauge("reachprobe_history_up", "1 while the incident history takes writes, 0 while its writes fail (they are kept and retried).");
         _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
@@ -63,6 +65,12 @@ public sealed class AgentMetrics
     {
         foreach (var labels in _filter.GetAllLabelValues().Where(l => l[0] == iface && l[1] != kind).ToList()) _filter.RemoveLabelled(labels);
         _filter.WithLabels(iface, kind).Set(instructions);
+    }
+
+    /// <summary>The capture's view of the segment.</summary>
+    public void View(string iface, CaptureView view)
+    {
+        foreach (var v in Enum.GetValues<CaptureView>()) _view.WithLabels(iface, v.ToString().ToLowerInvariant()).Set(v == view ? 1 : 0);
     }
 
     /// <summary>The history's health.</summary>

@@ -42,7 +42,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             lock (_gate)
             {
                 agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => CarrierUp(captureInterface),
-                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes);
+                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, MonitorMac(captureInterface));
             }
             using var _ = agent;
             await agent.RunAsync(stoppingToken).ConfigureAwait(false);
@@ -72,6 +72,19 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             return a is null ? null : Addresses.ToUInt(a.Address);
         }
         catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The capture interface's own MAC, or null.</summary>
+    private static ulong? MonitorMac(string iface)
+    {
+        try
+        {
+            return Addresses.TryParseMac(File.ReadAllText($"/sys/class/net/{iface}/address").Trim(), out var mac) && mac != 0 ? mac : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }

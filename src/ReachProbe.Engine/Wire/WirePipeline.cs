@@ -77,6 +77,9 @@ public sealed class WirePipeline
     /// </summary>
     public event Action<uint, ulong, ushort, long>? EchoReplyToMonitor;
 
+    /// <summary>The capture's view of the segment, when the live agent tracks it (null offline).</summary>
+    public SegmentView? View { get; set; }
+
     /// <summary>Raised when a host starts being tracked.</summary>
     public event Action<HostMonitor>? HostAdded;
 
@@ -124,6 +127,7 @@ public sealed class WirePipeline
         if (_monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == _monitor)
             EchoReplyToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpSeq, f.Time);
         Learn(f);
+        View?.Observe(f);
 
         // Route to every host the frame involves, once each.
         HostMonitor? a = null, b = null, c = null;
@@ -163,6 +167,7 @@ public sealed class WirePipeline
     {
         if (now < _nextTick) return;
         _nextTick = now + TickTicks;
+        View?.Tick(now);
         foreach (var h in _byIp.Values) h.Expire(now);
     }
 

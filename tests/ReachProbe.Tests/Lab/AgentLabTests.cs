@@ -51,6 +51,8 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
             "reachprobe_target_last_frame_timestamp_seconds", "reachprobe_target_state_changes_total", "reachprobe_capture_packets_total", "reachprobe_capture_up", "reachprobe_link_up", "reachprobe_target_info" })
             Assert.Contains(family + "{", metrics);
         Assert.Contains("""reachprobe_target_state_changes_total{target="198.18.0.27",state="deaf"} 1""", metrics);
+        // On the bridge the capture sees the console's and the router's unicast: the full view.
+        Assert.Contains("""reachprobe_capture_view{interface="br0",view="full"} 1""", metrics);
         Assert.Matches("""reachprobe_target_info\{target="198\.18\.0\.27",ip="198\.18\.0\.27",mac="02:00:00:00:00:27",host_type="PS4",firmware="7\.02"\} 1""", metrics);
         PromtoolAccepts(metrics);
     }

@@ -1,0 +1,63 @@
+namespace ReachProbe.Tests.Wire;
+
+/// <summary>The capture's view, decided on frame time: full at the first unicast between two other hosts, switched again after the fall-back.</summary>
+public class SegmentViewTests
+{
+    private static readonly LanHost Monitor = LabProbe;
+
+    private static SegmentView Detector() => new(TimeSpan.FromMinutes(3)) { OwnMac = Mac(Monitor.Mac) };
+
+    [Fact]
+    public void OwnTrafficAndBroadcasts_AreASwitchedView()
+    {
+        var v = Detector();
+        for (var t = 0; t < 600; t += 2)
+        {
+            v.Observe(Decode(Frames.EchoRequest(Monitor, LabConsole, 1, (ushort)t), t));
+            v.Observe(Decode(Frames.EchoReply(LabConsole, Monitor, 1, (ushort)t), t + 0.001));
+            v.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), t + 1));               // broadcast
+            v.Observe(Decode(Frames.GratuitousArp(LabRouter), t + 1.5));
+        }
+        Assert.Equal(CaptureView.Switched, v.View);
+    }
+
+    [Fact]
+    public void UnicastBetweenTwoOtherHosts_IsAFullView_AtOnce_ThenFallsBackAfterThreeQuietMinutes()
+    {
+        var v = Detector();
+        var changes = new List<(CaptureView, double)>();
+        v.Changed += (view, at) => changes.Add((view, (at - TestFrames.T0) / 1e7));
+        v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "store.lan"), 10));
+        Assert.Equal(CaptureView.Full, v.View);
+        // Only our own conversation afterwards: still full within three minutes, switched after.
+        for (var t = 11; t <= 400; t++) v.Observe(Decode(Frames.EchoRequest(Monitor, LabConsole, 1, (ushort)t), t));
+        Assert.Equal([(CaptureView.Full, 10.0), (CaptureView.Switched, 191.0)], changes);
+    }
+
+    [Fact]
+    public void ViewThatFlips_IsFollowedEachWay()
+    {
+        var v = Detector();
+        v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "a.lan"), 0));
+        v.Tick(TestFrames.At(200));
+        Assert.Equal(CaptureView.Switched, v.View);
+        v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 2, "a.lan"), 201));
+        Assert.Equal(CaptureView.Full, v.View);
+    }
+
+    [Fact]
+    public void ConfiguredView_IsNotDetected()
+    {
+        var v = new SegmentView(forced: CaptureView.Switched) { OwnMac = Mac(Monitor.Mac) };
+        v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "store.lan"), 1));
+        Assert.Equal(CaptureView.Switched, v.View);
+    }
+
+    [Fact]
+    public void WithoutItsOwnMac_NothingIsDecided()
+    {
+        var v = new SegmentView();
+        v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "store.lan"), 1));
+        Assert.Equal(CaptureView.Switched, v.View);
+    }
+}
