@@ -14,6 +14,9 @@ return args switch
     ["measure", var mode, var path] => Measure(mode, path),
     ["analyze", .. var rest] => AnalyzeBenchmark(rest),
     ["history"] => HistoryBenchmark.Run(),
+    ["scale"] => ScaleBenchmark.Run([100, 1000], 60),
+    ["scale", "--targets", var list] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), 60),
+    ["scale", "--targets", var list, "--seconds", var s] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), int.Parse(s, CultureInfo.InvariantCulture)),
     ["latency"] => Latency.Run(10, TimeSpan.FromMinutes(1)),
     ["latency", "--injections", var n] => Latency.Run(int.Parse(n, CultureInfo.InvariantCulture), TimeSpan.FromMinutes(1)),
     _ => Usage(),
@@ -30,6 +33,9 @@ static int Usage()
           ReachProbe.Benchmarks latency [--injections N]
               as root: the live agent in a lab of network namespaces; fault → new state on /metrics for deaf, down and
               recovery at a 1 s probe interval (p50, p95 over N injections, default 10); then its CPU and RSS for a minute
+          ReachProbe.Benchmarks scale [--targets 100,1000 [--seconds 60]]
+              as root: the agent with N answering addresses in network namespaces of its own, icmp+arp every 1 s, then
+              fping -c on the same addresses: CPU-s/s, RSS, probes sent and answered, schedule lag p99, /metrics, SIGTERM
           ReachProbe.Benchmarks history
               a year of history (one target, weekly restarts, 2 incidents a week): database size and 'report --since
               12w' time, for this build's schema and for the first release's, migrated
