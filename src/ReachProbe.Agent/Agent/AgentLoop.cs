@@ -78,7 +78,7 @@ public sealed partial class AgentLoop : IDisposable
             pipeline.AddTarget(Addresses.ToUInt(t.Ip), t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
         }
         Probes.SetTargets(next.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)));
-        _capture.Filter = AgentService.BpfFilter(next.Targets);
+        _capture.Filter = Filter(next.Targets);
         _config = next;
     }
 
@@ -131,11 +131,14 @@ public sealed partial class AgentLoop : IDisposable
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
         pipeline.EchoReplyToMonitor += probes.OnEchoReplyToMonitor;
-        var capture = new CaptureMonitor(captureInterface, AgentService.BpfFilter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
+        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(config, loop, probes, capture, history, observer, configOf, log);
     }
+
+    /// <summary>The capture filter for these targets: by host, or by subnet or all IP when that is more than the kernel takes.</summary>
+    private static CaptureFilter.Choice Filter(IEnumerable<TargetConfig> targets) => CaptureFilter.For(targets.Select(t => (t.Ip, t.Mac)));
 
     /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>
     public static ProbeEvidence NewProbeEvidence(AgentConfig config, AgentMetrics metrics, ILogger log, TimeProvider time) =>

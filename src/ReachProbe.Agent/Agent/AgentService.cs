@@ -58,10 +58,6 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         }
     }
 
-    /// <summary>The capture filter for these targets: "arp or host A or host B …" (and their MACs), or, when that is more
-    /// than the kernel takes, their subnets or all IP (<see cref="CaptureFilter"/>).</summary>
-    public static CaptureFilter.Choice BpfFilter(IEnumerable<TargetConfig> targets) => CaptureFilter.For(targets.Select(t => (t.Ip, t.Mac)));
-
     /// <summary>The capture interface's IPv4 address (the source of our probes), or null.</summary>
     private static uint? MonitorAddress(string iface)
     {

@@ -75,9 +75,9 @@ public static partial class CaptureFilter
         public IntPtr Instructions;
     }
 
-    [LibraryImport("libpcap.so.0.8", EntryPoint = "pcap_compile_nopcap", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(PcapRecord.Library, EntryPoint = "pcap_compile_nopcap", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int pcap_compile_nopcap(int snaplen, int linktype, ref BpfProgram program, string filter, int optimize, uint netmask);
 
-    [LibraryImport("libpcap.so.0.8", EntryPoint = "pcap_freecode")]
+    [LibraryImport(PcapRecord.Library, EntryPoint = "pcap_freecode")]
     private static partial void pcap_freecode(ref BpfProgram program);
 }

@@ -124,7 +124,8 @@ public sealed class HostMonitor : IEvidenceSink
     /// <summary>Passes evidence to the verdict engine. A burst of one kind of wire evidence far above any real host's rate (more than <see cref="FloodRate"/> a second) is a flood: that kind is then only counted (<see cref="Flooded"/>) until it has been quiet for <see cref="FloodQuiet"/>, and an <see cref="EvidenceKind.Flood"/> note marks each flood's start.</summary>
     public void Add(in Evidence evidence)
     {
-        if (evidence.Kind.Info().IsWireSignature && evidence.Kind is not (EvidenceKind.Flood or EvidenceKind.FrameFromTarget) && !Take(evidence)) return;
+        // Every frame from the target is evidence: it is checked first and never rate-limited.
+        if (evidence.Kind is not (EvidenceKind.FrameFromTarget or EvidenceKind.Flood) && evidence.Kind.Info().IsWireSignature && !Take(evidence)) return;
         EvidenceObserved?.Invoke(this, evidence);
         Verdict.Observe(evidence);
     }

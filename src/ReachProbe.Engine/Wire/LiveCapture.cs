@@ -177,6 +177,6 @@ public sealed partial class LiveCapture : ILiveSource
     /// <inheritdoc/>
     public void Dispose() => Close();
 
-    [System.Runtime.InteropServices.LibraryImport("libpcap.so.0.8", EntryPoint = "pcap_breakloop")]
+    [System.Runtime.InteropServices.LibraryImport(PcapRecord.Library, EntryPoint = "pcap_breakloop")]
     private static partial void pcap_breakloop(System.Runtime.InteropServices.SafeHandle handle);
 }

@@ -12,6 +12,9 @@ namespace ReachProbe.Wire;
 /// </summary>
 internal static class PcapRecord
 {
+    /// <summary>libpcap as Debian ships it (libpcap0.8), for the few calls SharpPcap does not expose.</summary>
+    public const string Library = "libpcap.so.0.8";
+
     /// <summary>True where the header is read in place.</summary>
     public static bool InPlace { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
 

@@ -23,15 +23,10 @@ public sealed class IcmpEngine : IDisposable
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<(uint Target, ushort Seq), TaskCompletionSource<Answer>> _pending = new();
     private Socket? _socket;
-    private bool _raw;
-    private Task? _receiving;
     private CancellationTokenSource? _stop;
 
     /// <summary>This agent's identifier in its echo requests (raw sockets; a ping socket's is the kernel's).</summary>
     public ushort Id { get; } = (ushort)RandomNumberGenerator.GetInt32(1, 65536);
-
-    /// <summary>"raw" or "datagram" once open.</summary>
-    public string? SocketKind => _socket is null ? null : _raw ? "raw" : "datagram";
 
     /// <summary>What answered an attempt: a reply, or an ICMP error about it (type, code, from whom).</summary>
     public readonly record struct Answer(IcmpMatch Kind, byte Type, byte Code, uint From);
@@ -69,14 +64,12 @@ public sealed class IcmpEngine : IDisposable
             try
             {
                 _socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Icmp);
-                _raw = true;
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.AccessDenied or SocketError.OperationNotSupported)
             {
                 try
                 {
                     _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Icmp);
-                    _raw = false;
                 }
                 catch (SocketException)
                 {
@@ -87,7 +80,8 @@ public sealed class IcmpEngine : IDisposable
             // Bound before the receive loop starts: an unbound socket refuses ReceiveFrom until its first send.
             _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
             _stop = new CancellationTokenSource();
-            _receiving = Task.Run(() => Receive(_socket, _raw, _stop.Token));
+            var socket = _socket;
+            _ = Task.Run(() => Receive(socket, socket.SocketType == SocketType.Raw, _stop.Token));
             return _socket;
         }
     }
@@ -134,39 +128,9 @@ public sealed class IcmpEngine : IDisposable
 
     private void Dispatch(ReadOnlySpan<byte> data, bool raw, uint from)
     {
-        var icmp = data;
-        if (raw)
-        {
-            if (data.Length < 20 || data[0] >> 4 != 4) return;
-            var ihl = (data[0] & 0x0F) * 4;
-            if (ihl < 20 || data.Length < ihl || data[9] != 1) return;
-            from = BinaryPrimitives.ReadUInt32BigEndian(data[12..]);
-            icmp = data[ihl..];
-        }
-        if (icmp.Length < 8) return;
-        var type = icmp[0];
-        var code = icmp[1];
-        if (type == 0)
-        {
-            if (raw && BinaryPrimitives.ReadUInt16BigEndian(icmp[4..]) != Id) return; // another pinger's
-            Complete(from, BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]), new Answer(IcmpMatch.Reply, type, code, from));
-        }
-        else if (type is 3 or 11 or 12)
-        {
-            // The error quotes our IPv4 header and the first 8 bytes of our echo request (RFC 792).
-            var quoted = icmp[8..];
-            if (quoted.Length < 28 || quoted[0] >> 4 != 4) return;
-            var qihl = (quoted[0] & 0x0F) * 4;
-            if (qihl < 20 || quoted.Length < qihl + 8 || quoted[9] != 1) return;
-            var inner = quoted[qihl..];
-            if (inner[0] != 8 || raw && BinaryPrimitives.ReadUInt16BigEndian(inner[4..]) != Id) return;
-            Complete(BinaryPrimitives.ReadUInt32BigEndian(quoted[16..]), BinaryPrimitives.ReadUInt16BigEndian(inner[6..]), new Answer(IcmpMatch.Error, type, code, from));
-        }
-    }
-
-    private void Complete(uint target, ushort sequence, Answer answer)
-    {
-        if (_pending.TryGetValue((target, sequence), out var waiter)) waiter.TrySetResult(answer);
+        if (!IcmpPacket.TryRead(data, raw, from, out var m)) return;
+        if (raw && m.Id != Id) return; // another pinger's
+        if (_pending.TryGetValue((m.Target, m.Sequence), out var waiter)) waiter.TrySetResult(new Answer(m.Kind, m.Type, m.Code, m.From));
     }
 
     /// <inheritdoc/>

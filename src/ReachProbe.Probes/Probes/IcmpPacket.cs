@@ -13,6 +13,16 @@ public enum IcmpMatch : byte
     Error,
 }
 
+/// <summary>An ICMP message about an echo request: a reply from <paramref name="Target"/>, or an error about a request to it.</summary>
+/// <param name="Kind">Reply or error.</param>
+/// <param name="Target">The address the request went to.</param>
+/// <param name="Id">The request's identifier.</param>
+/// <param name="Sequence">The request's sequence number.</param>
+/// <param name="Type">ICMP type.</param>
+/// <param name="Code">ICMP code.</param>
+/// <param name="From">Who sent this message.</param>
+public readonly record struct IcmpMessage(IcmpMatch Kind, uint Target, ushort Id, ushort Sequence, byte Type, byte Code, uint From);
+
 /// <summary>Builds echo requests and matches replies and errors to them. Pure; parsing uses Try-style returns, no throws.</summary>
 public static class IcmpPacket
 {
@@ -40,46 +50,57 @@ public static class IcmpPacket
     }
 
     /// <summary>
-    /// Matches a received ICMP message to our request. <paramref name="withIpHeader"/> is true for raw sockets (the kernel
-    /// passes the IPv4 header), false for datagram ICMP sockets. <paramref name="matchId"/> is false for datagram sockets,
-    /// where the kernel rewrites the identifier and demultiplexes replies for us.
+    /// Reads a received ICMP message that may be about one of our echo requests: an echo reply (its
+    /// <see cref="IcmpMessage.Target"/> is its sender) or an error quoting an echo request (its target is the quoted
+    /// destination). <paramref name="withIpHeader"/> is true for raw sockets (the kernel passes the IPv4 header), false
+    /// for datagram ICMP sockets, where <paramref name="from"/> gives the sender. False for anything else.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> data, bool withIpHeader, uint from, out IcmpMessage message)
+    {
+        message = default;
+        var icmp = data;
+        if (withIpHeader)
+        {
+            if (data.Length < 20 || data[0] >> 4 != 4) return false;
+            var ihl = (data[0] & 0x0F) * 4;
+            if (ihl < 20 || data.Length < ihl || data[9] != 1) return false;
+            from = BinaryPrimitives.ReadUInt32BigEndian(data[12..]);
+            icmp = data[ihl..];
+        }
+        if (icmp.Length < 8) return false;
+        byte type = icmp[0], code = icmp[1];
+        if (type == 0)
+        {
+            message = new IcmpMessage(IcmpMatch.Reply, from, BinaryPrimitives.ReadUInt16BigEndian(icmp[4..]), BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]), type, code, from);
+            return true;
+        }
+        if (type is not (3 or 11 or 12)) return false;
+        // The error quotes our IPv4 header and at least the first 8 bytes of our echo request (RFC 792).
+        var quoted = icmp[8..];
+        if (quoted.Length < 28 || quoted[0] >> 4 != 4) return false;
+        var qihl = (quoted[0] & 0x0F) * 4;
+        if (qihl < 20 || quoted.Length < qihl + 8 || quoted[9] != 1) return false;
+        var inner = quoted[qihl..];
+        if (inner[0] != 8) return false;
+        message = new IcmpMessage(IcmpMatch.Error, BinaryPrimitives.ReadUInt32BigEndian(quoted[16..]),
+            BinaryPrimitives.ReadUInt16BigEndian(inner[4..]), BinaryPrimitives.ReadUInt16BigEndian(inner[6..]), type, code, from);
+        return true;
+    }
+
+    /// <summary>
+    /// Matches a received ICMP message to one request (<see cref="TryRead"/>, then its target, sequence and, when
+    /// <paramref name="matchId"/>, identifier: false for datagram sockets, where the kernel rewrites the identifier).
     /// </summary>
     public static IcmpMatch Match(ReadOnlySpan<byte> data, bool withIpHeader, uint target, ushort id, ushort sequence, bool matchId,
         out byte type, out byte code, out uint from)
     {
         type = code = 0;
         from = 0;
-        var icmp = data;
-        if (withIpHeader)
-        {
-            if (data.Length < 20 || data[0] >> 4 != 4) return IcmpMatch.None;
-            var ihl = (data[0] & 0x0F) * 4;
-            if (ihl < 20 || data.Length < ihl || data[9] != 1) return IcmpMatch.None;
-            from = BinaryPrimitives.ReadUInt32BigEndian(data[12..]);
-            icmp = data[ihl..];
-        }
-        if (icmp.Length < 8) return IcmpMatch.None;
-        type = icmp[0];
-        code = icmp[1];
-        if (type == 0)
-        {
-            if (withIpHeader && from != target) return IcmpMatch.None;
-            var ok = BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]) == sequence && (!matchId || BinaryPrimitives.ReadUInt16BigEndian(icmp[4..]) == id);
-            return ok ? IcmpMatch.Reply : IcmpMatch.None;
-        }
-        if (type is 3 or 11 or 12)
-        {
-            // The error quotes our IPv4 header and at least the first 8 bytes of our echo request (RFC 792).
-            var quoted = icmp[8..];
-            if (quoted.Length < 28 || quoted[0] >> 4 != 4) return IcmpMatch.None;
-            var qihl = (quoted[0] & 0x0F) * 4;
-            if (qihl < 20 || quoted.Length < qihl + 8 || quoted[9] != 1) return IcmpMatch.None;
-            if (BinaryPrimitives.ReadUInt32BigEndian(quoted[16..]) != target) return IcmpMatch.None;
-            var inner = quoted[qihl..];
-            var ok = inner[0] == 8 && BinaryPrimitives.ReadUInt16BigEndian(inner[6..]) == sequence && (!matchId || BinaryPrimitives.ReadUInt16BigEndian(inner[4..]) == id);
-            return ok ? IcmpMatch.Error : IcmpMatch.None;
-        }
-        return IcmpMatch.None;
+        if (!TryRead(data, withIpHeader, 0, out var m)) return IcmpMatch.None;
+        (type, code, from) = (m.Type, m.Code, m.From);
+        // A reply's sender is known only with the IP header; a datagram socket only delivers replies from where it sent.
+        if ((m.Kind == IcmpMatch.Error || withIpHeader) && m.Target != target) return IcmpMatch.None;
+        return m.Sequence == sequence && (!matchId || m.Id == id) ? m.Kind : IcmpMatch.None;
     }
 
     /// <summary>Human name of an ICMP error.</summary>

@@ -21,9 +21,6 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IPr
     /// <inheritdoc/>
     public ushort Sequence => _sequence;
 
-    /// <summary>"raw" or "datagram" once the shared socket is open.</summary>
-    public string? SocketKind => IcmpEngine.Shared.SocketKind;
-
     /// <inheritdoc/>
     /// <remarks>Through the process's one ICMP socket (<see cref="IcmpEngine"/>); the answer is this attempt's by its sequence number.</remarks>
     public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
