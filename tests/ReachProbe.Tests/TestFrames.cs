@@ -26,8 +26,8 @@ internal static class TestFrames
         return mac;
     }
 
-    public static TargetIdentity Identity(ReachProbe.Testing.LanHost host, bool knownMac = true) =>
-        new(Ip(host.Ip)) { Mac = knownMac ? Mac(host.Mac) : 0 };
+    public static TargetIdentity Identity(ReachProbe.Testing.LanHost host, bool knownMac = true, Segment? segment = null) =>
+        new(Ip(host.Ip), segment) { Mac = knownMac ? Mac(host.Mac) : 0 };
 }
 
 internal sealed class RecordingSink : IEvidenceSink

@@ -9,10 +9,11 @@ namespace ReachProbe.Settings;
 /// <param name="Min">Smallest accepted value.</param>
 /// <param name="Max">Largest accepted value.</param>
 /// <param name="Whole">Only whole numbers.</param>
-public sealed record ValueRange(double Min, double Max, bool Whole = false)
+/// <param name="Unit">What a value is when it is neither seconds nor a whole number ("a factor").</param>
+public sealed record ValueRange(double Min, double Max, bool Whole = false, string? Unit = null)
 {
-    /// <summary>What a value is, for messages: "seconds" or "a whole number".</summary>
-    public string Noun => Whole ? "a whole number" : "seconds";
+    /// <summary>What a value is, for messages: "seconds", "a whole number" or <see cref="Unit"/>.</summary>
+    public string Noun => Unit ?? (Whole ? "a whole number" : "seconds");
 
     /// <summary>"1–100", "0.1–60".</summary>
     public string Text => string.Create(CultureInfo.InvariantCulture, $"{Min}–{Max}");

@@ -51,6 +51,13 @@ public enum EvidenceKind : byte
     MacChanged,
     /// <summary>One kind of wire evidence came far above any real host's rate: the excess is counted, not weighed (<see cref="Wire.HostMonitor.Flooded"/>).</summary>
     Flood,
+    /// <summary>
+    /// The capture sees only its own traffic and broadcasts (a plain switch port, Wi-Fi): the target's unicast
+    /// conversations are invisible, so its silence is weak evidence (see <see cref="TargetState.Unresponsive"/>).
+    /// </summary>
+    ViewSwitched,
+    /// <summary>The capture sees unicast between other hosts (inline bridge, mirror port): silence is strong evidence again.</summary>
+    ViewFull,
 }
 
 /// <summary>One piece of timestamped evidence about one target. <see cref="Time"/> is when it happened on the wire (UTC ticks), which may be earlier than when it became known (a timeout).</summary>
@@ -80,4 +87,10 @@ public enum TargetState : byte
     Deaf,
     /// <summary>The target neither answers nor transmits, or its link is down.</summary>
     Down,
+    /// <summary>
+    /// The target answers nothing and, from this vantage point (a switched view, where its unicast traffic is
+    /// invisible), cannot yet be told deaf from down: the first frame from it makes it deaf, its usual cadence of
+    /// broadcasts overdue makes it down.
+    /// </summary>
+    Unresponsive,
 }

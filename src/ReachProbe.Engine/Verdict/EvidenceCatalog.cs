@@ -67,6 +67,8 @@ public static class EvidenceCatalog
         new(EvidenceKind.AddressConflict, EvidenceCategory.Context, "address_conflict", true, null, "another MAC claimed its address", null),
         new(EvidenceKind.MacChanged, EvidenceCategory.Context, "mac_changed", true, null, "its MAC changed", null),
         new(EvidenceKind.Flood, EvidenceCategory.Context, "flood", true, null, "a flood of evidence, summarised", null),
+        new(EvidenceKind.ViewSwitched, EvidenceCategory.Monitor, "view_switched", false, null, "the capture sees a switched view", null),
+        new(EvidenceKind.ViewFull, EvidenceCategory.Monitor, "view_full", false, null, "the capture sees a full view", null),
     ];
 
     private static readonly EvidenceInfo[] ByKind = Index();
@@ -95,11 +97,11 @@ public static class EvidenceCatalog
 /// <summary>Names of states and incident ends, in one place.</summary>
 public static class Names
 {
-    private static readonly string[] StateNames = ["unknown", "up", "deaf", "down"];
+    private static readonly string[] StateNames = ["unknown", "up", "deaf", "down", "unresponsive"];
     private static readonly string[] EndNames = ["open", "recovered", "state_changed", "monitor_blind", "cut_short", "agent_stopped", "capture_ended"];
 
     /// <summary>Every state, in the order metrics list them.</summary>
-    public static IReadOnlyList<TargetState> States { get; } = [TargetState.Up, TargetState.Deaf, TargetState.Down, TargetState.Unknown];
+    public static IReadOnlyList<TargetState> States { get; } = [TargetState.Up, TargetState.Deaf, TargetState.Down, TargetState.Unresponsive, TargetState.Unknown];
 
     /// <summary>Lower-case state name, as output, metrics and history use it.</summary>
     public static string Name(this TargetState s) => StateNames[(int)s];

@@ -26,7 +26,10 @@ public enum IncidentEnd : byte
     CaptureEnded,
 }
 
-/// <summary>A period during which a target was deaf or down.</summary>
+/// <summary>
+/// A period during which a target was deaf, down or unresponsive. An unresponsive period that turned deaf or down is
+/// that incident from its start; one that ended with an answer stays an incident of its own (short, as a rule).
+/// </summary>
 public sealed class Incident
 {
     internal Incident(TargetState state, long start, EvidenceCounts counts)
@@ -36,7 +39,7 @@ public sealed class Incident
         Evidence = counts;
     }
 
-    /// <summary><see cref="TargetState.Deaf"/> or <see cref="TargetState.Down"/>.</summary>
+    /// <summary><see cref="TargetState.Deaf"/>, <see cref="TargetState.Down"/> or <see cref="TargetState.Unresponsive"/>.</summary>
     public TargetState State { get; internal set; }
     /// <summary>Start (UTC ticks): the first unanswered evidence.</summary>
     public long Start { get; }

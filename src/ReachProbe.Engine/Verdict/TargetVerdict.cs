@@ -17,6 +17,10 @@ namespace ReachProbe.Verdict;
 /// happens within the silence window the incident is deaf from its start (it was deaf, just quiet at first).</item>
 /// <item>The target's own link down makes it down at once; the monitor going blind makes it unknown and closes the incident.</item>
 /// <item>A gratuitous ARP restarts the count (the interface re-initialised) but, being no answer, does not end the incident.</item>
+/// <item>From a switched view (<see cref="Switched"/>) a target's unicast traffic is invisible, so not seeing it transmit
+/// proves nothing: a not-answering target that has not transmitted is unresponsive, not down. Its first frame makes it
+/// deaf; a silence (its own cadence overdue, judged by the silence tracker) makes it down. Either way the incident is
+/// the unresponsive one, relabelled, from its start; an unresponsive target that answers again closes it as it is.</item>
 /// </list>
 /// </remarks>
 public sealed class TargetVerdict
@@ -62,6 +66,12 @@ public sealed class TargetVerdict
     /// <summary>Notable events for a timeline: gratuitous ARP, silence, link and monitor changes (up to the retention bound).</summary>
     public IReadOnlyList<Evidence> Notes => _notes;
 
+    /// <summary>
+    /// True while the capture's view is switched (see the rules above). Set directly for the view at the start;
+    /// <see cref="EvidenceKind.ViewSwitched"/> and <see cref="EvidenceKind.ViewFull"/> change it later.
+    /// </summary>
+    public bool Switched { get; set; }
+
     /// <summary>When the target's last frame was seen (UTC ticks), or null.</summary>
     public long? LastFrame => _lastFrame == long.MinValue ? null : _lastFrame;
 
@@ -78,6 +88,12 @@ public sealed class TargetVerdict
         if (e.Kind.Info().Category is EvidenceCategory.Context or EvidenceCategory.Monitor) Retain(_notes, e);
         if (e.Kind == EvidenceKind.MonitorSighted) { _blind = false; return; }
         if (e.Kind == EvidenceKind.MonitorBlind) { GoBlind(e); return; }
+        if (e.Kind is EvidenceKind.ViewSwitched or EvidenceKind.ViewFull)
+        {
+            Switched = e.Kind == EvidenceKind.ViewSwitched;
+            if (!_blind) Reevaluate(e);
+            return;
+        }
         if (_blind) return;
 
         if (e.IsProof) { OnProof(e); return; }
@@ -159,20 +175,29 @@ public sealed class TargetVerdict
         var failing = _failingSince is not null && _negatives >= _options.NegativeEvidenceThreshold;
         if (!failing)
         {
-            // Sticky: a deaf target stays deaf until it answers, but one that then falls silent is down.
+            // Sticky: a deaf target stays deaf until it answers, but one that then falls silent is down; so is an
+            // unresponsive one (or one seen from a full view again, where silence is strong evidence).
             if (State == TargetState.Deaf && _silent) Transition(TargetState.Down, _lastFrame, EvidenceKind.Silence);
+            else if (State == TargetState.Unresponsive && (_silent || !Switched)) Transition(TargetState.Down, _open?.Start ?? trigger.Time, trigger.Kind);
+            else if (State == TargetState.Unresponsive && _lastFrame > (_open?.Start ?? long.MaxValue) + _options.TransmitGrace.Ticks)
+                Transition(TargetState.Deaf, _open!.Start, trigger.Kind);
             return;
         }
         var transmitting = _transmittedWhileFailing || _lastFrame > _failingSince!.Value + _options.TransmitGrace.Ticks;
-        var next = transmitting && !_silent ? TargetState.Deaf : TargetState.Down;
+        var next = transmitting && !_silent ? TargetState.Deaf
+            : Switched && !_silent ? TargetState.Unresponsive
+            : TargetState.Down;
         if (next == State) return;
-        // Not transmitting yet: give a deaf target time to show a frame before calling it down.
-        if (next == TargetState.Down && State is TargetState.Up or TargetState.Unknown
+        // Unresponsive is entered only from a healthy (or unknown) state: a verdict already given stands until evidence changes it.
+        if (next == TargetState.Unresponsive && State is TargetState.Deaf or TargetState.Down) return;
+        // Not transmitting yet: give a deaf target time to show a frame before calling it down (or unresponsive).
+        if (next is TargetState.Down or TargetState.Unresponsive && State is TargetState.Up or TargetState.Unknown
             && _time.GetUtcNow().UtcTicks - _failingSince!.Value < _options.DownConfirmation.Ticks) return;
         var at = State switch
         {
             TargetState.Deaf => Math.Max(_lastFrame, _failingSince!.Value), // went silent after its last frame
             TargetState.Down => trigger.Time,                               // started transmitting
+            TargetState.Unresponsive => _open?.Start ?? _failingSince!.Value, // what it was since it stopped answering
             _ => _failingSince!.Value,                                       // stopped answering
         };
         Transition(next, at, trigger.Kind);
@@ -185,10 +210,17 @@ public sealed class TargetVerdict
         var change = new StateChange(next, at, _time.GetUtcNow().UtcTicks, cause);
         Retain(_changes, change);
 
-        if (next is TargetState.Deaf or TargetState.Down)
+        if (next is TargetState.Deaf or TargetState.Down or TargetState.Unresponsive)
         {
             if (_open is not null)
             {
+                if (previous == TargetState.Unresponsive)
+                {
+                    // It was deaf (or down) from the start; only the vantage point could not tell yet.
+                    _open.State = next;
+                    StateChanged?.Invoke(change);
+                    return;
+                }
                 if (previous == TargetState.Down && next == TargetState.Deaf && at - _open.Start < _options.SilenceWindow.Ticks)
                 {
                     // It was deaf all along, only quiet at first: relabel rather than split.

@@ -52,10 +52,31 @@ public sealed class VerdictOptions
     /// </summary>
     public TimeSpan MacChange { get; set; } = TimeSpan.FromSeconds(300);
 
+    /// <summary>
+    /// Switched view (a plain switch port, Wi-Fi): a target that answers nothing is down only when its own cadence of
+    /// broadcasts and multicasts, learned while it answered, is overdue by this factor (its longest recent gap × the
+    /// factor, bounded by <see cref="OverdueFloor"/> and <see cref="OverdueMax"/>). Default 3, range 1.5–20.
+    /// </summary>
+    public double OverdueFactor { get; set; } = 3;
+
+    /// <summary>Switched view: the shortest time without a frame that can make a target down. Default 10 s, range 1–3600 s.</summary>
+    public TimeSpan OverdueFloor { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Switched view: the longest time without a frame before a target that answers nothing is down, and the time
+    /// used when it never broadcast while it answered (no cadence learned). Default 300 s, range 5–86400 s.
+    /// </summary>
+    public TimeSpan OverdueMax { get; set; } = TimeSpan.FromSeconds(300);
+
     /// <summary>Returns every problem with these options, each naming the setting's configuration key; empty when valid.</summary>
-    public IReadOnlyList<string> Validate() =>
-        VerdictSetting.All.Where(v => !v.Range.Contains(v.Get(this)))
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = VerdictSetting.All.Where(v => !v.Range.Contains(v.Get(this)))
             .Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Key}: must be {v.Range.Noun} ({v.Range.Text}), not {v.Get(this)}")).ToList();
+        if (OverdueFloor > OverdueMax)
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"overdueFloorSeconds: must not exceed overdueMaxSeconds ({OverdueMax.TotalSeconds}), not {OverdueFloor.TotalSeconds}"));
+        return problems;
+    }
 }
 
 /// <summary>
@@ -84,6 +105,12 @@ public sealed record VerdictSetting(string Key, string Flag, ValueRange Range, s
             o => o.DownConfirmation, (o, v) => o.DownConfirmation = v),
         Seconds("macChangeSeconds", "--mac-change", 10, 86400, "a new MAC is taken as the target's only after claiming its address this long while the old one is silent",
             o => o.MacChange, (o, v) => o.MacChange = v),
+        new("overdueFactor", "--overdue-factor", new ValueRange(1.5, 20, Unit: "a factor"), "switched view: a target is down when its usual gap between broadcasts is overdue this many times",
+            o => o.OverdueFactor, (o, v) => o.OverdueFactor = v),
+        Seconds("overdueFloorSeconds", "--overdue-floor", 1, 3600, "switched view: the shortest silence that makes a target that answers nothing down",
+            o => o.OverdueFloor, (o, v) => o.OverdueFloor = v),
+        Seconds("overdueMaxSeconds", "--overdue-max", 5, 86400, "switched view: the longest silence before a target that answers nothing is down (and the one used when it never broadcast)",
+            o => o.OverdueMax, (o, v) => o.OverdueMax = v),
     ];
 
     private static VerdictSetting Seconds(string key, string flag, double min, double max, string help, Func<VerdictOptions, TimeSpan> get, Action<VerdictOptions, TimeSpan> set) =>

@@ -21,10 +21,11 @@ public sealed class HostMonitor : IEvidenceSink
 {
     private readonly SignatureTracker[] _trackers;
 
-    internal HostMonitor(uint ip, VerdictOptions options, TimeProvider time)
+    internal HostMonitor(uint ip, VerdictOptions options, TimeProvider time, Segment segment)
     {
-        Identity = new TargetIdentity(ip);
-        Verdict = new TargetVerdict(options, time);
+        Identity = new TargetIdentity(ip, segment);
+        Verdict = new TargetVerdict(options, time) { Switched = segment.Switched };
+        _silence = new SilenceTracker(Identity, this, options, () => Verdict.State == TargetState.Up);
         // Order matters: proofs are weighed before the frame that carries them counts as mere transmission.
         _trackers =
         [
@@ -35,9 +36,20 @@ public sealed class HostMonitor : IEvidenceSink
             new ArpFromTargetTracker(Identity, this, options),
             new GratuitousArpTracker(Identity, this, options),
             new FramesFromTargetTracker(Identity, this, options),
-            new SilenceTracker(Identity, this, options),
+            _silence,
         ];
     }
+
+    private readonly SilenceTracker _silence;
+
+    /// <summary>Its rhythm of unsolicited frames, learned while it answers (used from a switched view).</summary>
+    public Cadence Cadence => _silence.Cadence;
+
+    /// <summary>How long without a frame from it is a silence now (depends on the view and its cadence).</summary>
+    public TimeSpan SilenceWindow => _silence.Window;
+
+    /// <summary>The capture's view changed at <paramref name="at"/>: the verdict engine weighs silence accordingly.</summary>
+    internal void ViewChanged(bool switched, long at) => Add(new Evidence(switched ? EvidenceKind.ViewSwitched : EvidenceKind.ViewFull, at));
 
     /// <summary>IP and learned MAC.</summary>
     public TargetIdentity Identity { get; }

@@ -55,15 +55,12 @@ public sealed class WirePipeline
     /// <summary>The live agent's own IPv4 address: its probes are counted by their results, not again from the wire.</summary>
     public uint Monitor
     {
-        get => _monitor;
-        set
-        {
-            _monitor = value;
-            foreach (var h in _byIp.Values) h.Identity.Monitor = value;
-        }
+        get => Segment.Monitor;
+        set => Segment.Monitor = value;
     }
 
-    private uint _monitor;
+    /// <summary>What the hosts' trackers share about the segment.</summary>
+    public Segment Segment { get; } = new();
 
     /// <summary>Every host tracked, in the order first seen.</summary>
     public IReadOnlyCollection<HostMonitor> Hosts => _byIp.Values;
@@ -77,8 +74,32 @@ public sealed class WirePipeline
     /// </summary>
     public event Action<uint, ulong, ushort, long>? EchoReplyToMonitor;
 
-    /// <summary>The capture's view of the segment, when the live agent tracks it (null offline).</summary>
-    public SegmentView? View { get; set; }
+    /// <summary>
+    /// The capture's view of the segment (null: always full, as before views were known). Setting it applies its view
+    /// to every host (without a timeline note); each later change reaches every host's verdict engine as evidence.
+    /// </summary>
+    public SegmentView? View
+    {
+        get => _view;
+        set
+        {
+            if (_view is not null) _view.Changed -= OnViewChanged;
+            _view = value;
+            Segment.Switched = value?.View == CaptureView.Switched;
+            Segment.MonitorMac = value?.OwnMac ?? 0;
+            foreach (var h in _byIp.Values) h.Verdict.Switched = Segment.Switched;
+            if (value is not null) value.Changed += OnViewChanged;
+        }
+    }
+
+    private SegmentView? _view;
+
+    private void OnViewChanged(CaptureView view, long at)
+    {
+        Segment.Switched = view == CaptureView.Switched;
+        Segment.MonitorMac = _view?.OwnMac ?? 0;
+        foreach (var h in _byIp.Values) h.ViewChanged(Segment.Switched, at);
+    }
 
     /// <summary>Raised when a host starts being tracked.</summary>
     public event Action<HostMonitor>? HostAdded;
@@ -124,7 +145,8 @@ public sealed class WirePipeline
     {
         Counters.Count(f, length);
         if (f.Issue == DecodeIssue.TruncatedLinkHeader) return;
-        if (_monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == _monitor)
+        var monitor = Segment.Monitor;
+        if (monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == monitor)
             EchoReplyToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpSeq, f.Time);
         Learn(f);
         View?.Observe(f);
@@ -184,6 +206,8 @@ public sealed class WirePipeline
             var spa = f.ArpSenderIp;
             if (spa != 0 && f.ArpSenderMac != 0 && GetOrDiscover(spa) is { } sender) LearnArp(sender, f.ArpSenderMac, f.Time);
             if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
+            if (f.ArpOp == 2 && spa != 0 && ((Segment.Monitor != 0 && f.ArpTargetIp == Segment.Monitor) || (Segment.MonitorMac != 0 && f.DstMac == Segment.MonitorMac)))
+                Segment.AnsweredMonitor(spa, f.Time);
         }
         else if (f.Kind == FrameKind.IPv4)
         {
@@ -263,8 +287,7 @@ public sealed class WirePipeline
 
     private HostMonitor AddHost(uint ip)
     {
-        var h = new HostMonitor(ip, _options, _time);
-        h.Identity.Monitor = _monitor;
+        var h = new HostMonitor(ip, _options, _time, Segment);
         _byIp[ip] = h;
         Mark(_ipBits, ip);
         HostAdded?.Invoke(h);

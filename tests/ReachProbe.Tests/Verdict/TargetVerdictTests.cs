@@ -278,4 +278,90 @@ public class TargetVerdictTests
         var incident = Assert.Single(v.Incidents);
         Assert.True(incident.End >= incident.Start, $"ends {incident.End - incident.Start} ticks before it starts");
     }
+
+    // Switched view: the target's unicast traffic is invisible, so its silence is weak evidence.
+
+    private void Switched()
+    {
+        _engine.Switched = true;
+        Healthy(0, 10);
+    }
+
+    private void Unanswered(int from, int to)
+    {
+        for (var t = from; t < to; t++) Feed(EvidenceKind.ProbeUnanswered, t, known: t + 2);
+    }
+
+    [Fact]
+    public void Switched_NotAnsweringNotSeen_IsUnresponsive_ThenDeafAtItsFirstBroadcast_OneIncidentFromTheStart()
+    {
+        Switched();
+        Unanswered(10, 20);
+        Assert.Equal(TargetState.Unresponsive, _engine.State);
+        Assert.Equal(T(10), _raised[^1].At);
+        Feed(EvidenceKind.FrameFromTarget, 20.5); // its ARP who-has for the router
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        Assert.DoesNotContain(_raised, c => c.State == TargetState.Down);
+        var incident = Assert.Single(_engine.Incidents);
+        Assert.Equal(TargetState.Deaf, incident.State);
+        Assert.Equal(T(10), incident.Start);
+        Assert.Equal([TargetState.Up, TargetState.Unresponsive, TargetState.Deaf], _raised.Select(c => c.State));
+    }
+
+    [Fact]
+    public void Switched_UnresponsiveThenSilence_IsDown_FromItsStart()
+    {
+        Switched();
+        Unanswered(10, 40);
+        Assert.Equal(TargetState.Unresponsive, _engine.State);
+        Feed(EvidenceKind.Silence, 9.0004, known: 40); // its cadence is overdue (the tracker's judgement)
+        Assert.Equal(TargetState.Down, _engine.State);
+        var incident = Assert.Single(_engine.Incidents);
+        Assert.Equal((TargetState.Down, T(10)), (incident.State, incident.Start));
+        Assert.Null(incident.End);
+    }
+
+    [Fact]
+    public void Switched_UnresponsiveThenAnswers_IsAShortIncidentOfItsOwn()
+    {
+        Switched();
+        Unanswered(10, 14);
+        Feed(EvidenceKind.ProbeAnswered, 14.5);
+        Assert.Equal(TargetState.Up, _engine.State);
+        var incident = Assert.Single(_engine.Incidents);
+        Assert.Equal((TargetState.Unresponsive, T(10), T(14.5), IncidentEnd.Recovered), (incident.State, incident.Start, incident.End, incident.EndReason));
+    }
+
+    [Fact]
+    public void Switched_LinkDown_IsDownAtOnce()
+    {
+        Switched();
+        Unanswered(10, 13);
+        Feed(EvidenceKind.TargetLinkDown, 13.5);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.Equal(T(10), Assert.Single(_engine.Incidents).Start);
+    }
+
+    [Fact]
+    public void FullView_SameTimeline_IsDown_AsBefore()
+    {
+        Healthy(0, 10);
+        Unanswered(10, 20);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.DoesNotContain(_raised, c => c.State == TargetState.Unresponsive);
+    }
+
+    [Fact]
+    public void ViewThatFlips_UnresponsiveSeenFromAFullViewAgain_IsDown_AndAVerdictGivenStands()
+    {
+        Switched();
+        Unanswered(10, 20);
+        Feed(EvidenceKind.ViewFull, 20.2);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Feed(EvidenceKind.ViewSwitched, 25);
+        Unanswered(20, 25);
+        Assert.Equal(TargetState.Down, _engine.State); // not back to unresponsive: nothing new was learned
+        Assert.Single(_engine.Incidents);
+        Assert.Contains(_engine.Notes, n => n.Kind == EvidenceKind.ViewFull);
+    }
 }

@@ -2,8 +2,8 @@ using ReachProbe.Verdict;
 
 namespace ReachProbe.Wire.Trackers;
 
-/// <summary>What a tracker knows of the host it watches; the MAC is learned from the wire.</summary>
-public sealed class TargetIdentity(uint ip)
+/// <summary>What a tracker knows of the host it watches (the MAC is learned from the wire) and of the segment it is on.</summary>
+public sealed class TargetIdentity(uint ip, Segment? segment = null)
 {
     /// <summary>IPv4 address, host order.</summary>
     public uint Ip { get; } = ip;
@@ -11,11 +11,11 @@ public sealed class TargetIdentity(uint ip)
     /// <summary>MAC address, 0 until learned.</summary>
     public ulong Mac { get; set; }
 
-    /// <summary>
-    /// The live agent's own address (0 offline). Its probes' requests are counted once, by the probe results, so the
-    /// echo and ARP trackers leave them out: one lost probe must not weigh as two.
-    /// </summary>
-    public uint Monitor { get; set; }
+    /// <summary>What all hosts of the pipeline share about the segment.</summary>
+    public Segment Segment { get; } = segment ?? new Segment();
+
+    /// <summary>The live agent's own address (0 offline): see <see cref="Segment.Monitor"/>.</summary>
+    public uint Monitor => Segment.Monitor;
 
     /// <summary>
     /// True when the frame was sent to this host's MAC (or broadcast/multicast), or its MAC is not known yet: an answer

@@ -2,11 +2,22 @@ using ReachProbe.Verdict;
 
 namespace ReachProbe.Wire.Trackers;
 
-/// <summary>Signature 8: no frame from the target for <see cref="VerdictOptions.SilenceWindow"/>. Reported once per silence, stamped with the last frame.</summary>
-public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options) : SignatureTracker(target, sink, options)
+/// <summary>
+/// Signature 8: no frame from the target for too long. Reported once per silence, stamped with the last frame. In a
+/// full view "too long" is <see cref="VerdictOptions.SilenceWindow"/>. In a switched view, where only the target's
+/// broadcasts and its answers to the monitor show, it is the target's own <see cref="Cadence"/> — learned while it
+/// answered — overdue by <see cref="VerdictOptions.OverdueFactor"/> (or <see cref="VerdictOptions.OverdueMax"/> when
+/// it never broadcast); a target never seen at all is silent from when watching began.
+/// </summary>
+public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, Func<bool> answering)
+    : SignatureTracker(target, sink, options)
 {
     private long? _lastFrame;
+    private long? _watchingSince;
     private bool _reported;
+
+    /// <summary>The target's cadence of unsolicited frames.</summary>
+    public Cadence Cadence { get; } = new();
 
     /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
@@ -14,13 +25,34 @@ public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, Ve
         if (!Target.IsFrom(f)) return;
         _lastFrame = f.Time;
         _reported = false;
+        // Its answers to the monitor keep time with our probes, not with its own habit.
+        if (Target.Segment.MonitorMac != 0 && f.DstMac == Target.Segment.MonitorMac) return;
+        if (Target.Monitor != 0 && f.Kind == FrameKind.IPv4 && f.IpDst == Target.Monitor) return;
+        if (answering()) Cadence.Observe(f.Time);
+        else Cadence.Break(); // the gap that ends an outage is not its habit
     }
+
+    /// <summary>How long without a frame is a silence now.</summary>
+    public TimeSpan Window => Target.Segment.Switched
+        ? Cadence.Overdue(Options.OverdueFactor, Options.OverdueFloor, Options.OverdueMax)
+        : Options.SilenceWindow;
 
     /// <inheritdoc/>
     public override void Expire(long now)
     {
-        if (_reported || _lastFrame is not { } last || now - last <= Options.SilenceWindow.Ticks) return;
-        _reported = true;
-        Emit(EvidenceKind.Silence, last);
+        _watchingSince ??= now;
+        if (_reported) return;
+        if (_lastFrame is { } last)
+        {
+            if (now - last <= Window.Ticks) return;
+            _reported = true;
+            Emit(EvidenceKind.Silence, last);
+        }
+        else if (Target.Segment.Switched && now - _watchingSince.Value > Window.Ticks)
+        {
+            // Never seen: from a switched view that is no proof of absence until the longest silence has passed.
+            _reported = true;
+            Emit(EvidenceKind.Silence, _watchingSince.Value);
+        }
     }
 }

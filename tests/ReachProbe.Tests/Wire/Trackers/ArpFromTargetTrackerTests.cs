@@ -46,4 +46,30 @@ public class ArpFromTargetTrackerTests
         See(Frames.ArpRequest(LabConsole, LabRouter.Ip), 1);
         Assert.Empty(_sink.Items);
     }
+
+    [Fact]
+    public void Observe_SwitchedView_RepeatForAHostThatAnswersTheMonitor_IsEvidence()
+    {
+        var segment = new Segment { Switched = true, Monitor = Ip(LabProbe.Ip) };
+        var sink = new RecordingSink();
+        var tracker = new ArpFromTargetTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
+        // The router's reply to the console is unicast: a switch port never shows it. The router answered us, though.
+        segment.AnsweredMonitor(Ip(LabRouter.Ip), At(0));
+        for (var k = 0; k < 3; k++) tracker.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 1 + k));
+        Assert.Equal(2, sink.Count(EvidenceKind.ArpRepeatedAfterReply));
+    }
+
+    [Fact]
+    public void Observe_SwitchedView_RepeatForAHostThatDoesNotAnswer_IsNotEvidence()
+    {
+        var segment = new Segment { Switched = true };
+        var sink = new RecordingSink();
+        var tracker = new ArpFromTargetTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
+        segment.AnsweredMonitor(Ip(LabRouter.Ip), At(0));
+        // It asks for an address nobody answers (a router that is off): retrying is what a healthy host does.
+        for (var k = 0; k < 3; k++) tracker.Observe(Decode(Frames.ArpRequest(LabConsole, "198.18.0.99"), 1 + k));
+        // And an answer to the monitor long ago says nothing about now.
+        for (var k = 0; k < 3; k++) tracker.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 100 + k));
+        Assert.Empty(sink.Items);
+    }
 }

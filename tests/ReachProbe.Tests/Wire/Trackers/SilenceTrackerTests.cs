@@ -3,12 +3,15 @@ namespace ReachProbe.Tests.Wire.Trackers;
 
 public class SilenceTrackerTests
 {
+    private static SilenceTracker Tracker(RecordingSink sink, VerdictOptions options, Segment? segment = null, Func<bool>? answering = null) =>
+        new(Identity(LabConsole, segment: segment), sink, options, answering ?? (() => true));
+
     [Fact]
     public void Expire_AfterSilenceWindow_ReportsOnceStampedWithLastFrame()
     {
         var sink = new RecordingSink();
-        var t = new SilenceTracker(Identity(GameConsole), sink, new VerdictOptions { SilenceWindow = TimeSpan.FromSeconds(30) });
-        t.Observe(Decode(Frames.GratuitousArp(GameConsole), 10));
+        var t = Tracker(sink, new VerdictOptions { SilenceWindow = TimeSpan.FromSeconds(30) });
+        t.Observe(Decode(Frames.GratuitousArp(LabConsole), 10));
         t.Expire(At(39));
         Assert.Empty(sink.Items);
         t.Expire(At(41));
@@ -16,18 +19,69 @@ public class SilenceTrackerTests
         var e = Assert.Single(sink.Items);
         Assert.Equal(EvidenceKind.Silence, e.Kind);
         Assert.Equal(At(10), e.Time);
-        t.Observe(Decode(Frames.GratuitousArp(GameConsole), 100));
+        t.Observe(Decode(Frames.GratuitousArp(LabConsole), 100));
         t.Expire(At(131));
         Assert.Equal(2, sink.Items.Count);
     }
 
     [Fact]
-    public void Expire_NeverSeen_ReportsNothing()
+    public void Expire_NeverSeen_FullView_ReportsNothing()
     {
         var sink = new RecordingSink();
-        var t = new SilenceTracker(Identity(GameConsole), sink, new VerdictOptions());
-        t.Observe(Decode(Frames.EchoRequest(Pc, GameConsole, 1, 1), 0));
+        var t = Tracker(sink, new VerdictOptions());
+        t.Observe(Decode(Frames.EchoRequest(LabProbe, LabConsole, 1, 1), 0));
+        t.Expire(At(0));
         t.Expire(At(1000));
         Assert.Empty(sink.Items);
+    }
+
+    [Fact]
+    public void Expire_NeverSeen_SwitchedView_IsSilentFromWhenWatchingBegan_AfterTheMaximum()
+    {
+        var sink = new RecordingSink();
+        var t = Tracker(sink, new VerdictOptions { OverdueMax = TimeSpan.FromSeconds(60) }, new Segment { Switched = true });
+        t.Expire(At(5));
+        t.Expire(At(64));
+        Assert.Empty(sink.Items);
+        t.Expire(At(66));
+        Assert.Equal(At(5), Assert.Single(sink.Items).Time);
+    }
+
+    [Fact]
+    public void Window_SwitchedView_FollowsTheBroadcastCadenceLearnedWhileAnswering()
+    {
+        var sink = new RecordingSink();
+        var segment = new Segment { Switched = true, Monitor = Ip(LabProbe.Ip), MonitorMac = Mac(LabProbe.Mac) };
+        var t = Tracker(sink, new VerdictOptions(), segment);
+        Assert.Equal(TimeSpan.FromSeconds(300), t.Window); // nothing learned: the maximum
+        // It broadcasts every 5 s and answers our pings every second: only the broadcasts are its cadence.
+        for (var s = 0; s < 30; s++)
+        {
+            if (s % 5 == 0) t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), s));
+            t.Observe(Decode(Frames.EchoReply(LabConsole, LabProbe, 1, (ushort)s), s + 0.5));
+        }
+        Assert.Equal(TimeSpan.FromSeconds(15), t.Window); // 5 s × 3
+        t.Expire(At(29.5 + 14));
+        Assert.Empty(sink.Items);
+        t.Expire(At(29.5 + 16));
+        Assert.Equal(At(29.5), Assert.Single(sink.Items).Time);
+
+        segment.Switched = false;
+        Assert.Equal(TimeSpan.FromSeconds(30), t.Window); // full view: the silence window
+    }
+
+    [Fact]
+    public void Observe_WhileNotAnswering_LearnsNothing_AndTheOutageGapIsNotItsHabit()
+    {
+        var answering = true;
+        var t = Tracker(new RecordingSink(), new VerdictOptions(), new Segment { Switched = true }, () => answering);
+        for (var s = 0; s <= 8; s += 2) t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), s));
+        Assert.Equal(TimeSpan.FromSeconds(2), t.Cadence.UsualGap);
+        answering = false;
+        t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 9));
+        answering = true;
+        t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 500));
+        t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 502));
+        Assert.Equal(TimeSpan.FromSeconds(2), t.Cadence.UsualGap);
     }
 }

@@ -1,0 +1,33 @@
+namespace ReachProbe.Wire;
+
+/// <summary>
+/// What every host's trackers share about the captured segment: the monitor's own address, whether the capture's
+/// view is switched, and which hosts answered the monitor's own ARP lately (from a switched view that is the only
+/// sign that a host answers ARP at all). One per <see cref="WirePipeline"/>; single-threaded like it.
+/// </summary>
+public sealed class Segment
+{
+    /// <summary>Hosts remembered as answering the monitor's ARP.</summary>
+    public const int MaxResponders = 4096;
+
+    private readonly BoundedTable<uint, bool> _answeredMonitor = new(MaxResponders);
+
+    /// <summary>
+    /// The live agent's own address (0 offline). Its probes' requests are counted once, by the probe results, so the
+    /// echo and ARP trackers leave them out: one lost probe must not weigh as two.
+    /// </summary>
+    public uint Monitor { get; set; }
+
+    /// <summary>The capturing host's MAC, when known or inferred (0 otherwise).</summary>
+    public ulong MonitorMac { get; set; }
+
+    /// <summary>True while the capture's view is switched: a target's unicast conversations are invisible.</summary>
+    public bool Switched { get; set; }
+
+    /// <summary><paramref name="ip"/> answered the monitor's ARP at <paramref name="time"/>.</summary>
+    public void AnsweredMonitor(uint ip, long time) => _answeredMonitor.Set(ip, true, time);
+
+    /// <summary>True when <paramref name="ip"/> answered the monitor's ARP within <paramref name="within"/> before <paramref name="now"/>.</summary>
+    public bool AnswersArp(uint ip, long now, TimeSpan within) =>
+        _answeredMonitor.TryGet(ip, out _, out var at) && now - at <= within.Ticks;
+}
