@@ -22,8 +22,14 @@ internal static class AnalyzeCommand
         var import = new Option<bool>("--import") { Description = "add the capture's incidents to the history database" };
         var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReachProbe.History.HistoryStore.DefaultPath})");
         var firmware = Values.Word("--firmware", "with --import: the firmware the target ran at the time", "LABEL");
+        var view = new Option<string?>("--view")
+        {
+            Description = "what the capture saw: full (inline bridge, mirror port, router) or switched (a plain switch port or Wi-Fi: only broadcasts and the capturing host's own traffic); default auto: detected from the frames",
+            HelpName = "auto|full|switched",
+        };
+        view.AcceptOnlyFromAmong("auto", "full", "switched");
         var thresholds = VerdictSetting.All.Select(v => (Setting: v, Option: Values.Number(v.Flag, v.Range, $"{v.Help} (default {v.DefaultText}, {v.Range.Text})"))).ToList();
-        var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, json, quiet, import, db, firmware };
+        var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, view, json, quiet, import, db, firmware };
         foreach (var t in thresholds) command.Options.Add(t.Option);
         command.SetAction(async (parse, _) =>
         {
@@ -38,19 +44,20 @@ internal static class AnalyzeCommand
                 hosts[ip] = mac;
             }
             var path = parse.GetValue(file) ?? throw new UsageException("analyze needs a capture file: reachprobe analyze FILE");
-            return await Task.Run(() => Run(path, verdict, hosts, parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(import), parse.GetValue(db), parse.GetValue(firmware), stdout, stderr))
+            CaptureView? forced = parse.GetValue(view) switch { "full" => CaptureView.Full, "switched" => CaptureView.Switched, _ => null };
+            return await Task.Run(() => Run(path, verdict, hosts, forced, parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(import), parse.GetValue(db), parse.GetValue(firmware), stdout, stderr))
                 .ConfigureAwait(false);
         });
         return command;
     }
 
-    private static int Run(string file, VerdictOptions verdict, Dictionary<uint, ulong>? targets, bool json, bool quiet, bool import, string? db, string? firmware,
+    private static int Run(string file, VerdictOptions verdict, Dictionary<uint, ulong>? targets, CaptureView? view, bool json, bool quiet, bool import, string? db, string? firmware,
         TextWriter stdout, TextWriter stderr)
     {
         if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
         if (import && db is null) db = ReachProbe.History.HistoryStore.PathFromEnvironment();
 
-        var options = new AnalysisOptions { Verdict = verdict, Targets = targets };
+        var options = new AnalysisOptions { Verdict = verdict, Targets = targets, View = view };
         using var progress = quiet || Console.IsErrorRedirected ? null : new ProgressLine(stderr);
         AnalysisResult result;
         try

@@ -116,6 +116,40 @@ public static class Scenarios
         return s;
     }
 
+    /// <summary>
+    /// Taken by the monitor on a plain switch port: it pings the console and the router every second, and sees only
+    /// their answers to it and their broadcasts. The console broadcasts a who-has for the router every 10 s. From 104.5 s
+    /// it is deaf: pings unanswered, and each who-has asked three times (the router's unicast reply never shows here);
+    /// its first who-has comes 8.5 s into the deafness. From 300 s it answers again.
+    /// </summary>
+    public static Scenario SwitchPortDeaf()
+    {
+        var s = new Scenario("switch-port-deaf");
+        const double deaf = 104.5, heal = 300, end = 360;
+        bool Hears(double t) => t < deaf || t >= heal;
+        Ping(s, LabProbe, LabConsole, 0x0300, 0.2, end, 1.0, Hears);
+        Ping(s, LabProbe, LabRouter, 0x0301, 0.4, end, 1.0, _ => true);
+        for (var t = 3.0; t < end; t += 10)
+            for (var k = 0; k < (Hears(t) ? 1 : 3); k++) s.Add(t + k, Frames.ArpRequest(LabConsole, LabRouter.Ip));
+        s.Planted.Add(new PlantedIncident(LabConsole.Ip, "deaf", deaf, heal));
+        return s;
+    }
+
+    /// <summary>The same switch port; the console is switched off at 100 s (nothing from it) and back at 300 s (a gratuitous ARP, then answers).</summary>
+    public static Scenario SwitchPortDown()
+    {
+        var s = new Scenario("switch-port-down");
+        const double off = 100, back = 300, end = 360;
+        bool Alive(double t) => t < off || t >= back;
+        Ping(s, LabProbe, LabConsole, 0x0300, 0.2, end, 1.0, Alive);
+        Ping(s, LabProbe, LabRouter, 0x0301, 0.4, end, 1.0, _ => true);
+        for (var t = 3.0; t < end; t += 10)
+            if (Alive(t)) s.Add(t, Frames.ArpRequest(LabConsole, LabRouter.Ip));
+        s.Add(back - 0.5, Frames.GratuitousArp(LabConsole));
+        s.Planted.Add(new PlantedIncident(LabConsole.Ip, "down", off, back));
+        return s;
+    }
+
     /// <summary>A healthy console whose transmissions are lost 5 % of the time (netem on its egress), over 10 minutes. No incident.</summary>
     public static Scenario HealthyWithLoss(int seed = 7)
     {

@@ -12,6 +12,9 @@ public sealed class AnalysisOptions
 
     /// <summary>Targets (IP → MAC or 0); null to discover them: every host on the captured segment that others tried to reach or that showed deafness.</summary>
     public IReadOnlyDictionary<uint, ulong>? Targets { get; init; }
+
+    /// <summary>The capture's view when known (<c>--view</c>); null to detect it (see <see cref="SegmentView"/>).</summary>
+    public CaptureView? View { get; init; }
 }
 
 /// <summary>Progress of a long analysis.</summary>
@@ -46,6 +49,8 @@ public sealed class AnalysisResult
     public string? Error { get; init; }
     /// <summary>Hosts not tracked because the discovery bound was reached.</summary>
     public long HostsNotTracked { get; init; }
+    /// <summary>The capture's view at its end, and how it was known.</summary>
+    public required SegmentView View { get; init; }
     /// <summary>Capture duration in seconds.</summary>
     public double DurationSeconds => FirstTime is { } f && LastTime is { } l ? (l - f) / (double)TimeSpan.TicksPerSecond : 0;
 }
@@ -72,7 +77,11 @@ public static class CaptureAnalyzer
     public static AnalysisResult Analyze(ICaptureSource source, AnalysisOptions options, IProgress<AnalysisProgress>? progress = null, CancellationToken cancellation = default)
     {
         var clock = new PacketClock();
-        var pipeline = new WirePipeline(options.Verdict, clock, options.Targets);
+        var pipeline = new WirePipeline(options.Verdict, clock, options.Targets)
+        {
+            // A file is read as full until it shows otherwise: that is where the field report's captures came from.
+            View = new SegmentView(forced: options.View, initial: CaptureView.Full),
+        };
         var loop = new AnalysisLoop(pipeline, clock) { Source = source };
         var file = source as CaptureFileSource;
         var link = source.Link;
@@ -102,6 +111,7 @@ public static class CaptureAnalyzer
             Targets = reported,
             Error = run.Error,
             HostsNotTracked = pipeline.HostsNotTracked,
+            View = pipeline.View!,
         };
     }
 }

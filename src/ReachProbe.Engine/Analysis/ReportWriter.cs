@@ -19,6 +19,7 @@ public static class ReportWriter
             + (r.FirstTime is { } f ? $", {Wall(f, "yyyy-MM-dd HH:mm:ss.fff")} to {Wall(r.LastTime!.Value, "yyyy-MM-dd HH:mm:ss.fff")} UTC" : ""));
         w.WriteLine($"  ARP {c.ArpRequests} requests / {c.ArpReplies} replies / {c.ArpGratuitous} gratuitous; echo {c.EchoRequests} requests / {c.EchoReplies} replies; "
             + $"DNS {c.DnsQueries} queries / {c.DnsResponses} responses; TCP {c.TcpSyn} SYN / {c.TcpSynAck} SYN/ACK");
+        w.WriteLine($"  view: {ViewText(r.View)}");
         if (c.Malformed.Count > 0)
             w.WriteLine("  malformed: " + string.Join(", ", c.Malformed.OrderBy(k => k.Key).Select(k => $"{IssueName(k.Key)} ×{k.Value}")));
         if (r.HostsNotTracked > 0)
@@ -34,7 +35,9 @@ public static class ReportWriter
             w.WriteLine();
             var v = t.Host.Verdict;
             w.WriteLine($"target {Addresses.Ip(t.Ip)}  mac {(t.Mac == 0 ? "unknown" : Addresses.Mac(t.Mac))}  "
-                + $"{v.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {v.Incidents.Count(i => i.State == TargetState.Down)} down; last state {v.State.Name()}");
+                + $"{v.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {v.Incidents.Count(i => i.State == TargetState.Down)} down"
+                + (v.Incidents.Any(i => i.State == TargetState.Unresponsive) ? $", {v.Incidents.Count(i => i.State == TargetState.Unresponsive)} unresponsive" : "")
+                + $"; last state {v.State.Name()}");
             foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {text}");
         }
         if (r.Error is not null)
@@ -43,6 +46,20 @@ public static class ReportWriter
             w.WriteLine($"INCOMPLETE: {r.Error}; the results above cover the packets before it.");
         }
     }
+
+    /// <summary>The view and how it was known, in a few words.</summary>
+    public static string ViewText(SegmentView v) => (v.View, v.Forced, v.Inferred) switch
+    {
+        (_, true, _) => $"{ViewName(v.View)} (--view)",
+        (CaptureView.Switched, _, true) => $"switched (every unicast frame involves {Addresses.Mac(v.OwnMac)}, which pings: taken there on a switch port; "
+            + "a target that answers nothing and is not seen is unresponsive, not down; --view full if this came from a bridge or mirror port)",
+        (CaptureView.Full, _, _) when v.Decided => "full (unicast between other hosts)",
+        (CaptureView.Full, _, _) => "full (assumed: no sign of a switch port; --view switched if it was taken on one)",
+        _ => "switched (only broadcasts and the capturing host's own traffic)",
+    };
+
+    /// <summary>"full" or "switched".</summary>
+    public static string ViewName(CaptureView v) => v == CaptureView.Full ? "full" : "switched";
 
     private static IEnumerable<(long Time, string Text)> Timeline(TargetReport t, long start)
     {
@@ -100,6 +117,11 @@ public static class ReportWriter
         j.WriteNumber("packets", r.Counters.Frames);
         j.WriteNumber("durationSeconds", Math.Round(r.DurationSeconds, 6));
         j.WriteString("linkType", LinkName(r.Link));
+        j.WriteStartObject("view");
+        j.WriteString("view", ViewName(r.View.View));
+        j.WriteString("source", r.View.Forced ? "option" : r.View.Decided ? "detected" : "assumed");
+        if (r.View.OwnMac != 0) j.WriteString("capturedBy", Addresses.Mac(r.View.OwnMac)); else j.WriteNull("capturedBy");
+        j.WriteEndObject();
         if (r.FirstTime is { } first) j.WriteString("start", Iso(first)); else j.WriteNull("start");
         j.WriteBoolean("complete", r.Error is null);
         if (r.Error is null) j.WriteNull("error"); else j.WriteString("error", r.Error);

@@ -17,19 +17,36 @@ public enum CaptureView : byte
 /// between two other hosts shows, back to <see cref="CaptureView.Switched"/> after <see cref="FallBack"/> without one
 /// (hysteresis: a quiet LAN at night must not flip the view every minute). Pure logic on frame time.
 /// </summary>
-public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced = null)
+/// <remarks>
+/// "Other hosts" needs the capturing host's MAC (<see cref="OwnMac"/>): the live agent reads it from its interface.
+/// A capture file does not say who took it, so there it is inferred: when one MAC is in every unicast frame and it
+/// pings (a monitor probing from a switch port), that MAC took the capture and the view is switched; when no MAC is in
+/// every unicast frame the view is full. A capture of two hosts talking only to each other (an inline bridge beside
+/// one console) stays as it started: <c>initial</c>, full for files, since that is the placement the field report used.
+/// </remarks>
+public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced = null, CaptureView initial = CaptureView.Switched)
 {
     private long _lastThirdParty = long.MinValue;
+    private ulong _candidateA, _candidateB, _pinger;
+    private bool _sawUnicast;
 
     /// <summary>How long without third-party unicast before a full view falls back to switched. Default 3 minutes.</summary>
     public TimeSpan FallBack { get; } = fallBack ?? TimeSpan.FromMinutes(3);
 
-    /// <summary>The capturing host's MAC (live capture). Until it is known nothing is decided: a capture file's unicast
-    /// conversations all around one host look the same whether that host captured them or an inline bridge beside it did.</summary>
+    /// <summary>The capturing host's MAC: given (live capture) or inferred from a capture file (<see cref="Inferred"/>); 0 while unknown.</summary>
     public ulong OwnMac { get; set; }
 
-    /// <summary>The view now: forced by the configuration, else detected (switched until shown otherwise).</summary>
-    public CaptureView View { get; private set; } = forced ?? CaptureView.Switched;
+    /// <summary>True when <see cref="OwnMac"/> was inferred from the frames.</summary>
+    public bool Inferred { get; private set; }
+
+    /// <summary>The view now: forced by the configuration, else detected.</summary>
+    public CaptureView View { get; private set; } = forced ?? initial;
+
+    /// <summary>True once the frames decided the view (rather than its starting value).</summary>
+    public bool Decided { get; private set; }
+
+    /// <summary>True when the view was forced (configuration or <c>--view</c>) rather than detected.</summary>
+    public bool Forced => forced is not null;
 
     /// <summary>Raised when the detected view changes, with the frame time.</summary>
     public event Action<CaptureView, long>? Changed;
@@ -38,7 +55,7 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     public bool Observe(in DecodedFrame f)
     {
         if (forced is not null || f.SrcMac == 0 || IsGroup(f.DstMac) || IsGroup(f.SrcMac)) return false;
-        if (OwnMac == 0) return false;
+        if (OwnMac == 0) return Infer(f);
         if (f.SrcMac == OwnMac || f.DstMac == OwnMac) return Tick(f.Time);
         _lastThirdParty = f.Time;
         return Set(CaptureView.Full, f.Time);
@@ -46,10 +63,41 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
 
     /// <summary>Lets time pass: a full view with no third-party unicast for <see cref="FallBack"/> becomes switched.</summary>
     public bool Tick(long now) =>
-        forced is null && View == CaptureView.Full && now - _lastThirdParty > FallBack.Ticks && Set(CaptureView.Switched, now);
+        forced is null && OwnMac != 0 && View == CaptureView.Full && now - _lastThirdParty > FallBack.Ticks && Set(CaptureView.Switched, now);
+
+    private bool Infer(in DecodedFrame f)
+    {
+        if (!_sawUnicast)
+        {
+            (_candidateA, _candidateB, _sawUnicast) = (f.SrcMac, f.DstMac, true);
+        }
+        else
+        {
+            if (_candidateA != f.SrcMac && _candidateA != f.DstMac) _candidateA = 0;
+            if (_candidateB != f.SrcMac && _candidateB != f.DstMac) _candidateB = 0;
+        }
+        if (_candidateA == 0 && _candidateB == 0)
+        {
+            // No host is in every conversation: the capture sees other hosts' unicast.
+            _sawUnicast = false;
+            _lastThirdParty = f.Time;
+            return Set(CaptureView.Full, f.Time);
+        }
+        if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 8 && (f.SrcMac == _candidateA || f.SrcMac == _candidateB))
+            _pinger = _pinger == 0 || _pinger == f.SrcMac ? f.SrcMac : ulong.MaxValue; // both candidates ping: no telling
+        var only = _candidateA == 0 ? _candidateB : _candidateB == 0 ? _candidateA : 0;
+        var own = only != 0 && _pinger == only ? only
+            : only == 0 && _pinger is not 0 and not ulong.MaxValue ? _pinger
+            : 0;
+        if (own == 0) return false;
+        OwnMac = own;
+        Inferred = true;
+        return Set(CaptureView.Switched, f.Time);
+    }
 
     private bool Set(CaptureView view, long at)
     {
+        Decided = true;
         if (View == view) return false;
         View = view;
         Changed?.Invoke(view, at);

@@ -149,7 +149,11 @@ public sealed class WirePipeline
         if (monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == monitor)
             EchoReplyToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpSeq, f.Time);
         Learn(f);
-        View?.Observe(f);
+        if (_view is not null)
+        {
+            _view.Observe(f);
+            Segment.MonitorMac = _view.OwnMac; // inferred from a capture file, possibly without a change of view
+        }
 
         // Route to every host the frame involves, once each.
         HostMonitor? a = null, b = null, c = null;
@@ -189,7 +193,7 @@ public sealed class WirePipeline
     {
         if (now < _nextTick) return;
         _nextTick = now + TickTicks;
-        View?.Tick(now);
+        _view?.Tick(now);
         foreach (var h in _byIp.Values) h.Expire(now);
     }
 

@@ -17,6 +17,8 @@ public sealed record ReportRow
     public int Deaf { get; init; }
     /// <summary>Down incidents.</summary>
     public int Down { get; init; }
+    /// <summary>Unresponsive periods that ended with an answer before they could be told deaf or down (switched view).</summary>
+    public int Unresponsive { get; init; }
     /// <summary>Incidents by the firmware recorded with each (the attribution the per-firmware table uses).</summary>
     public IReadOnlyDictionary<string, int> IncidentsByFirmware { get; init; } = new Dictionary<string, int>();
     /// <summary>Incidents per week of observation; null below one day observed (a rate over hours would read as hundreds a week).</summary>
@@ -81,6 +83,7 @@ public static class HistoryReport
             DaysObserved = observed.TotalDays,
             Deaf = incidents.Count(i => i.State == "deaf"),
             Down = incidents.Count(i => i.State == "down"),
+            Unresponsive = incidents.Count(i => i.State == "unresponsive"),
             IncidentsByFirmware = incidents.GroupBy(i => i.Firmware ?? "unknown").ToDictionary(g => g.Key, g => g.Count()),
             IncidentsPerWeek = observed < TimeSpan.FromDays(1) ? null : incidents.Count / (observed.TotalDays / 7),
             MedianDuration = median,
@@ -125,11 +128,11 @@ public static class HistoryReport
     public static string Table(IReadOnlyList<ReportRow> rows, string keyTitle)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(string.Create(Inv, $"{keyTitle,-12} {"days",7} {"deaf",5} {"down",5} {"per week",9} {"median",9} {"longest",9} {"deaf %",8} {"down %",8} {"MTBI",9}"));
+        sb.AppendLine(string.Create(Inv, $"{keyTitle,-12} {"days",7} {"deaf",5} {"down",5} {"unresp",6} {"per week",9} {"median",9} {"longest",9} {"deaf %",8} {"down %",8} {"MTBI",9}"));
         foreach (var r in rows)
         {
             var line = string.Create(Inv,
-                $"{r.Key,-12} {r.DaysObserved,7:0.0} {r.Deaf,5} {r.Down,5} {(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-"),9} {Dur(r.MedianDuration),9} {Dur(r.LongestDuration),9} {r.ShareDeaf * 100,8:0.000} {r.ShareDown * 100,8:0.000} {Dur(r.MeanTimeBetweenIncidents),9}");
+                $"{r.Key,-12} {r.DaysObserved,7:0.0} {r.Deaf,5} {r.Down,5} {r.Unresponsive,6} {(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-"),9} {Dur(r.MedianDuration),9} {Dur(r.LongestDuration),9} {r.ShareDeaf * 100,8:0.000} {r.ShareDown * 100,8:0.000} {Dur(r.MeanTimeBetweenIncidents),9}");
             sb.AppendLine(keyTitle == "week" ? line + "  " + string.Join(", ", r.Firmware) : line);
         }
         return sb.ToString();
@@ -166,6 +169,7 @@ public static class HistoryReport
                 j.WriteNumber("daysObserved", Math.Round(r.DaysObserved, 6));
                 j.WriteNumber("deaf", r.Deaf);
                 j.WriteNumber("down", r.Down);
+                j.WriteNumber("unresponsive", r.Unresponsive);
                 Num(j, "incidentsPerWeek", r.IncidentsPerWeek);
                 Num(j, "medianDurationSeconds", r.MedianDuration?.TotalSeconds);
                 Num(j, "longestDurationSeconds", r.LongestDuration?.TotalSeconds);
@@ -229,7 +233,7 @@ public static class HistoryReport
         svg.Append("</svg>");
         var legend = string.Concat(colours.Select(c => $"<span style=\"display:inline-block;margin-right:1em\"><span style=\"display:inline-block;width:12px;height:12px;background:{c.Value}\"></span> {Esc(c.Key)}</span>"));
         var rows = string.Concat(firmware.Select(r => string.Create(Inv,
-            $"<tr><td>{Esc(r.Key)}</td><td>{r.DaysObserved:0.0}</td><td>{r.Deaf}</td><td>{r.Down}</td><td>{(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-")}</td><td>{Dur(r.MedianDuration)}</td><td>{Dur(r.LongestDuration)}</td><td>{r.ShareDeaf * 100:0.000} %</td><td>{r.ShareDown * 100:0.000} %</td><td>{Dur(r.MeanTimeBetweenIncidents)}</td></tr>")));
+            $"<tr><td>{Esc(r.Key)}</td><td>{r.DaysObserved:0.0}</td><td>{r.Deaf}</td><td>{r.Down}</td><td>{r.Unresponsive}</td><td>{(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-")}</td><td>{Dur(r.MedianDuration)}</td><td>{Dur(r.LongestDuration)}</td><td>{r.ShareDeaf * 100:0.000} %</td><td>{r.ShareDown * 100:0.000} %</td><td>{Dur(r.MeanTimeBetweenIncidents)}</td></tr>")));
         return $$"""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>{{Esc(title)}}</title>
@@ -239,7 +243,7 @@ public static class HistoryReport
             <div>{{legend}}</div>
             {{svg}}
             <h2>By firmware</h2>
-            <table><tr><th>firmware</th><th>days observed</th><th>deaf</th><th>down</th><th>per week</th><th>median</th><th>longest</th><th>time deaf</th><th>time down</th><th>MTBI</th></tr>
+            <table><tr><th>firmware</th><th>days observed</th><th>deaf</th><th>down</th><th>unresponsive</th><th>per week</th><th>median</th><th>longest</th><th>time deaf</th><th>time down</th><th>MTBI</th></tr>
             {{rows}}
             </table></body></html>
             """;

@@ -10,7 +10,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<string> PlantedScenarios => ["field-report", "lab-phases", "lab-phase3", "down-host"];
+    public static TheoryData<string> PlantedScenarios => ["field-report", "lab-phases", "lab-phase3", "down-host", "switch-port-deaf", "switch-port-down"];
 
     private static Scenario Make(string name) => name switch
     {
@@ -19,13 +19,15 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         "lab-phase3" => Scenarios.LabPhase3Only(),
         "down-host" => Scenarios.DownHost(),
         "healthy-loss" => Scenarios.HealthyWithLoss(),
+        "switch-port-deaf" => Scenarios.SwitchPortDeaf(),
+        "switch-port-down" => Scenarios.SwitchPortDown(),
         _ => throw new ArgumentException(name),
     };
 
-    private AnalysisResult Analyze(Scenario s, IReadOnlyDictionary<uint, ulong>? targets = null)
+    private AnalysisResult Analyze(Scenario s, IReadOnlyDictionary<uint, ulong>? targets = null, CaptureView? view = null)
     {
         var path = s.WriteTo(Path.Combine(_dir, s.Name + ".pcap"));
-        var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = targets });
+        var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = targets, View = view });
         var text = new StringWriter();
         ReportWriter.WriteText(result, text);
         output.WriteLine(text.ToString());
@@ -136,5 +138,40 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         var incidents = Assert.Single(result.Targets, t => t.Ip == ip).Host.Verdict.Incidents;
         Assert.Equal(["deaf", "down"], incidents.Select(i => i.State.Name()));
         Assert.All(incidents, i => Assert.True(i.End > i.Start, $"a {i.State.Name()} incident of {(i.End - i.Start) / 1e4} ms"));
+    }
+
+    [Fact]
+    public void AnalyzeFile_SwitchPortCapture_IsSeenAsSwitched_AndTheDeafConsoleIsNeverDown()
+    {
+        var result = Analyze(Scenarios.SwitchPortDeaf());
+        Assert.Equal((CaptureView.Switched, true), (result.View.View, result.View.Inferred));
+        Assert.Equal(TestFrames.Mac(LabProbe.Mac), result.View.OwnMac);
+        var console = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(LabConsole.Ip));
+        var v = console.Host.Verdict;
+        Assert.DoesNotContain(v.Changes, c => c.State == TargetState.Down);
+        Assert.Equal(TargetState.Deaf, Assert.Single(v.Incidents).State);
+        var text = new StringWriter();
+        ReportWriter.WriteText(result, text);
+        Assert.Contains("view: switched (every unicast frame involves 02:00:00:00:00:12, which pings", text.ToString());
+    }
+
+    [Fact]
+    public void AnalyzeFile_SwitchPortCapture_ReadAsFull_CallsTheQuietDeafConsoleDownFirst()
+    {
+        // The same capture with --view full: a quiet deaf console looks down until its next who-has — the false
+        // "down" that a switched view avoids (the incident is still relabelled deaf once it speaks).
+        var result = Analyze(Scenarios.SwitchPortDeaf(), view: CaptureView.Full);
+        Assert.Equal("full (--view)", ReportWriter.ViewText(result.View));
+        var v = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(LabConsole.Ip)).Host.Verdict;
+        Assert.Contains(v.Changes, c => c.State == TargetState.Down);
+        Assert.DoesNotContain(v.Changes, c => c.State == TargetState.Unresponsive);
+    }
+
+    [Fact]
+    public void AnalyzeFile_FieldReport_IsReadAsFull()
+    {
+        var result = Analyze(Scenarios.FieldReport());
+        Assert.Equal(CaptureView.Full, result.View.View);
+        Assert.True(result.View.Decided);
     }
 }

@@ -92,9 +92,9 @@ public sealed class HistoryReportTests : IDisposable
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
         var lines = stdout.Split('\n');
-        Assert.Equal("firmware        days  deaf  down  per week    median   longest   deaf %   down %      MTBI", lines[1]);
-        Assert.Equal("6.72            35.0    10     0      2.00       30m       40m    0.595    0.000      3.5d", lines[2]);
-        Assert.Equal("7.00            49.0     0     1      0.14      2.0h      2.0h    0.000    0.170     49.0d", lines[3]);
+        Assert.Equal("firmware        days  deaf  down unresp  per week    median   longest   deaf %   down %      MTBI", lines[1]);
+        Assert.Equal("6.72            35.0    10     0      0      2.00       30m       40m    0.595    0.000      3.5d", lines[2]);
+        Assert.Equal("7.00            49.0     0     1      0      0.14      2.0h      2.0h    0.000    0.170     49.0d", lines[3]);
     }
 
     [Fact]
@@ -104,11 +104,11 @@ public sealed class HistoryReportTests : IDisposable
         Assert.Equal(0, code);
         var lines = stdout.Split('\n').Skip(2).Where(l => l.Length > 0).ToList();
         Assert.Equal(12, lines.Count);
-        Assert.StartsWith("2026-01-05       7.0     2     0      2.00", lines[0]);
+        Assert.StartsWith("2026-01-05       7.0     2     0      0      2.00", lines[0]);
         Assert.EndsWith("6.72", lines[0]);
         Assert.EndsWith("7.00", lines[5]);
-        Assert.StartsWith("2026-02-09       7.0     0     0      0.00", lines[5]);
-        Assert.StartsWith("2026-02-23       7.0     0     1      1.00", lines[7]);
+        Assert.StartsWith("2026-02-09       7.0     0     0      0      0.00", lines[5]);
+        Assert.StartsWith("2026-02-23       7.0     0     1      0      1.00", lines[7]);
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class HistoryReportTests : IDisposable
         Assert.Equal(12, System.Text.RegularExpressions.Regex.Matches(text, "<title>2026-").Count);
         Assert.Contains("<title>2026-01-05: 2 deaf, 0 down (6.72)</title>", text);
         Assert.Contains("<title>2026-02-23: 0 deaf, 1 down (7.00)</title>", text);
-        Assert.Contains("<td>6.72</td><td>35.0</td><td>10</td><td>0</td><td>2.00</td>", text);
+        Assert.Contains("<td>6.72</td><td>35.0</td><td>10</td><td>0</td><td>0</td><td>2.00</td>", text);
     }
 
     [Fact]
