@@ -38,7 +38,7 @@ public sealed class AgentMetrics
         _capture = f.CreateCounter("reachprobe_capture_packets_total", "Capture counters: received and dropped (libpcap, after the BPF filter), interface_dropped (the interface), handoff_dropped (the queue to the analysis was full).", "interface", "result");
         _captureUp = f.CreateGauge("reachprobe_capture_up", "1 while the capture on the interface works.", "interface");
         _linkUp = f.CreateGauge("reachprobe_link_up", "1 while the monitor's capture interface has carrier.", "interface");
-        _incidents = f.CreateCounter("reachprobe_incidents_total", "Deaf and down incidents that ended, by the firmware at the time.", "target", "state", "firmware");
+        _incidents = f.CreateCounter("reachprobe_incidents_total", "Deaf, down and unresponsive incidents that ended, by the firmware at the time.", "target", "state", "firmware");
         _incidentDuration = f.CreateHistogram("reachprobe_incident_duration_seconds", "Duration of ended incidents, by the firmware at the time.",
             new HistogramConfiguration { LabelNames = ["target", "state", "firmware"], Buckets = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400] });
         _conflicts = f.CreateCounter("reachprobe_target_mac_conflicts_total", "Frames in which another MAC claimed the target's address (a duplicate address or a spoofer); they prove nothing.", "target", "mac");
