@@ -7,9 +7,21 @@ using ReachProbe.Probes;
 
 namespace ReachProbe.Testing;
 
+/// <summary>Where the lab plugs the monitor in.</summary>
+public enum LabTopology
+{
+    /// <summary>Inline: the probe host's bridge joins the console and the router (the field report's Raspberry Pi); it sees all their traffic.</summary>
+    Bridge,
+    /// <summary>
+    /// A plain switch port: a learning bridge in a namespace of its own joins the console, the router and the probe host,
+    /// each on a port; the probe sees only its own conversations and the others' broadcasts.
+    /// </summary>
+    Switch,
+}
+
 /// <summary>
 /// The field report's LAN in network namespaces (see shared/docs/lab.md): a console with a TCP service and a DDP
-/// responder, a router with a real dnsmasq, and a probe host whose bridge joins them. Names carry a random suffix;
+/// responder, a router with a real dnsmasq, and a probe host whose bridge joins them (or a switch joining all three). Names carry a random suffix;
 /// everything is torn down by name and PID on dispose, even after a failed test. Nothing leaves the namespaces:
 /// all addresses are in 198.18.0.0/24.
 /// </summary>
@@ -17,6 +29,8 @@ public sealed partial class LabNetwork : IDisposable
 {
     public const string ConsoleIp = "198.18.0.27", RouterIp = "198.18.0.1", ProbeIp = "198.18.0.12";
     public const string ConsoleMac = "02:00:00:00:00:27";
+    /// <summary>The probe host's port on the switch (<see cref="LabTopology.Switch"/>).</summary>
+    public const string ProbeMac = "02:00:00:00:00:12";
     public const int ConsoleTcpPort = 9295;
 
     private readonly Action<string>? _log;
@@ -29,6 +43,15 @@ public sealed partial class LabNetwork : IDisposable
     public string Console { get; }
     public string Router { get; }
     public string Probe { get; }
+
+    /// <summary>The switch's namespace (<see cref="LabTopology.Switch"/> only).</summary>
+    public string Switch { get; }
+
+    /// <summary>Where the monitor is plugged in.</summary>
+    public LabTopology Topology { get; }
+
+    /// <summary>The probe host's interface the agent captures on: its bridge inline, its one port on a switch.</summary>
+    public string MonitorInterface => Topology == LabTopology.Switch ? "p0" : "br0";
 
     /// <summary>The attacker's namespace, once <see cref="AddDuplicate"/> made it.</summary>
     public string Attacker { get; }
@@ -43,22 +66,24 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>What the DDP responder answers: 200 awake or 620 standby.</summary>
     public int DdpStatus { get; set; } = 200;
 
-    private LabNetwork(Action<string>? log)
+    private LabNetwork(Action<string>? log, LabTopology topology)
     {
         _log = log;
+        Topology = topology;
         var suffix = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         Console = $"rpc-{suffix}";
         Router = $"rpr-{suffix}";
         Probe = $"rpp-{suffix}";
         Attacker = $"rpa-{suffix}";
+        Switch = $"rps-{suffix}";
         _dir = Directory.CreateTempSubdirectory($"reachprobe-lab-{suffix}-").FullName;
     }
 
     /// <summary>Builds the lab. Throws <see cref="LabUnavailableException"/>, saying why, when not root.</summary>
-    public static LabNetwork Create(Action<string>? log = null)
+    public static LabNetwork Create(Action<string>? log = null, LabTopology topology = LabTopology.Bridge)
     {
         RequireRoot();
-        var lab = new LabNetwork(log);
+        var lab = new LabNetwork(log, topology);
         try
         {
             lab.Build();
@@ -78,14 +103,47 @@ public sealed partial class LabNetwork : IDisposable
                 + "or run the unit tests only with: bash .ci/test --filter \"Category!=Lab\"");
     }
 
+    private string[] Namespaces => Topology == LabTopology.Switch
+        ? (_attacker ? [Console, Router, Probe, Switch, Attacker] : [Console, Router, Probe, Switch])
+        : (_attacker ? [Console, Router, Probe, Attacker] : [Console, Router, Probe]);
+
     private void Build()
     {
-        foreach (var ns in new[] { Console, Router, Probe })
+        foreach (var ns in Namespaces)
         {
             Run("ip", "netns", "add", ns);
             Run("ip", "-n", ns, "link", "set", "lo", "up");
             Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
         }
+        if (Topology == LabTopology.Switch) BuildSwitch();
+        else BuildBridge();
+        Run("ip", "-n", Console, "addr", "add", $"{ConsoleIp}/24", "dev", "c0");
+        Run("ip", "-n", Console, "link", "set", "c0", "up");
+        Run("ip", "-n", Router, "addr", "add", $"{RouterIp}/24", "dev", "r0");
+        Run("ip", "-n", Router, "link", "set", "r0", "up");
+        StartDns();
+        InNamespace(Console, StartConsoleServices);
+    }
+
+    /// <summary>A learning switch (no STP, no flooding of learned unicast) with one port each for console, router and probe.</summary>
+    private void BuildSwitch()
+    {
+        Run("ip", "link", "add", "c0", "netns", Console, "address", ConsoleMac, "type", "veth", "peer", "name", "sc0", "netns", Switch);
+        Run("ip", "link", "add", "r0", "netns", Router, "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "sr0", "netns", Switch);
+        Run("ip", "link", "add", "p0", "netns", Probe, "address", ProbeMac, "type", "veth", "peer", "name", "sp0", "netns", Switch);
+        Run("ip", "-n", Switch, "link", "add", "sw0", "type", "bridge", "stp_state", "0", "forward_delay", "0");
+        foreach (var port in new[] { "sc0", "sr0", "sp0" })
+        {
+            Run("ip", "-n", Switch, "link", "set", port, "master", "sw0");
+            Run("ip", "-n", Switch, "link", "set", port, "up");
+        }
+        Run("ip", "-n", Switch, "link", "set", "sw0", "up");
+        Run("ip", "-n", Probe, "addr", "add", $"{ProbeIp}/24", "dev", "p0");
+        Run("ip", "-n", Probe, "link", "set", "p0", "up");
+    }
+
+    private void BuildBridge()
+    {
         Run("ip", "link", "add", "c0", "netns", Console, "address", ConsoleMac, "type", "veth", "peer", "name", "pc0", "netns", Probe);
         Run("ip", "link", "add", "r0", "netns", Router, "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "pr0", "netns", Probe);
         Run("ip", "-n", Probe, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0");
@@ -96,12 +154,6 @@ public sealed partial class LabNetwork : IDisposable
         }
         Run("ip", "-n", Probe, "addr", "add", $"{ProbeIp}/24", "dev", "br0");
         Run("ip", "-n", Probe, "link", "set", "br0", "up");
-        Run("ip", "-n", Console, "addr", "add", $"{ConsoleIp}/24", "dev", "c0");
-        Run("ip", "-n", Console, "link", "set", "c0", "up");
-        Run("ip", "-n", Router, "addr", "add", $"{RouterIp}/24", "dev", "r0");
-        Run("ip", "-n", Router, "link", "set", "r0", "up");
-        StartDns();
-        InNamespace(Console, StartConsoleServices);
     }
 
     /// <summary>
@@ -110,6 +162,7 @@ public sealed partial class LabNetwork : IDisposable
     /// </summary>
     public void AddDuplicate()
     {
+        if (Topology != LabTopology.Bridge) throw new InvalidOperationException("the duplicate host joins the inline bridge");
         Run("ip", "netns", "add", Attacker);
         _attacker = true;
         Run("ip", "-n", Attacker, "link", "set", "lo", "up");
@@ -189,6 +242,37 @@ public sealed partial class LabNetwork : IDisposable
                 catch (SocketException)
                 {
                     await Task.Delay(1000);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// The console's own broadcasts, as a console announces itself (SSDP, mDNS, DDP): a datagram to the subnet's
+    /// broadcast address every <paramref name="interval"/>. From a switch port these are all the monitor sees of it.
+    /// </summary>
+    public void StartBroadcasts(TimeSpan interval)
+    {
+        UdpClient? udp = null;
+        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)) { EnableBroadcast = true });
+        _sockets.Add(udp!);
+        _ = Task.Run(async () =>
+        {
+            var all = new IPEndPoint(IPAddress.Parse("198.18.0.255"), 1900);
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await udp!.SendAsync("NOTIFY * HTTP/1.1\r\n\r\n"u8.ToArray(), all, _stop.Token);
+                    await Task.Delay(interval, _stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(interval);
                 }
             }
         });
@@ -443,7 +527,7 @@ public sealed partial class LabNetwork : IDisposable
         _stop.Cancel();
         foreach (var s in _sockets) s.Dispose();
         foreach (var p in _processes) Kill(p);
-        foreach (var ns in _attacker ? new[] { Console, Router, Probe, Attacker } : [Console, Router, Probe])
+        foreach (var ns in Namespaces)
         {
             // Anything still running in our namespaces was started by this lab: end it by PID, then delete the namespace.
             try

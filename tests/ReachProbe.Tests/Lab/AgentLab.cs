@@ -11,11 +11,11 @@ public abstract partial class AgentLab : IDisposable
     protected static readonly string[] Agent = ["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"];
     private readonly ITestOutputHelper _output;
 
-    protected AgentLab(ITestOutputHelper output)
+    protected AgentLab(ITestOutputHelper output, LabTopology topology = LabTopology.Bridge, bool chatter = true)
     {
         _output = output;
-        LabNet = Lab.Create(output);
-        LabNet.StartChatter();
+        LabNet = Lab.Create(output, topology);
+        if (chatter) LabNet.StartChatter();
     }
 
     protected LabNetwork LabNet { get; }
@@ -33,6 +33,20 @@ public abstract partial class AgentLab : IDisposable
     {
         var m = Metrics();
         return m is null ? null : StateLine().Match(m) is { Success: true } s ? s.Groups[1].Value : null;
+    }
+
+    /// <summary>Polls the state for <paramref name="duration"/>; returns every state seen.</summary>
+    protected List<string?> Watch(TimeSpan duration)
+    {
+        var seen = new List<string?>();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < duration)
+        {
+            var s = State();
+            if (seen.Count == 0 || seen[^1] != s) seen.Add(s);
+            Thread.Sleep(200);
+        }
+        return seen;
     }
 
     /// <summary>Polls the state until it is <paramref name="want"/>; returns every state seen on the way.</summary>

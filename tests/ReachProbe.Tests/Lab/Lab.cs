@@ -5,11 +5,11 @@ namespace ReachProbe.Tests.Lab;
 /// <summary>Builds the lab for a test: a missing root fails the test with the reason (it never passes silently).</summary>
 internal static class Lab
 {
-    public static LabNetwork Create(ITestOutputHelper output)
+    public static LabNetwork Create(ITestOutputHelper output, LabTopology topology = LabTopology.Bridge)
     {
         try
         {
-            return LabNetwork.Create(output.WriteLine);
+            return LabNetwork.Create(output.WriteLine, topology);
         }
         catch (LabUnavailableException e)
         {
