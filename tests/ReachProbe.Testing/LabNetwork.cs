@@ -212,6 +212,16 @@ public sealed partial class LabNetwork : IDisposable
         Run("ip", "netns", "exec", Console, "sysctl", "-q", "-w", "net.ipv4.neigh.c0.delay_first_probe_time=1");
     }
 
+    /// <summary>
+    /// The console's neighbours (probe host, router) made permanent, so its kernel never asks for them: deaf, it
+    /// sends nothing at all — not even the unicast ARP probes to the monitor that a stale entry would cause.
+    /// </summary>
+    public void StaticNeighbours()
+    {
+        Run("ip", "-n", Console, "neigh", "replace", ProbeIp, "lladdr", Topology == LabTopology.Switch ? ProbeMac : Run("ip", "-n", Probe, "-br", "link", "show", "br0").Split(' ', StringSplitOptions.RemoveEmptyEntries)[2], "dev", "c0", "nud", "permanent");
+        Run("ip", "-n", Console, "neigh", "replace", RouterIp, "lladdr", "02:00:00:00:00:01", "dev", "c0", "nud", "permanent");
+    }
+
     public void Heal() => Run("ip", "netns", "exec", Console, "nft", "delete", "table", "netdev", "deaf");
 
     /// <summary>Down: the console's link goes away (carrier lost on the bridge port).</summary>

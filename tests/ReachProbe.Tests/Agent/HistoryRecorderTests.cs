@@ -123,4 +123,34 @@ public sealed class HistoryRecorderTests : IDisposable
         Assert.Equal(3, incident.Count(EvidenceKind.DnsRepeatedAfterAnswer));
         Assert.DoesNotContain("reachprobe_history_writes_dropped_total 1", Metrics());
     }
+
+    [Fact]
+    public void Unresponsive_ThatTurnsDeaf_IsThatIncidentFromItsStart_AndOneThatAnswers_IsItsOwnShortKind()
+    {
+        var db = Path.Combine(_dir.FullName, "history.db");
+        var clock = new FakeTimeProvider(T0);
+        var recorder = new HistoryRecorder(db, new AgentMetrics(_registry), NullLogger.Instance);
+        recorder.Start(T0);
+        var v = new TargetVerdict(new VerdictOptions(), clock) { Switched = true };
+        void Feed(EvidenceKind kind, double at)
+        {
+            clock.AdjustTime(T0.AddSeconds(at));
+            v.Observe(new Evidence(kind, T0.AddSeconds(at).UtcTicks));
+            recorder.Sync("console", v);
+        }
+        Feed(EvidenceKind.ProbeAnswered, 0);
+        for (var i = 0; i < 3; i++) Feed(EvidenceKind.ProbeUnanswered, 10 + i);
+        Feed(EvidenceKind.ProbeUnanswered, 14);
+        Assert.Equal(TargetState.Unresponsive, v.State);
+        Feed(EvidenceKind.FrameFromTarget, 20);  // its broadcast: deaf, from 10 s
+        Feed(EvidenceKind.ProbeAnswered, 60);
+        for (var i = 0; i < 4; i++) Feed(EvidenceKind.ProbeUnanswered, 100 + i);
+        Feed(EvidenceKind.ProbeAnswered, 105);    // answered before anything showed: unresponsive, 5 s
+        recorder.Stop(T0.AddSeconds(120));
+
+        using var store = HistoryStore.OpenReadOnly(db);
+        var incidents = store.Incidents(T0);
+        Assert.Equal([("deaf", T0.AddSeconds(10), T0.AddSeconds(60)), ("unresponsive", T0.AddSeconds(100), T0.AddSeconds(105))],
+            incidents.Select(i => (i.State, i.Start, i.End!.Value)));
+    }
 }

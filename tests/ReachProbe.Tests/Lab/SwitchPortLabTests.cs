@@ -66,6 +66,9 @@ public sealed class SwitchPortLabTests(ITestOutputHelper output) : AgentLab(outp
     [Fact]
     public void Run_ConsoleThatNeverBroadcasts_DeafStaysUnresponsive_ThenDownAtTheConfiguredMaximum()
     {
+        // Nothing to ask either: a stale neighbour entry would make its deaf kernel ARP the monitor (unicast, so
+        // visible here, and rightly deaf); with static neighbours it falls wholly silent.
+        LabNet.StaticNeighbours();
         LabNet.StartAgent(Config(overdueMax: 20));
         WaitFor("up", TimeSpan.FromSeconds(20));
 
