@@ -6,14 +6,23 @@ using ReachProbe.Testing;
 namespace ReachProbe.Benchmarks;
 
 /// <summary>
-/// Detection latency of the live agent in the lab: fault injected → new state on /metrics, for deaf, down and
-/// recovery, at a 1 s probe interval; then the agent's CPU and memory while it monitors one target for a minute.
+/// Detection latency of the live agent in the lab, per view: fault injected → new state on /metrics, for deaf, down
+/// and recovery, at a 1 s probe interval — inline (the probe host's bridge: full view), then from a plain switch port
+/// (switched view), where a deaf console is unresponsive until its next broadcast; then the agent's CPU and memory
+/// while it monitors one target for a minute.
 /// </summary>
 internal static partial class Latency
 {
     private const int Port = 9942;
 
-    public static int Run(int injections, TimeSpan steady)
+    public static int Run(int injections, TimeSpan steady, TimeSpan broadcastEvery)
+    {
+        Full(injections, steady);
+        Switched(injections, broadcastEvery);
+        return 0;
+    }
+
+    private static void Full(int injections, TimeSpan steady)
     {
         using var lab = LabNetwork.Create();
         lab.ReachprobeDll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
@@ -25,21 +34,23 @@ internal static partial class Latency
         var recovery = new List<double>();
         for (var i = 0; i < injections; i++)
         {
-            Console.Error.Write($"\r  injection {i + 1}/{injections}   ");
+            Console.Error.Write($"\r  full view: injection {i + 1}/{injections}   ");
             Thread.Sleep(2000 + Random.Shared.Next(1000)); // settle, and land at a random point of the probe cycle
-            deaf.Add(Time(lab, lab.MakeDeaf, "deaf"));
+            deaf.Add(Time(lab, lab.MakeDeaf, "deaf").Seconds);
             Thread.Sleep(1000);
-            recovery.Add(Time(lab, () => { lab.Heal(); lab.GratuitousArp(); }, "up"));
+            recovery.Add(Time(lab, () => { lab.Heal(); lab.GratuitousArp(); }, "up").Seconds);
             Thread.Sleep(2000 + Random.Shared.Next(1000));
-            down.Add(Time(lab, lab.LinkDown, "down"));
+            down.Add(Time(lab, lab.LinkDown, "down").Seconds);
             Thread.Sleep(1000);
-            recovery.Add(Time(lab, lab.LinkUp, "up"));
+            recovery.Add(Time(lab, lab.LinkUp, "up").Seconds);
         }
         Console.Error.WriteLine();
         Console.WriteLine($"Detection latency, fault → state on /metrics, 1 s probe interval, {injections} injections each:");
-        Console.WriteLine($"{"",-10} {"p50",8} {"p95",8} {"max",8}");
-        foreach (var (name, xs) in new[] { ("deaf", deaf), ("down", down), ("recovery", recovery) })
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-10} {Pct(xs, 0.5),7:0.00}s {Pct(xs, 0.95),7:0.00}s {xs.Max(),7:0.00}s"));
+        Console.WriteLine($"Full view (inline bridge):");
+        Header();
+        Row("deaf", deaf);
+        Row("down", down);
+        Row("recovery", recovery);
 
         // CPU and memory while monitoring one healthy target.
         var cpu0 = CpuSeconds(agent.Id);
@@ -49,27 +60,92 @@ internal static partial class Latency
         var (rss, hwm) = Memory(agent.Id);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Agent monitoring one target for {watch.Elapsed.TotalSeconds:0} s: CPU {100 * cpu / watch.Elapsed.TotalSeconds:0.00} % of one core, RSS {rss / 1048576.0:0} MB (peak {hwm / 1048576.0:0} MB)"));
-        return 0;
     }
 
-    private static double Time(LabNetwork lab, Action inject, string want)
+    private static void Switched(int injections, TimeSpan broadcastEvery)
+    {
+        using var lab = LabNetwork.Create(topology: LabTopology.Switch);
+        lab.ReachprobeDll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+        lab.StartChatter();
+        lab.StartBroadcasts(broadcastEvery);
+        lab.StartAgent(["--target", LabNetwork.ConsoleIp, "--target", LabNetwork.RouterIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        Wait(lab, "up", TimeSpan.FromSeconds(30));
+        Thread.Sleep(broadcastEvery * 5); // its cadence is learned while it answers
+        var deaf = new List<double>();
+        var afterBroadcast = new List<double>();
+        var unresponsiveFirst = new List<double>();
+        var down = new List<double>();
+        var recovery = new List<double>();
+        var falseDown = 0;
+        var hold = broadcastEvery * 3 + TimeSpan.FromSeconds(5);
+        for (var i = 0; i < injections; i++)
+        {
+            Console.Error.Write($"\r  switched view: injection {i + 1}/{injections}   ");
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            var start = Stopwatch.GetTimestamp();
+            var t = Time(lab, lab.MakeDeaf, "deaf", broadcastEvery * 4 + TimeSpan.FromSeconds(30));
+            deaf.Add(t.Seconds);
+            unresponsiveFirst.Add(t.Path.FirstOrDefault(p => p.State == "unresponsive") is { State: not null } u ? t.Seconds - u.At : 0);
+            if (lab.BroadcastAfter(start) is { } first) afterBroadcast.Add(t.Seconds - Stopwatch.GetElapsedTime(start, first).TotalSeconds);
+            // It keeps broadcasting within its cadence: it must stay deaf, never down.
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < hold)
+            {
+                if (StateOf(lab) == "down") { falseDown++; break; }
+                Thread.Sleep(100);
+            }
+            recovery.Add(Time(lab, lab.Heal, "up").Seconds);
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            down.Add(Time(lab, lab.LinkDown, "down", TimeSpan.FromMinutes(6)).Seconds);
+            recovery.Add(Time(lab, lab.LinkUp, "up").Seconds);
+        }
+        Console.Error.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Switched view (plain switch port; the console broadcasts every {broadcastEvery.TotalSeconds:0.#} s):"));
+        Header();
+        Row("deaf", deaf);
+        Row("  after its first broadcast", afterBroadcast);
+        Row("  of which unresponsive", unresponsiveFirst);
+        Row("down", down);
+        Row("recovery", recovery);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"False down for the deaf console (watched {hold.TotalSeconds:0} s after each deaf): {falseDown} of {injections}"));
+    }
+
+    private static void Header() => Console.WriteLine($"{"",-28} {"p50",8} {"p95",8} {"max",8}");
+
+    private static void Row(string name, List<double> xs)
+    {
+        if (xs.Count == 0) { Console.WriteLine($"{name,-28} {"-",8} {"-",8} {"-",8}"); return; }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-28} {Pct(xs, 0.5),7:0.00}s {Pct(xs, 0.95),7:0.00}s {xs.Max(),7:0.00}s"));
+    }
+
+    private static (double Seconds, List<(string? State, double At)> Path) Time(LabNetwork lab, Action inject, string want, TimeSpan? limit = null)
     {
         var watch = Stopwatch.StartNew();
         inject();
-        Wait(lab, want, TimeSpan.FromSeconds(60));
-        return watch.Elapsed.TotalSeconds;
+        var path = Wait(lab, want, limit ?? TimeSpan.FromSeconds(60), watch);
+        return (watch.Elapsed.TotalSeconds, path);
     }
 
-    private static void Wait(LabNetwork lab, string want, TimeSpan limit)
+    private static string? StateOf(LabNetwork lab)
     {
-        var watch = Stopwatch.StartNew();
+        var m = lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics");
+        return m is not null && State().Match(m) is { Success: true } s ? s.Groups[1].Value : null;
+    }
+
+    private static List<(string? State, double At)> Wait(LabNetwork lab, string want, TimeSpan limit, Stopwatch? since = null)
+    {
+        var watch = since ?? Stopwatch.StartNew();
+        var path = new List<(string? State, double At)>();
         while (watch.Elapsed < limit)
         {
-            var m = lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics");
-            if (m is not null && State().Match(m) is { Success: true } s && s.Groups[1].Value == want) return;
+            var s = StateOf(lab);
+            if (path.Count == 0 || path[^1].State != s) path.Add((s, watch.Elapsed.TotalSeconds));
+            if (s == want) return path;
             Thread.Sleep(50);
         }
-        throw new TimeoutException($"state not {want} within {limit}");
+        throw new TimeoutException($"state not {want} within {limit}; seen {string.Join(" → ", path.Select(p => p.State))}");
     }
 
     private static double Pct(List<double> xs, double p)

@@ -17,10 +17,26 @@ return args switch
     ["scale"] => ScaleBenchmark.Run([100, 1000], 60),
     ["scale", "--targets", var list] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), 60),
     ["scale", "--targets", var list, "--seconds", var s] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), int.Parse(s, CultureInfo.InvariantCulture)),
-    ["latency"] => Latency.Run(10, TimeSpan.FromMinutes(1)),
-    ["latency", "--injections", var n] => Latency.Run(int.Parse(n, CultureInfo.InvariantCulture), TimeSpan.FromMinutes(1)),
+    ["latency", .. var rest] => LatencyArgs(rest),
     _ => Usage(),
 };
+
+static int LatencyArgs(string[] rest)
+{
+    var injections = 10;
+    var broadcast = 2.0;
+    for (var i = 0; i + 1 < rest.Length; i += 2)
+    {
+        switch (rest[i])
+        {
+            case "--injections" when int.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0: injections = n; break;
+            case "--broadcast" when double.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var b) && b >= 0.5 && b <= 120: broadcast = b; break;
+            default: return Usage();
+        }
+    }
+    if (rest.Length % 2 != 0) return Usage();
+    return Latency.Run(injections, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(broadcast));
+}
 
 static int Usage()
 {
@@ -30,9 +46,11 @@ static int Usage()
               generate captures of N packets (default 1000000,2000000,4000000; ~90 % background) and print, side by
               side, ReachProbe's analysis, a plain .NET read loop, a SharpPcap read loop and tshark's two-pass filter
               (tshark on the --tshark-packets capture only, default the smallest: it is slow and its memory grows)
-          ReachProbe.Benchmarks latency [--injections N]
-              as root: the live agent in a lab of network namespaces; fault → new state on /metrics for deaf, down and
-              recovery at a 1 s probe interval (p50, p95 over N injections, default 10); then its CPU and RSS for a minute
+          ReachProbe.Benchmarks latency [--injections N] [--broadcast SEC]
+              as root: the live agent in a lab of network namespaces, inline (full view) and then on a plain switch
+              port (switched view, the console broadcasting every SEC s, default 2); fault → new state on /metrics for
+              deaf, down and recovery at a 1 s probe interval (p50, p95 over N injections, default 10), time spent
+              unresponsive first, false downs; then its CPU and RSS for a minute
           ReachProbe.Benchmarks scale [--targets 100,1000 [--seconds 60]]
               as root: the agent with N answering addresses in network namespaces of its own, icmp+arp every 1 s, then
               fping -c on the same addresses: CPU-s/s, RSS, probes sent and answered, schedule lag p99, /metrics, SIGTERM

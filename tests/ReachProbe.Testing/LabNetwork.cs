@@ -274,6 +274,7 @@ public sealed partial class LabNetwork : IDisposable
                 try
                 {
                     await udp!.SendAsync("NOTIFY * HTTP/1.1\r\n\r\n"u8.ToArray(), all, _stop.Token);
+                    lock (_broadcasts) _broadcasts.Add(Stopwatch.GetTimestamp());
                     await Task.Delay(interval, _stop.Token);
                 }
                 catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
@@ -286,6 +287,14 @@ public sealed partial class LabNetwork : IDisposable
                 }
             }
         });
+    }
+
+    private readonly List<long> _broadcasts = [];
+
+    /// <summary>The first of the console's broadcasts sent at or after <paramref name="since"/> (Stopwatch timestamps), or null.</summary>
+    public long? BroadcastAfter(long since)
+    {
+        lock (_broadcasts) return _broadcasts.Where(t => t >= since).Select(t => (long?)t).FirstOrDefault();
     }
 
     /// <summary>The console announces itself (gratuitous ARP), as after its connection test.</summary>

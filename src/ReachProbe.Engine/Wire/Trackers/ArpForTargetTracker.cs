@@ -22,7 +22,7 @@ public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sin
     public override void Observe(in DecodedFrame f)
     {
         if (f.Kind != FrameKind.Arp) return;
-        if (f.ArpOp == 1 && f.ArpTargetIp == Target.Ip && f.ArpSenderIp != Target.Ip && f.ArpSenderIp != 0 && f.ArpSenderIp != Target.Monitor && Target.IsDeliveredTo(f))
+        if (f.ArpOp == 1 && f.ArpTargetIp == Target.Ip && f.ArpSenderIp != Target.Ip && f.ArpSenderIp != 0 && f.ArpSenderIp != Target.Monitor && Target.IsDeliveredTo(f) && Target.AnswerWouldShow(f))
         {
             var broadcast = f.DstMac == DecodedFrame.BroadcastMac;
             _pending.Set(((ulong)f.ArpSenderIp << 32) | ++_n, broadcast, f.Time);

@@ -23,6 +23,13 @@ public sealed class TargetIdentity(uint ip, Segment? segment = null)
     /// </summary>
     public bool IsDeliveredTo(in DecodedFrame f) => Mac == 0 || f.DstMac == Mac || (f.DstMac & 0x0100_0000_0000) != 0;
 
+    /// <summary>
+    /// True when an answer to this request (sent to its sender) would show in the capture: always in a full view; in a
+    /// switched view only when the capturing host asked — a learning switch never shows the target's unicast reply to
+    /// anyone else, so another host's request going "unanswered" there is no evidence at all.
+    /// </summary>
+    public bool AnswerWouldShow(in DecodedFrame request) => !Segment.Switched || (Segment.MonitorMac != 0 && request.SrcMac == Segment.MonitorMac);
+
     /// <summary>True when the frame was sent by this host: its MAC when known, else its IPv4 or ARP sender address.</summary>
     public bool IsFrom(in DecodedFrame f) => Mac != 0
         ? f.SrcMac == Mac

@@ -62,4 +62,18 @@ public class ArpForTargetTrackerTests
         Assert.Equal(0, _sink.Count(EvidenceKind.ArpAnsweredByTarget));
         Assert.Equal(1, _sink.Count(EvidenceKind.ArpForTargetUnanswered));
     }
+
+    [Fact]
+    public void Observe_SwitchedView_AnotherHostsWhoHas_IsNoEvidence_TheCapturersIs()
+    {
+        var segment = new Segment { Switched = true, MonitorMac = Mac(LabProbe.Mac) };
+        var sink = new RecordingSink();
+        var tracker = new ArpForTargetTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
+        // The router asks for the console; the console's unicast reply to the router never reaches a switch port.
+        tracker.Observe(Decode(Frames.ArpRequest(LabRouter, LabConsole.Ip), 0));
+        // The capturing host asks too: its reply would show here, and none came.
+        tracker.Observe(Decode(Frames.ArpRequest(LabProbe, LabConsole.Ip), 0.5));
+        tracker.Expire(At(10));
+        Assert.Equal(At(0.5), Assert.Single(sink.Of(EvidenceKind.ArpForTargetUnanswered)).Time);
+    }
 }

@@ -93,4 +93,16 @@ public class EchoTrackerTests
         tracker.Expire(At(100));
         Assert.Equal(64, _sink.Count(EvidenceKind.EchoUnanswered));
     }
+
+    [Fact]
+    public void Observe_SwitchedView_AnotherHostsPing_IsNoEvidence()
+    {
+        var segment = new Segment { Switched = true, MonitorMac = Mac(LabProbe.Mac) };
+        var sink = new RecordingSink();
+        var tracker = new EchoTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
+        tracker.Observe(Decode(Frames.EchoRequest(LabRouter, LabConsole, 7, 1), 0)); // flooded once, its reply never shows
+        tracker.Observe(Decode(Frames.EchoRequest(LabProbe, LabConsole, 7, 2), 0.5));
+        tracker.Expire(At(10));
+        Assert.Equal(At(0.5), Assert.Single(sink.Of(EvidenceKind.EchoUnanswered)).Time);
+    }
 }
