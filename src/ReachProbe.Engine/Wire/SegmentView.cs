@@ -13,9 +13,12 @@ public enum CaptureView : byte
 }
 
 /// <summary>
-/// Decides the capture's view from the frames themselves: <see cref="CaptureView.Full"/> as soon as a unicast frame
-/// between two other hosts shows, back to <see cref="CaptureView.Switched"/> after <see cref="FallBack"/> without one
-/// (hysteresis: a quiet LAN at night must not flip the view every minute). Pure logic on frame time.
+/// Decides the capture's view from the frames themselves: <see cref="CaptureView.Full"/> as soon as unicast between two
+/// other hosts shows both ways (A→B and B→A within <see cref="Conversation"/>), back to <see cref="CaptureView.Switched"/>
+/// after <see cref="FallBack"/> without it (hysteresis: a quiet LAN at night must not flip the view every minute).
+/// One direction alone is not enough: a learning switch floods unicast to a MAC it does not know (yet, or again after
+/// a port went down) to every port for a moment, until that host answers — and its answer is not flooded. Pure logic
+/// on frame time.
 /// </summary>
 /// <remarks>
 /// "Other hosts" needs the capturing host's MAC (<see cref="OwnMac"/>): the live agent reads it from its interface.
@@ -27,6 +30,11 @@ public enum CaptureView : byte
 public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced = null, CaptureView initial = CaptureView.Switched)
 {
     private long _lastThirdParty = long.MinValue;
+    private readonly Dictionary<(ulong Src, ulong Dst), long> _oneWay = [];
+    private const int MaxOneWay = 1024;
+
+    /// <summary>How close the two directions of a third-party conversation must be.</summary>
+    public static readonly TimeSpan Conversation = TimeSpan.FromSeconds(10);
     private ulong _candidateA, _candidateB, _pinger;
     private bool _sawUnicast;
 
@@ -57,6 +65,12 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
         if (forced is not null || f.SrcMac == 0 || IsGroup(f.DstMac) || IsGroup(f.SrcMac)) return false;
         if (OwnMac == 0) return Infer(f);
         if (f.SrcMac == OwnMac || f.DstMac == OwnMac) return Tick(f.Time);
+        if (!(_oneWay.TryGetValue((f.DstMac, f.SrcMac), out var back) && f.Time - back <= Conversation.Ticks && back - f.Time <= Conversation.Ticks))
+        {
+            if (_oneWay.Count >= MaxOneWay && !_oneWay.ContainsKey((f.SrcMac, f.DstMac))) _oneWay.Clear();
+            _oneWay[(f.SrcMac, f.DstMac)] = f.Time;
+            return Tick(f.Time);
+        }
         _lastThirdParty = f.Time;
         return Set(CaptureView.Full, f.Time);
     }

@@ -28,10 +28,11 @@ public class SegmentViewTests
         var changes = new List<(CaptureView, double)>();
         v.Changed += (view, at) => changes.Add((view, (at - TestFrames.T0) / 1e7));
         v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "store.lan"), 10));
+        v.Observe(Decode(Frames.DnsResponse(LabRouter, LabConsole, 40000, 1, "store.lan"), 10.004));
         Assert.Equal(CaptureView.Full, v.View);
         // Only our own conversation afterwards: still full within three minutes, switched after.
         for (var t = 11; t <= 400; t++) v.Observe(Decode(Frames.EchoRequest(Monitor, LabConsole, 1, (ushort)t), t));
-        Assert.Equal([(CaptureView.Full, 10.0), (CaptureView.Switched, 191.0)], changes);
+        Assert.Equal([(CaptureView.Full, 10.004), (CaptureView.Switched, 191.0)], changes);
     }
 
     [Fact]
@@ -39,9 +40,11 @@ public class SegmentViewTests
     {
         var v = Detector();
         v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "a.lan"), 0));
+        v.Observe(Decode(Frames.DnsResponse(LabRouter, LabConsole, 40000, 1, "a.lan"), 0.01));
         v.Tick(TestFrames.At(200));
         Assert.Equal(CaptureView.Switched, v.View);
         v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 2, "a.lan"), 201));
+        v.Observe(Decode(Frames.DnsResponse(LabRouter, LabConsole, 40000, 2, "a.lan"), 201.01));
         Assert.Equal(CaptureView.Full, v.View);
     }
 
@@ -58,6 +61,17 @@ public class SegmentViewTests
     {
         var v = new SegmentView();
         v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "store.lan"), 1));
+        Assert.Equal(CaptureView.Switched, v.View);
+    }
+
+    [Fact]
+    public void FloodedUnicast_OneWay_IsNotAFullView()
+    {
+        var v = Detector();
+        // After the console's port went down and up, the switch floods the router's frames to it for a moment, to
+        // every port, until the console speaks; the console's answer is not flooded.
+        for (var k = 0; k < 5; k++) v.Observe(Decode(Frames.Udp(LabRouter, LabConsole, 53, 40000, new byte[40]), 100 + k * 0.2));
+        v.Observe(Decode(Frames.Udp(LabConsole, LabRouter, 40000, 53, new byte[40]), 120)); // both ways, but 20 s apart
         Assert.Equal(CaptureView.Switched, v.View);
     }
 }
