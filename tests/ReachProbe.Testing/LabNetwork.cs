@@ -384,12 +384,15 @@ public sealed partial class LabNetwork : IDisposable
     public StringBuilder AgentLog { get; } = new();
 
     /// <summary>GET a URL from inside the probe namespace (the socket is made there). Null when nothing answers.</summary>
-    public string? HttpGet(string host, int port, string path)
+    public string? HttpGet(string host, int port, string path) => HttpGetIn(Probe, host, port, path);
+
+    /// <summary>GET a URL from inside namespace <paramref name="ns"/> (HTTP/1.0, the body as text). Null when nothing answers.</summary>
+    public static string? HttpGetIn(string ns, string host, int port, string path)
     {
         Socket? socket = null;
         try
         {
-            InNamespace(Probe, () =>
+            InNamespace(ns, () =>
             {
                 socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000, SendTimeout = 5000 };
                 socket.Connect(IPAddress.Parse(host), port);
@@ -472,7 +475,7 @@ public sealed partial class LabNetwork : IDisposable
     }
 
     /// <summary>Runs <paramref name="action"/> on a thread inside the namespace: sockets it creates live there.</summary>
-    private static void InNamespace(string ns, Action action)
+    internal static void InNamespace(string ns, Action action)
     {
         Exception? failure = null;
         var thread = new Thread(() =>

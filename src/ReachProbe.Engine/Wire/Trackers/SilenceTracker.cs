@@ -41,6 +41,9 @@ public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, Ve
     public override void Expire(long now)
     {
         _watchingSince ??= now;
+        // Not answering now: whatever gap ends with its next frame is an outage, not its habit. (Learned, each outage
+        // would have stretched the next one's window: 10 s, 30 s, 90 s… — seen in the latency benchmark.)
+        if (!answering()) Cadence.Break();
         if (_reported) return;
         if (_lastFrame is { } last)
         {

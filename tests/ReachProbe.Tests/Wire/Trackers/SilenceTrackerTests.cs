@@ -84,4 +84,21 @@ public class SilenceTrackerTests
         t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 502));
         Assert.Equal(TimeSpan.FromSeconds(2), t.Cadence.UsualGap);
     }
+
+    [Fact]
+    public void Expire_WhileNotAnswering_TheSilentOutageIsNotLearnedAsAGap()
+    {
+        var answering = true;
+        var t = Tracker(new RecordingSink(), new VerdictOptions(), new Segment { Switched = true }, () => answering);
+        for (var s = 0; s <= 10; s += 2) t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), s));
+        // Its link goes down at 11 s: nothing from it, it answers nothing; back at 60 s, answering before it broadcasts.
+        answering = false;
+        for (var s = 11.0; s < 60; s += 0.25) t.Expire(At(s));
+        answering = true;
+        t.Expire(At(60));
+        t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 61));
+        t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 63));
+        Assert.Equal(TimeSpan.FromSeconds(2), t.Cadence.UsualGap);
+        Assert.Equal(TimeSpan.FromSeconds(10), t.Window);
+    }
 }
