@@ -22,12 +22,8 @@ internal static class AnalyzeCommand
         var import = new Option<bool>("--import") { Description = "add the capture's incidents to the history database" };
         var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReachProbe.History.HistoryStore.DefaultPath})");
         var firmware = Values.Word("--firmware", "with --import: the firmware the target ran at the time", "LABEL");
-        var view = new Option<string?>("--view")
-        {
-            Description = "what the capture saw: full (inline bridge, mirror port, router) or switched (a plain switch port or Wi-Fi: only broadcasts and the capturing host's own traffic); default auto: detected from the frames",
-            HelpName = "auto|full|switched",
-        };
-        view.AcceptOnlyFromAmong("auto", "full", "switched");
+        var view = Values.OneOf("--view", "what the capture saw: full (inline bridge, mirror port, router) or switched (a plain switch port or Wi-Fi: only broadcasts and the capturing host's own traffic); default auto: detected from the frames",
+            "auto", "full", "switched");
         var thresholds = VerdictSetting.All.Select(v => (Setting: v, Option: Values.Number(v.Flag, v.Range, $"{v.Help} (default {v.DefaultText}, {v.Range.Text})"))).ToList();
         var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, view, json, quiet, import, db, firmware };
         foreach (var t in thresholds) command.Options.Add(t.Option);

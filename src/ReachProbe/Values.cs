@@ -17,7 +17,7 @@ internal static class Values
     public static Option<double?> Number(string flag, ValueRange range, string help) => new(flag)
     {
         Description = help,
-        HelpName = range.Whole ? "N" : "SEC",
+        HelpName = range.Whole ? "N" : range.Unit is null ? "SEC" : "X",
         CustomParser = r => Parse<double?>(r, text => range.TryParse(text, out var v) ? v : null, text => $"{flag} {range.Problem(text)}"),
     };
 
@@ -78,6 +78,15 @@ internal static class Values
         Description = help,
         HelpName = helpName,
         CustomParser = r => Parse(r, text => text.Length is > 0 and <= 256 ? text : null, text => $"{flag} takes 1–256 characters, not '{Quote.Clip(text)}'"),
+    };
+
+    /// <summary>One word of a fixed set (e.g. auto, full, switched).</summary>
+    public static Option<string?> OneOf(string flag, string help, params string[] words) => new(flag)
+    {
+        Description = help,
+        HelpName = string.Join('|', words),
+        CustomParser = r => Parse(r, text => words.Contains(text, StringComparer.Ordinal) ? text : null,
+            text => $"{flag} takes {string.Join(", ", words[..^1])} or {words[^1]}, not '{Quote.Clip(text)}'"),
     };
 
     private static T? Parse<T>(ArgumentResult r, Func<string, T?> parse, Func<string, string> problem)

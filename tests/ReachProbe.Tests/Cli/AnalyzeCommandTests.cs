@@ -56,6 +56,29 @@ public sealed class AnalyzeCommandTests : IDisposable
             Assert.True(evidence.GetProperty(key).GetInt64() > 0, key);
     }
 
+    [Fact]
+    public void Analyze_SwitchPortCapture_SaysTheView_AndViewOptionOverridesIt()
+    {
+        var pcap = Scenarios.SwitchPortDeaf().WriteTo(Path.Combine(_dir, "switch-port.pcap"));
+        var (code, stdout, _) = Run("analyze", pcap, "--json", "--quiet");
+        Assert.Equal(0, code);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var view = doc.RootElement.GetProperty("view");
+            Assert.Equal(("switched", "detected", "02:00:00:00:00:12"),
+                (view.GetProperty("view").GetString(), view.GetProperty("source").GetString(), view.GetProperty("capturedBy").GetString()));
+            var console = Assert.Single(doc.RootElement.GetProperty("targets").EnumerateArray(), t => t.GetProperty("ip").GetString() == "198.18.0.27");
+            Assert.Equal("deaf", Assert.Single(console.GetProperty("incidents").EnumerateArray()).GetProperty("state").GetString());
+            Assert.DoesNotContain(console.GetProperty("changes").EnumerateArray(), c => c.GetProperty("state").GetString() == "down");
+        }
+        (code, stdout, _) = Run("analyze", pcap, "--view", "full", "--quiet");
+        Assert.Equal(0, code);
+        Assert.Contains("  view: full (--view)", stdout);
+        var (bad, _, err) = Run("analyze", pcap, "--view", "mirror");
+        Assert.Equal(2, bad);
+        Assert.Equal("reachprobe: --view takes auto, full or switched, not 'mirror' (see 'reachprobe analyze --help')", err.Trim());
+    }
+
     [Theory]
     [InlineData(new[] { "analyze" }, "analyze needs a capture file")]
     [InlineData(new[] { "analyze", "a.pcap", "b.pcap" }, "analyze takes one capture file; got 'a.pcap' and 'b.pcap'")]
