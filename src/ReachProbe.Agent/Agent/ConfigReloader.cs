@@ -34,6 +34,7 @@ public sealed record ConfigChange(
         if (current.Interface != next.Interface) restart.Add("interface");
         if (current.History != next.History) restart.Add("history");
         if (current.LogLevel != next.LogLevel) restart.Add("logLevel");
+        if (current.View != next.View) restart.Add("capture.view");
         if (Verdict.VerdictSetting.All.Any(v => v.Get(current.Thresholds) != v.Get(next.Thresholds))) restart.Add("thresholds");
         return new ConfigChange(added, removed, changed, restart);
     }
@@ -46,7 +47,7 @@ public sealed record ConfigChange(
 /// Re-reads the configuration on SIGHUP. A configuration with problems is refused, each problem logged, and the agent
 /// goes on with the one it has. Otherwise added targets start, removed ones stop, changed ones get their new probes —
 /// and targets that did not change keep their state. Settings that need a restart (listen, interface, history,
-/// logLevel, thresholds) are named in a warning and left as they were.
+/// logLevel, capture.view, thresholds) are named in a warning and left as they were.
 /// </summary>
 public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig initial, AgentService agent, ProbeRegistry registry, ISchedulerFactory schedulers,
     ILogger<ConfigReloader> log, TimeProvider time) : IHostedService, IDisposable

@@ -261,6 +261,7 @@ public sealed class AgentLoopTests
         var next = new AgentConfig
         {
             Listen = new IPEndPoint(IPAddress.Loopback, 9943),
+            View = CaptureView.Switched,
             Targets = [console with { Interval = TimeSpan.FromSeconds(2) }, Target("probe", LabProbe)],
         };
         next.Thresholds.SilenceWindow = TimeSpan.FromSeconds(60);
@@ -268,7 +269,7 @@ public sealed class AgentLoopTests
         Assert.Equal(["probe"], change.Added.Select(t => t.Name));
         Assert.Equal(["router"], change.Removed.Select(t => t.Name));
         Assert.Equal(["console"], change.Changed.Select(t => t.Name));
-        Assert.Equal(["listen", "thresholds"], change.NeedRestart);
+        Assert.Equal(["listen", "capture.view", "thresholds"], change.NeedRestart);
         Assert.True(ConfigChange.Between(current, current).IsEmpty);
         // A new MAC is a new target: its state starts again.
         var moved = ConfigChange.Between(current, current with { Targets = [console with { Mac = "02:00:00:00:00:99" }, Target("router", LabRouter)] });
