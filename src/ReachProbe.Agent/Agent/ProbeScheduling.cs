@@ -77,6 +77,9 @@ public static class ProbeSchedulingExtensions
     /// <summary>Job group of the probe jobs.</summary>
     public const string Group = "probes";
 
+    /// <summary>Probes that may be in flight at once (unless the configuration at start has more).</summary>
+    public const int MaxInFlight = 16_384;
+
     /// <summary>How early a fire may start so that fires due close together are taken in one batch.</summary>
     public static readonly TimeSpan FireAhead = TimeSpan.FromMilliseconds(5);
 
@@ -98,7 +101,10 @@ public static class ProbeSchedulingExtensions
         }
         services.AddSingleton(registry);
         services.TryAddSingleton(time);
-        var threads = Math.Max(10, list.Count);
+        // Quartz's default pool runs jobs as tasks on .NET's pool; its size only caps how many probes may be in flight
+        // at once. Sized for the configuration at start it left a reload from a few targets to many with a handful of
+        // slots (probes queued behind each other, rounds missed), so it is generous from the start: a slot costs nothing.
+        var threads = Math.Max(MaxInFlight, list.Count);
         services.AddQuartz(q =>
         {
             q.UseDefaultThreadPool(threads);
