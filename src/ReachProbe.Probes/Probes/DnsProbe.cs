@@ -11,6 +11,7 @@ namespace ReachProbe.Probes;
 public sealed class DnsProbe : IProbe
 {
     private readonly TimeProvider _time;
+    private readonly ProbeLimiter _limiter;
 
     private readonly LookupClient _client;
     private readonly string _query;
@@ -22,11 +23,13 @@ public sealed class DnsProbe : IProbe
     /// <param name="query">The name asked for.</param>
     /// <param name="type">The record type.</param>
     /// <param name="time">The clock that times attempts.</param>
-    public DnsProbe(string name, IPAddress server, string query, QueryType type = QueryType.A, TimeProvider? time = null)
+    /// <param name="limiter">Bounds the TCP and DNS probes in flight (default: the shared one).</param>
+    public DnsProbe(string name, IPAddress server, string query, QueryType type = QueryType.A, TimeProvider? time = null, ProbeLimiter? limiter = null)
     {
         Name = name;
         Server = server;
         _time = time ?? TimeProvider.System;
+        _limiter = limiter ?? ProbeLimiter.Shared;
         _query = query;
         _type = type;
         // One attempt, no cache, no TCP fallback: the runner's timeout governs, and loss stays visible.
@@ -65,6 +68,19 @@ public sealed class DnsProbe : IProbe
 
     /// <inheritdoc/>
     public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
+    {
+        if (!_limiter.TryEnter()) return _limiter.Refusal(Name);
+        try
+        {
+            return await QueryAsync(cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            _limiter.Release();
+        }
+    }
+
+    private async Task<ProbeResult> QueryAsync(CancellationToken cancellation)
     {
         var started = _time.GetTimestamp();
         try

@@ -4,15 +4,29 @@ using System.Net.Sockets;
 namespace ReachProbe.Probes;
 
 /// <summary>TCP connect to one port. A refusal (RST) proves the host receives: alive but closed, distinct from a timeout.</summary>
-public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = null) : IProbe
+public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = null, ProbeLimiter? limiter = null) : IProbe
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ProbeLimiter _limiter = limiter ?? ProbeLimiter.Shared;
 
     /// <inheritdoc/>
     public string Name { get; } = $"tcp:{port}";
 
     /// <inheritdoc/>
     public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
+    {
+        if (!_limiter.TryEnter()) return _limiter.Refusal(Name);
+        try
+        {
+            return await ConnectAsync(cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            _limiter.Release();
+        }
+    }
+
+    private async Task<ProbeResult> ConnectAsync(CancellationToken cancellation)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var started = _time.GetTimestamp();
