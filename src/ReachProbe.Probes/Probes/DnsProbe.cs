@@ -67,18 +67,7 @@ public sealed class DnsProbe : IProbe
     }
 
     /// <inheritdoc/>
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
-    {
-        if (!_limiter.TryEnter()) return _limiter.Refusal(Name);
-        try
-        {
-            return await QueryAsync(cancellation).ConfigureAwait(false);
-        }
-        finally
-        {
-            _limiter.Release();
-        }
-    }
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => _limiter.RunAsync(Name, QueryAsync, cancellation);
 
     private async Task<ProbeResult> QueryAsync(CancellationToken cancellation)
     {

@@ -29,6 +29,20 @@ public sealed class ProbeLimiter(int limit = ProbeLimiter.DefaultLimit)
     /// <summary>Gives a slot back.</summary>
     public void Release() => _slots.Release();
 
+    /// <summary>Runs <paramref name="send"/> in a slot, or returns <see cref="Refusal"/> without running it when none is free.</summary>
+    public async Task<ProbeResult> RunAsync(string probe, Func<CancellationToken, Task<ProbeResult>> send, CancellationToken cancellation)
+    {
+        if (!TryEnter()) return Refusal(probe);
+        try
+        {
+            return await send(cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
     /// <summary>The result of a probe that was not sent because every slot was taken.</summary>
     public ProbeResult Refusal(string probe) =>
         new(probe, ProbeStatus.Error, TimeSpan.Zero, $"not sent: {Limit} TCP and DNS probes already in flight");

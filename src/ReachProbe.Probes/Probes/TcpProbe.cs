@@ -13,18 +13,7 @@ public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = nu
     public string Name { get; } = $"tcp:{port}";
 
     /// <inheritdoc/>
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
-    {
-        if (!_limiter.TryEnter()) return _limiter.Refusal(Name);
-        try
-        {
-            return await ConnectAsync(cancellation).ConfigureAwait(false);
-        }
-        finally
-        {
-            _limiter.Release();
-        }
-    }
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => _limiter.RunAsync(Name, ConnectAsync, cancellation);
 
     private async Task<ProbeResult> ConnectAsync(CancellationToken cancellation)
     {
