@@ -35,6 +35,26 @@ public abstract partial class AgentLab : IDisposable
         return m is null ? null : StateLine().Match(m) is { Success: true } s ? s.Groups[1].Value : null;
     }
 
+    /// <summary>
+    /// Waits until the agent says the console is up and — inline — that it sees the full view: an agent that has just
+    /// started does not yet know where it stands, and until it does a console that falls silent is honestly
+    /// unresponsive, not down (faults are injected into an agent that has settled, as a user's has).
+    /// </summary>
+    protected void WaitForAgent(TimeSpan? limit = null)
+    {
+        WaitFor("up", limit ?? TimeSpan.FromSeconds(30));
+        if (LabNet.Topology != LabTopology.Bridge) return;
+        var watch = Stopwatch.StartNew();
+        string? m = null;
+        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            m = Metrics();
+            if (m is not null && m.Contains("""reachprobe_capture_view{interface="br0",view="full"} 1""", StringComparison.Ordinal)) return;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"the agent on the bridge did not see the full view within 30 s; last exposition:\n{m}");
+    }
+
     /// <summary>Polls the state for <paramref name="duration"/>; returns every state seen.</summary>
     protected List<string?> Watch(TimeSpan duration)
     {

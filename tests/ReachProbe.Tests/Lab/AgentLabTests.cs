@@ -26,7 +26,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     public void Run_FollowsTheConsole_UpDeafRecoveredDown()
     {
         LabNet.StartAgent(Agent);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
 
         LabNet.MakeDeaf();
         var path = WaitFor("deaf", TimeSpan.FromSeconds(10));
@@ -75,7 +75,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     {
         // ICMP only: the ARP probe reads the wire itself and would keep proving the target alive.
         LabNet.StartAgent(["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         LabNet.DropEchoRepliesOnTheMonitor();
         var path = WaitFor("unknown", TimeSpan.FromSeconds(15));
         Assert.DoesNotContain("deaf", path);
@@ -90,7 +90,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     public void Run_Sigterm_StopsCleanly()
     {
         var agent = LabNet.StartAgent(Agent);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
         Assert.True(agent.WaitForExit(10_000), "the agent did not stop within 10 s of SIGTERM");
         Assert.Equal(0, agent.ExitCode);
@@ -105,7 +105,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         var console = $$"""{ "ip": "{{LabNetwork.ConsoleIp}}" }""";
         File.WriteAllText(config, Config(console));
         var agent = LabNet.StartAgent(["--config", config]);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         LabNet.MakeDeaf();
         WaitFor("deaf", TimeSpan.FromSeconds(10));
 
@@ -155,7 +155,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     public void Run_DuplicateOfTheConsolesAddress_ChangesNoVerdict_IsAConflict(string fault)
     {
         LabNet.StartAgent(Agent);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         if (fault == "deaf") LabNet.MakeDeaf();
         else LabNet.LinkDown();
         WaitFor(fault, TimeSpan.FromSeconds(10));
@@ -182,7 +182,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         // (AgentLoopTests.Pass_LongDeafness_StaysDeafOnTheConsolesOwnChatter).
         LabNet.FastArpAging();
         LabNet.StartAgent(Agent);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         LabNet.MakeDeaf();
         WaitFor("deaf", TimeSpan.FromSeconds(10));
         var watch = Stopwatch.StartNew();
@@ -199,7 +199,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     public void Run_CaptureInterfaceGoneAndBack_UnknownThenUpAgain()
     {
         LabNet.StartAgent(Agent);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         LabNet.DeleteBridge();
         // The metrics endpoint lives on the bridge's address: read the state through the loopback-free path once it is back.
         Thread.Sleep(3000);
@@ -226,7 +226,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     public void Run_FivePercentLoss_StaysUp()
     {
         LabNet.StartAgent(Agent);
-        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitForAgent();
         LabNet.Loss(5);
         // At least 20 s end to end, and until the loss has shown (a probe lost); ten minutes at 5 % run on a fake
         // clock (AgentLoopTests.Pass_FivePercentLoss_StaysUp).
@@ -246,7 +246,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     public void Run_AsNobodyWithOnlyNetRawAndNetAdmin_Works()
     {
         LabNet.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);
-        WaitFor("up", TimeSpan.FromSeconds(30));
+        WaitForAgent();
         // ICMP needs CAP_NET_RAW (raw socket), ARP and the capture CAP_NET_RAW and CAP_NET_ADMIN: all must work.
         WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="icmp"\} 1$""", TimeSpan.FromSeconds(10));
         var metrics = WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="arp"\} 1$""", TimeSpan.FromSeconds(10));

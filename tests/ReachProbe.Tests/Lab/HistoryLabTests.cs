@@ -15,7 +15,7 @@ public sealed class HistoryLabTests(ITestOutputHelper output) : AgentLab(output)
     public void History_RecordsIncidents_AndKill9CutsTheOpenOneShortAtTheLastSignOfLife()
     {
         var agent = LabNet.StartAgent(Agent);
-        WaitFor("up");
+        WaitForAgent();
         Thread.Sleep(1500); // the console's discovery answer brings its firmware
         LabNet.MakeDeaf();
         WaitFor("deaf");
@@ -33,7 +33,7 @@ public sealed class HistoryLabTests(ITestOutputHelper output) : AgentLab(output)
         LabNet.Heal();
 
         LabNet.StartAgent(Agent);
-        WaitFor("up");
+        WaitForAgent();
         using var store = HistoryStore.Open(LabNet.HistoryPath);
         var incidents = store.Incidents(DateTimeOffset.UnixEpoch);
         Assert.Equal(2, incidents.Count);
@@ -54,7 +54,7 @@ public sealed class HistoryLabTests(ITestOutputHelper output) : AgentLab(output)
     {
         File.WriteAllText(LabNet.HistoryPath, new string('x', 8192));
         LabNet.StartAgent(Agent);
-        WaitFor("up");
+        WaitForAgent();
         // One clear line (the console logger writes on its own thread: give it a moment), and monitoring goes on.
         var expected = "the incident history cannot be written: " + LabNet.HistoryPath + ": not a ReachProbe history database, or corrupt";
         var watch = Stopwatch.StartNew();
@@ -78,7 +78,7 @@ public sealed class HistoryLabTests(ITestOutputHelper output) : AgentLab(output)
             cmd.ExecuteNonQuery();
         }
         LabNet.StartAgent(Agent);
-        WaitFor("up");
+        WaitForAgent();
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(20))
         {

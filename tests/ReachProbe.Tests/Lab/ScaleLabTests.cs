@@ -89,7 +89,9 @@ public sealed partial class ScaleLabTests(ITestOutputHelper output) : IDisposabl
         // nothing of its own (the host's other addresses answer for themselves), so each is unresponsive — honestly not
         // yet told deaf from down.
         Assert.Contains("""reachprobe_capture_view{interface="sa0",view="switched"} 1""", lab.Scrape().Text);
-        Assert.All(deaf.Concat(removed), t => Assert.Equal((t, "unresponsive"), (t, states[t])));
+        // One of them may be deaf rather than unresponsive: all 200 addresses share one MAC, and frames from that MAC are
+        // routed to whichever address the MAC was learned for last — it then sees the host transmit, which is true.
+        Assert.All(deaf.Concat(removed), t => Assert.Contains(states[t], new[] { "unresponsive", "deaf" }));
 
         // SIGTERM: gone within 2 s.
         var stop = Stopwatch.StartNew();
