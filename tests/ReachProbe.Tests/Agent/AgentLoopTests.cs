@@ -144,6 +144,47 @@ public sealed class AgentLoopTests
         return filtered;
     }
 
+    /// <summary>
+    /// The console as a switch port shows it: the monitor's pings and their answers, and the console's who-has for the
+    /// router every 10 s (three times over when it cannot hear the answer). Its DNS and TCP to the router are invisible.
+    /// </summary>
+    private static Scenario SwitchPort(double end, Func<double, bool> hears, Func<double, bool> alive)
+    {
+        var s = new Scenario("agent-loop-switch");
+        Ping(s, LabProbe, LabConsole, MonitorId, 0, end, 1.0, t => hears(t) && alive(t));
+        for (var t = 3.0; t < end; t += 10)
+            if (alive(t))
+                for (var k = 0; k < (hears(t) ? 1 : 3); k++) s.Add(t + k, Frames.ArpRequest(LabConsole, LabRouter.Ip));
+        return s;
+    }
+
+    [Fact]
+    public void Pass_SwitchPort_DeafConsoleThatBroadcasts_IsNeverDown()
+    {
+        bool Hears(double t) => t < 20.5 || t >= 60;
+        var run = new Run(SwitchPort(80, Hears, _ => true));
+        run.Until(80, Hears);
+        Assert.DoesNotContain(run.States, s => s.State == TargetState.Down);
+        Assert.Equal(TargetState.Deaf, run.States.Single(s => s.State == TargetState.Deaf).State);
+        Assert.Equal(TargetState.Up, run.States[^1].State);
+        Assert.InRange(run.States.First(s => s.State is TargetState.Deaf).At, 22, 26.5);
+        Assert.Contains("reachprobe_capture_view{interface=\"lab0\",view=\"switched\"} 1", run.Metrics());
+    }
+
+    [Fact]
+    public void Pass_SwitchPort_SilentConsole_IsUnresponsive_ThenDownWhenItsBroadcastsAreOverdue()
+    {
+        // Alive for 50 s: four gaps of its habit learned (three are needed), then silent.
+        bool Alive(double t) => t < 50.5;
+        var run = new Run(SwitchPort(100, _ => true, Alive));
+        run.Until(100, Alive);
+        Assert.Equal([TargetState.Up, TargetState.Unresponsive, TargetState.Down], run.States.Select(s => s.State));
+        // Its habit: a who-has every 10 s, so down once 30 s have passed without a frame (its last answer at 50 s).
+        Assert.InRange(run.States[^1].At, 79, 82);
+        var incident = Assert.Single(run.Agent.Host(IPAddress.Parse(LabConsole.Ip))!.Verdict.Incidents);
+        Assert.Equal(TargetState.Down, incident.State);
+    }
+
     [Fact]
     public void Pass_ConsoleGoesDeafAndHeals_UpDeafUpNeverDown()
     {
