@@ -117,34 +117,41 @@ public static class Scenarios
     }
 
     /// <summary>
-    /// Taken by the monitor on a plain switch port: it pings the console and the router every second, and sees only
-    /// their answers to it and their broadcasts. The console broadcasts a who-has for the router every 10 s. From 104.5 s
-    /// it is deaf: pings unanswered, and each who-has asked three times (the router's unicast reply never shows here);
-    /// its first who-has comes 8.5 s into the deafness. From 300 s it answers again.
+    /// What the monitor sees of the lab console from a plain switch port: its pings (every second from
+    /// <paramref name="firstPing"/>, with <paramref name="pingId"/>) answered while the console hears and is alive, the
+    /// router's answers too when <paramref name="pingRouter"/>, and the console's who-has for the router every 10 s —
+    /// asked three times over when it cannot hear the reply, which never shows here anyway. Its DNS and TCP to the
+    /// router are invisible.
+    /// </summary>
+    public static Scenario SwitchPort(string name, double end, Func<double, bool> hears, Func<double, bool> alive,
+        ushort pingId = 0x0300, double firstPing = 0.2, bool pingRouter = true)
+    {
+        var s = new Scenario(name);
+        Ping(s, LabProbe, LabConsole, pingId, firstPing, end, 1.0, t => hears(t) && alive(t));
+        if (pingRouter) Ping(s, LabProbe, LabRouter, (ushort)(pingId + 1), firstPing + 0.2, end, 1.0, _ => true);
+        for (var t = 3.0; t < end; t += 10)
+            if (alive(t))
+                for (var k = 0; k < (hears(t) ? 1 : 3); k++) s.Add(t + k, Frames.ArpRequest(LabConsole, LabRouter.Ip));
+        return s;
+    }
+
+    /// <summary>
+    /// <see cref="SwitchPort"/> with the console deaf from 104.5 s (its first who-has 8.5 s into the deafness) until
+    /// 300 s.
     /// </summary>
     public static Scenario SwitchPortDeaf()
     {
-        var s = new Scenario("switch-port-deaf");
-        const double deaf = 104.5, heal = 300, end = 360;
-        bool Hears(double t) => t < deaf || t >= heal;
-        Ping(s, LabProbe, LabConsole, 0x0300, 0.2, end, 1.0, Hears);
-        Ping(s, LabProbe, LabRouter, 0x0301, 0.4, end, 1.0, _ => true);
-        for (var t = 3.0; t < end; t += 10)
-            for (var k = 0; k < (Hears(t) ? 1 : 3); k++) s.Add(t + k, Frames.ArpRequest(LabConsole, LabRouter.Ip));
+        const double deaf = 104.5, heal = 300;
+        var s = SwitchPort("switch-port-deaf", 360, t => t < deaf || t >= heal, _ => true);
         s.Planted.Add(new PlantedIncident(LabConsole.Ip, "deaf", deaf, heal));
         return s;
     }
 
-    /// <summary>The same switch port; the console is switched off at 100 s (nothing from it) and back at 300 s (a gratuitous ARP, then answers).</summary>
+    /// <summary><see cref="SwitchPort"/> with the console switched off at 100 s (nothing from it) and back at 300 s (a gratuitous ARP, then answers).</summary>
     public static Scenario SwitchPortDown()
     {
-        var s = new Scenario("switch-port-down");
-        const double off = 100, back = 300, end = 360;
-        bool Alive(double t) => t < off || t >= back;
-        Ping(s, LabProbe, LabConsole, 0x0300, 0.2, end, 1.0, Alive);
-        Ping(s, LabProbe, LabRouter, 0x0301, 0.4, end, 1.0, _ => true);
-        for (var t = 3.0; t < end; t += 10)
-            if (Alive(t)) s.Add(t, Frames.ArpRequest(LabConsole, LabRouter.Ip));
+        const double off = 100, back = 300;
+        var s = SwitchPort("switch-port-down", 360, _ => true, t => t < off || t >= back);
         s.Add(back - 0.5, Frames.GratuitousArp(LabConsole));
         s.Planted.Add(new PlantedIncident(LabConsole.Ip, "down", off, back));
         return s;

@@ -26,6 +26,10 @@ internal static class TestFrames
         return mac;
     }
 
+    /// <summary>A segment seen from a switch port, captured by <paramref name="ownMac"/> (0: not known).</summary>
+    public static Segment SwitchedSegment(ulong ownMac = 0, uint monitor = 0) =>
+        new() { Monitor = monitor, View = new SegmentView(forced: CaptureView.Switched) { OwnMac = ownMac } };
+
     public static TargetIdentity Identity(ReachProbe.Testing.LanHost host, bool knownMac = true, Segment? segment = null) =>
         new(Ip(host.Ip), segment) { Mac = knownMac ? Mac(host.Mac) : 0 };
 }

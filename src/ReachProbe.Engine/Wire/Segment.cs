@@ -1,8 +1,8 @@
 namespace ReachProbe.Wire;
 
 /// <summary>
-/// What every host's trackers share about the captured segment: the monitor's own address, whether the capture's
-/// view is switched, and which hosts answered the monitor's own ARP lately (from a switched view that is the only
+/// What every host's trackers share about the captured segment: the monitor's own address, the capture's view (and
+/// with it the capturing host's MAC), and which hosts answered the monitor's own ARP lately (from a switched view that is the only
 /// sign that a host answers ARP at all). One per <see cref="WirePipeline"/>; single-threaded like it.
 /// </summary>
 public sealed class Segment
@@ -18,11 +18,14 @@ public sealed class Segment
     /// </summary>
     public uint Monitor { get; set; }
 
+    /// <summary>The capture's view; null reads as full (as before views were known).</summary>
+    public SegmentView? View { get; set; }
+
     /// <summary>The capturing host's MAC, when known or inferred (0 otherwise).</summary>
-    public ulong MonitorMac { get; set; }
+    public ulong MonitorMac => View?.OwnMac ?? 0;
 
     /// <summary>True while the capture's view is switched: a target's unicast conversations are invisible.</summary>
-    public bool Switched { get; set; }
+    public bool Switched => View?.View == CaptureView.Switched;
 
     /// <summary><paramref name="ip"/> answered the monitor's ARP at <paramref name="time"/>.</summary>
     public void AnsweredMonitor(uint ip, long time) => _answeredMonitor.Set(ip, true, time);

@@ -80,25 +80,19 @@ public sealed class WirePipeline
     /// </summary>
     public SegmentView? View
     {
-        get => _view;
+        get => Segment.View;
         set
         {
-            if (_view is not null) _view.Changed -= OnViewChanged;
-            _view = value;
-            Segment.Switched = value?.View == CaptureView.Switched;
-            Segment.MonitorMac = value?.OwnMac ?? 0;
+            if (Segment.View is not null) Segment.View.Changed -= OnViewChanged;
+            Segment.View = value;
             foreach (var h in _byIp.Values) h.Verdict.Switched = Segment.Switched;
             if (value is not null) value.Changed += OnViewChanged;
         }
     }
 
-    private SegmentView? _view;
-
     private void OnViewChanged(CaptureView view, long at)
     {
-        Segment.Switched = view == CaptureView.Switched;
-        Segment.MonitorMac = _view?.OwnMac ?? 0;
-        foreach (var h in _byIp.Values) h.ViewChanged(Segment.Switched, at);
+        foreach (var h in _byIp.Values) h.ViewChanged(view == CaptureView.Switched, at);
     }
 
     /// <summary>Raised when a host starts being tracked.</summary>
@@ -149,11 +143,7 @@ public sealed class WirePipeline
         if (monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == monitor)
             EchoReplyToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpSeq, f.Time);
         Learn(f);
-        if (_view is not null)
-        {
-            _view.Observe(f);
-            Segment.MonitorMac = _view.OwnMac; // inferred from a capture file, possibly without a change of view
-        }
+        Segment.View?.Observe(f);
 
         // Route to every host the frame involves, once each.
         HostMonitor? a = null, b = null, c = null;
@@ -193,7 +183,7 @@ public sealed class WirePipeline
     {
         if (now < _nextTick) return;
         _nextTick = now + TickTicks;
-        _view?.Tick(now);
+        Segment.View?.Tick(now);
         foreach (var h in _byIp.Values) h.Expire(now);
     }
 

@@ -144,19 +144,9 @@ public sealed class AgentLoopTests
         return filtered;
     }
 
-    /// <summary>
-    /// The console as a switch port shows it: the monitor's pings and their answers, and the console's who-has for the
-    /// router every 10 s (three times over when it cannot hear the answer). Its DNS and TCP to the router are invisible.
-    /// </summary>
-    private static Scenario SwitchPort(double end, Func<double, bool> hears, Func<double, bool> alive)
-    {
-        var s = new Scenario("agent-loop-switch");
-        Ping(s, LabProbe, LabConsole, MonitorId, 0, end, 1.0, t => hears(t) && alive(t));
-        for (var t = 3.0; t < end; t += 10)
-            if (alive(t))
-                for (var k = 0; k < (hears(t) ? 1 : 3); k++) s.Add(t + k, Frames.ArpRequest(LabConsole, LabRouter.Ip));
-        return s;
-    }
+    /// <summary>The console as a switch port shows it, pinged as <see cref="Run"/> scripts the probe (from 0 s, the monitor's id).</summary>
+    private static Scenario SwitchPort(double end, Func<double, bool> hears, Func<double, bool> alive) =>
+        Scenarios.SwitchPort("agent-loop-switch", end, hears, alive, MonitorId, firstPing: 0, pingRouter: false);
 
     [Fact]
     public void Pass_SwitchPort_DeafConsoleThatBroadcasts_IsNeverDown()

@@ -66,7 +66,7 @@ public class ArpForTargetTrackerTests
     [Fact]
     public void Observe_SwitchedView_AnotherHostsWhoHas_IsNoEvidence_TheCapturersIs()
     {
-        var segment = new Segment { Switched = true, MonitorMac = Mac(LabProbe.Mac) };
+        var segment = SwitchedSegment(Mac(LabProbe.Mac));
         var sink = new RecordingSink();
         var tracker = new ArpForTargetTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
         // The router asks for the console; the console's unicast reply to the router never reaches a switch port.

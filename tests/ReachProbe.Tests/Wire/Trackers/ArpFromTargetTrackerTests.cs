@@ -50,7 +50,7 @@ public class ArpFromTargetTrackerTests
     [Fact]
     public void Observe_SwitchedView_RepeatForAHostThatAnswersTheMonitor_IsEvidence()
     {
-        var segment = new Segment { Switched = true, Monitor = Ip(LabProbe.Ip) };
+        var segment = SwitchedSegment(monitor: Ip(LabProbe.Ip));
         var sink = new RecordingSink();
         var tracker = new ArpFromTargetTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
         // The router's reply to the console is unicast: a switch port never shows it. The router answered us, though.
@@ -62,7 +62,7 @@ public class ArpFromTargetTrackerTests
     [Fact]
     public void Observe_SwitchedView_RepeatForAHostThatDoesNotAnswer_IsNotEvidence()
     {
-        var segment = new Segment { Switched = true };
+        var segment = SwitchedSegment();
         var sink = new RecordingSink();
         var tracker = new ArpFromTargetTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
         segment.AnsweredMonitor(Ip(LabRouter.Ip), At(0));

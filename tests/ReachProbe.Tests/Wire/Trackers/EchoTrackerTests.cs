@@ -97,7 +97,7 @@ public class EchoTrackerTests
     [Fact]
     public void Observe_SwitchedView_AnotherHostsPing_IsNoEvidence()
     {
-        var segment = new Segment { Switched = true, MonitorMac = Mac(LabProbe.Mac) };
+        var segment = SwitchedSegment(Mac(LabProbe.Mac));
         var sink = new RecordingSink();
         var tracker = new EchoTracker(Identity(LabConsole, segment: segment), sink, new VerdictOptions());
         tracker.Observe(Decode(Frames.EchoRequest(LabRouter, LabConsole, 7, 1), 0)); // flooded once, its reply never shows

@@ -39,7 +39,7 @@ public class SilenceTrackerTests
     public void Expire_NeverSeen_SwitchedView_IsSilentFromWhenWatchingBegan_AfterTheMaximum()
     {
         var sink = new RecordingSink();
-        var t = Tracker(sink, new VerdictOptions { OverdueMax = TimeSpan.FromSeconds(60) }, new Segment { Switched = true });
+        var t = Tracker(sink, new VerdictOptions { OverdueMax = TimeSpan.FromSeconds(60) }, SwitchedSegment());
         t.Expire(At(5));
         t.Expire(At(64));
         Assert.Empty(sink.Items);
@@ -51,7 +51,7 @@ public class SilenceTrackerTests
     public void Window_SwitchedView_FollowsTheBroadcastCadenceLearnedWhileAnswering()
     {
         var sink = new RecordingSink();
-        var segment = new Segment { Switched = true, Monitor = Ip(LabProbe.Ip), MonitorMac = Mac(LabProbe.Mac) };
+        var segment = SwitchedSegment(Mac(LabProbe.Mac), Ip(LabProbe.Ip));
         var t = Tracker(sink, new VerdictOptions(), segment);
         Assert.Equal(TimeSpan.FromSeconds(300), t.Window); // nothing learned: the maximum
         // It broadcasts every 5 s and answers our pings every second: only the broadcasts are its cadence.
@@ -66,7 +66,7 @@ public class SilenceTrackerTests
         t.Expire(At(29.5 + 16));
         Assert.Equal(At(29.5), Assert.Single(sink.Items).Time);
 
-        segment.Switched = false;
+        segment.View = null; // full view
         Assert.Equal(TimeSpan.FromSeconds(30), t.Window); // full view: the silence window
     }
 
@@ -74,7 +74,7 @@ public class SilenceTrackerTests
     public void Observe_WhileNotAnswering_LearnsNothing_AndTheOutageGapIsNotItsHabit()
     {
         var answering = true;
-        var t = Tracker(new RecordingSink(), new VerdictOptions(), new Segment { Switched = true }, () => answering);
+        var t = Tracker(new RecordingSink(), new VerdictOptions(), SwitchedSegment(), () => answering);
         for (var s = 0; s <= 8; s += 2) t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), s));
         Assert.Equal(TimeSpan.FromSeconds(2), t.Cadence.UsualGap);
         answering = false;
@@ -89,7 +89,7 @@ public class SilenceTrackerTests
     public void Expire_WhileNotAnswering_TheSilentOutageIsNotLearnedAsAGap()
     {
         var answering = true;
-        var t = Tracker(new RecordingSink(), new VerdictOptions(), new Segment { Switched = true }, () => answering);
+        var t = Tracker(new RecordingSink(), new VerdictOptions(), SwitchedSegment(), () => answering);
         for (var s = 0; s <= 10; s += 2) t.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), s));
         // Its link goes down at 11 s: nothing from it, it answers nothing; back at 60 s, answering before it broadcasts.
         answering = false;
