@@ -47,7 +47,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         }
 
         var metrics = Metrics()!;
-        foreach (var family in new[] { "reachprobe_probe_success", "reachprobe_probe_duration_seconds_count", "reachprobe_probe_duration_all_targets_seconds_bucket", "reachprobe_probes_total", "reachprobe_wire_evidence_total",
+        foreach (var family in new[] { "reachprobe_probe_success", "reachprobe_probe_round_trip_seconds_total", "reachprobe_probe_duration_all_targets_seconds_bucket", "reachprobe_probes_total", "reachprobe_wire_evidence_total",
             "reachprobe_target_last_frame_timestamp_seconds", "reachprobe_target_state_changes_total", "reachprobe_capture_packets_total", "reachprobe_capture_up", "reachprobe_link_up", "reachprobe_target_info" })
             Assert.Contains(family + "{", metrics);
         Assert.Contains("""reachprobe_target_state_changes_total{target="198.18.0.27",state="deaf"} 1""", metrics);

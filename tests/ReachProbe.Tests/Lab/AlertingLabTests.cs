@@ -99,6 +99,12 @@ public sealed class AlertingLabTests : IDisposable
             Thread.Sleep(500);
         }
 
+        // The state timeline's value for the console is down's (3): one state series a target, the others absent.
+        var timeline = DashboardTests.Expressions().Single(e => e.Panel == "State per target").Expr;
+        var series = Query(timeline).GetProperty("data").GetProperty("result").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("metric").GetProperty("target").GetString()!, r => r.GetProperty("value")[1].GetString());
+        Assert.Equal("3", series[LabNetwork.ConsoleIp]);
+
         foreach (var (panel, expr) in DashboardTests.Expressions())
         {
             var r = Query(expr);
