@@ -22,25 +22,38 @@ internal static partial class ScaleBenchmark
             return 2;
         }
         var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
-        Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run, {Environment.ProcessorCount} cores");
+        var unit = UnitEnvironment();
+        Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run, {Environment.ProcessorCount} cores; "
+            + $"the agent with config/reachprobe.service's environment ({string.Join(" ", unit.Select(kv => $"{kv.Key}={kv.Value}"))})");
         Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"20 faults",9} {"SIGTERM",8}");
-        foreach (var n in sizes) Once(dll, n, seconds);
+        foreach (var n in sizes) Once(dll, n, seconds, unit);
         return 0;
     }
 
-    private static void Once(string dll, int n, int seconds)
+    /// <summary>The Environment= lines of the systemd unit the agent ships with: the benchmark runs it as installed.</summary>
+    private static Dictionary<string, string> UnitEnvironment()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "ReachProbe.sln"))) dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("ReachProbe.sln not found above the benchmark");
+        return File.ReadLines(Path.Combine(dir, "config", "reachprobe.service"))
+            .Where(l => l.StartsWith("Environment=", StringComparison.Ordinal))
+            .Select(l => l["Environment=".Length..].Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv[1]);
+    }
+
+    private static void Once(string dll, int n, int seconds, IReadOnlyDictionary<string, string> unit)
     {
         // One lab at a time: the kernel's neighbour table is shared by every namespace (1,024 entries by default), so
         // fping beside a second lab of 1,000 addresses lost 43 % of its replies to it.
-        Agent(dll, n, seconds);
+        Agent(dll, n, seconds, unit);
         Fping(n, seconds);
     }
 
-    private static void Agent(string dll, int n, int seconds)
+    private static void Agent(string dll, int n, int seconds, IReadOnlyDictionary<string, string> unit)
     {
         using var lab = ScaleLab.Create(n);
         var log = new System.Text.StringBuilder();
-        var (agent, pid) = lab.StartAgent(dll, lab.WriteConfig("icmp", "arp"), log);
+        var (agent, pid) = lab.StartAgent(dll, lab.WriteConfig("icmp", "arp"), log, unit);
         // Warm up until every target is up (or a minute), then measure.
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(60) && !agent.HasExited && Count(lab.Scrape().Text ?? "", UpLine()) < n) Thread.Sleep(1000);

@@ -77,11 +77,13 @@ public sealed class ScaleLab : IDisposable
     }
 
     /// <summary>Starts <c>reachprobe run</c> in the agent's namespace; returns the process (ip netns exec) and the agent's PID.</summary>
-    public (Process Launcher, int Pid) StartAgent(string dll, string config, StringBuilder? log = null)
+    /// <param name="environment">More environment (the systemd unit's, for the benchmark).</param>
+    public (Process Launcher, int Pid) StartAgent(string dll, string config, StringBuilder? log = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "netns", "exec", AgentNs, "dotnet", dll, "run", "--config", config }) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null && log is not null) lock (log) log.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null && log is not null) lock (log) log.AppendLine(e.Data); };
