@@ -87,7 +87,12 @@ internal static class RunCommand
             foreach (var p in probes) p.Probe.Dispose();
             return CommandLine.Usage;
         }
-        stderr.WriteLine($"reachprobe run: monitoring {string.Join(", ", config.Targets.Select(t => t.Name == t.Ip.ToString() ? t.Name : $"{t.Name} ({t.Ip})"))} "
+        // At a venue the list is a thousand names: the first few and how many more (the metrics list them all).
+        const int Named = 8;
+        var names = config.Targets.Take(Named).Select(t => t.Name == t.Ip.ToString() ? t.Name : $"{t.Name} ({t.Ip})");
+        var more = config.Targets.Count > Named
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";
+        stderr.WriteLine($"reachprobe run: monitoring {string.Join(", ", names)}{more} "
             + $"on {captureInterface}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
         if (check) return CommandLine.Ok;
 

@@ -112,8 +112,7 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
             next = next with { Listen = _current.Listen, Interface = _current.Interface, History = _current.History, LogLevel = _current.LogLevel, Thresholds = _current.Thresholds };
             var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
             var stopping = change.Removed.Concat(change.Changed).Select(t => t.Name).ToHashSet();
-            var old = await ProbeSchedulingExtensions.UnscheduleAsync(scheduler, registry, registry.All.Where(p => stopping.Contains(p.Target)).Select(p => p.Key).ToList(), cancel)
-                .ConfigureAwait(false);
+            var old = ProbeSchedulingExtensions.Unschedule(registry, registry.All.Where(p => stopping.Contains(p.Target)).Select(p => p.Key).ToList());
             agent.Reconfigure(next);
             await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry, probes, time, cancel).ConfigureAwait(false);
             _ = DisposeLater(old);

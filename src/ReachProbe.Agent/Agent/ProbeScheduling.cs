@@ -22,113 +22,204 @@ public interface IProbeResultSink
     void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at);
 }
 
-/// <summary>The probes the scheduler runs, by job key; changed while running when the configuration is reloaded.</summary>
+/// <summary>
+/// The probes the scheduler runs, by key, each in one slot of its interval; changed while running when the
+/// configuration is reloaded. An interval is cut into <see cref="SlotsPer"/> slots (10 ms each for 1 s, at most 100),
+/// one Quartz trigger each: a slot's fire starts the attempts of its members together. A thousand targets with two
+/// probes every second are 100 fires a second, not 2,000 — each fire is a job made through DI, a lock of Quartz's
+/// store and a thread-pool wake-up.
+/// </summary>
 public sealed class ProbeRegistry(TimeProvider? time = null)
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ScheduledProbe Probe, ProbeRunner Runner)> _probes = [];
+    /// <summary>Slots of an interval: one per 10 ms of it, 1 to 100.</summary>
+    public static int SlotsPer(TimeSpan interval) => (int)Math.Clamp(interval.Ticks / TimeSpan.FromMilliseconds(10).Ticks, 1, 100);
 
-    internal void Add(ScheduledProbe p)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Member> _probes = [];
+    private readonly Dictionary<TimeSpan, Member[][]> _slots = [];
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>One scheduled probe: its runner, its slot, and whether an attempt is still out.</summary>
+    internal sealed class Member(ScheduledProbe probe, ProbeRunner runner)
     {
-        if (!_probes.TryAdd(p.Key, (p, new ProbeRunner(p.Timeout, time)))) throw new ArgumentException($"probe '{p.Key}' is scheduled twice");
+        public ScheduledProbe Probe { get; } = probe;
+        public ProbeRunner Runner { get; } = runner;
+        public int Slot { get; set; }
+        public int InFlight;
+        public int Skipped;
     }
 
-    internal ScheduledProbe? Remove(string key) => _probes.TryRemove(key, out var v) ? v.Probe : null;
+    internal TimeProvider Time { get; } = time ?? TimeProvider.System;
 
-    internal bool TryGet(string key, out (ScheduledProbe Probe, ProbeRunner Runner) entry) => _probes.TryGetValue(key, out entry);
+    /// <summary>Cancelled when the scheduler stops: results after that are dropped, never recorded as timeouts.</summary>
+    internal CancellationToken Stopping => _stopping.Token;
+
+    internal void Stop() => _stopping.Cancel();
+
+    /// <summary>Adds a probe to slot <paramref name="slot"/> of its interval, or to the least used one.</summary>
+    internal void Add(ScheduledProbe p, int? slot = null)
+    {
+        var member = new Member(p, new ProbeRunner(p.Timeout, Time));
+        if (!_probes.TryAdd(p.Key, member)) throw new ArgumentException($"probe '{p.Key}' is scheduled twice");
+        lock (_gate)
+        {
+            if (!_slots.TryGetValue(p.Interval, out var slots)) _slots[p.Interval] = slots = Enumerable.Range(0, SlotsPer(p.Interval)).Select(_ => Array.Empty<Member>()).ToArray();
+            var i = slot ?? Enumerable.Range(0, slots.Length).MinBy(k => slots[k].Length);
+            member.Slot = i;
+            slots[i] = [.. slots[i], member]; // copied on write: a fire reads its slot without the lock
+        }
+    }
+
+    internal ScheduledProbe? Remove(string key)
+    {
+        if (!_probes.TryRemove(key, out var member)) return null;
+        lock (_gate)
+        {
+            var slots = _slots[member.Probe.Interval];
+            slots[member.Slot] = slots[member.Slot].Where(m => m != member).ToArray();
+        }
+        return member.Probe;
+    }
+
+    /// <summary>The members of one slot of an interval (empty when there are none).</summary>
+    internal Member[] Slot(TimeSpan interval, int slot)
+    {
+        lock (_gate) return _slots.TryGetValue(interval, out var slots) && slot < slots.Length ? slots[slot] : [];
+    }
+
+    /// <summary>How many probes each slot of <paramref name="interval"/> holds.</summary>
+    public int[] SlotSizes(TimeSpan interval)
+    {
+        lock (_gate) return _slots.TryGetValue(interval, out var slots) ? slots.Select(s => s.Length).ToArray() : [];
+    }
 
     /// <summary>Every scheduled probe.</summary>
     public IEnumerable<ScheduledProbe> All => _probes.Values.Select(v => v.Probe);
 }
 
 /// <summary>
-/// Runs one scheduled probe. <see cref="DisallowConcurrentExecutionAttribute"/>: an attempt still waiting for its
-/// timeout is never overlapped by the next one of the same (target, probe).
+/// Fires one slot: starts an attempt of each of its probes. ICMP and ARP are sent on this thread by their shared
+/// engines (a datagram each; no task); the others run as tasks. A probe whose previous attempt is still out is skipped
+/// that round and the skip counted (never two attempts of one probe at once); <see cref="DisallowConcurrentExecutionAttribute"/>
+/// keeps a slot's fires from overlapping.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class ProbeJob(ProbeRegistry registry, IProbeResultSink sink, TimeProvider time) : IJob
+public sealed class ProbeSlotJob(ProbeRegistry registry, IProbeResultSink sink) : IJob
 {
+    /// <summary>The job data keys: the interval (ticks) and the slot.</summary>
+    public const string IntervalKey = "interval", SlotKey = "slot";
+
     /// <inheritdoc/>
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        if (!registry.TryGet(context.JobDetail.Key.Name, out var entry)) return; // removed by a reload while this fire was due
-        var (probe, runner) = entry;
-        var at = time.GetUtcNow();
+        var interval = TimeSpan.FromTicks(context.MergedJobDataMap.GetLong(IntervalKey));
+        var members = registry.Slot(interval, context.MergedJobDataMap.GetInt(SlotKey));
+        if (members.Length == 0 || registry.Stopping.IsCancellationRequested) return ValueTask.CompletedTask;
+        var at = registry.Time.GetUtcNow();
         // How late this fire is against its schedule, and how many rounds were skipped before it (a paused process, a
         // starved scheduler): Quartz skips missed fires rather than queueing them.
-        var lag = context.ScheduledFireTimeUtc is { } due ? at - due : TimeSpan.Zero;
+        var lag = context.ScheduledFireTimeUtc is { } due && at > due ? at - due : TimeSpan.Zero;
         var missed = context.PreviousFireTimeUtc is { } previous && context.ScheduledFireTimeUtc is { } scheduled
-            ? Math.Max(0, (int)Math.Round((scheduled - previous) / probe.Interval) - 1) : 0;
+            ? Math.Max(0, (int)Math.Round((scheduled - previous) / interval) - 1) : 0;
+        foreach (var m in members)
+        {
+            if (Interlocked.CompareExchange(ref m.InFlight, 1, 0) != 0)
+            {
+                Interlocked.Increment(ref m.Skipped);
+                continue;
+            }
+            var skipped = missed + Interlocked.Exchange(ref m.Skipped, 0);
+            if (m.Probe.Probe is IEngineProbe engine)
+            {
+                try
+                {
+                    engine.Start(m.Probe.Timeout, r => Done(m, r, lag, skipped, at));
+                }
+                catch (Exception e)
+                {
+                    Done(m, new ProbeResult(m.Probe.Probe.Name, ProbeStatus.Error, TimeSpan.Zero, e.Message), lag, skipped, at);
+                }
+            }
+            else
+            {
+                _ = RunAsync(m, lag, skipped, at);
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task RunAsync(ProbeRegistry.Member m, TimeSpan lag, int skipped, DateTimeOffset at)
+    {
         ProbeResult result;
         try
         {
-            result = await runner.RunAsync(probe.Probe, cancellationToken).ConfigureAwait(false);
+            result = await m.Runner.RunAsync(m.Probe.Probe, registry.Stopping).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            Volatile.Write(ref m.InFlight, 0);
             return; // shutting down: no result rather than a false timeout
         }
-        sink.Record(probe, result with { ScheduleLag = lag < TimeSpan.Zero ? TimeSpan.Zero : lag, MissedRounds = missed }, at);
+        Done(m, result, lag, skipped, at);
+    }
+
+    private void Done(ProbeRegistry.Member m, ProbeResult result, TimeSpan lag, int skipped, DateTimeOffset at)
+    {
+        Volatile.Write(ref m.InFlight, 0);
+        if (registry.Stopping.IsCancellationRequested) return;
+        sink.Record(m.Probe, result with { ScheduleLag = lag, MissedRounds = skipped }, at);
     }
 }
 
 /// <summary>Wires the probe scheduler into a host (Quartz.NET, in-memory).</summary>
 public static class ProbeSchedulingExtensions
 {
-    /// <summary>Job group of the probe jobs.</summary>
+    /// <summary>Job group of the slot jobs.</summary>
     public const string Group = "probes";
-
-    /// <summary>Probes that may be in flight at once (unless the configuration at start has more).</summary>
-    public const int MaxInFlight = 16_384;
 
     /// <summary>How early a fire may start so that fires due close together are taken in one batch.</summary>
     public static readonly TimeSpan FireAhead = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
-    /// Schedules each (target, probe) on its own interval, first firing at a random offset within one interval (jitter,
-    /// so probes of many targets do not fire together). Missed fires (the host was suspended, the process paused) are
-    /// skipped, not replayed: Quartz's "next with remaining count" misfire instruction, because a burst of catch-up
-    /// probes would hide the stall and hammer the target. Register an <see cref="IProbeResultSink"/> as well.
+    /// Schedules each (target, probe) on its own interval, in one of the interval's slots (<see cref="ProbeRegistry"/>),
+    /// the probes of one interval spread evenly over its slots from a random phase (<see cref="Offsets"/>). Missed fires
+    /// (the host was suspended, the process paused) are skipped, not replayed: Quartz's "next with remaining count"
+    /// misfire instruction, because a burst of catch-up probes would hide the stall and hammer the target. Register an
+    /// <see cref="IProbeResultSink"/> as well.
     /// </summary>
     public static IServiceCollection AddProbeScheduler(this IServiceCollection services, IEnumerable<ScheduledProbe> probes, TimeProvider? time = null, Random? jitter = null)
     {
         time ??= TimeProvider.System;
         var registry = new ProbeRegistry(time);
         var list = probes.ToList();
-        foreach (var p in list)
-        {
-            Check(p);
-            registry.Add(p);
-        }
+        foreach (var p in list) Check(p);
+        if (list.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1) is { } twice) throw new ArgumentException($"probe '{twice.Key}' is scheduled twice");
         services.AddSingleton(registry);
         services.TryAddSingleton(time);
-        // Quartz's default pool runs jobs as tasks on .NET's pool; its size only caps how many probes may be in flight
-        // at once. Sized for the configuration at start it left a reload from a few targets to many with a handful of
-        // slots (probes queued behind each other, rounds missed), so it is generous from the start: a slot costs nothing.
-        var threads = Math.Max(MaxInFlight, list.Count);
         services.AddQuartz(q =>
         {
-            q.UseDefaultThreadPool(threads);
-            // A thousand targets probed every second are 2,000 fires a second. Fetched one at a time (Quartz's default),
-            // each fire is a wake-up and a lock of the job store; fetched in batches of the fires due within the same
-            // few milliseconds, they are a fraction of that. A fire can then start up to FireAhead early (never late).
+            // A slot's job only starts its attempts (the answers come back on the engines' threads): a few threads do.
+            q.UseDefaultThreadPool(16);
+            // Fires due within the same few milliseconds are fetched in one batch (one wake-up and one lock of the job
+            // store); a fire can then start up to FireAhead early (never late).
             q.ConfigureScheduler(o =>
             {
-                o.MaxBatchSize = Math.Min(64, threads);
+                o.MaxBatchSize = 16;
                 o.BatchTriggerAcquisitionFireAheadTimeWindow = FireAhead;
             });
         });
         // Jobs are scheduled when the host starts, the same way a reload adds them; the same service starts and stops
         // the scheduler (in place of Quartz's hosted service, whose stop waits out the scheduler's shutdown).
-        services.AddHostedService(sp => new ProbeSchedulerService(sp.GetRequiredService<ISchedulerFactory>(), list, time, jitter ?? Random.Shared));
+        services.AddHostedService(sp => new ProbeSchedulerService(sp.GetRequiredService<ISchedulerFactory>(), registry, list, time, jitter ?? Random.Shared));
         return services;
     }
 
     /// <summary>
     /// Schedules the probes and starts the scheduler; on stop, puts it in standby at once (no trigger fires after that,
-    /// so no job is made from a disposed container) and gives its shutdown at most a second: probes in flight are
-    /// cancelled, never waited for.
+    /// so no job is made from a disposed container), drops the results still to come and gives its shutdown at most a
+    /// second: probes in flight are cancelled, never waited for.
     /// </summary>
-    private sealed class ProbeSchedulerService(ISchedulerFactory schedulers, List<ScheduledProbe> probes, TimeProvider time, Random jitter)
+    private sealed class ProbeSchedulerService(ISchedulerFactory schedulers, ProbeRegistry registry, List<ScheduledProbe> probes, TimeProvider time, Random jitter)
         : Microsoft.Extensions.Hosting.IHostedService
     {
         private IScheduler? _scheduler;
@@ -136,12 +227,13 @@ public static class ProbeSchedulingExtensions
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             _scheduler = await schedulers.GetScheduler(cancellationToken).ConfigureAwait(false);
-            await ScheduleAsync(_scheduler, null, probes, time, cancellationToken, jitter).ConfigureAwait(false);
+            await ScheduleAsync(_scheduler, registry, probes, time, cancellationToken, jitter).ConfigureAwait(false);
             await _scheduler.Start(cancellationToken).ConfigureAwait(false);
         }
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {
+            registry.Stop();
             if (_scheduler is null) return;
             await _scheduler.Standby(cancellationToken).ConfigureAwait(false);
             var shutdown = _scheduler.Shutdown(waitForJobsToComplete: false, CancellationToken.None);
@@ -149,34 +241,44 @@ public static class ProbeSchedulingExtensions
         }
     }
 
-    /// <summary>Adds probes to a running scheduler (a reloaded configuration), each on its own jittered trigger.</summary>
+    /// <summary>
+    /// Adds probes (at start, or from a reloaded configuration): into the slots <see cref="Offsets"/> gives them when
+    /// their interval is new, else into its least used slots; an interval's slot triggers are made with its first probes.
+    /// </summary>
     /// <param name="scheduler">The scheduler.</param>
-    /// <param name="registry">Where the job finds its probe; null when the probes are in it already.</param>
+    /// <param name="registry">Where the slot jobs find their probes.</param>
     /// <param name="probes">The probes.</param>
-    /// <param name="cancel">Cancellation.</param>
-    /// <param name="jitter">Spreads the first fires.</param>
     /// <param name="time">The clock of the triggers.</param>
-    public static async Task ScheduleAsync(IScheduler scheduler, ProbeRegistry? registry, IEnumerable<ScheduledProbe> probes, TimeProvider time, CancellationToken cancel,
+    /// <param name="cancel">Cancellation.</param>
+    /// <param name="jitter">Picks the random phase.</param>
+    public static async Task ScheduleAsync(IScheduler scheduler, ProbeRegistry registry, IEnumerable<ScheduledProbe> probes, TimeProvider time, CancellationToken cancel,
         Random? jitter = null)
     {
         jitter ??= Random.Shared;
-        var now = time.GetUtcNow();
         var list = probes.ToList();
+        foreach (var p in list) Check(p);
         var offsets = Offsets(list, jitter);
+        var now = time.GetUtcNow();
         for (var i = 0; i < list.Count; i++)
         {
             var p = list[i];
-            Check(p);
-            registry?.Add(p);
-            var key = new JobKey(p.Key, Group);
-            var job = JobBuilder.Create<ProbeJob>().WithIdentity(key).Build();
-            var trigger = TriggerBuilder.Create(time)
-                .ForJob(key)
-                .WithIdentity(p.Key, Group)
-                .StartAt(now + offsets[i])
-                .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-                .Build();
-            await scheduler.ScheduleJob(job, trigger, default, cancel).ConfigureAwait(false);
+            var slots = ProbeRegistry.SlotsPer(p.Interval);
+            var isNew = registry.SlotSizes(p.Interval).Length == 0;
+            registry.Add(p, isNew ? (int)(offsets[i].Ticks * slots / p.Interval.Ticks) % slots : null);
+            if (!isNew) continue;
+            for (var k = 0; k < slots; k++)
+            {
+                var key = new JobKey($"{p.Interval.Ticks}/{k}", Group);
+                var job = JobBuilder.Create<ProbeSlotJob>().WithIdentity(key)
+                    .UsingJobData(ProbeSlotJob.IntervalKey, p.Interval.Ticks).UsingJobData(ProbeSlotJob.SlotKey, k).Build();
+                var trigger = TriggerBuilder.Create(time)
+                    .ForJob(key)
+                    .WithIdentity(key.Name, Group)
+                    .StartAt(now + TimeSpan.FromTicks(p.Interval.Ticks * k / slots))
+                    .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                    .Build();
+                await scheduler.ScheduleJob(job, trigger, default, cancel).ConfigureAwait(false);
+            }
         }
     }
 
@@ -199,17 +301,9 @@ public static class ProbeSchedulingExtensions
         return offsets;
     }
 
-    /// <summary>Removes probes from a running scheduler; returns them (to dispose once their last attempt is over).</summary>
-    public static async Task<List<ScheduledProbe>> UnscheduleAsync(IScheduler scheduler, ProbeRegistry registry, IEnumerable<string> keys, CancellationToken cancel)
-    {
-        var removed = new List<ScheduledProbe>();
-        foreach (var key in keys)
-        {
-            await scheduler.DeleteJob(new JobKey(key, Group), cancel).ConfigureAwait(false);
-            if (registry.Remove(key) is { } p) removed.Add(p);
-        }
-        return removed;
-    }
+    /// <summary>Removes probes from their slots; returns them (to dispose once their last attempt is over).</summary>
+    public static List<ScheduledProbe> Unschedule(ProbeRegistry registry, IEnumerable<string> keys) =>
+        keys.Select(registry.Remove).OfType<ScheduledProbe>().ToList();
 
     private static void Check(ScheduledProbe p)
     {

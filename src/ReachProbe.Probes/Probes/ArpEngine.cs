@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Polly;
 using Polly.Retry;
 using ReachProbe.Wire;
@@ -32,7 +31,7 @@ public sealed class ArpEngine : IDisposable
 
     private readonly string _interface;
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<uint, ConcurrentDictionary<ChannelWriter<(ulong Mac, long Ticks)>, byte>> _waiting = new();
+    private readonly ConcurrentDictionary<uint, ConcurrentDictionary<Action<ulong, long>, byte>> _waiting = new();
     private LibPcapLiveDevice? _device;
     private string? _openedIndex;
     private Thread? _reader;
@@ -74,14 +73,15 @@ public sealed class ArpEngine : IDisposable
         Dispose();
     }
 
-    /// <summary>Replies for <paramref name="targetIp"/> (host order) arrive on the returned reader until it is unsubscribed.</summary>
-    public ChannelReader<(ulong Mac, long Ticks)> Subscribe(uint targetIp, out Action unsubscribe)
+    /// <summary>
+    /// Calls <paramref name="onReply"/> (on the engine's reader thread) with the sender MAC and capture time (UTC ticks)
+    /// of every ARP reply from <paramref name="targetIp"/> (host order), until the returned action unsubscribes it.
+    /// </summary>
+    public Action Subscribe(uint targetIp, Action<ulong, long> onReply)
     {
-        var channel = Channel.CreateBounded<(ulong, long)>(new BoundedChannelOptions(16) { FullMode = BoundedChannelFullMode.DropNewest });
         var set = _waiting.GetOrAdd(targetIp, _ => new());
-        set[channel.Writer] = 0;
-        unsubscribe = () => set.TryRemove(channel.Writer, out _);
-        return channel.Reader;
+        set[onReply] = 0;
+        return () => set.TryRemove(onReply, out _);
     }
 
     /// <summary>Sends a frame; null when sent, else the problem (the handle is then reopened at the next attempt).</summary>
@@ -160,7 +160,7 @@ public sealed class ArpEngine : IDisposable
             if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp || f.ArpOp != 2) continue;
             if (!_waiting.TryGetValue(f.ArpSenderIp, out var set)) continue;
             var at = capture.Timeval.Date.ToUniversalTime().Ticks;
-            foreach (var writer in set.Keys) writer.TryWrite((f.ArpSenderMac, at));
+            foreach (var (onReply, _) in set) onReply(f.ArpSenderMac, at);
         }
     }
 

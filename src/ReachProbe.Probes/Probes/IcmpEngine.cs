@@ -21,38 +21,94 @@ public sealed class IcmpEngine : IDisposable
     public static IcmpEngine Shared => Instance.Value;
 
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<(uint Target, ushort Seq), TaskCompletionSource<Answer>> _pending = new();
+    private readonly ConcurrentDictionary<(uint Target, ushort Seq), Action<Answer?>> _pending = new();
+    private readonly byte[] _payload = RandomNumberGenerator.GetBytes(24);
     private Socket? _socket;
     private CancellationTokenSource? _stop;
 
+    /// <summary>An engine with a random identifier (<see cref="Shared"/> is the process's).</summary>
+    public IcmpEngine()
+        : this((ushort)RandomNumberGenerator.GetInt32(1, 65536))
+    {
+    }
+
+    /// <summary>An engine with a given identifier: for tests of the demultiplexer, which need not send.</summary>
+    internal IcmpEngine(ushort id) => Id = id;
+
     /// <summary>This agent's identifier in its echo requests (raw sockets; a ping socket's is the kernel's).</summary>
-    public ushort Id { get; } = (ushort)RandomNumberGenerator.GetInt32(1, 65536);
+    public ushort Id { get; }
 
     /// <summary>What answered an attempt: a reply, or an ICMP error about it (type, code, from whom).</summary>
     public readonly record struct Answer(IcmpMatch Kind, byte Type, byte Code, uint From);
 
+    /// <summary>Attempts waiting for their answer.</summary>
+    public int Pending => _pending.Count;
+
     /// <summary>
-    /// Sends one echo request to <paramref name="target"/> with <paramref name="sequence"/> and waits for its answer until
-    /// <paramref name="cancellation"/>. Throws <see cref="SocketException"/> when the kernel refuses to send (no route,
-    /// no neighbour), and <see cref="InvalidOperationException"/> with the reason when no ICMP socket can be had.
+    /// Sends one echo request to <paramref name="target"/> with <paramref name="sequence"/>; <paramref name="done"/> is
+    /// called once, with its answer, or with null when <paramref name="timeout"/> has passed first (timed by one
+    /// <see cref="DeadlineSweep"/> of <paramref name="time"/>, not a timer per attempt). Throws
+    /// <see cref="SocketException"/> when the kernel refuses to send (no route, no neighbour), and
+    /// <see cref="InvalidOperationException"/> with the reason when no ICMP socket can be had; nothing is pending then.
+    /// </summary>
+    public void Echo(IPAddress target, ushort sequence, TimeSpan timeout, TimeProvider time, Action<Answer?> done)
+    {
+        var key = Begin(target, sequence, done);
+        var started = time.GetTimestamp();
+        Send(target, sequence, key, done);
+        Expire(key, done, started, timeout, time);
+    }
+
+    /// <summary>Waits for the answer to an attempt without sending it (the demultiplexer's tests send nothing).</summary>
+    internal void Expect(IPAddress target, ushort sequence, TimeSpan timeout, TimeProvider time, Action<Answer?> done) =>
+        Expire(Begin(target, sequence, done), done, time.GetTimestamp(), timeout, time);
+
+    // Whoever removes the attempt first (the receive loop with an answer, or the sweep at its deadline) completes it.
+    private void Expire((uint, ushort) key, Action<Answer?> done, long started, TimeSpan timeout, TimeProvider time) =>
+        DeadlineSweep.For(time).Add(started, timeout, () =>
+        {
+            if (_pending.TryRemove(new KeyValuePair<(uint, ushort), Action<Answer?>>(key, done))) done(null);
+        });
+
+    /// <summary>
+    /// Sends one echo request and waits for its answer until <paramref name="cancellation"/> (for a caller that times
+    /// the attempt itself). Throws as <see cref="Echo"/> does.
     /// </summary>
     public async Task<Answer> EchoAsync(IPAddress target, ushort sequence, CancellationToken cancellation)
     {
-        var socket = Open();
-        var key = (BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes()), sequence);
         var waiter = new TaskCompletionSource<Answer>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[key] = waiter;
+        Action<Answer?> done = a => waiter.TrySetResult(a!.Value);
+        var key = Begin(target, sequence, done);
+        Send(target, sequence, key, done);
         try
         {
-            var payload = new byte[24];
-            RandomNumberGenerator.Fill(payload);
-            await socket.SendToAsync(IcmpPacket.EchoRequest(Id, sequence, payload), SocketFlags.None, new IPEndPoint(target, 0), cancellation).ConfigureAwait(false);
             using var _ = cancellation.Register(() => waiter.TrySetCanceled(cancellation));
             return await waiter.Task.ConfigureAwait(false);
         }
         finally
         {
-            _pending.TryRemove(new KeyValuePair<(uint, ushort), TaskCompletionSource<Answer>>(key, waiter));
+            _pending.TryRemove(new KeyValuePair<(uint, ushort), Action<Answer?>>(key, done));
+        }
+    }
+
+    private (uint, ushort) Begin(IPAddress target, ushort sequence, Action<Answer?> done)
+    {
+        var key = (BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes()), sequence);
+        _pending[key] = done;
+        return key;
+    }
+
+    private void Send(IPAddress target, ushort sequence, (uint, ushort) key, Action<Answer?> done)
+    {
+        try
+        {
+            // A datagram to a raw or ping socket: the kernel queues it at once (never a wait for the wire).
+            Open().SendTo(IcmpPacket.EchoRequest(Id, sequence, _payload), SocketFlags.None, new IPEndPoint(target, 0));
+        }
+        catch
+        {
+            _pending.TryRemove(new KeyValuePair<(uint, ushort), Action<Answer?>>(key, done));
+            throw;
         }
     }
 
@@ -79,30 +135,36 @@ public sealed class IcmpEngine : IDisposable
             }
             // Bound before the receive loop starts: an unbound socket refuses ReceiveFrom until its first send.
             _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+            // Replies are read by a thread of the engine's own, blocked in recvfrom: no thread-pool thread is held or
+            // needed (at start the pool is busy, and a reply that waited for it past its deadline was a false timeout),
+            // and a reply costs one wake-up, not the socket engine's and then a pool thread's.
+            _socket.ReceiveTimeout = 250; // to notice Dispose
             _stop = new CancellationTokenSource();
             var socket = _socket;
-            _ = Task.Run(() => Receive(socket, socket.SocketType == SocketType.Raw, _stop.Token));
+            var stop = _stop.Token;
+            new Thread(() => Receive(socket, socket.SocketType == SocketType.Raw, stop)) { IsBackground = true, Name = "icmp replies" }.Start();
             return _socket;
         }
     }
 
-    private async Task Receive(Socket socket, bool raw, CancellationToken stop)
+    private void Receive(Socket socket, bool raw, CancellationToken stop)
     {
         var buffer = new byte[2048];
+        var address = new SocketAddress(AddressFamily.InterNetwork);
         while (!stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult r;
+            int n;
             try
             {
-                r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                n = socket.ReceiveFrom(buffer, SocketFlags.None, address);
             }
             catch (ObjectDisposedException)
             {
                 return;
+            }
+            catch (SocketException)
+            {
+                continue; // the receive timeout (to look at stop), or an error queued on a ping socket: it answers no attempt we can name
             }
             catch (Exception e) when (e is InvalidOperationException or IOException)
             {
@@ -117,20 +179,18 @@ public sealed class IcmpEngine : IDisposable
                 }
                 return;
             }
-            catch (SocketException)
-            {
-                continue; // an error queued on a ping socket: it answers no attempt we can name
-            }
-            var from = BinaryPrimitives.ReadUInt32BigEndian(((IPEndPoint)r.RemoteEndPoint).Address.GetAddressBytes());
-            Dispatch(buffer.AsSpan(0, r.ReceivedBytes), raw, from);
+            // sockaddr_in: family (2 bytes), port (2), then the address.
+            var from = BinaryPrimitives.ReadUInt32BigEndian(address.Buffer.Span.Slice(4, 4));
+            Dispatch(buffer.AsSpan(0, n), raw, from);
         }
     }
 
-    private void Dispatch(ReadOnlySpan<byte> data, bool raw, uint from)
+    /// <summary>Hands one received ICMP message to the attempt it answers, if any is still waiting.</summary>
+    internal void Dispatch(ReadOnlySpan<byte> data, bool raw, uint from)
     {
         if (!IcmpPacket.TryRead(data, raw, from, out var m)) return;
         if (raw && m.Id != Id) return; // another pinger's
-        if (_pending.TryGetValue((m.Target, m.Sequence), out var waiter)) waiter.TrySetResult(new Answer(m.Kind, m.Type, m.Code, m.From));
+        if (_pending.TryRemove((m.Target, m.Sequence), out var done)) done(new Answer(m.Kind, m.Type, m.Code, m.From));
     }
 
     /// <inheritdoc/>

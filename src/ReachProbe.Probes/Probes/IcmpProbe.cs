@@ -9,7 +9,7 @@ namespace ReachProbe.Probes;
 /// unprivileged datagram ICMP socket where <c>net.ipv4.ping_group_range</c> allows. The agent has one random identifier,
 /// each probe its own sequence, and a microsecond RTT (System.Net.NetworkInformation.Ping shells out to /bin/ping as non-root).
 /// </summary>
-public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IProbe, IEchoAttempt
+public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEngineProbe
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -18,39 +18,47 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IPr
     /// <inheritdoc/>
     public string Name => "icmp";
 
-    /// <inheritdoc/>
+    /// <summary>The sequence number of the attempt in progress or last made (each result carries its own).</summary>
     public ushort Sequence => _sequence;
 
     /// <inheritdoc/>
     /// <remarks>Through the process's one ICMP socket (<see cref="IcmpEngine"/>); the answer is this attempt's by its sequence number.</remarks>
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
+    public void Start(TimeSpan timeout, Action<ProbeResult> done)
     {
         var sequence = ++_sequence;
         var started = _time.GetTimestamp();
         try
         {
-            var answer = await IcmpEngine.Shared.EchoAsync(target, sequence, cancellation).ConfigureAwait(false);
-            var elapsed = _time.GetElapsedTime(started);
-            return answer.Kind == IcmpMatch.Reply
-                ? new ProbeResult(Name, ProbeStatus.Answered, elapsed, "echo reply")
-                : new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(answer.Type, answer.Code))
-                {
-                    ErrorFrom = $"{Wire.Addresses.Ip(answer.From)} (type {answer.Type} code {answer.Code})",
-                };
+            IcmpEngine.Shared.Echo(target, sequence, timeout, _time, answer => done(Result(answer, _time.GetElapsedTime(started), timeout) with { EchoSequence = sequence }));
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or SocketException)
         {
-            return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, e.Message);
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown)
-        {
-            return new ProbeResult(Name, ProbeStatus.Unreachable, _time.GetElapsedTime(started), Describe(e.SocketErrorCode));
-        }
-        catch (SocketException e)
-        {
-            return new ProbeResult(Name, ProbeStatus.Error, _time.GetElapsedTime(started), e.Message);
+            done(Refused(e, _time.GetElapsedTime(started)) with { EchoSequence = sequence });
         }
     }
+
+    /// <inheritdoc/>
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => EngineProbe.UntilCancelledAsync(this, cancellation);
+
+    private ProbeResult Result(IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
+    {
+        null => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, "timeout"),
+        // The sweep runs every few milliseconds: an answer it had not yet cut off, but after the deadline, is late — lost.
+        _ when elapsed > timeout => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, $"answered late, after {elapsed.TotalMilliseconds:0} ms"),
+        { Kind: IcmpMatch.Reply } => new ProbeResult(Name, ProbeStatus.Answered, elapsed, "echo reply"),
+        { } a => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(a.Type, a.Code))
+        {
+            ErrorFrom = $"{Wire.Addresses.Ip(a.From)} (type {a.Type} code {a.Code})",
+        },
+    };
+
+    private ProbeResult Refused(Exception e, TimeSpan elapsed) => e switch
+    {
+        InvalidOperationException => new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, e.Message),
+        SocketException { SocketErrorCode: SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown } s =>
+            new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, Describe(s.SocketErrorCode)),
+        _ => new ProbeResult(Name, ProbeStatus.Error, elapsed, e.Message),
+    };
 
     private static string Describe(SocketError error) => error switch
     {

@@ -28,13 +28,6 @@ public enum ConsoleStatus : byte
     Other,
 }
 
-/// <summary>A probe whose attempts can be told apart on the wire (the ICMP echo sequence number of the latest one).</summary>
-public interface IEchoAttempt
-{
-    /// <summary>The sequence number of the attempt in progress or last made.</summary>
-    ushort Sequence { get; }
-}
-
 /// <summary>The outcome of one probe attempt.</summary>
 /// <param name="Probe">Probe name as given (e.g. "icmp", "tcp:9295").</param>
 /// <param name="Status">How it ended.</param>

@@ -4,7 +4,10 @@ using ReachProbe.Settings;
 
 namespace ReachProbe.Probes;
 
-/// <summary>Runs a probe under a Polly per-attempt timeout. No retry strategy, by design: loss must stay visible.</summary>
+/// <summary>
+/// Runs a probe under a Polly per-attempt timeout (an <see cref="IEngineProbe"/> under its engine's). No retry strategy,
+/// by design: loss must stay visible.
+/// </summary>
 public sealed class ProbeRunner
 {
     /// <summary>The per-attempt timeout's range, in seconds.</summary>
@@ -29,11 +32,12 @@ public sealed class ProbeRunner
     /// <summary>Runs one attempt; a timeout or an unexpected fault becomes a result, never an exception (except cancellation by the caller).</summary>
     public async Task<ProbeResult> RunAsync(IProbe probe, CancellationToken cancellation = default)
     {
+        // ICMP and ARP: their engine sends the attempt and one sweep times it out; no pipeline, timer or task per attempt.
+        if (probe is IEngineProbe engine) return await EngineProbe.RunAsync(engine, Timeout).WaitAsync(cancellation).ConfigureAwait(false);
         var started = _time.GetTimestamp();
         try
         {
             var result = await _pipeline.ExecuteAsync(async ct => await probe.ProbeAsync(ct).ConfigureAwait(false), cancellation).ConfigureAwait(false);
-            if (probe is IEchoAttempt echo) result = result with { EchoSequence = echo.Sequence };
             // The timeout is cooperative: on a busy machine an answer can slip in after the deadline. Late is lost.
             var elapsed = _time.GetElapsedTime(started);
             return result.ProvesReceipt && elapsed > Timeout
@@ -42,11 +46,11 @@ public sealed class ProbeRunner
         }
         catch (TimeoutRejectedException)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout") { EchoSequence = (probe as IEchoAttempt)?.Sequence };
+            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout") { EchoSequence = (probe as IEchoAttempt)?.Sequence };
+            return new ProbeResult(probe.Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

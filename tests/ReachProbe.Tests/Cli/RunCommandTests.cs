@@ -45,4 +45,15 @@ public class RunCommandTests
         Assert.Contains("reachprobe run: monitoring 198.18.0.27 on lo;", stderr);
         Assert.DoesNotContain("198.18.0.27, 198.18.0.27", stderr);
     }
+
+    [Fact]
+    public void Run_AThousandTargets_TheStartLineNamesAFewAndCountsTheRest()
+    {
+        var args = new List<string> { "run", "--history", "none", "--interface", "lo", "--check" };
+        for (var i = 0; i < 1000; i++) args.AddRange(["--target", $"198.18.{16 + i / 250}.{1 + i % 250}"]);
+        var (code, _, stderr) = Run([.. args]);
+        Assert.Equal(0, code);
+        Assert.Contains("reachprobe run: monitoring 198.18.16.1, 198.18.16.2, 198.18.16.3, 198.18.16.4, 198.18.16.5, 198.18.16.6, 198.18.16.7, 198.18.16.8 and 992 more (1,000 targets) on lo;", stderr);
+        Assert.DoesNotContain("198.18.16.9,", stderr);
+    }
 }

@@ -83,6 +83,37 @@ public class ProbeSchedulingTests
     }
 
     [Fact]
+    public async Task AddProbeScheduler_AThousandTargets_TenInEachOfTheSecondsHundredSlots_ThenReloadsFillTheLeastUsed()
+    {
+        var probes = Enumerable.Range(0, 1000)
+            .Select(i => new ScheduledProbe($"t{i}", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))).ToList();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<IProbeResultSink>(new Sink());
+        builder.Services.AddProbeScheduler(probes, jitter: new Random(5));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var registry = host.Services.GetRequiredService<ProbeRegistry>();
+            Assert.Equal(Enumerable.Repeat(10, 100), registry.SlotSizes(TimeSpan.FromSeconds(1)));
+            // A reload adds 50 and removes 10 from slot-mates: the new ones go where there is room.
+            ProbeSchedulingExtensions.Unschedule(registry, Enumerable.Range(0, 10).Select(i => $"t{i}/icmp"));
+            var scheduler = await host.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+            await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry,
+                Enumerable.Range(1000, 50).Select(i => new ScheduledProbe($"t{i}", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))),
+                TimeProvider.System, default);
+            var sizes = registry.SlotSizes(TimeSpan.FromSeconds(1));
+            Assert.Equal(1040, sizes.Sum());
+            Assert.InRange(sizes.Min(), 10, 11);
+            Assert.InRange(sizes.Max(), 10, 11);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public void AddProbeScheduler_TimeoutLongerThanInterval_IsRejected()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ServiceCollection().AddProbeScheduler(
