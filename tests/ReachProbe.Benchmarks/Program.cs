@@ -18,6 +18,8 @@ return args switch
     ["scale", "--targets", var list] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), 60),
     ["scale", "--targets", var list, "--seconds", var s] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), int.Parse(s, CultureInfo.InvariantCulture)),
     ["latency", .. var rest] => LatencyArgs(rest),
+    ["memory"] => MemoryBenchmark.Run([100, 1000, 4096]),
+    ["memory", "--targets", var list] => MemoryBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList()),
     _ => Usage(),
 };
 
@@ -54,6 +56,9 @@ static int Usage()
           ReachProbe.Benchmarks scale [--targets 100,1000 [--seconds 60]]
               as root: the agent with N answering addresses in network namespaces of its own, icmp+arp every 1 s, then
               fping -c on the same addresses: CPU-s/s, RSS, probes sent and answered, schedule lag p99, /metrics, SIGTERM
+          ReachProbe.Benchmarks memory [--targets 100,1000,4096]
+              per-target memory of the pipeline, verdict and metric series in this process: built, after a minute of
+              healthy icmp+arp probing, and under a flood that fills every tracker's table to its bound
           ReachProbe.Benchmarks history
               a year of history (one target, weekly restarts, 2 incidents a week): database size and 'report --since
               12w' time, for this build's schema and for the first release's, migrated

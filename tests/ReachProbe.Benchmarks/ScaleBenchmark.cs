@@ -9,7 +9,8 @@ namespace ReachProbe.Benchmarks;
 /// The live agent at a venue's scale: two network namespaces made for the run (the agent on one end of a veth, N
 /// answering addresses in 198.18.16.0/20 on the other), probes icmp + arp every second for a while, then fping on the
 /// same addresses for as long. Prints CPU-s/s (from /proc/PID/stat), RSS, probes answered, schedule lag, the scrape's
-/// size and time, how long 10 deaf and 10 removed addresses take to be reported, and the time SIGTERM takes. Root only;
+/// size and time, how long 10 deaf and 10 removed addresses take to be reported (the slowest of each, from its fault),
+/// and the time SIGTERM takes. Root only;
 /// fping for its row (on a fresh lab of the same size). Asserts nothing.
 /// </summary>
 internal static partial class ScaleBenchmark
@@ -25,7 +26,7 @@ internal static partial class ScaleBenchmark
         var unit = UnitEnvironment();
         Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run, {Environment.ProcessorCount} cores; "
             + $"the agent with config/reachprobe.service's environment ({string.Join(" ", unit.Select(kv => $"{kv.Key}={kv.Value}"))})");
-        Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"20 faults",9} {"SIGTERM",8}");
+        Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"deaf/removed",12} {"SIGTERM",8}");
         foreach (var n in sizes) Once(dll, n, seconds, unit);
         return 0;
     }
@@ -73,24 +74,36 @@ internal static partial class ScaleBenchmark
         var answered = Sum(after, "answered") - Sum(before, "answered");
         var p99 = LagP99(before, after);
 
-        // 10 made deaf and 10 removed: how long until all 20 are reported (not up).
+        // 10 made deaf and 10 removed: how long from each one's fault (its command done) until it is reported (not up).
         var faulty = lab.Targets.Take(10).Concat(lab.Targets.Skip(n / 2).Take(10)).ToList();
-        var fault = Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
+        var injected = new Dictionary<string, double>();
         lab.Deafen(faulty.Take(10));
-        lab.Remove(faulty.Skip(10));
-        var reported = double.NaN;
-        while (fault.Elapsed < TimeSpan.FromSeconds(60))
+        foreach (var t in faulty.Take(10)) injected[t] = clock.Elapsed.TotalSeconds;
+        foreach (var t in faulty.Skip(10))
+        {
+            lab.Remove([t]);
+            injected[t] = clock.Elapsed.TotalSeconds;
+        }
+        var reported = new Dictionary<string, (double After, string State)>();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60) && reported.Count < faulty.Count)
         {
             var states = States(lab.Scrape().Text ?? "");
-            if (faulty.All(t => states.GetValueOrDefault(t) is "deaf" or "down" or "unresponsive")) { reported = fault.Elapsed.TotalSeconds; break; }
-            Thread.Sleep(100);
+            var now = clock.Elapsed.TotalSeconds;
+            foreach (var t in faulty.Where(t => !reported.ContainsKey(t) && states.GetValueOrDefault(t) is "deaf" or "down" or "unresponsive"))
+                reported[t] = (now - injected[t], states[t]);
+            Thread.Sleep(50);
         }
+        string Worst(IEnumerable<string> group) => group.All(reported.ContainsKey)
+            ? $"{group.Max(t => reported[t].After),4:0.0}" : "  - ";
+        var faults = $"{Worst(faulty.Take(10))}/{Worst(faulty.Skip(10))} s";
+        var seen = string.Join(", ", reported.Values.GroupBy(r => r.State).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}"));
 
         var stop = Stopwatch.StartNew();
         Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
         while (File.Exists($"/proc/{pid}/stat") && stop.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(20);
         var stopped = stop.Elapsed.TotalSeconds;
-        Console.WriteLine($"{"reachprobe",-12} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {time * 1000,5:0} ms {reported,7:0.0} s {stopped,6:0.00} s");
+        Console.WriteLine($"{"reachprobe",-12} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {time * 1000,5:0} ms {faults,12} {stopped,6:0.00} s   ({seen})");
     }
 
     private static void Fping(int n, int seconds)
@@ -115,7 +128,7 @@ internal static partial class ScaleBenchmark
             var pairs = XmtRcv().Matches(summary).Select(m => (Xmt: long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Rcv: long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture))).ToList();
             var fx = pairs.Sum(p => p.Xmt);
             var fr = pairs.Sum(p => p.Rcv);
-            Console.WriteLine($"{"fping",-12} {n,7:N0} {(f1 - f0) / (seconds / 4.0),8:0.00} {frss,6:N0} MB {fx / (double)seconds,8:N0} {100.0 * fr / Math.Max(1, fx),8:0.00}% {"-",9} {"-",18} {"-",9} {"-",8}");
+            Console.WriteLine($"{"fping",-12} {n,7:N0} {(f1 - f0) / (seconds / 4.0),8:0.00} {frss,6:N0} MB {fx / (double)seconds,8:N0} {100.0 * fr / Math.Max(1, fx),8:0.00}% {"-",9} {"-",18} {"-",12} {"-",8}");
         }
     }
 

@@ -117,7 +117,8 @@ public sealed partial class AgentLoop : IDisposable
         var history = new HistoryRecorder(config.History, metrics, log);
         history.Start(time.GetUtcNow());
         foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
-        var pipeline = new WirePipeline(config.Thresholds, time, targets);
+        // Request tables sized for the target count: memory stays bounded whatever a flood sends at every target.
+        var pipeline = new WirePipeline(config.Thresholds, time, targets, tableCapacity: Wire.Trackers.SignatureTracker.TableCapacityFor(targets.Count));
         if (monitorAddress is { } own) pipeline.Monitor = own;
         pipeline.View = new SegmentView(forced: config.View) { OwnMac = monitorMac ?? 0 };
         metrics.View(captureInterface, pipeline.View.View);

@@ -36,6 +36,7 @@ public sealed class TargetVerdict
     private long _lastFrame = long.MinValue;
     private long? _failingSince;
     private int _negatives;
+    private Evidence? _lastNegative; // what a decision that only waited for time is taken on (Tick)
     private bool _transmittedWhileFailing;
     private bool _silent;
     private bool _linkDown;
@@ -153,10 +154,22 @@ public sealed class TargetVerdict
         if (State != TargetState.Up) Transition(TargetState.Up, e.Time, e.Kind);
     }
 
+    /// <summary>
+    /// Lets time pass (the pipeline calls it every 250 ms): a failing target held back only by
+    /// <see cref="VerdictOptions.DownConfirmation"/> is decided when that is over, not at the next piece of evidence —
+    /// up to half a probe interval sooner. What it decides, and from when, is the same.
+    /// </summary>
+    public void Tick()
+    {
+        if (_blind || _linkDown || _lastNegative is not { } trigger) return;
+        if (State is TargetState.Up or TargetState.Unknown && _failingSince is not null && _negatives >= _options.NegativeEvidenceThreshold) Reevaluate(trigger);
+    }
+
     private void OnNegative(in Evidence e)
     {
         if (e.Time < _lastProof) return; // the target answered something later: stale
         if (e.Time < _restartedAt) return; // sent before its interface came back up: stale
+        _lastNegative = e;
         _negatives++;
         if (_failingSince is null || e.Time < _failingSince) _failingSince = e.Time;
         _episode ??= new EvidenceCounts();

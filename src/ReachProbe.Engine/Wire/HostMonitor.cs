@@ -21,7 +21,7 @@ public sealed class HostMonitor : IEvidenceSink
 {
     private readonly SignatureTracker[] _trackers;
 
-    internal HostMonitor(uint ip, VerdictOptions options, TimeProvider time, Segment segment)
+    internal HostMonitor(uint ip, VerdictOptions options, TimeProvider time, Segment segment, int tableCapacity = SignatureTracker.DefaultTableCapacity)
     {
         Identity = new TargetIdentity(ip, segment);
         Verdict = new TargetVerdict(options, time) { Switched = segment.Switched };
@@ -29,11 +29,11 @@ public sealed class HostMonitor : IEvidenceSink
         // Order matters: proofs are weighed before the frame that carries them counts as mere transmission.
         _trackers =
         [
-            new EchoTracker(Identity, this, options),
-            new ArpForTargetTracker(Identity, this, options),
-            new DnsRepeatTracker(Identity, this, options),
-            new SynRetransmitTracker(Identity, this, options),
-            new ArpFromTargetTracker(Identity, this, options),
+            new EchoTracker(Identity, this, options, tableCapacity),
+            new ArpForTargetTracker(Identity, this, options, tableCapacity),
+            new DnsRepeatTracker(Identity, this, options, tableCapacity),
+            new SynRetransmitTracker(Identity, this, options, tableCapacity),
+            new ArpFromTargetTracker(Identity, this, options, tableCapacity),
             new GratuitousArpTracker(Identity, this, options),
             new FramesFromTargetTracker(Identity, this, options),
             _silence,
@@ -118,6 +118,7 @@ public sealed class HostMonitor : IEvidenceSink
     internal void Expire(long now)
     {
         foreach (var t in _trackers) t.Expire(now);
+        Verdict.Tick();
     }
 
     /// <summary>Raised for every piece of evidence, before the verdict engine weighs it (metrics).</summary>

@@ -13,6 +13,7 @@ public sealed class WirePipeline
     private readonly TimeProvider _time;
     private readonly bool _discover;
     private readonly int _maxHosts;
+    private readonly int _tableCapacity;
     private readonly Dictionary<uint, HostMonitor> _byIp = [];
     private readonly Dictionary<ulong, HostMonitor> _byMac = [];
     // First IPv4 source address seen behind each MAC: a MAC that sends for two addresses is a router (or a host
@@ -35,12 +36,16 @@ public sealed class WirePipeline
     /// <param name="targets">Targets to watch, with an optional known MAC (0 if none); null to discover every host
     /// that others try to reach.</param>
     /// <param name="maxHosts">Bound on hosts tracked in discovery mode.</param>
-    public WirePipeline(VerdictOptions options, TimeProvider time, IReadOnlyDictionary<uint, ulong>? targets = null, int maxHosts = 1024)
+    /// <param name="tableCapacity">Bound of each tracker's request table (<see cref="Trackers.SignatureTracker.TableCapacityFor"/>
+    /// for the live agent's target count).</param>
+    public WirePipeline(VerdictOptions options, TimeProvider time, IReadOnlyDictionary<uint, ulong>? targets = null, int maxHosts = 1024,
+        int tableCapacity = Trackers.SignatureTracker.DefaultTableCapacity)
     {
         _options = options;
         _time = time;
         _discover = targets is null;
         _maxHosts = maxHosts;
+        _tableCapacity = tableCapacity;
         if (targets is null) return;
         foreach (var (ip, mac) in targets)
         {
@@ -281,7 +286,7 @@ public sealed class WirePipeline
 
     private HostMonitor AddHost(uint ip)
     {
-        var h = new HostMonitor(ip, _options, _time, Segment);
+        var h = new HostMonitor(ip, _options, _time, Segment, _tableCapacity);
         _byIp[ip] = h;
         Mark(_ipBits, ip);
         HostAdded?.Invoke(h);

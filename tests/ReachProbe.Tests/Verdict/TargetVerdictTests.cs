@@ -128,6 +128,33 @@ public class TargetVerdictTests
     }
 
     [Fact]
+    public void Tick_ConfirmationOver_DecidesWithoutWaitingForTheNextEvidence()
+    {
+        Healthy(0, 10);
+        for (var k = 0; k < 3; k++) Feed(EvidenceKind.ProbeUnanswered, 10, known: 11);
+        _clock.Advance(TimeSpan.FromSeconds(0.9)); // 11.9 s: the 2 s since the first unanswered attempt are not over
+        _engine.Tick();
+        Assert.Equal(TargetState.Up, _engine.State);
+        _clock.Advance(TimeSpan.FromSeconds(0.15)); // 12.05 s
+        _engine.Tick();
+        Assert.Equal(TargetState.Down, _engine.State);
+        // The same decision, from the same time, as the next evidence would have made.
+        Assert.Equal(T(10), Assert.Single(_engine.Incidents).Start);
+        Assert.Equal([TargetState.Up, TargetState.Down], _raised.Select(c => c.State));
+    }
+
+    [Fact]
+    public void Tick_HealthyOrNotYetFailing_ChangesNothing()
+    {
+        Healthy(0, 10);
+        Feed(EvidenceKind.ProbeUnanswered, 10, known: 11); // one lost probe: not failing
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        _engine.Tick();
+        Assert.Equal(TargetState.Up, _engine.State);
+        Assert.Single(_raised);
+    }
+
+    [Fact]
     public void Observe_DownThenTransmitsSoon_IsRelabelledDeafFromTheStart()
     {
         Healthy(0, 10);

@@ -49,8 +49,26 @@ public interface IEvidenceSink
 /// </summary>
 public abstract class SignatureTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options)
 {
-    /// <summary>Default bound of each tracker's request table.</summary>
+    /// <summary>Default bound of each tracker's request table (one host, or a capture's few).</summary>
     public const int DefaultTableCapacity = 1024;
+
+    /// <summary>The smallest bound a table gets however many hosts share the budget: ample for a real host's traffic.</summary>
+    public const int MinTableCapacity = 64;
+
+    /// <summary>Entries all the hosts' request tables may hold together (about 30 MB when a flood fills them all).</summary>
+    public const int TotalTableBudget = 262_144;
+
+    /// <summary>Trackers of a host that keep a request table.</summary>
+    public const int TablesPerHost = 5;
+
+    /// <summary>
+    /// The bound of each request table when <paramref name="hosts"/> hosts are watched: the budget shared out, between
+    /// <see cref="MinTableCapacity"/> and <see cref="DefaultTableCapacity"/>. A flood of unique unanswered requests at
+    /// every target fills every table: at the default bound that was 573 KB a target, 560 MB for a thousand (the
+    /// memory benchmark); shared out, the worst case stays near 30 MB up to 800 targets and 64 entries a table beyond.
+    /// </summary>
+    public static int TableCapacityFor(int hosts) =>
+        Math.Clamp(TotalTableBudget / Math.Max(1, hosts * TablesPerHost), MinTableCapacity, DefaultTableCapacity);
 
     /// <summary>The host watched.</summary>
     protected TargetIdentity Target { get; } = target;
