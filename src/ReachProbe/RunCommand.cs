@@ -94,6 +94,7 @@ internal static class RunCommand
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";
         stderr.WriteLine($"reachprobe run: monitoring {string.Join(", ", names)}{more} "
             + $"on {captureInterface}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
+        if (NeighbourTable.Warning(config.Targets.Count, NeighbourTable.ReadLimit()) is { } neighbours) stderr.WriteLine($"reachprobe run: warning: {neighbours}");
         if (check) return CommandLine.Ok;
 
         Func<AgentConfig>? reload = fromFile ? () => Overrides(AgentConfig.Load(configPath!)) : null;

@@ -39,11 +39,24 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>
+    /// How long an attempt may wait for its answer: its timeout, but over before the probe's next fire (which Quartz
+    /// may start <see cref="ProbeSchedulingExtensions.FireAhead"/> early, and an expiry may come a sweep late). With
+    /// the timeout equal to the interval, as by default, every other attempt found the last one still out and was
+    /// skipped — half the probes, and a slower verdict.
+    /// </summary>
+    public static TimeSpan AttemptTimeout(ScheduledProbe p)
+    {
+        var margin = TimeSpan.FromTicks(Math.Min((ProbeSchedulingExtensions.FireAhead + 2 * DeadlineSweep.Period).Ticks, p.Interval.Ticks / 4));
+        return p.Timeout < p.Interval - margin ? p.Timeout : p.Interval - margin;
+    }
+
     /// <summary>One scheduled probe: its runner, its slot, and whether an attempt is still out.</summary>
     internal sealed class Member(ScheduledProbe probe, ProbeRunner runner)
     {
         public ScheduledProbe Probe { get; } = probe;
         public ProbeRunner Runner { get; } = runner;
+        public TimeSpan Timeout => Runner.Timeout;
         public int Slot { get; set; }
         public int InFlight;
         public int Skipped;
@@ -59,7 +72,7 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
     /// <summary>Adds a probe to slot <paramref name="slot"/> of its interval, or to the least used one.</summary>
     internal void Add(ScheduledProbe p, int? slot = null)
     {
-        var member = new Member(p, new ProbeRunner(p.Timeout, Time));
+        var member = new Member(p, new ProbeRunner(AttemptTimeout(p), Time));
         if (!_probes.TryAdd(p.Key, member)) throw new ArgumentException($"probe '{p.Key}' is scheduled twice");
         lock (_gate)
         {
@@ -112,15 +125,20 @@ public sealed class ProbeSlotJob(ProbeRegistry registry, IProbeResultSink sink) 
     /// <inheritdoc/>
     public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        var interval = TimeSpan.FromTicks(context.MergedJobDataMap.GetLong(IntervalKey));
-        var members = registry.Slot(interval, context.MergedJobDataMap.GetInt(SlotKey));
-        if (members.Length == 0 || registry.Stopping.IsCancellationRequested) return ValueTask.CompletedTask;
+        Fire(TimeSpan.FromTicks(context.MergedJobDataMap.GetLong(IntervalKey)), context.MergedJobDataMap.GetInt(SlotKey), context.ScheduledFireTimeUtc, context.PreviousFireTimeUtc);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One fire of slot <paramref name="slot"/> of <paramref name="interval"/>, due at <paramref name="scheduled"/>.</summary>
+    internal void Fire(TimeSpan interval, int slot, DateTimeOffset? scheduled, DateTimeOffset? previous)
+    {
+        var members = registry.Slot(interval, slot);
+        if (members.Length == 0 || registry.Stopping.IsCancellationRequested) return;
         var at = registry.Time.GetUtcNow();
         // How late this fire is against its schedule, and how many rounds were skipped before it (a paused process, a
         // starved scheduler): Quartz skips missed fires rather than queueing them.
-        var lag = context.ScheduledFireTimeUtc is { } due && at > due ? at - due : TimeSpan.Zero;
-        var missed = context.PreviousFireTimeUtc is { } previous && context.ScheduledFireTimeUtc is { } scheduled
-            ? Math.Max(0, (int)Math.Round((scheduled - previous) / interval) - 1) : 0;
+        var lag = scheduled is { } due && at > due ? at - due : TimeSpan.Zero;
+        var missed = previous is { } p && scheduled is { } s ? Math.Max(0, (int)Math.Round((s - p) / interval) - 1) : 0;
         foreach (var m in members)
         {
             if (Interlocked.CompareExchange(ref m.InFlight, 1, 0) != 0)
@@ -133,7 +151,7 @@ public sealed class ProbeSlotJob(ProbeRegistry registry, IProbeResultSink sink) 
             {
                 try
                 {
-                    engine.Start(m.Probe.Timeout, r => Done(m, r, lag, skipped, at));
+                    engine.Start(m.Timeout, r => Done(m, r, lag, skipped, at));
                 }
                 catch (Exception e)
                 {
@@ -145,7 +163,6 @@ public sealed class ProbeSlotJob(ProbeRegistry registry, IProbeResultSink sink) 
                 _ = RunAsync(m, lag, skipped, at);
             }
         }
-        return ValueTask.CompletedTask;
     }
 
     private async Task RunAsync(ProbeRegistry.Member m, TimeSpan lag, int skipped, DateTimeOffset at)

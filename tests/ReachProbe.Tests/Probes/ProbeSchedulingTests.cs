@@ -113,6 +113,52 @@ public class ProbeSchedulingTests
         }
     }
 
+    /// <summary>An engine probe nobody answers: each attempt ends at its deadline, swept on the given clock.</summary>
+    private sealed class SilentEngineProbe(TimeProvider time) : IEngineProbe
+    {
+        public int Started;
+        public string Name => "icmp";
+        public void Start(TimeSpan timeout, Action<ProbeResult> done)
+        {
+            Started++;
+            DeadlineSweep.For(time).Add(time.GetTimestamp(), timeout, () => done(new ProbeResult(Name, ProbeStatus.Timeout, timeout, "timeout")));
+        }
+        public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => EngineProbe.UntilCancelledAsync(this, cancellation);
+        public void Dispose() { }
+    }
+
+    [Theory]
+    [InlineData(1.0, 1.0, 0.975)]
+    [InlineData(1.0, 0.5, 0.5)]
+    [InlineData(0.1, 0.1, 0.075)]
+    [InlineData(60, 10, 10)]
+    public void AttemptTimeout_IsOverBeforeTheNextFire(double interval, double timeout, double expected) =>
+        Assert.Equal(TimeSpan.FromSeconds(expected), ProbeRegistry.AttemptTimeout(
+            new ScheduledProbe("t", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(timeout))));
+
+    [Fact]
+    public void SlotFire_TimeoutAsLongAsTheInterval_EveryRoundIsSent_NoneSkipped()
+    {
+        // Fake clock: each fire comes FireAhead early, as Quartz's batching allows. A never-answered attempt must be
+        // over by then, or every other round finds it still out and is skipped.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var registry = new ProbeRegistry(clock);
+        var probe = new SilentEngineProbe(clock);
+        registry.Add(new ScheduledProbe("console", probe, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)), slot: 0);
+        var sink = new Sink();
+        var job = new ProbeSlotJob(registry, sink);
+        var due = clock.GetUtcNow();
+        for (var round = 0; round < 10; round++)
+        {
+            job.Fire(TimeSpan.FromSeconds(1), 0, due, round == 0 ? null : due - TimeSpan.FromSeconds(1));
+            due += TimeSpan.FromSeconds(1);
+            clock.Advance(due - ProbeSchedulingExtensions.FireAhead - clock.GetUtcNow());
+        }
+        Assert.Equal(10, probe.Started);
+        Assert.Equal(10, sink.Results.Count);
+        Assert.All(sink.Results, r => Assert.Equal((ProbeStatus.Timeout, 0), (r.Result.Status, r.Result.MissedRounds)));
+    }
+
     [Fact]
     public void AddProbeScheduler_TimeoutLongerThanInterval_IsRejected()
     {

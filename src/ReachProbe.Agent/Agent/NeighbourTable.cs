@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace ReachProbe.Agent;
+
+/// <summary>
+/// The kernel's neighbour (ARP) table, shared by every network namespace: by default it holds 1,024 entries
+/// (<c>net.ipv4.neigh.default.gc_thresh3</c>). Probing more on-link targets than that makes the kernel drop entries
+/// it still needs, and echo requests then go unsent or unanswered — for any pinger (fping at 1,000 addresses beside
+/// another 1,000 lost 43 % of its replies). The agent says so at start rather than report the loss as the targets'.
+/// </summary>
+public static class NeighbourTable
+{
+    /// <summary>Where the kernel's hard limit is read.</summary>
+    public const string LimitPath = "/proc/sys/net/ipv4/neigh/default/gc_thresh3";
+
+    /// <summary>The kernel's limit, or null when it cannot be read (not Linux, or a namespace that does not show it).</summary>
+    public static int? ReadLimit(string path = LimitPath)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A warning when <paramref name="targets"/> come near the <paramref name="limit"/> (over 80 % of it: the agent's
+    /// own gateway and the LAN's other hosts need entries too); null when there is room or the limit is unknown.
+    /// </summary>
+    public static string? Warning(int targets, int? limit)
+    {
+        if (limit is not { } l || targets <= l * 0.8) return null;
+        var suggested = 1 << (int)Math.Ceiling(Math.Log2(targets * 2.0));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{targets:N0} targets, but the kernel's neighbour table holds {l:N0} entries for every namespace (net.ipv4.neigh.default.gc_thresh3): "
+            + $"beyond it probes fail for want of an ARP entry, not because a target is down. Raise it, e.g. "
+            + $"sysctl -w net.ipv4.neigh.default.gc_thresh3={suggested} net.ipv4.neigh.default.gc_thresh2={suggested / 2}");
+    }
+}
