@@ -71,10 +71,11 @@ public class ProbeSchedulingTests
         await Task.Delay(TimeSpan.FromSeconds(2.2));
         await host.StopAsync();
 
-        // Every 200 ms: in the 2 s from its first start at most 11 starts (missed fires are skipped, never replayed in
-        // a burst); at least a few even when the machine is busy.
+        // Every 200 ms: in the 2 s from its first start at most 11 starts, or 12 when that first fire came late (a busy
+        // start) and the next one on time; missed fires are skipped, never replayed in a burst. At least a few even
+        // when the machine is busy.
         var inFirstTwoSeconds = fast.Starts.Count(t => System.Diagnostics.Stopwatch.GetElapsedTime(origin, t) <= TimeSpan.FromSeconds(2));
-        Assert.InRange(inFirstTwoSeconds, 3, 11);
+        Assert.InRange(inFirstTwoSeconds, 3, 12);
         Assert.Equal(1, slow.MaxConcurrent);
         Assert.Equal(1, fast.MaxConcurrent);
         // The slow probe's 200 ms timeout cuts each 450 ms attempt: results are timeouts, not answers.
