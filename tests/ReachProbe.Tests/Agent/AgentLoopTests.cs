@@ -374,4 +374,27 @@ public sealed class AgentLoopTests
         Assert.Equal([TargetState.Up], run.States.Select(s => s.State));
         Assert.Contains("reachprobe_probes_total{target=\"console\",probe=\"dns:store.lab\",result=\"resolver_down\"} 25", run.Metrics());
     }
+
+    [Fact]
+    public async Task Create_AThousandTargets_CapturesByTheirSubnets_AndExportsTheFilter()
+    {
+        // 1,000 "host" terms would compile past the kernel's 4,096 BPF instructions: the capture falls back to the
+        // targets' subnets, logs it and exports which filter is in use.
+        var clock = new FakeTimeProvider(T0);
+        var targets = Enumerable.Range(0, 1000).Select(i => new TargetConfig
+        {
+            Name = $"198.18.{16 + i / 250}.{1 + i % 250}", Ip = IPAddress.Parse($"198.18.{16 + i / 250}.{1 + i % 250}"), Probes = [],
+            Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1),
+        }).ToList();
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var source = new ReplaySource(new Scenario("quiet"), clock);
+        var agent = AgentLoop.Create(new AgentConfig { History = null, Targets = targets }, "lab0", _ => source, () => true, null,
+            Addresses.ToUInt(IPAddress.Parse(LabProbe.Ip)), new AgentMetrics(registry), NullLogger.Instance, clock);
+        agent.Loop.Pass(clock.GetUtcNow());
+        using var s = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(s);
+        var line = System.Text.Encoding.UTF8.GetString(s.ToArray()).Split('\n').Single(l => l.StartsWith("reachprobe_capture_filter_instructions{", StringComparison.Ordinal));
+        Assert.StartsWith("""reachprobe_capture_filter_instructions{interface="lab0",kind="subnets"} """, line);
+        Assert.InRange(double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), 1, CaptureFilter.KernelLimit);
+    }
 }
