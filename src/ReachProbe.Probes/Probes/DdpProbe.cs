@@ -5,70 +5,54 @@ namespace ReachProbe.Probes;
 
 /// <summary>
 /// PlayStation discovery, unicast to the target: the PS5 search to UDP 9302 from local port 9303 (9303–9319 when busy)
-/// and the PS4 search to UDP 987, from the same socket. The console answers from an ephemeral port; an awake (200) or
-/// standby (620) answer both prove it receives.
+/// and the PS4 search to UDP 987, through the process's one DDP socket (<see cref="DdpEngine"/>). The console answers
+/// from an ephemeral port; an awake (200) or standby (620) answer both prove it receives.
 /// </summary>
-public sealed class DdpProbe(IPAddress target, TimeProvider? time = null) : IProbe
+public sealed class DdpProbe(IPAddress target, TimeProvider? time = null) : IEngineProbe
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-
-    private UdpClient? _udp;
 
     /// <inheritdoc/>
     public string Name => "ddp";
 
     /// <inheritdoc/>
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellation)
+    public void Start(TimeSpan timeout, Action<ProbeResult> done)
     {
-        if (_udp is null && Bind() is { } problem) return new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, problem);
-        var udp = _udp!;
-        while (udp.Available > 0) udp.Client.Receive(new byte[2048]); // answers to an earlier, timed-out search
         var started = _time.GetTimestamp();
-        try
+        var finished = 0;
+        void Finish(ProbeResult r)
         {
-            await udp.SendAsync(Ddp.Ps5Search, new IPEndPoint(target, Ddp.Ps5Port), cancellation).ConfigureAwait(false);
-            await udp.SendAsync(Ddp.Ps4Search, new IPEndPoint(target, Ddp.Ps4Port), cancellation).ConfigureAwait(false);
-            while (true)
-            {
-                var r = await udp.ReceiveAsync(cancellation).ConfigureAwait(false);
-                if (!r.RemoteEndPoint.Address.Equals(target)) continue;
-                if (!Ddp.TryParse(r.Buffer, out var info, out _)) continue;
-                var reason = info!.Status switch
+            if (Interlocked.Exchange(ref finished, 1) == 0) done(r);
+        }
+        Action<DdpInfo> onAnswer = info =>
+        {
+            var elapsed = _time.GetElapsedTime(started);
+            Finish(elapsed > timeout
+                ? new ProbeResult(Name, ProbeStatus.Timeout, elapsed, $"answered late, after {elapsed.TotalMilliseconds:0} ms")
+                : new ProbeResult(Name, ProbeStatus.Answered, elapsed, info.Status switch
                 {
                     ConsoleStatus.Awake => "awake",
                     ConsoleStatus.Standby => "standby",
                     _ => $"status {info.StatusCode}",
-                };
-                return new ProbeResult(Name, ProbeStatus.Answered, _time.GetElapsedTime(started), reason) { Console = info };
-            }
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused)
+                }) { Console = info });
+        };
+        if (DdpEngine.Shared.Search(target, onAnswer) is { } problem)
         {
-            // ICMP port unreachable: something at that address received the search and said no.
-            return new ProbeResult(Name, ProbeStatus.Refused, _time.GetElapsedTime(started), "port unreachable — host receives, no DDP");
+            Finish(new ProbeResult(Name, problem == DdpEngine.Unreachable ? ProbeStatus.Unreachable : ProbeStatus.Error, _time.GetElapsedTime(started), problem));
+            return;
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable)
+        DeadlineSweep.For(_time).Add(started, timeout, () =>
         {
-            return new ProbeResult(Name, ProbeStatus.Unreachable, _time.GetElapsedTime(started), "host unreachable");
-        }
-    }
-
-    private string? Bind()
-    {
-        for (var port = Ddp.Ps5SourcePort; port <= Ddp.Ps5SourcePort + 16; port++)
-        {
-            try
-            {
-                _udp = new UdpClient(new IPEndPoint(IPAddress.Any, port));
-                return null;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-            }
-        }
-        return $"UDP ports {Ddp.Ps5SourcePort}–{Ddp.Ps5SourcePort + 16} are all in use";
+            DdpEngine.Shared.Forget(target, onAnswer);
+            Finish(new ProbeResult(Name, ProbeStatus.Timeout, _time.GetElapsedTime(started), "timeout"));
+        });
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _udp?.Dispose();
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => EngineProbe.UntilCancelledAsync(this, cancellation);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+    }
 }
