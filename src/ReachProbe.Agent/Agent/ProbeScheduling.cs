@@ -25,7 +25,7 @@ public interface IProbeResultSink
 /// <summary>
 /// The probes the scheduler runs, by key, each in one slot of its interval; changed while running when the
 /// configuration is reloaded. An interval is cut into <see cref="SlotsPer"/> slots (10 ms each for 1 s, at most 100),
-/// one Quartz trigger each: a slot's fire starts the attempts of its members together. A thousand targets with two
+/// one Quartz trigger for each slot that holds a probe: a slot's fire starts the attempts of its members together. A thousand targets with two
 /// probes every second are 100 fires a second, not 2,000 — each fire is a job made through DI, a lock of Quartz's
 /// store and a thread-pool wake-up.
 /// </summary>
@@ -36,6 +36,8 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Member> _probes = [];
     private readonly Dictionary<TimeSpan, Member[][]> _slots = [];
+    private readonly HashSet<(TimeSpan, int)> _triggered = [];
+    private readonly Dictionary<TimeSpan, DateTimeOffset> _origins = [];
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
 
@@ -69,8 +71,8 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
 
     internal void Stop() => _stopping.Cancel();
 
-    /// <summary>Adds a probe to slot <paramref name="slot"/> of its interval, or to the least used one.</summary>
-    internal void Add(ScheduledProbe p, int? slot = null)
+    /// <summary>Adds a probe to slot <paramref name="slot"/> of its interval, or to the least used one; returns the slot.</summary>
+    internal int Add(ScheduledProbe p, int? slot = null)
     {
         var member = new Member(p, new ProbeRunner(AttemptTimeout(p), Time));
         if (!_probes.TryAdd(p.Key, member)) throw new ArgumentException($"probe '{p.Key}' is scheduled twice");
@@ -80,6 +82,7 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
             var i = slot ?? Enumerable.Range(0, slots.Length).MinBy(k => slots[k].Length);
             member.Slot = i;
             slots[i] = [.. slots[i], member]; // copied on write: a fire reads its slot without the lock
+            return i;
         }
     }
 
@@ -98,6 +101,23 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
     internal Member[] Slot(TimeSpan interval, int slot)
     {
         lock (_gate) return _slots.TryGetValue(interval, out var slots) && slot < slots.Length ? slots[slot] : [];
+    }
+
+    /// <summary>
+    /// When slot <paramref name="slot"/> of <paramref name="interval"/> first needs its trigger: the time it is next due
+    /// (the interval's slots keep one phase, from the first probe of that interval); null when it has its trigger
+    /// already. Only slots that ever held a probe fire: one target probed every second is two fires a second, not 100.
+    /// </summary>
+    internal DateTimeOffset? NeedsTrigger(TimeSpan interval, int slot, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (!_triggered.Add((interval, slot))) return null;
+            if (!_origins.TryGetValue(interval, out var origin)) _origins[interval] = origin = now;
+            var offset = TimeSpan.FromTicks(interval.Ticks * slot / SlotsPer(interval));
+            var cycles = Math.Max(0, (long)Math.Ceiling((now - origin - offset) / interval));
+            return origin + offset + interval * cycles;
+        }
     }
 
     /// <summary>How many probes each slot of <paramref name="interval"/> holds.</summary>
@@ -281,21 +301,18 @@ public static class ProbeSchedulingExtensions
             var p = list[i];
             var slots = ProbeRegistry.SlotsPer(p.Interval);
             var isNew = registry.SlotSizes(p.Interval).Length == 0;
-            registry.Add(p, isNew ? (int)(offsets[i].Ticks * slots / p.Interval.Ticks) % slots : null);
-            if (!isNew) continue;
-            for (var k = 0; k < slots; k++)
-            {
-                var key = new JobKey($"{p.Interval.Ticks}/{k}", Group);
-                var job = JobBuilder.Create<ProbeSlotJob>().WithIdentity(key)
-                    .UsingJobData(ProbeSlotJob.IntervalKey, p.Interval.Ticks).UsingJobData(ProbeSlotJob.SlotKey, k).Build();
-                var trigger = TriggerBuilder.Create(time)
-                    .ForJob(key)
-                    .WithIdentity(key.Name, Group)
-                    .StartAt(now + TimeSpan.FromTicks(p.Interval.Ticks * k / slots))
-                    .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-                    .Build();
-                await scheduler.ScheduleJob(job, trigger, default, cancel).ConfigureAwait(false);
-            }
+            var slot = registry.Add(p, isNew ? (int)(offsets[i].Ticks * slots / p.Interval.Ticks) % slots : null);
+            if (registry.NeedsTrigger(p.Interval, slot, now) is not { } first) continue;
+            var key = new JobKey($"{p.Interval.Ticks}/{slot}", Group);
+            var job = JobBuilder.Create<ProbeSlotJob>().WithIdentity(key)
+                .UsingJobData(ProbeSlotJob.IntervalKey, p.Interval.Ticks).UsingJobData(ProbeSlotJob.SlotKey, slot).Build();
+            var trigger = TriggerBuilder.Create(time)
+                .ForJob(key)
+                .WithIdentity(key.Name, Group)
+                .StartAt(first)
+                .WithSimpleSchedule(s => s.WithInterval(p.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                .Build();
+            await scheduler.ScheduleJob(job, trigger, default, cancel).ConfigureAwait(false);
         }
     }
 

@@ -75,7 +75,7 @@ public sealed class DdpEngine : IDisposable
                 socket.Dispose();
                 continue;
             }
-            socket.ReceiveTimeout = 250; // to notice Dispose
+            socket.ReceiveTimeout = 1000; // to notice Dispose
             _socket = socket;
             _stop = false;
             new Thread(() => Receive(socket)) { IsBackground = true, Name = "ddp answers" }.Start();

@@ -6,7 +6,9 @@ namespace ReachProbe.Probes;
 /// Times out the attempts of the shared engines with one timer for all of them: attempts are queued by deadline and one
 /// sweep every <see cref="Period"/> expires the due ones. A thousand targets probed every second would otherwise make
 /// and cancel two thousand timers a second (a cancellation source and a timer-queue entry each), which with the task per
-/// attempt around them cost a fifth of the agent's CPU. An attempt expires at most one period after its deadline.
+/// attempt around them cost a fifth of the agent's CPU. The one timer is armed for the earliest deadline, but never
+/// sooner than <see cref="Period"/> after the last sweep: at most 100 wake-ups a second however many attempts are out,
+/// and for one target only one at each of its deadlines. An attempt expires at most one period after its deadline.
 /// </summary>
 public sealed class DeadlineSweep : IDisposable
 {
@@ -19,6 +21,8 @@ public sealed class DeadlineSweep : IDisposable
     private readonly Lock _gate = new();
     private readonly PriorityQueue<Action, long> _due = new();
     private ITimer? _timer;
+    private long _armedFor = long.MaxValue; // when the timer will sweep next (a timestamp); MaxValue: not armed
+    private long _lastSweep = long.MinValue / 2;
 
     private DeadlineSweep(TimeProvider time) => _time = time;
 
@@ -45,9 +49,22 @@ public sealed class DeadlineSweep : IDisposable
         lock (_gate)
         {
             _due.Enqueue(expire, deadline);
-            _timer ??= _time.CreateTimer(static s => ((DeadlineSweep)s!).Sweep(), this, Period, Period);
+            if (deadline < _armedFor) Arm(deadline);
         }
     }
+
+    /// <summary>Sets the timer for <paramref name="deadline"/>, but not sooner than a period after the last sweep. Under the lock.</summary>
+    private void Arm(long deadline)
+    {
+        var at = Math.Max(deadline, _lastSweep + (long)(Period.TotalSeconds * _time.TimestampFrequency));
+        var wait = TimeSpan.FromSeconds(Math.Max(0, at - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
+        _timer ??= _time.CreateTimer(static s => ((DeadlineSweep)s!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer.Change(wait, Timeout.InfiniteTimeSpan);
+        _armedFor = at;
+    }
+
+    /// <summary>How many times the timer has swept (its wake-ups).</summary>
+    internal long WakeUps { get; private set; }
 
     private void Sweep()
     {
@@ -55,17 +72,16 @@ public sealed class DeadlineSweep : IDisposable
         List<Action>? expired = null;
         lock (_gate)
         {
+            _lastSweep = now;
+            _armedFor = long.MaxValue;
+            WakeUps++;
             while (_due.TryPeek(out var expire, out var deadline) && deadline <= now)
             {
                 _due.Dequeue();
                 (expired ??= []).Add(expire);
             }
-            if (_due.Count == 0)
-            {
-                // Nothing left to time: no wake-ups until the next attempt.
-                _timer?.Dispose();
-                _timer = null;
-            }
+            // The next deadline, if any; nothing left to time: no wake-ups until the next attempt.
+            if (_due.TryPeek(out _, out var next)) Arm(next);
         }
         // Outside the lock: an expiry hands a result on, which may start work of its own.
         if (expired is not null) foreach (var expire in expired) expire();
@@ -78,6 +94,7 @@ public sealed class DeadlineSweep : IDisposable
         {
             _timer?.Dispose();
             _timer = null;
+            _armedFor = long.MaxValue;
             _due.Clear();
         }
     }

@@ -138,7 +138,7 @@ public sealed class IcmpEngine : IDisposable
             // Replies are read by a thread of the engine's own, blocked in recvfrom: no thread-pool thread is held or
             // needed (at start the pool is busy, and a reply that waited for it past its deadline was a false timeout),
             // and a reply costs one wake-up, not the socket engine's and then a pool thread's.
-            _socket.ReceiveTimeout = 250; // to notice Dispose
+            _socket.ReceiveTimeout = 1000; // to notice Dispose
             _stop = new CancellationTokenSource();
             var socket = _socket;
             var stop = _stop.Token;

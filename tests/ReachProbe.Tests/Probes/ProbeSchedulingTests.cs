@@ -161,6 +161,32 @@ public class ProbeSchedulingTests
     }
 
     [Fact]
+    public async Task AddProbeScheduler_OneTarget_OnlyItsSlotsFire()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<IProbeResultSink>(new Sink());
+        builder.Services.AddProbeScheduler(
+        [
+            new ScheduledProbe("console", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+            new ScheduledProbe("console", new CountingProbe("arp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+        ], jitter: new Random(2));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var scheduler = await host.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+            var triggers = 0;
+            for (var k = 0; k < ProbeRegistry.SlotsPer(TimeSpan.FromSeconds(1)); k++)
+                if (await scheduler.Exists(new Quartz.TriggerKey($"{TimeSpan.FromSeconds(1).Ticks}/{k}", ProbeSchedulingExtensions.Group))) triggers++;
+            Assert.Equal(2, triggers); // two fires a second, not a hundred
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public void AddProbeScheduler_TimeoutLongerThanInterval_IsRejected()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ServiceCollection().AddProbeScheduler(
