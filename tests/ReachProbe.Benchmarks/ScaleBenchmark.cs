@@ -26,7 +26,7 @@ internal static partial class ScaleBenchmark
         var unit = UnitEnvironment();
         Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run, {Environment.ProcessorCount} cores; "
             + $"the agent with config/reachprobe.service's environment ({string.Join(" ", unit.Select(kv => $"{kv.Key}={kv.Value}"))})");
-        Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"deaf/removed",12} {"SIGTERM",8}");
+        Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"deaf p50/max removed p50/max",28} {"SIGTERM",8}");
         foreach (var n in sizes) Once(dll, n, seconds, unit);
         return 0;
     }
@@ -94,16 +94,16 @@ internal static partial class ScaleBenchmark
                 reported[t] = (now - injected[t], states[t]);
             Thread.Sleep(50);
         }
-        string Worst(IEnumerable<string> group) => group.All(reported.ContainsKey)
-            ? $"{group.Max(t => reported[t].After),4:0.0}" : "  - ";
-        var faults = $"{Worst(faulty.Take(10))}/{Worst(faulty.Skip(10))} s";
+        string Times(IEnumerable<string> group) => group.All(reported.ContainsKey)
+            ? $"{Median(group.Select(t => reported[t].After)):0.0}/{group.Max(t => reported[t].After):0.00}" : "-";
+        var faults = $"{Times(faulty.Take(10))} {Times(faulty.Skip(10))} s";
         var seen = string.Join(", ", reported.Values.GroupBy(r => r.State).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}"));
 
         var stop = Stopwatch.StartNew();
         Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
         while (File.Exists($"/proc/{pid}/stat") && stop.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(20);
         var stopped = stop.Elapsed.TotalSeconds;
-        Console.WriteLine($"{"reachprobe",-12} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {time * 1000,5:0} ms {faults,12} {stopped,6:0.00} s   ({seen})");
+        Console.WriteLine($"{"reachprobe",-12} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {time * 1000,5:0} ms {faults,28} {stopped,6:0.00} s   ({seen})");
     }
 
     private static void Fping(int n, int seconds)
@@ -128,8 +128,14 @@ internal static partial class ScaleBenchmark
             var pairs = XmtRcv().Matches(summary).Select(m => (Xmt: long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Rcv: long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture))).ToList();
             var fx = pairs.Sum(p => p.Xmt);
             var fr = pairs.Sum(p => p.Rcv);
-            Console.WriteLine($"{"fping",-12} {n,7:N0} {(f1 - f0) / (seconds / 4.0),8:0.00} {frss,6:N0} MB {fx / (double)seconds,8:N0} {100.0 * fr / Math.Max(1, fx),8:0.00}% {"-",9} {"-",18} {"-",12} {"-",8}");
+            Console.WriteLine($"{"fping",-12} {n,7:N0} {(f1 - f0) / (seconds / 4.0),8:0.00} {frss,6:N0} MB {fx / (double)seconds,8:N0} {100.0 * fr / Math.Max(1, fx),8:0.00}% {"-",9} {"-",18} {"-",28} {"-",8}");
         }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static Dictionary<string, string> States(string metrics) =>

@@ -36,7 +36,7 @@ public interface IEvidenceProducer
 public sealed class AnalysisLoop
 {
     /// <summary>How often timeouts are settled, producers ticked and observers told.</summary>
-    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly List<IEvidenceProducer> _producers = [];
     private readonly List<IAnalysisObserver> _observers = [];

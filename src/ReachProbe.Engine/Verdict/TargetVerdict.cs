@@ -155,7 +155,7 @@ public sealed class TargetVerdict
     }
 
     /// <summary>
-    /// Lets time pass (the pipeline calls it every 250 ms): a failing target held back only by
+    /// Lets time pass (the pipeline calls it every 100 ms): a failing target held back only by
     /// <see cref="VerdictOptions.DownConfirmation"/> is decided when that is over, not at the next piece of evidence —
     /// up to half a probe interval sooner. What it decides, and from when, is the same.
     /// </summary>

@@ -28,7 +28,7 @@ public sealed class WirePipeline
     private readonly ulong[] _macBits = new ulong[1024];
     private readonly (ulong Mac, uint Ip)[] _pairCache = new (ulong, uint)[PairCacheSize];
     private long _nextTick = long.MinValue;
-    private static readonly long TickTicks = TimeSpan.FromMilliseconds(250).Ticks;
+    private static readonly long TickTicks = TimeSpan.FromMilliseconds(100).Ticks;
 
     /// <summary>Creates a pipeline.</summary>
     /// <param name="options">Thresholds (validated by the caller).</param>
@@ -183,7 +183,7 @@ public sealed class WirePipeline
         else c ??= h;
     }
 
-    /// <summary>Lets time pass: settles timed-out requests every 250 ms of <paramref name="now"/>.</summary>
+    /// <summary>Lets time pass: settles timed-out requests, and decisions that waited for time, every 100 ms of <paramref name="now"/>.</summary>
     public void Advance(long now)
     {
         if (now < _nextTick) return;
