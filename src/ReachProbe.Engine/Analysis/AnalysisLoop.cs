@@ -36,7 +36,7 @@ public interface IEvidenceProducer
 public sealed class AnalysisLoop
 {
     /// <summary>How often timeouts are settled, producers ticked and observers told.</summary>
-    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly List<IEvidenceProducer> _producers = [];
     private readonly List<IAnalysisObserver> _observers = [];
@@ -99,7 +99,8 @@ public sealed class AnalysisLoop
 
     /// <summary>
     /// One pass of the live loop at <paramref name="now"/>: every frame available now, every producer, and — once per
-    /// <see cref="TickInterval"/> — the settling of timeouts and the observers' tick. Returns the frames processed.
+    /// <see cref="TickInterval"/> — the observers' tick; timeouts are settled at every pass, every 100 ms at most (the
+    /// pipeline's own step). Returns the frames processed.
     /// </summary>
     public int Pass(DateTimeOffset now)
     {
@@ -116,11 +117,9 @@ public sealed class AnalysisLoop
         var tick = now >= _nextTick;
         if (tick) _nextTick = now + TickInterval;
         foreach (var p in _producers) p.Poll(this, now, tick);
-        if (tick)
-        {
-            Pipeline.Advance(now.UtcTicks);
-            foreach (var o in _observers) o.OnTick(now);
-        }
+        // Timeouts and decisions that waited for time: every pass (the pipeline settles them every 100 ms of its own).
+        Pipeline.Advance(now.UtcTicks);
+        if (tick) foreach (var o in _observers) o.OnTick(now);
         return frames;
     }
 
