@@ -15,6 +15,8 @@ namespace ReachProbe.Benchmarks;
 /// </summary>
 internal static partial class ScaleBenchmark
 {
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
+
     public static int Run(IReadOnlyList<int> sizes, int seconds)
     {
         if (Environment.UserName != "root")
@@ -24,7 +26,7 @@ internal static partial class ScaleBenchmark
         }
         var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
         var unit = UnitEnvironment();
-        Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run, {Environment.ProcessorCount} cores; "
+        Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run after all are up and {Settle.TotalSeconds:0} s more, {Environment.ProcessorCount} cores; "
             + $"the agent with config/reachprobe.service's environment ({string.Join(" ", unit.Select(kv => $"{kv.Key}={kv.Value}"))})");
         Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"deaf p50/max removed p50/max",28} {"SIGTERM",8}");
         foreach (var n in sizes) Once(dll, n, seconds, unit);
@@ -63,6 +65,9 @@ internal static partial class ScaleBenchmark
             lock (log) Console.WriteLine($"reachprobe {n,7:N0}: the agent exited ({agent.ExitCode}) before the run; its output:{Environment.NewLine}{log}");
             return;
         }
+        // Then let the runtime settle: its tiered JIT recompiles the hot paths during the first minute, a one-off
+        // that is not what a venue runs at for hours.
+        Thread.Sleep(Settle);
         var before = lab.Scrape().Text ?? "";
         var cpu0 = ScaleLab.CpuSeconds(pid);
         Thread.Sleep(TimeSpan.FromSeconds(seconds));

@@ -29,6 +29,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     private const int RepliesKept = 8;
     // ICMP answers the socket got, waiting for the wire to show the echo reply from the target's own MAC.
     private readonly List<(HostMonitor Host, ushort? Seq, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
+    private bool _confirmDue;
     private static readonly TimeSpan ConfirmWithin = TimeSpan.FromSeconds(1);
 
     /// <summary>A probe found a console (DDP): its type and firmware.</summary>
@@ -51,6 +52,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         var oldest = 0;
         for (var i = 1; i < ring.Length; i++) if (ring[i].Time < ring[oldest].Time) oldest = i;
         ring[oldest] = (seq, mac, at);
+        _confirmDue = true;
     }
 
     /// <summary>
@@ -69,7 +71,12 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
     {
         while (_results.Reader.TryRead(out var item)) OnResult(loop.Pipeline, item.Probe, item.Result, item.At);
-        Confirm(loop.Pipeline, now);
+        // Only when something can have changed: a reply on the wire, an answer to confirm, or a deadline (the tick).
+        if (_confirmDue || tick)
+        {
+            _confirmDue = false;
+            Confirm(loop.Pipeline, now);
+        }
     }
 
     /// <summary>
@@ -131,6 +138,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             if (result.Status == ProbeStatus.Answered)
             {
                 if (_unconfirmed.Count < 65536) _unconfirmed.Add((host, result.EchoSequence, at, at + result.Duration, time.GetUtcNow() + ConfirmWithin));
+                _confirmDue = true;
                 return;
             }
         }

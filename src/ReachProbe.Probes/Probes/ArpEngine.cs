@@ -34,6 +34,7 @@ public sealed class ArpEngine : IDisposable
     private readonly ConcurrentDictionary<uint, ConcurrentDictionary<Action<ulong, long>, byte>> _waiting = new();
     private LibPcapLiveDevice? _device;
     private string? _openedIndex;
+    private long _indexChecked;
     private Thread? _reader;
     private volatile bool _stop;
     private int _users;
@@ -89,7 +90,13 @@ public sealed class ArpEngine : IDisposable
     {
         lock (_gate)
         {
-            if (_device is not null && IfIndex(_interface) != _openedIndex) Reset();
+            // The interface deleted and made again (a new ifindex): reopen. Looked at once a second, not at every send
+            // (a read of sysfs each: at a thousand targets a twentieth of the agent's CPU).
+            if (_device is not null && Environment.TickCount64 - _indexChecked >= 1000)
+            {
+                _indexChecked = Environment.TickCount64;
+                if (IfIndex(_interface) != _openedIndex) Reset();
+            }
             if (_device is null && Open() is { } problem) return problem;
             try
             {
