@@ -80,7 +80,12 @@ internal static partial class ScaleBenchmark
         var p99 = LagP99(before, after);
 
         // 10 made deaf and 10 removed: how long from each one's fault (its command done) until it is reported (not up).
-        var faulty = lab.Targets.Take(10).Concat(lab.Targets.Skip(n / 2).Take(10)).ToList();
+        // Spread over the list, so over the probe cycle: neighbours in the list sit in neighbouring slots, and ten of
+        // them would sample one phase of the cycle, not the spread a fault can land in.
+        var step = Math.Max(1, n / 20);
+        var faulty = Enumerable.Range(0, 20).Select(k => lab.Targets[k * step % n]).Distinct().ToList();
+        if (faulty.Count < 20) faulty = lab.Targets.Take(20).ToList();
+        faulty = faulty.Where((_, k) => k % 2 == 0).Concat(faulty.Where((_, k) => k % 2 == 1)).ToList(); // deaf: even, removed: odd
         var clock = Stopwatch.StartNew();
         var injected = new Dictionary<string, double>();
         lab.Deafen(faulty.Take(10));
