@@ -120,6 +120,9 @@ public sealed class ProbeRegistry(TimeProvider? time = null)
         }
     }
 
+    /// <summary>The slot a probe is in (null when it is not scheduled).</summary>
+    public int? SlotOf(string key) => _probes.TryGetValue(key, out var m) ? m.Slot : null;
+
     /// <summary>How many probes each slot of <paramref name="interval"/> holds.</summary>
     public int[] SlotSizes(TimeSpan interval)
     {
@@ -296,12 +299,14 @@ public static class ProbeSchedulingExtensions
         foreach (var p in list) Check(p);
         var offsets = Offsets(list, jitter);
         var now = time.GetUtcNow();
+        // Intervals no probe had before this call: their probes take the slots Offsets gives them (spread, a target's
+        // probes apart); the others go where there is room. Decided before any is added.
+        var fresh = list.Select(p => p.Interval).Distinct().Where(i => registry.SlotSizes(i).Length == 0).ToHashSet();
         for (var i = 0; i < list.Count; i++)
         {
             var p = list[i];
             var slots = ProbeRegistry.SlotsPer(p.Interval);
-            var isNew = registry.SlotSizes(p.Interval).Length == 0;
-            var slot = registry.Add(p, isNew ? (int)(offsets[i].Ticks * slots / p.Interval.Ticks) % slots : null);
+            var slot = registry.Add(p, fresh.Contains(p.Interval) ? (int)(offsets[i].Ticks * slots / p.Interval.Ticks) % slots : null);
             if (registry.NeedsTrigger(p.Interval, slot, now) is not { } first) continue;
             var key = new JobKey($"{p.Interval.Ticks}/{slot}", Group);
             var job = JobBuilder.Create<ProbeSlotJob>().WithIdentity(key)

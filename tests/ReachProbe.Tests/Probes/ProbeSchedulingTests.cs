@@ -161,6 +161,40 @@ public class ProbeSchedulingTests
     }
 
     [Fact]
+    public async Task AddProbeScheduler_ATargetsProbesHalfAnIntervalApart_TargetsSpread()
+    {
+        // In configuration order (t0/icmp, t0/arp, t1/icmp, …), as the agent lists them: the slots must come from the
+        // spread, not from the order — filled in order, a target's two probes sat 10 ms apart and every 50th target
+        // shared a slot, so a fault was seen at one phase of the cycle only.
+        var probes = Enumerable.Range(0, 1000).SelectMany(i => new[]
+        {
+            new ScheduledProbe($"t{i}", new CountingProbe("icmp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+            new ScheduledProbe($"t{i}", new CountingProbe("arp", TimeSpan.Zero), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+        }).ToList();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<IProbeResultSink>(new Sink());
+        builder.Services.AddProbeScheduler(probes, jitter: new Random(4));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var registry = host.Services.GetRequiredService<ProbeRegistry>();
+            Assert.Equal(Enumerable.Repeat(20, 100), registry.SlotSizes(TimeSpan.FromSeconds(1)));
+            for (var i = 0; i < 1000; i++)
+            {
+                var gap = Math.Abs(registry.SlotOf($"t{i}/icmp")!.Value - registry.SlotOf($"t{i}/arp")!.Value);
+                Assert.InRange(Math.Min(gap, 100 - gap), 49, 50);
+            }
+            // Every 50th target (t0, t50, t100, …): spread over the cycle, not in one slot.
+            Assert.True(Enumerable.Range(0, 20).Select(k => registry.SlotOf($"t{k * 50}/icmp")).Distinct().Count() >= 15);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task AddProbeScheduler_OneTarget_OnlyItsSlotsFire()
     {
         var builder = Host.CreateApplicationBuilder();
