@@ -244,6 +244,9 @@ public static class ProbeSchedulingExtensions
             // store); a fire can then start up to FireAhead early (never late).
             q.ConfigureScheduler(o =>
             {
+                // Quartz keeps its schedulers in a process-wide repository by name: a host's own name, so a second host
+                // in the process (the tests build one after another) never finds the last one's scheduler still there.
+                o.InstanceName = $"reachprobe-{Guid.NewGuid():N}";
                 o.MaxBatchSize = 16;
                 o.BatchTriggerAcquisitionFireAheadTimeWindow = FireAhead;
             });
