@@ -28,7 +28,7 @@ public sealed class DdpProbe(IPAddress target, TimeProvider? time = null) : IEng
         {
             var elapsed = _time.GetElapsedTime(started);
             Finish(elapsed > timeout
-                ? new ProbeResult(Name, ProbeStatus.Timeout, elapsed, $"answered late, after {elapsed.TotalMilliseconds:0} ms")
+                ? new ProbeResult(Name, ProbeStatus.Timeout, elapsed, ProbeRunner.AnsweredLate(elapsed))
                 : new ProbeResult(Name, ProbeStatus.Answered, elapsed, info.Status switch
                 {
                     ConsoleStatus.Awake => "awake",

@@ -44,7 +44,7 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEn
     {
         null => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, "timeout"),
         // The sweep runs every few milliseconds: an answer it had not yet cut off, but after the deadline, is late — lost.
-        _ when elapsed > timeout => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, $"answered late, after {elapsed.TotalMilliseconds:0} ms"),
+        _ when elapsed > timeout => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, ProbeRunner.AnsweredLate(elapsed)),
         { Kind: IcmpMatch.Reply } => new ProbeResult(Name, ProbeStatus.Answered, elapsed, "echo reply"),
         { } a => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(a.Type, a.Code))
         {

@@ -26,6 +26,9 @@ public sealed class ProbeRunner
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }.AddTimeout(timeout).Build();
     }
 
+    /// <summary>The reason of an answer that came after the deadline: a timeout, since late is lost.</summary>
+    public static string AnsweredLate(TimeSpan elapsed) => $"answered late, after {elapsed.TotalMilliseconds:0} ms";
+
     /// <summary>The per-attempt timeout.</summary>
     public TimeSpan Timeout { get; }
 
@@ -41,7 +44,7 @@ public sealed class ProbeRunner
             // The timeout is cooperative: on a busy machine an answer can slip in after the deadline. Late is lost.
             var elapsed = _time.GetElapsedTime(started);
             return result.ProvesReceipt && elapsed > Timeout
-                ? result with { Status = ProbeStatus.Timeout, Duration = elapsed, Reason = $"answered late, after {elapsed.TotalMilliseconds:0} ms" }
+                ? result with { Status = ProbeStatus.Timeout, Duration = elapsed, Reason = AnsweredLate(elapsed) }
                 : result;
         }
         catch (TimeoutRejectedException)
