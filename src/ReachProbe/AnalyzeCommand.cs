@@ -32,6 +32,7 @@ internal static class AnalyzeCommand
             var verdict = new VerdictOptions();
             foreach (var (setting, option) in thresholds)
                 if (parse.GetValue(option) is { } value) setting.Set(verdict, value);
+            if (verdict.Validate(v => v.Flag) is [var problem, ..]) throw new UsageException(problem);
             Dictionary<uint, ulong>? hosts = null;
             foreach (var t in parse.GetValue(targets) ?? [])
             {

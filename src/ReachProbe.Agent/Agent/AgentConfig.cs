@@ -199,6 +199,8 @@ public sealed record AgentConfig
             Known(th, "$.thresholds", problems, VerdictSetting.All.Select(v => v.Key).ToArray());
             foreach (var setting in VerdictSetting.All)
                 if (Number(th, setting.Key, setting.Range, problems) is { } v) setting.Set(thresholds, v);
+            // Ranges were checked above (a value out of range was not set): what is left are the rules between settings.
+            foreach (var p in thresholds.Validate()) problems.Add($"$.thresholds.{p}");
         }
         config = config with { Thresholds = thresholds };
 

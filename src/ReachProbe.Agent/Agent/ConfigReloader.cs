@@ -29,15 +29,27 @@ public sealed record ConfigChange(
         var added = next.Targets.Where(t => !before.ContainsKey(Identity(t))).ToList();
         var removed = current.Targets.Where(t => !after.ContainsKey(Identity(t))).ToList();
         var changed = next.Targets.Where(t => before.TryGetValue(Identity(t), out var old) && !Same(old, t)).ToList();
-        var restart = new List<string>();
-        if (!Equals(current.Listen, next.Listen)) restart.Add("listen");
-        if (current.Interface != next.Interface) restart.Add("interface");
-        if (current.History != next.History) restart.Add("history");
-        if (current.LogLevel != next.LogLevel) restart.Add("logLevel");
-        if (current.View != next.View) restart.Add("capture.view");
-        if (Verdict.VerdictSetting.All.Any(v => v.Get(current.Thresholds) != v.Get(next.Thresholds))) restart.Add("thresholds");
+        var restart = RestartOnly.Where(r => !r.Same(current, next)).Select(r => r.Name).ToList();
         return new ConfigChange(added, removed, changed, restart);
     }
+
+    /// <summary>
+    /// <paramref name="next"/> with every setting that takes effect only at a restart as <paramref name="running"/> has it,
+    /// so that the configuration in force says what the agent does (and the next reload names them again).
+    /// </summary>
+    public static AgentConfig KeepRestartOnly(AgentConfig next, AgentConfig running) =>
+        RestartOnly.Aggregate(next, (c, r) => r.Keep(c, running));
+
+    // The settings that a reload cannot change, each named once: the warning and what is kept both read this list.
+    private static readonly (string Name, Func<AgentConfig, AgentConfig, bool> Same, Func<AgentConfig, AgentConfig, AgentConfig> Keep)[] RestartOnly =
+    [
+        ("listen", (a, b) => Equals(a.Listen, b.Listen), (c, r) => c with { Listen = r.Listen }),
+        ("interface", (a, b) => a.Interface == b.Interface, (c, r) => c with { Interface = r.Interface }),
+        ("history", (a, b) => a.History == b.History, (c, r) => c with { History = r.History }),
+        ("logLevel", (a, b) => a.LogLevel == b.LogLevel, (c, r) => c with { LogLevel = r.LogLevel }),
+        ("capture.view", (a, b) => a.View == b.View, (c, r) => c with { View = r.View }),
+        ("thresholds", (a, b) => Verdict.VerdictSetting.All.All(v => v.Get(a.Thresholds) == v.Get(b.Thresholds)), (c, r) => c with { Thresholds = r.Thresholds }),
+    ];
 
     private static bool Same(TargetConfig a, TargetConfig b) =>
         a.Interval == b.Interval && a.Timeout == b.Timeout && a.Firmware == b.Firmware && a.Probes.Select(p => p.Text).SequenceEqual(b.Probes.Select(p => p.Text));
@@ -65,16 +77,46 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
         _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true; // SIGHUP must not end the process
-            _ = Task.Run(() => ReloadAsync(CancellationToken.None));
+            _ = Task.Run(() => ReloadAsync(CancellationToken.None)); // never throws: every fault is logged
         });
         return Task.CompletedTask;
     }
 
-    /// <summary>Reloads now; false when the new configuration was refused.</summary>
+    /// <summary>
+    /// Reloads now; false when the new configuration was refused or the reload failed. Never throws (a signal handler's
+    /// task has no one to observe it): an unexpected fault is logged as such, and the configuration in force stays.
+    /// </summary>
     public async Task<bool> ReloadAsync(CancellationToken cancel)
     {
-        await _one.WaitAsync(cancel).ConfigureAwait(false);
         try
+        {
+            await _one.WaitAsync(cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        try
+        {
+            return await ApplyAsync(cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e)
+        {
+            LogFailed(e);
+            return false;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    private async Task<bool> ApplyAsync(CancellationToken cancel)
+    {
         {
             AgentConfig next;
             try
@@ -109,7 +151,7 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
                 return false;
             }
             // Keep what needs a restart as it is, so the running agent and its configuration agree.
-            next = next with { Listen = _current.Listen, Interface = _current.Interface, History = _current.History, LogLevel = _current.LogLevel, Thresholds = _current.Thresholds };
+            next = ConfigChange.KeepRestartOnly(next, _current);
             var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
             var stopping = change.Removed.Concat(change.Changed).Select(t => t.Name).ToHashSet();
             var old = ProbeSchedulingExtensions.Unschedule(registry, registry.All.Where(p => stopping.Contains(p.Target)).Select(p => p.Key).ToList());
@@ -120,10 +162,6 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
             LogReloaded(change.Added.Count, change.Removed.Count, change.Changed.Count, next.Targets.Count - change.Added.Count - change.Changed.Count);
             if (change.NeedRestart.Count > 0) LogNeedRestart(string.Join(", ", change.NeedRestart));
             return true;
-        }
-        finally
-        {
-            _one.Release();
         }
     }
 
@@ -149,6 +187,9 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
         _signal?.Dispose();
         _one.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "reload failed; the running configuration stays")]
+    private partial void LogFailed(Exception e);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reload: {Problem}")]
     private partial void LogProblem(string problem);

@@ -68,13 +68,20 @@ public sealed class VerdictOptions
     /// </summary>
     public TimeSpan OverdueMax { get; set; } = TimeSpan.FromSeconds(300);
 
-    /// <summary>Returns every problem with these options, each naming the setting's configuration key; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>
+    /// Returns every problem with these options, each naming the setting by <paramref name="name"/> (default: its
+    /// configuration key; the command line names its flag); empty when valid. Ranges come from
+    /// <see cref="VerdictSetting.All"/>, rules between two settings from <see cref="VerdictSetting.Rules"/>. Every entry
+    /// point that builds options (configuration file, environment, command line, reload) calls it.
+    /// </summary>
+    public IReadOnlyList<string> Validate(Func<VerdictSetting, string>? name = null)
     {
+        name ??= v => v.Key;
         var problems = VerdictSetting.All.Where(v => !v.Range.Contains(v.Get(this)))
-            .Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Key}: must be {v.Range.Noun} ({v.Range.Text}), not {v.Get(this)}")).ToList();
-        if (OverdueFloor > OverdueMax)
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"overdueFloorSeconds: must not exceed overdueMaxSeconds ({OverdueMax.TotalSeconds}), not {OverdueFloor.TotalSeconds}"));
+            .Select(v => string.Create(CultureInfo.InvariantCulture, $"{name(v)}: must be {v.Range.Noun} ({v.Range.Text}), not {v.Get(this)}")).ToList();
+        foreach (var (low, high) in VerdictSetting.Rules)
+            if (low.Get(this) > high.Get(this))
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name(low)}: must not exceed {name(high)} ({high.Get(this)}), not {low.Get(this)}"));
         return problems;
     }
 }
@@ -111,6 +118,12 @@ public sealed record VerdictSetting(string Key, string Flag, ValueRange Range, s
             o => o.OverdueFloor, (o, v) => o.OverdueFloor = v),
         Seconds("overdueMaxSeconds", "--overdue-max", 5, 86400, "switched view: the longest silence before a target that answers nothing is down (and the one used when it never broadcast)",
             o => o.OverdueMax, (o, v) => o.OverdueMax = v),
+    ];
+
+    /// <summary>Pairs of settings where the first must not exceed the second.</summary>
+    public static IReadOnlyList<(VerdictSetting Low, VerdictSetting High)> Rules { get; } =
+    [
+        (All.Single(v => v.Key == "overdueFloorSeconds"), All.Single(v => v.Key == "overdueMaxSeconds")),
     ];
 
     private static VerdictSetting Seconds(string key, string flag, double min, double max, string help, Func<VerdictOptions, TimeSpan> get, Action<VerdictOptions, TimeSpan> set) =>

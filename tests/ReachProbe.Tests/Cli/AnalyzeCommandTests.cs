@@ -91,6 +91,7 @@ public sealed class AnalyzeCommandTests : IDisposable
     [InlineData(new[] { "analyze", "a.pcap", "--silence", "soon" }, "--silence takes seconds (1–3600), not 'soon'")]
     [InlineData(new[] { "analyze", "a.pcap", "--threshold=2.5" }, "--threshold takes a whole number (1–100), not '2.5'")]
     [InlineData(new[] { "analyze", "a.pcap", "--target", "10.0.0.1=01:00:5e:00:00:01" }, "'01:00:5e:00:00:01' cannot be a host's MAC address (zero, broadcast or multicast)")]
+    [InlineData(new[] { "analyze", "a.pcap", "--overdue-floor", "3600", "--overdue-max", "5" }, "reachprobe: --overdue-floor: must not exceed --overdue-max (5), not 3600")]
     [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
     public void Run_BadUsage_ExitsTwoWithOneClearLine(string[] args, string expected)
     {
