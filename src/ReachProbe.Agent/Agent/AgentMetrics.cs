@@ -20,12 +20,29 @@ public sealed class AgentMetrics
     private readonly Counter _missedRounds;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
     private readonly Gauge _historyUp, _historyPending, _filter, _view;
+    private readonly Counter _resultsDropped;
+    // Every collector made, so that a target's series are forgotten from their labels, not from a hand-kept list.
+    private readonly List<Collector> _all = [];
+
+    /// <summary>The metric factory, remembering each collector it makes.</summary>
+    private sealed class Made(IMetricFactory f, List<Collector> all)
+    {
+        private T Keep<T>(T c) where T : Collector
+        {
+            all.Add(c);
+            return c;
+        }
+
+        public Gauge CreateGauge(string name, string help, params string[] labels) => Keep(f.CreateGauge(name, help, labels));
+        public Counter CreateCounter(string name, string help, params string[] labels) => Keep(f.CreateCounter(name, help, labels));
+        public Histogram CreateHistogram(string name, string help, HistogramConfiguration config) => Keep(f.CreateHistogram(name, help, config));
+    }
 
     /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
     public AgentMetrics(CollectorRegistry registry)
     {
         Registry = registry;
-        var f = Metrics.WithCustomRegistry(registry);
+        var f = new Made(Metrics.WithCustomRegistry(registry), _all);
         _state = f.CreateGauge("reachprobe_target_state", $"Current state of the target ({string.Join(", ", Names.States.Select(s => s.Name()))}): one series, value 1, for the state it is in.", "target", "state");
         _probeSuccess = f.CreateGauge("reachprobe_probe_success", "1 when the last attempt of the probe showed the target receives (answered or refused).", "target", "probe");
         // Per target the sum of round trips (divided by the answered attempts, already counted in reachprobe_probes_total,
@@ -54,6 +71,7 @@ public sealed class AgentMetrics
         _historyUp = f.CreateGauge("reachprobe_history_up", "1 while the incident history takes writes, 0 while its writes fail (they are kept and retried).");
         _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
+        _resultsDropped = f.CreateCounter("reachprobe_probe_results_dropped_total", $"Probe results lost because the analysis loop's queue ({ProbeEvidence.QueueCapacity}) was full: they were never weighed.");
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
     }
 
@@ -86,24 +104,31 @@ public sealed class AgentMetrics
     /// <summary>Counts a history write lost to a full queue.</summary>
     public void HistoryDropped() => _historyDropped.Inc();
 
-    /// <summary>Removes every series of a target (removed by a reload).</summary>
+    /// <summary>Every metric the agent exports (README's table is checked against it).</summary>
+    public IReadOnlyList<Collector> Collectors => _all;
+
+    /// <summary>Counts a probe result lost to a full queue.</summary>
+    public void ProbeResultDropped() => _resultsDropped.Inc();
+
+    /// <summary>Removes every series of a target (removed by a reload): of every metric whose first label is the target.</summary>
     public void Forget(string target)
     {
         _states.TryRemove(target, out _);
-        foreach (var c in new Collector[] { _state, _probeSuccess, _lastFrame, _info, _roundTrips, _incidentDuration, _probes, _evidence, _changes, _incidents, _conflicts, _flooded })
+        foreach (var c in _all.Where(c => c.LabelNames is ["target", ..]))
         {
             switch (c)
             {
                 case Gauge g: Remove(g.GetAllLabelValues(), target, v => g.RemoveLabelled(v)); break;
                 case Counter k: Remove(k.GetAllLabelValues(), target, v => k.RemoveLabelled(v)); break;
                 case Histogram h: Remove(h.GetAllLabelValues(), target, v => h.RemoveLabelled(v)); break;
+                default: throw new InvalidOperationException($"{c.Name}: a per-target metric of a kind Forget does not know");
             }
         }
     }
 
     private static void Remove(IEnumerable<string[]> series, string target, Action<string[]> remove)
     {
-        foreach (var labels in series.Where(l => l.Length > 0 && l[0] == target).ToList()) remove(labels);
+        foreach (var labels in series.Where(l => l[0] == target).ToList()) remove(labels);
     }
 
     /// <summary>The registry (for the /metrics endpoint and tests).</summary>

@@ -20,8 +20,12 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     /// <summary>The targets after a reload (on the loop's thread): results for others are dropped.</summary>
     public void SetTargets(IReadOnlyDictionary<string, uint> ipOfTarget) => _ipOfTarget = ipOfTarget;
 
+    /// <summary>Probe results waiting for the loop, at most: past that the oldest is dropped, and counted.</summary>
+    public const int QueueCapacity = 4096;
+
     private readonly Channel<(ScheduledProbe Probe, ProbeResult Result, DateTimeOffset At)> _results =
-        Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        Channel.CreateBounded<(ScheduledProbe, ProbeResult, DateTimeOffset)>(new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => metrics.ProbeResultDropped());
     private readonly HashSet<HostMonitor> _socketBlind = [];
     private readonly HashSet<string> _discovered = [];
     // Echo replies to the monitor seen on the wire, per sender address: the last few (sequence, MAC, time).

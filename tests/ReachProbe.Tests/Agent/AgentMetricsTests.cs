@@ -84,4 +84,46 @@ public class AgentMetricsTests
         foreach (var s in new[] { "echo_answered", "arp_answered", "tcp_answered", "frame_from_target", "probe_answered", "probe_unanswered", "monitor_blind" })
             Assert.DoesNotContain(s, signatures);
     }
+
+    [Fact]
+    public async Task Forget_RemovesEverySeriesOfTheTarget_WhateverTheMetric_AndNoOtherTargets()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(registry);
+        foreach (var target in new[] { "console", "router" })
+        {
+            Healthy(metrics, target, new Random(1));
+            metrics.Probe(target, new ProbeResult("icmp", ProbeStatus.Timeout, TimeSpan.FromSeconds(1), "timeout"));
+            foreach (var kind in Enum.GetValues<EvidenceKind>()) metrics.Evidence(target, kind);
+            metrics.IncidentEnded(target, "deaf", "7.00", TimeSpan.FromMinutes(3));
+            metrics.Conflicts(target, "02:00:00:00:00:99", 3);
+            metrics.Flooded(target, "echo_unanswered", 500);
+        }
+        var before = await Scrape(registry);
+        // Every metric with a target label has a series for the console, so the test covers them all.
+        var perTarget = before.Split('\n').Where(l => l.Contains("{target=\"console\"", StringComparison.Ordinal))
+            .Select(l => l[..l.IndexOf('{')]).Select(n => n.EndsWith("_bucket", StringComparison.Ordinal) || n.EndsWith("_sum", StringComparison.Ordinal) || n.EndsWith("_count", StringComparison.Ordinal) ? n[..n.LastIndexOf('_')] : n)
+            .ToHashSet();
+        var declared = before.Split('\n').Where(l => l.StartsWith("# TYPE reachprobe_", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+        Assert.True(perTarget.Count >= 12, string.Join(", ", perTarget));
+
+        metrics.Forget("console");
+        var after = await Scrape(registry);
+        Assert.DoesNotContain("target=\"console\"", after);
+        foreach (var name in perTarget) Assert.Matches($"(?m)^{name}(_sum|_count|_bucket)?{{target=\"router\"", after);
+        Assert.All(declared, d => Assert.Contains($"# TYPE {d} ", after));
+    }
+
+    [Fact]
+    public async Task ProbeResults_BeyondTheQueue_AreCountedAsDropped()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(registry);
+        var evidence = new ProbeEvidence(new Dictionary<string, uint> { ["console"] = 0xC612001B }, metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        var probe = new ScheduledProbe("console", new IcmpProbe(System.Net.IPAddress.Parse("198.18.0.27")), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        // The loop is stalled (never polled): the queue holds its capacity, and every result past it pushes one out.
+        for (var i = 0; i < ProbeEvidence.QueueCapacity + 10; i++)
+            evidence.Record(probe, new ProbeResult("icmp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(1), "echo reply"), DateTimeOffset.UnixEpoch);
+        Assert.Contains("reachprobe_probe_results_dropped_total 10\n", await Scrape(registry));
+    }
 }
