@@ -26,6 +26,24 @@ public static class Frames
     /// <summary>ICMP echo reply.</summary>
     public static byte[] EchoReply(LanHost from, LanHost to, ushort id, ushort seq) => Icmp(from, to, IcmpV4TypeCode.EchoReply, id, seq);
 
+    /// <summary>
+    /// ICMP destination unreachable (administratively prohibited by default: a firewall's reject) from
+    /// <paramref name="from"/> about <paramref name="to"/>'s echo request (id, seq) to it, quoted as RFC 792 says.
+    /// </summary>
+    public static byte[] EchoRefused(LanHost from, LanHost to, ushort id, ushort seq, byte code = 13)
+    {
+        var request = ((EthernetPacket)Packet.ParsePacket(LinkLayers.Ethernet, EchoRequest(to, from, id, seq))).PayloadPacket.Bytes;
+        var payload = new byte[8 + 28];
+        payload[0] = 3;
+        payload[1] = code;
+        Array.Copy(request, 0, payload, 8, 28);
+        var icmp = new IcmpV4Packet(new ByteArraySegment(payload));
+        var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = icmp, TimeToLive = 64 };
+        icmp.UpdateIcmpChecksum();
+        ip.UpdateIPChecksum();
+        return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv4) { PayloadPacket = ip }.Bytes;
+    }
+
     private static byte[] Icmp(LanHost from, LanHost to, IcmpV4TypeCode type, ushort id, ushort seq)
     {
         var payload = new byte[8 + 32];

@@ -131,7 +131,7 @@ public sealed partial class AgentLoop : IDisposable
         var observer = new AgentObserver(configOf, metrics, history, log, time);
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
-        pipeline.EchoReplyToMonitor += probes.OnEchoReplyToMonitor;
+        pipeline.IcmpToMonitor += probes.OnIcmpToMonitor;
         var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddProducer(capture).AddProducer(probes);

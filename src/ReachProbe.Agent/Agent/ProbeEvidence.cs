@@ -28,11 +28,11 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             _ => metrics.ProbeResultDropped());
     private readonly HashSet<HostMonitor> _socketBlind = [];
     private readonly HashSet<string> _discovered = [];
-    // Echo replies to the monitor seen on the wire, per sender address: the last few (sequence, MAC, time).
-    private readonly Dictionary<uint, (ushort Seq, ulong Mac, long Time)[]> _wireReplies = [];
+    // Echo replies (and refusals) to the monitor seen on the wire, per sender address: the last few (type, sequence, MAC, time).
+    private readonly Dictionary<uint, (byte Type, ushort Seq, ulong Mac, long Time)[]> _wireReplies = [];
     private const int RepliesKept = 8;
-    // ICMP answers the socket got, waiting for the wire to show the echo reply from the target's own MAC.
-    private readonly List<(HostMonitor Host, ushort? Seq, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
+    // ICMP answers the socket got, waiting for the wire to show the echo reply (or the refusal) from the target's own MAC.
+    private readonly List<(HostMonitor Host, byte Type, ushort? Seq, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
     private bool _confirmDue;
     private static readonly TimeSpan ConfirmWithin = TimeSpan.FromSeconds(1);
 
@@ -45,29 +45,32 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     /// <summary>Completes when a result is waiting (wakes the loop).</summary>
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellation) => _results.Reader.WaitToReadAsync(cancellation);
 
-    /// <summary>An echo reply to the monitor on the wire (wired to <see cref="WirePipeline.EchoReplyToMonitor"/>).</summary>
-    public void OnEchoReplyToMonitor(uint from, ulong mac, ushort seq, long at)
+    /// <summary>
+    /// An echo reply (type 0) or a destination unreachable about an echo request (type 3) to the monitor on the wire
+    /// (wired to <see cref="WirePipeline.IcmpToMonitor"/>).
+    /// </summary>
+    public void OnIcmpToMonitor(uint from, ulong mac, byte type, ushort seq, long at)
     {
         if (!_wireReplies.TryGetValue(from, out var ring))
         {
             if (_wireReplies.Count >= 4096) return;
-            _wireReplies[from] = ring = new (ushort, ulong, long)[RepliesKept];
+            _wireReplies[from] = ring = new (byte, ushort, ulong, long)[RepliesKept];
         }
         var oldest = 0;
         for (var i = 1; i < ring.Length; i++) if (ring[i].Time < ring[oldest].Time) oldest = i;
-        ring[oldest] = (seq, mac, at);
+        ring[oldest] = (type, seq, mac, at);
         _confirmDue = true;
     }
 
     /// <summary>
-    /// The wire carried the reply to this attempt — our sequence number, from the target's own MAC (when known), between
-    /// <paramref name="from"/> and <paramref name="until"/>.
+    /// The wire carried the answer to this attempt — ICMP <paramref name="type"/> with our sequence number, from the
+    /// target's own MAC (when known), between <paramref name="from"/> and <paramref name="until"/>.
     /// </summary>
-    private bool OnTheWire(HostMonitor host, ushort? seq, long from, long until)
+    private bool OnTheWire(HostMonitor host, byte type, ushort? seq, long from, long until)
     {
         if (seq is null || !_wireReplies.TryGetValue(host.Identity.Ip, out var ring)) return false;
         foreach (var r in ring)
-            if (r.Time != 0 && r.Seq == seq && r.Time >= from && r.Time <= until && (host.Identity.Mac == 0 || r.Mac == host.Identity.Mac)) return true;
+            if (r.Time != 0 && r.Type == type && r.Seq == seq && r.Time >= from && r.Time <= until && (host.Identity.Mac == 0 || r.Mac == host.Identity.Mac)) return true;
         return false;
     }
 
@@ -93,9 +96,9 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     {
         for (var i = _unconfirmed.Count - 1; i >= 0; i--)
         {
-            var (host, seq, sent, answered, deadline) = _unconfirmed[i];
+            var (host, type, seq, sent, answered, deadline) = _unconfirmed[i];
             if (pipeline.Find(host.Identity.Ip) != host) _unconfirmed.RemoveAt(i); // removed by a reload
-            else if (OnTheWire(host, seq, sent.UtcTicks, long.MaxValue))
+            else if (OnTheWire(host, type, seq, sent.UtcTicks, long.MaxValue))
             {
                 _unconfirmed.RemoveAt(i);
                 host.Add(new Evidence(EvidenceKind.ProbeAnswered, answered.UtcTicks));
@@ -129,7 +132,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             // MAC, before the deadline) reached the wire, and our socket never got it. The fault is on the monitor's side
             // (a firewall, a socket problem): say unknown, never blame the target. A late reply, or one to another
             // pinger, says nothing about our socket.
-            if (result.Status == ProbeStatus.Timeout && OnTheWire(host, result.EchoSequence, at.UtcTicks, (at + result.Duration).UtcTicks))
+            if (result.Status == ProbeStatus.Timeout && OnTheWire(host, 0, result.EchoSequence, at.UtcTicks, (at + result.Duration).UtcTicks))
             {
                 if (_socketBlind.Add(host))
                 {
@@ -139,9 +142,12 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
                 return;
             }
             if (result.ProvesReceipt && _socketBlind.Remove(host)) host.Add(new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
-            if (result.Status == ProbeStatus.Answered)
+            // An echo reply, or the target's own refusal (a firewall's reject on it): proof once the wire shows it
+            // came from the target's MAC — a duplicate address can answer, or refuse, as well as the target.
+            if (result.Status is ProbeStatus.Answered or ProbeStatus.Refused)
             {
-                if (_unconfirmed.Count < 65536) _unconfirmed.Add((host, result.EchoSequence, at, at + result.Duration, time.GetUtcNow() + ConfirmWithin));
+                var type = result.Status == ProbeStatus.Answered ? (byte)0 : (byte)3;
+                if (_unconfirmed.Count < 65536) _unconfirmed.Add((host, type, result.EchoSequence, at, at + result.Duration, time.GetUtcNow() + ConfirmWithin));
                 _confirmDue = true;
                 return;
             }

@@ -23,7 +23,7 @@ public static class ReportWriter
         if (c.Malformed.Count > 0)
             w.WriteLine("  malformed: " + string.Join(", ", c.Malformed.OrderBy(k => k.Key).Select(k => $"{IssueName(k.Key)} ×{k.Value}")));
         if (r.HostsNotTracked > 0)
-            w.WriteLine($"  note: {r.HostsNotTracked} frames named hosts beyond the 1024 tracked; name targets with --target");
+            w.WriteLine($"  note: {(r.HostsNotTracked >= WirePipeline.MaxNotTrackedCounted ? "at least " : "")}{r.HostsNotTracked} more hosts were seen beyond the 1024 tracked and not analysed; name targets with --target");
         if (r.Targets.Count == 0)
         {
             w.WriteLine();

@@ -105,9 +105,9 @@ public struct DecodedFrame
     public byte IcmpType;
     /// <summary>ICMP code.</summary>
     public byte IcmpCode;
-    /// <summary>ICMP echo identifier.</summary>
+    /// <summary>ICMP echo identifier (of a destination unreachable: the quoted echo request's, else 0).</summary>
     public ushort IcmpId;
-    /// <summary>ICMP echo sequence number.</summary>
+    /// <summary>ICMP echo sequence number (of a destination unreachable: the quoted echo request's, else 0).</summary>
     public ushort IcmpSeq;
 
     /// <summary>UDP/TCP source port.</summary>

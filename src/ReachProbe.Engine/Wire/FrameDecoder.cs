@@ -133,6 +133,18 @@ public static class FrameDecoder
         else
         {
             frame.Transport = TransportKind.IcmpOther;
+            // A destination unreachable quotes the IPv4 header and first 8 bytes of what it is about (RFC 792): when
+            // that was an echo request, its identifier and sequence say which attempt was refused.
+            var quoted = p[8..];
+            if (p[0] == 3 && quoted.Length >= 28 && quoted[0] >> 4 == 4 && quoted[9] == 1)
+            {
+                var ihl = (quoted[0] & 0x0F) * 4;
+                if (ihl >= 20 && quoted.Length >= ihl + 8 && quoted[ihl] == 8)
+                {
+                    frame.IcmpId = BinaryPrimitives.ReadUInt16BigEndian(quoted[(ihl + 4)..]);
+                    frame.IcmpSeq = BinaryPrimitives.ReadUInt16BigEndian(quoted[(ihl + 6)..]);
+                }
+            }
         }
     }
 

@@ -70,14 +70,23 @@ public sealed class WirePipeline
     /// <summary>Every host tracked, in the order first seen.</summary>
     public IReadOnlyCollection<HostMonitor> Hosts => _byIp.Values;
 
-    /// <summary>Hosts not tracked because <c>maxHosts</c> was reached.</summary>
-    public long HostsNotTracked { get; private set; }
+    /// <summary>
+    /// Distinct addresses not tracked because <c>maxHosts</c> was reached (each counted once, however many frames named
+    /// it; up to <see cref="MaxNotTrackedCounted"/>, past which the count stays there).
+    /// </summary>
+    public long HostsNotTracked => _notTracked.Count;
+
+    /// <summary>The most addresses <see cref="HostsNotTracked"/> remembers, so a flood of made-up addresses costs bounded memory.</summary>
+    public const int MaxNotTrackedCounted = 65_536;
+
+    private readonly HashSet<uint> _notTracked = [];
 
     /// <summary>
-    /// An echo reply to the live agent's own address (<see cref="Monitor"/>) was on the wire: its sender's address and
-    /// MAC, its sequence number and time. The agent matches them with its ICMP probes' attempts.
+    /// An echo reply, or a destination unreachable about an echo request, to the live agent's own address
+    /// (<see cref="Monitor"/>) was on the wire: its sender's address and MAC, ICMP type (0 or 3), the echo's sequence
+    /// number and time. The agent matches them with its ICMP probes' attempts.
     /// </summary>
-    public event Action<uint, ulong, ushort, long>? EchoReplyToMonitor;
+    public event Action<uint, ulong, byte, ushort, long>? IcmpToMonitor;
 
     /// <summary>
     /// The capture's view of the segment (null: always full, as before views were known). Setting it applies its view
@@ -145,8 +154,8 @@ public sealed class WirePipeline
         Counters.Count(f, length);
         if (f.Issue == DecodeIssue.TruncatedLinkHeader) return;
         var monitor = Segment.Monitor;
-        if (monitor != 0 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && f.IpDst == monitor)
-            EchoReplyToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpSeq, f.Time);
+        if (monitor != 0 && f.IpDst == monitor && (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 || f.Transport == TransportKind.IcmpOther && f.IcmpType == 3))
+            IcmpToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpType, f.IcmpSeq, f.Time);
         Learn(f);
         Segment.View?.Observe(f);
 
@@ -278,7 +287,7 @@ public sealed class WirePipeline
         if (!_discover || !IsUnicast(ip)) return null;
         if (_byIp.Count >= _maxHosts)
         {
-            HostsNotTracked++;
+            if (_notTracked.Count < MaxNotTrackedCounted) _notTracked.Add(ip);
             return null;
         }
         return AddHost(ip);

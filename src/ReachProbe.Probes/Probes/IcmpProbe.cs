@@ -29,30 +29,42 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEn
         var started = _time.GetTimestamp();
         try
         {
-            IcmpEngine.Shared.Echo(target, sequence, timeout, _time, answer => done(Result(answer, _time.GetElapsedTime(started), timeout) with { EchoSequence = sequence }));
+            IcmpEngine.Shared.Echo(target, sequence, timeout, _time, answer => done(Result(_targetAddress, answer, _time.GetElapsedTime(started), timeout) with { EchoSequence = sequence }));
         }
         catch (Exception e) when (e is InvalidOperationException or SocketException)
         {
-            done(Refused(e, _time.GetElapsedTime(started)) with { EchoSequence = sequence });
+            done(NotSent(e, _time.GetElapsedTime(started)) with { EchoSequence = sequence });
         }
     }
 
     /// <inheritdoc/>
     public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => EngineProbe.UntilCancelledAsync(this, cancellation);
 
-    private ProbeResult Result(IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
+    private readonly uint _targetAddress = Wire.Addresses.ToUInt(target);
+
+    /// <summary>
+    /// What an attempt's answer says. A destination unreachable sent by the target itself (its firewall's reject: port,
+    /// protocol or administratively prohibited) means the request reached it and it answered: refused, proof of receipt,
+    /// as a TCP RST is. The same from a router (no route, no ARP answer) says nothing of the target: unreachable.
+    /// </summary>
+    internal static ProbeResult Result(uint target, IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
     {
-        null => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, "timeout"),
+        null => new ProbeResult("icmp", ProbeStatus.Timeout, elapsed, "timeout"),
         // The sweep runs every few milliseconds: an answer it had not yet cut off, but after the deadline, is late — lost.
-        _ when elapsed > timeout => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, ProbeRunner.AnsweredLate(elapsed)),
-        { Kind: IcmpMatch.Reply } => new ProbeResult(Name, ProbeStatus.Answered, elapsed, "echo reply"),
-        { } a => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(a.Type, a.Code))
+        _ when elapsed > timeout => new ProbeResult("icmp", ProbeStatus.Timeout, elapsed, ProbeRunner.AnsweredLate(elapsed)),
+        { Kind: IcmpMatch.Reply } => new ProbeResult("icmp", ProbeStatus.Answered, elapsed, "echo reply"),
+        { Type: 3 } a when a.From == target => new ProbeResult("icmp", ProbeStatus.Refused, elapsed, $"refused by the target: {IcmpPacket.Describe(a.Type, a.Code)} — host receives")
+        {
+            ErrorFrom = $"{Wire.Addresses.Ip(a.From)} (type {a.Type} code {a.Code})",
+        },
+        { } a => new ProbeResult("icmp", ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(a.Type, a.Code))
         {
             ErrorFrom = $"{Wire.Addresses.Ip(a.From)} (type {a.Type} code {a.Code})",
         },
     };
 
-    private ProbeResult Refused(Exception e, TimeSpan elapsed) => e switch
+    /// <summary>The kernel would not send the request (no route, no neighbour), or no ICMP socket could be had.</summary>
+    private ProbeResult NotSent(Exception e, TimeSpan elapsed) => e switch
     {
         InvalidOperationException => new ProbeResult(Name, ProbeStatus.Error, TimeSpan.Zero, e.Message),
         SocketException { SocketErrorCode: SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown } s =>

@@ -5,7 +5,7 @@ public enum ProbeStatus : byte
 {
     /// <summary>The target answered.</summary>
     Answered,
-    /// <summary>The target refused (TCP RST): it is alive and receives, the port is closed.</summary>
+    /// <summary>The target refused (a TCP RST, an ICMP unreachable from the target itself): it is alive and receives.</summary>
     Refused,
     /// <summary>No answer within the timeout.</summary>
     Timeout,

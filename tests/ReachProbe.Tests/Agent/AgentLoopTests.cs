@@ -85,6 +85,9 @@ public sealed class AgentLoopTests
                 new AgentMetrics(Registry), NullLogger.Instance, Clock);
         }
 
+        /// <summary>What the socket gets when the probe is answered: an echo reply, or the target's refusal (ICMP unreachable from it).</summary>
+        public ProbeStatus Answer { get; set; } = ProbeStatus.Answered;
+
         public TargetState State => Agent.Host(IPAddress.Parse(LabConsole.Ip))?.Verdict.State ?? TargetState.Unknown;
 
         /// <summary>Advances the clock in 50 ms steps to <paramref name="until"/> s; the probe is sent every second and its result
@@ -105,7 +108,7 @@ public sealed class AgentLoopTests
                 {
                     pending.Remove(p);
                     var result = p.Answered
-                        ? new ProbeResult("icmp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.4), "echo reply")
+                        ? new ProbeResult("icmp", Answer, TimeSpan.FromMilliseconds(0.4), Answer == ProbeStatus.Answered ? "echo reply" : "refused by the target")
                         : new ProbeResult("icmp", ProbeStatus.Timeout, TimeSpan.FromSeconds(1), "no reply in 1 s");
                     // The attempt's sequence number is the scenario's: one ping a second, seq = its second.
                     Agent.Probes.Record(_icmp, result with { EchoSequence = (ushort)Math.Round(p.Sent) }, T0 + TimeSpan.FromSeconds(p.Sent));
@@ -322,6 +325,46 @@ public sealed class AgentLoopTests
         run.Until(60, _ => true);
         Assert.Equal([TargetState.Up, TargetState.Deaf], run.States.Select(s => s.State));
         Assert.Matches("reachprobe_target_mac_conflicts_total\\{target=\"console\",mac=\"02:00:00:00:00:66\"\\} [1-9]", run.Metrics());
+    }
+
+    /// <summary>Our pings answered by <paramref name="refuser"/>'s ICMP administratively-prohibited (a firewall's reject) while <paramref name="refuses"/>.</summary>
+    private static void Refused(Scenario wire, LanHost refuser, double end, Func<double, bool> refuses)
+    {
+        for (var t = 0; t < end; t++)
+        {
+            wire.Add(t, Frames.EchoRequest(LabProbe, LabConsole, MonitorId, (ushort)t));
+            if (refuses(t)) wire.Add(t + 0.0004, Frames.EchoRefused(refuser, LabProbe, MonitorId, (ushort)t));
+        }
+    }
+
+    [Fact]
+    public void Pass_ConsoleRejectsOurPings_RefusalIsProofOfReceipt_Up()
+    {
+        // The console's firewall rejects echo requests (ICMP unreachable, admin prohibited, from its own address and
+        // MAC): it received them. Never deaf, never down.
+        var wire = new Scenario("refuses");
+        Refused(wire, LabConsole, 40, _ => true);
+        Scenarios.DnsClient(wire, LabConsole, LabRouter, 0.3, 40, 2, _ => true, "store.lab");
+        var run = new Run(wire) { Answer = ProbeStatus.Refused };
+        run.Until(40, _ => true);
+        Assert.Equal([TargetState.Up], run.States.Select(s => s.State));
+        Assert.Contains("reachprobe_probes_total{target=\"console\",probe=\"icmp\",result=\"refused\"} 40", run.Metrics());
+    }
+
+    [Fact]
+    public void Pass_DuplicateAddressRefusesOurPings_DeafConsoleStaysDeaf()
+    {
+        // From 20 s the console is deaf; another host with its address rejects our pings from its own MAC. A refusal
+        // proves receipt only from the target's MAC, as an echo reply does.
+        bool Hears(double t) => t < 20;
+        var duplicate = new LanHost(LabConsole.Ip, "02:00:00:00:00:66");
+        var wire = Console(60, Hears);
+        for (var t = 20; t < 60; t++) wire.Add(t + 0.0003, Frames.EchoRefused(duplicate, LabProbe, MonitorId, (ushort)t));
+        var run = new Run(wire);
+        run.Until(20, Hears);
+        run.Answer = ProbeStatus.Refused;
+        run.Until(60, _ => true);
+        Assert.Equal([TargetState.Up, TargetState.Deaf], run.States.Select(s => s.State));
     }
 
     [Fact]

@@ -98,4 +98,19 @@ public class IcmpPacketTests
         theirs.CopyTo(error, 8);
         Assert.Equal(IcmpMatch.None, IcmpPacket.Match(WithIp(1, 2, error), true, Target, 0x1234, 7, true, out _, out _, out _));
     }
+
+    [Fact]
+    public void IcmpProbeResult_UnreachableFromTheTargetItself_IsRefused_FromARouter_Unreachable()
+    {
+        var target = Target;
+        var byTarget = IcmpProbe.Result(target, new IcmpEngine.Answer(IcmpMatch.Error, 3, 13, target), TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
+        Assert.Equal(ProbeStatus.Refused, byTarget.Status);
+        Assert.True(byTarget.ProvesReceipt);
+        Assert.Contains("refused by the target", byTarget.Reason);
+        var byRouter = IcmpProbe.Result(target, new IcmpEngine.Answer(IcmpMatch.Error, 3, 1, Ip("198.18.0.1")), TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
+        Assert.Equal(ProbeStatus.Unreachable, byRouter.Status);
+        Assert.False(byRouter.ProvesReceipt);
+        // Time exceeded is never the target's receipt, whoever sent it.
+        Assert.Equal(ProbeStatus.Unreachable, IcmpProbe.Result(target, new IcmpEngine.Answer(IcmpMatch.Error, 11, 0, target), TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1)).Status);
+    }
 }

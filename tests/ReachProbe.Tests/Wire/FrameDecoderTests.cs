@@ -19,6 +19,20 @@ public class FrameDecoderTests
     }
 
     [Fact]
+    public void TryDecode_DestinationUnreachableAboutAnEcho_ReadsTheQuotedIdAndSequence()
+    {
+        var f = Decode(Frames.EchoRefused(GameConsole, Pc, 0x1234, 77), 0);
+        Assert.Equal(TransportKind.IcmpOther, f.Transport);
+        Assert.Equal((3, 13), (f.IcmpType, f.IcmpCode));
+        Assert.Equal((0x1234, 77), (f.IcmpId, f.IcmpSeq));
+        Assert.Equal(Ip(GameConsole.Ip), f.IpSrc);
+        // Cut inside the quote: no sequence is made up.
+        var cut = Frames.EchoRefused(GameConsole, Pc, 0x1234, 77);
+        var g = Decode(cut.AsSpan(0, cut.Length - 4).ToArray(), 0);
+        Assert.Equal((0, 0), (g.IcmpId, g.IcmpSeq));
+    }
+
+    [Fact]
     public void TryDecode_GratuitousArp_IsFlagged()
     {
         Assert.True(Decode(Frames.GratuitousArp(GameConsole), 0).IsGratuitousArp);

@@ -52,7 +52,10 @@ public class WirePipelineTests
         for (var i = 0; i < 5000; i++)
             Feed(p, Frames.ArpRequest(Pc, $"198.18.{i / 250}.{1 + i % 250}"), i * 0.001);
         Assert.Equal(64, p.Hosts.Count);
-        Assert.True(p.HostsNotTracked > 4000);
+        Assert.Equal(5000 - 63, p.HostsNotTracked); // the asking PC is the 64th host
+        // Asked for again and again, an address left out is still one host: hosts are counted, not frames.
+        for (var i = 0; i < 5000; i++) Feed(p, Frames.ArpRequest(Pc, "198.18.19.250"), 5 + i * 0.001);
+        Assert.Equal(5000 - 63, p.HostsNotTracked);
     }
 
     [Fact]
