@@ -24,12 +24,10 @@ public interface ITargetLinks
 public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
     : IEvidenceProducer, IDisposable
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(5);
     private readonly HashSet<HostMonitor> _linkDown = [];
     private readonly HashSet<(ulong, string)> _cloned = [];
     private ILiveSource? _capture;
-    private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
-    private TimeSpan _backoff = FirstBackoff;
+    private readonly Resilience.Backoff _backoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
     private bool _blind;
     private CaptureFilter.Choice _filter = filter;
     private bool _reopen;
@@ -58,17 +56,17 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
             if (_capture is not null)
             {
                 Close(loop);
-                _retryAt = now;
+                _backoff.Now();
             }
         }
-        if (_capture is null && now >= _retryAt) TryOpen(loop, now);
+        if (_capture is null && _backoff.Due(now)) TryOpen(loop, now);
         if (!tick) return;
         var linkUp = ownCarrier();
         if (_capture is { Error: { } error })
         {
             LogCaptureFailed(iface, error);
             Close(loop);
-            _retryAt = now + _backoff;
+            _backoff.Failed(now);
             GoBlind(loop, now);
         }
         else if (_capture is not null && !linkUp) GoBlind(loop, now); // our own link is down: we cannot see, so we blame no one
@@ -92,7 +90,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
             c.Open();
             _capture = c;
             loop.Source = c;
-            _backoff = FirstBackoff;
+            _backoff.Succeeded();
             LogCaptureOpen(iface, _filter.Text.Length <= 200 ? _filter.Text : _filter.Text[..200] + "…", _filter.Kind, _filter.Instructions, CaptureFilter.KernelLimit);
             metrics.CaptureFilter(iface, _filter.Kind, _filter.Instructions);
             if (_blind) See(loop, now);
@@ -100,8 +98,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         catch (CaptureException e)
         {
             c.Dispose();
-            _retryAt = now + _backoff;
-            _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+            _backoff.Failed(now);
             LogCaptureFailed(iface, e.Message);
             GoBlind(loop, now);
         }

@@ -16,7 +16,6 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     /// <summary>Writes kept while the database fails; beyond this the oldest signs of life go first, then new writes are dropped.</summary>
     public const int MaxPending = 10_000;
 
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromMinutes(1);
 
     /// <summary>An incident as the database knows it; its id is known once its insert has run.</summary>
     private sealed class Row(TargetState state, string firmware)
@@ -32,8 +31,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     private readonly LinkedList<(Action<HistoryStore> Write, bool Alive)> _pending = new();
     private HistoryStore? _store;
     private bool _failing;
-    private DateTimeOffset _retryAt;
-    private TimeSpan _backoff = FirstBackoff;
+    private readonly Resilience.Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
 
     /// <summary>Writes waiting for the database.</summary>
     public int Pending => _pending.Count;
@@ -105,7 +103,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     public void Alive(DateTimeOffset now)
     {
         if (path is null) return;
-        if (_failing && now >= _retryAt) Retry(now);
+        if (_failing && _backoff.Due(now)) Retry(now);
         var open = _open.Select(kv => (kv.Value, Copy(kv.Key.Evidence))).ToList();
         Write(s =>
         {
@@ -189,14 +187,13 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         {
             if (!TryWrite(next.Value.Write))
             {
-                _retryAt = now + _backoff;
-                _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+                _backoff.Failed(now);
                 return;
             }
             _pending.RemoveFirst();
         }
         _failing = false;
-        _backoff = FirstBackoff;
+        _backoff.Succeeded();
         LogHealed(path!);
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
-using Polly;
-using Polly.Retry;
+using ReachProbe.Resilience;
 using ReachProbe.Wire;
 using SharpPcap;
 using SharpPcap.LibPcap;
@@ -17,24 +16,20 @@ public sealed class ArpEngine : IDisposable
 {
     private static readonly ConcurrentDictionary<string, ArpEngine> Engines = new();
 
-    // Opening a capture device is infrastructure: retried with backoff when the device is busy or coming up; a
-    // missing permission is final and not retried.
-    private static readonly ResiliencePipeline OpenPipeline = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            MaxRetryAttempts = 3,
-            Delay = TimeSpan.FromMilliseconds(100),
-            BackoffType = DelayBackoffType.Exponential,
-            ShouldHandle = new PredicateBuilder().Handle<PcapException>(e => !IsPermission(e)),
-        })
-        .Build();
+    // Opening the capture device is infrastructure: after a failure it is tried again at a later send, with capped
+    // exponential backoff, and sends in between fail at once with the same problem. Never a wait: Send runs on the
+    // scheduler's thread inside the engine's lock (a retry that slept there — Polly's, 0.1 + 0.2 + 0.4 s — held up every
+    // probe of the slot and every other ARP probe behind the lock).
+    private readonly Backoff _openBackoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
+    private readonly TimeProvider _time;
+    private string? _openProblem;
 
     private readonly string _interface;
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<uint, ConcurrentDictionary<Action<ulong, long>, byte>> _waiting = new();
     private LibPcapLiveDevice? _device;
     private string? _openedIndex;
-    private long _indexChecked;
+    private DateTimeOffset _indexChecked;
     private Thread? _reader;
     private volatile bool _stop;
     private int _users;
@@ -42,7 +37,15 @@ public sealed class ArpEngine : IDisposable
     /// <summary>Counts the handle's openings: a probe re-reads its interface's address and MAC when it changes.</summary>
     public int Generation { get; private set; }
 
-    private ArpEngine(string iface) => _interface = iface;
+    /// <summary>An engine of its own for <paramref name="iface"/> (<see cref="Acquire"/> shares one per interface).</summary>
+    internal ArpEngine(string iface, TimeProvider? time = null)
+    {
+        _interface = iface;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>How many times the capture device was tried (tests: a failing device is not retried at every send).</summary>
+    internal int OpenAttempts { get; private set; }
 
     /// <summary>The engine of an interface, shared by every probe on it; release it with <see cref="Release"/>.</summary>
     public static ArpEngine Acquire(string iface)
@@ -92,12 +95,24 @@ public sealed class ArpEngine : IDisposable
         {
             // The interface deleted and made again (a new ifindex): reopen. Looked at once a second, not at every send
             // (a read of sysfs each: at a thousand targets a twentieth of the agent's CPU).
-            if (_device is not null && Environment.TickCount64 - _indexChecked >= 1000)
+            var now = _time.GetUtcNow();
+            if (_device is not null && now - _indexChecked >= TimeSpan.FromSeconds(1))
             {
-                _indexChecked = Environment.TickCount64;
+                _indexChecked = now;
                 if (IfIndex(_interface) != _openedIndex) Reset();
             }
-            if (_device is null && Open() is { } problem) return problem;
+            if (_device is null)
+            {
+                if (!_openBackoff.Due(now)) return _openProblem;
+                OpenAttempts++;
+                if (Open() is { } problem)
+                {
+                    _openBackoff.Failed(now);
+                    return _openProblem = problem;
+                }
+                _openBackoff.Succeeded();
+                _indexChecked = now;
+            }
             try
             {
                 _device!.SendPacket(frame);
@@ -117,13 +132,13 @@ public sealed class ArpEngine : IDisposable
         {
             var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == _interface);
             if (device is null) return $"no capture device for interface {_interface}";
-            OpenPipeline.Execute(() => device.Open(new DeviceConfiguration
+            device.Open(new DeviceConfiguration
             {
                 Mode = DeviceModes.None,
                 ReadTimeout = 100,
                 Immediate = true,
                 Snaplen = 128,
-            }));
+            });
             device.Filter = "arp and arp[6:2] = 2"; // replies only
             _device = device;
             _openedIndex = IfIndex(_interface);
