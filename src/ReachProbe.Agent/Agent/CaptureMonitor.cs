@@ -8,7 +8,10 @@ namespace ReachProbe.Agent;
 /// <summary>The carrier of the link each target is behind, when the monitor can see it (a bridge's ports).</summary>
 public interface ITargetLinks
 {
-    /// <summary>Carrier of the link behind which <paramref name="mac"/> lives: true, false, or null when unknown.</summary>
+    /// <summary>Reads what the links are now (once a tick, for every target), before <see cref="CarrierOf"/> is asked.</summary>
+    void Refresh() { }
+
+    /// <summary>Carrier of the link behind which <paramref name="mac"/> lives, as of the last <see cref="Refresh"/>: true, false, or null when unknown.</summary>
     bool? CarrierOf(ulong mac);
 
     /// <summary>Another link the MAC was seen behind while it is still the target's on its own (a cloned MAC), or null.</summary>
@@ -120,6 +123,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
     /// <summary>The carrier of the bridge port each target is behind: its own link (field report signature 8).</summary>
     private void WatchTargetLinks(AnalysisLoop loop, ITargetLinks links, DateTimeOffset now)
     {
+        links.Refresh();
         foreach (var host in loop.Pipeline.Hosts)
         {
             if (host.Identity.Mac == 0 || links.CarrierOf(host.Identity.Mac) is not { } carrier) continue;

@@ -39,21 +39,28 @@ public sealed class BridgePortsTests : IDisposable
         File.WriteAllBytes(Path.Combine(_sys.FullName, "br0", "brforward"), entry);
     }
 
+    /// <summary>The agent's tick: the links read again, then the console's carrier asked.</summary>
+    private static bool? Tick(BridgePorts ports)
+    {
+        ports.Refresh();
+        return ports.CarrierOf(Console);
+    }
+
     [Fact]
     public void ClonedMac_OnAnotherPort_DoesNotMoveTheTargetsLink()
     {
         var ports = new BridgePorts("br0", _sys.FullName, TimeSpan.FromMinutes(5), _clock);
         Fdb(1);
-        Assert.True(ports.CarrierOf(Console));
+        Assert.True(Tick(ports));
         Assert.Equal("pc0", ports.LearnedPort(Console));
 
         // The console's link drops; an attacker sends with its MAC from att0 and the bridge moves the MAC there.
         Carrier("pc0", false);
         Fdb(2);
-        Assert.False(ports.CarrierOf(Console)); // still the console's own port: down, not "up" through the clone
+        Assert.False(Tick(ports)); // still the console's own port: down, not "up" through the clone
         Assert.Equal("att0", ports.ClonedOn(Console));
         _clock.Advance(TimeSpan.FromMinutes(4));
-        Assert.False(ports.CarrierOf(Console));
+        Assert.False(Tick(ports));
     }
 
     [Fact]
@@ -61,13 +68,31 @@ public sealed class BridgePortsTests : IDisposable
     {
         var ports = new BridgePorts("br0", _sys.FullName, TimeSpan.FromMinutes(5), _clock);
         Fdb(1);
-        Assert.True(ports.CarrierOf(Console));
+        Assert.True(Tick(ports));
         Carrier("pc0", false);
         Fdb(2);
-        Assert.False(ports.CarrierOf(Console));
+        Assert.False(Tick(ports));
         _clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.True(ports.CarrierOf(Console));
+        Assert.True(Tick(ports));
         Assert.Equal("att0", ports.LearnedPort(Console));
         Assert.Null(ports.ClonedOn(Console));
+    }
+
+    [Fact]
+    public void Refresh_ReadsTheDatabaseAndEachCarrierOnce_HoweverManyTargetsAsk()
+    {
+        var ports = new BridgePorts("br0", _sys.FullName, TimeSpan.FromMinutes(5), _clock);
+        Fdb(1);
+        ports.Refresh();
+        var before = ports.Reads;
+        for (var i = 0; i < 1000; i++) ports.CarrierOf(Console);
+        Assert.Equal(1, ports.Reads - before); // pc0's carrier, once
+        ports.Refresh();
+        Assert.Equal(1 + 3, ports.Reads - before); // brforward and two ports' numbers
+        Assert.True(ports.CarrierOf(Console));
+        // What changed is seen at the next refresh, not before.
+        Carrier("pc0", false);
+        Assert.True(ports.CarrierOf(Console));
+        Assert.False(Tick(ports));
     }
 }
