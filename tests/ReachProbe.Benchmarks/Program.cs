@@ -14,14 +14,32 @@ return args switch
     ["measure", var mode, var path] => Measure(mode, path),
     ["analyze", .. var rest] => AnalyzeBenchmark(rest),
     ["history"] => HistoryBenchmark.Run(),
-    ["scale"] => ScaleBenchmark.Run([100, 1000], 60),
-    ["scale", "--targets", var list] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), 60),
-    ["scale", "--targets", var list, "--seconds", var s] => ScaleBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(), int.Parse(s, CultureInfo.InvariantCulture)),
+    ["scale", .. var rest] => ScaleArgs(rest),
     ["latency", .. var rest] => LatencyArgs(rest),
     ["memory"] => MemoryBenchmark.Run([100, 1000, 4096]),
     ["memory", "--targets", var list] => MemoryBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList()),
     _ => Usage(),
 };
+
+static int ScaleArgs(string[] rest)
+{
+    List<int> targets = [100, 1000];
+    var seconds = 60;
+    string[] placements = ["port", "bridge"];
+    if (rest.Length % 2 != 0) return Usage();
+    for (var i = 0; i + 1 < rest.Length; i += 2)
+    {
+        switch (rest[i])
+        {
+            case "--targets": targets = rest[i + 1].Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList(); break;
+            case "--seconds" when int.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var sec) && sec > 0: seconds = sec; break;
+            case "--placement" when rest[i + 1] is "port" or "bridge": placements = [rest[i + 1]]; break;
+            case "--placement" when rest[i + 1] is "both": placements = ["port", "bridge"]; break;
+            default: return Usage();
+        }
+    }
+    return ScaleBenchmark.Run(targets, seconds, placements);
+}
 
 static int LatencyArgs(string[] rest)
 {
@@ -53,9 +71,11 @@ static int Usage()
               port (switched view, the console broadcasting every SEC s, default 2); fault → new state on /metrics for
               deaf, down and recovery at a 1 s probe interval (p50, p95 over N injections, default 10), time spent
               unresponsive first, false downs; then its CPU and RSS for a minute
-          ReachProbe.Benchmarks scale [--targets 100,1000 [--seconds 60]]
-              as root: the agent with N answering addresses in network namespaces of its own, icmp+arp every 1 s, then
-              fping -c on the same addresses: CPU-s/s, RSS, probes sent and answered, schedule lag p99, /metrics, SIGTERM
+          ReachProbe.Benchmarks scale [--targets 100,1000] [--seconds 60] [--placement port|bridge|both]
+              as root: the agent with N answering addresses in network namespaces of its own, icmp+arp every 1 s, on a
+              plain port (its veth) and inline (a bridge it captures on; default both), then fping -c on the same
+              addresses: CPU-s/s, RSS, probes sent and answered, schedule lag p99, /metrics scraped from outside
+              during the run (p50/max), faults, SIGTERM
           ReachProbe.Benchmarks memory [--targets 100,1000,4096]
               per-target memory of the pipeline, verdict and metric series in this process: built, after a minute of
               healthy icmp+arp probing, and under a flood that fills every tracker's table to its bound

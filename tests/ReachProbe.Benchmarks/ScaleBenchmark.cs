@@ -17,7 +17,7 @@ internal static partial class ScaleBenchmark
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
 
-    public static int Run(IReadOnlyList<int> sizes, int seconds)
+    public static int Run(IReadOnlyList<int> sizes, int seconds, IReadOnlyList<string> placements)
     {
         if (Environment.UserName != "root")
         {
@@ -28,8 +28,8 @@ internal static partial class ScaleBenchmark
         var unit = UnitEnvironment();
         Console.WriteLine($"ReachProbe at scale — icmp+arp every 1 s, {seconds} s per run after all are up and {Settle.TotalSeconds:0} s more, {Environment.ProcessorCount} cores; "
             + $"the agent with config/reachprobe.service's environment ({string.Join(" ", unit.Select(kv => $"{kv.Key}={kv.Value}"))})");
-        Console.WriteLine($"{"tool",-12} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics",18} {"deaf p50/max removed p50/max",30} {"SIGTERM",8}");
-        foreach (var n in sizes) Once(dll, n, seconds, unit);
+        Console.WriteLine($"{"tool",-18} {"targets",7} {"CPU-s/s",8} {"RSS",8} {"sent/s",8} {"answered",9} {"lag p99",8} {"/metrics (p50/max)",24} {"deaf p50/max removed p50/max",30} {"SIGTERM",8}");
+        foreach (var n in sizes) Once(dll, n, seconds, unit, placements);
         return 0;
     }
 
@@ -44,17 +44,18 @@ internal static partial class ScaleBenchmark
             .ToDictionary(kv => kv[0], kv => kv[1]);
     }
 
-    private static void Once(string dll, int n, int seconds, IReadOnlyDictionary<string, string> unit)
+    private static void Once(string dll, int n, int seconds, IReadOnlyDictionary<string, string> unit, IReadOnlyList<string> placements)
     {
         // One lab at a time: the kernel's neighbour table is shared by every namespace (1,024 entries by default), so
         // fping beside a second lab of 1,000 addresses lost 43 % of its replies to it.
-        Agent(dll, n, seconds, unit);
+        foreach (var placement in placements) Agent(dll, n, seconds, unit, placement);
         Fping(n, seconds);
     }
 
-    private static void Agent(string dll, int n, int seconds, IReadOnlyDictionary<string, string> unit)
+    private static void Agent(string dll, int n, int seconds, IReadOnlyDictionary<string, string> unit, string placement)
     {
-        using var lab = ScaleLab.Create(n);
+        using var lab = ScaleLab.Create(n, bridge: placement == "bridge");
+        var tool = $"reachprobe@{placement}";
         var log = new System.Text.StringBuilder();
         var (agent, pid) = lab.StartAgent(dll, lab.WriteConfig("icmp", "arp"), log, unit);
         // Warm up until every target is up (or a minute), then measure.
@@ -62,7 +63,7 @@ internal static partial class ScaleBenchmark
         while (watch.Elapsed < TimeSpan.FromSeconds(60) && !agent.HasExited && Count(lab.Scrape().Text ?? "", UpLine()) < n) Thread.Sleep(1000);
         if (agent.HasExited)
         {
-            lock (log) Console.WriteLine($"reachprobe {n,7:N0}: the agent exited ({agent.ExitCode}) before the run; its output:{Environment.NewLine}{log}");
+            lock (log) Console.WriteLine($"{tool} {n,7:N0}: the agent exited ({agent.ExitCode}) before the run; its output:{Environment.NewLine}{log}");
             return;
         }
         // Then let the runtime settle: its tiered JIT recompiles the hot paths during the first minute, a one-off
@@ -70,10 +71,20 @@ internal static partial class ScaleBenchmark
         Thread.Sleep(Settle);
         var before = lab.Scrape().Text ?? "";
         var cpu0 = ScaleLab.CpuSeconds(pid);
-        Thread.Sleep(TimeSpan.FromSeconds(seconds));
+        // Scraped from outside (this process, over TCP, as Prometheus would) every 5 s while the agent runs: the time
+        // of each full response. A scrape costs the agent CPU too: it is part of what a venue runs.
+        var scrapes = new List<double>();
+        var window = Stopwatch.StartNew();
+        while (window.Elapsed < TimeSpan.FromSeconds(seconds))
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(Math.Min(5, Math.Max(0, seconds - window.Elapsed.TotalSeconds))));
+            if (window.Elapsed >= TimeSpan.FromSeconds(seconds)) break;
+            scrapes.Add(lab.Scrape().Seconds);
+        }
         var cpu1 = ScaleLab.CpuSeconds(pid);
         var rss = ScaleLab.RssMb(pid);
         var (afterText, size, time) = lab.Scrape();
+        scrapes.Add(time);
         var after = afterText ?? "";
         var sent = Sum(after, "answered|timeout|unreachable") - Sum(before, "answered|timeout|unreachable");
         var answered = Sum(after, "answered") - Sum(before, "answered");
@@ -120,14 +131,15 @@ internal static partial class ScaleBenchmark
         Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
         while (File.Exists($"/proc/{pid}/stat") && stop.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(20);
         var stopped = stop.Elapsed.TotalSeconds;
-        Console.WriteLine($"{"reachprobe",-12} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {time * 1000,5:0} ms {faults,30} {stopped,6:0.00} s   ({seen})");
+        var scrapeTimes = $"{Median(scrapes) * 1000:0}/{scrapes.Max() * 1000:0} ms";
+        Console.WriteLine($"{tool,-18} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {scrapeTimes,12} {faults,30} {stopped,6:0.00} s   ({seen})");
     }
 
     private static void Fping(int n, int seconds)
     {
         if (!File.Exists("/usr/bin/fping"))
         {
-            Console.WriteLine($"{"fping",-12} {n,7:N0}   not installed (apt-get install fping)");
+            Console.WriteLine($"{"fping",-18} {n,7:N0}   not installed (apt-get install fping)");
             return;
         }
         {
@@ -145,7 +157,7 @@ internal static partial class ScaleBenchmark
             var pairs = XmtRcv().Matches(summary).Select(m => (Xmt: long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Rcv: long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture))).ToList();
             var fx = pairs.Sum(p => p.Xmt);
             var fr = pairs.Sum(p => p.Rcv);
-            Console.WriteLine($"{"fping",-12} {n,7:N0} {(f1 - f0) / (seconds / 4.0),8:0.00} {frss,6:N0} MB {fx / (double)seconds,8:N0} {100.0 * fr / Math.Max(1, fx),8:0.00}% {"-",9} {"-",18} {"-",30} {"-",8}");
+            Console.WriteLine($"{"fping",-18} {n,7:N0} {(f1 - f0) / (seconds / 4.0),8:0.00} {frss,6:N0} MB {fx / (double)seconds,8:N0} {100.0 * fr / Math.Max(1, fx),8:0.00}% {"-",9} {"-",24} {"-",30} {"-",8}");
         }
     }
 

@@ -34,8 +34,15 @@ public sealed class ScaleLab : IDisposable
         Targets = Enumerable.Range(2, n).Select(i => $"198.18.{16 + i / 256}.{i % 256}").ToList();
     }
 
-    /// <summary>Builds the venue with <paramref name="n"/> addresses (at most 4,000).</summary>
-    public static ScaleLab Create(int n)
+    /// <summary>The interface the agent captures on: its veth (a plain port), or the bridge it sits inline on.</summary>
+    public string AgentInterface { get; private set; } = "sa0";
+
+    /// <summary>
+    /// Builds the venue with <paramref name="n"/> addresses (at most 4,000). <paramref name="bridge"/>: the agent's side
+    /// is a bridge (sbr0) with the veth and a second, idle port (sx0) — the inline placement, where the agent reads the
+    /// bridge's forwarding database and port carriers.
+    /// </summary>
+    public static ScaleLab Create(int n, bool bridge = false)
     {
         LabNetwork.RequireRoot();
         var lab = new ScaleLab(n);
@@ -47,7 +54,15 @@ public sealed class ScaleLab : IDisposable
                 Sh("ip", "-n", ns, "link", "set", "lo", "up");
             }
             Sh("ip", "link", "add", "sa0", "netns", lab.AgentNs, "type", "veth", "peer", "name", "st0", "netns", lab.TargetNs);
-            Sh("ip", "-n", lab.AgentNs, "addr", "add", $"{AgentIp}/20", "dev", "sa0");
+            if (bridge)
+            {
+                lab.AgentInterface = "sbr0";
+                Sh("ip", "-n", lab.AgentNs, "link", "add", "sbr0", "type", "bridge");
+                Sh("ip", "-n", lab.AgentNs, "link", "add", "sx0", "type", "veth", "peer", "name", "sx1");
+                foreach (var port in new[] { "sa0", "sx0" }) Sh("ip", "-n", lab.AgentNs, "link", "set", port, "master", "sbr0");
+                foreach (var dev in new[] { "sbr0", "sx0", "sx1" }) Sh("ip", "-n", lab.AgentNs, "link", "set", dev, "up");
+            }
+            Sh("ip", "-n", lab.AgentNs, "addr", "add", $"{AgentIp}/20", "dev", lab.AgentInterface);
             var batch = Path.Combine(lab._dir, "addresses");
             File.WriteAllLines(batch, lab.Targets.Select(t => $"address add {t}/20 dev st0"));
             Sh("ip", "-n", lab.TargetNs, "-batch", batch);
