@@ -97,7 +97,7 @@ internal static class AnalyzeCommand
     /// <summary>Adds the capture's incidents to the history; returns an exit code on failure, null on success.</summary>
     private static int? Import(AnalysisResult result, string file, string db, string? firmware, long first, TextWriter stderr)
     {
-        var incidents = result.Targets.SelectMany(t => t.Host.Verdict.Incidents.Select(i => (
+        var incidents = result.Targets.SelectMany(t => t.Incidents.Select(i => (
             Target: Addresses.Ip(t.Ip),
             State: i.State.Name(),
             Start: new DateTimeOffset(i.Start, TimeSpan.Zero),

@@ -46,9 +46,10 @@ public sealed partial class AgentLoop : IDisposable
     /// </summary>
     public void Reconfigure(AgentConfig next) => _reconfigure.Enqueue(next);
 
+    // Not evidence: a new configuration, applied on the loop's thread between passes (it adds and removes targets).
     private sealed class Reconfiguration(AgentLoop agent) : IEvidenceProducer
     {
-        public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
+        public void Poll(IEvidenceIntake intake, DateTimeOffset now, bool tick)
         {
             while (agent._reconfigure.TryDequeue(out var next)) agent.Apply(next, now);
         }
@@ -134,7 +135,7 @@ public sealed partial class AgentLoop : IDisposable
         pipeline.IcmpToMonitor += probes.OnIcmpToMonitor;
         var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
-        var loop = new AnalysisLoop(pipeline, time).AddObserver(observer).AddProducer(capture).AddProducer(probes);
+        var loop = new AnalysisLoop(pipeline, time) { Source = capture }.AddObserver(observer).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(config, loop, probes, capture, history, observer, configOf, log);
     }
 

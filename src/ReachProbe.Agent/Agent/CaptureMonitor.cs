@@ -22,10 +22,11 @@ public interface ITargetLinks
 /// The monitor's own health as evidence: keeps the live capture open (reopened with capped exponential backoff — an
 /// infrastructure retry, never a probe retry), makes every target unknown while the capture is down or the monitor's
 /// own link has no carrier (a blind monitor blames no one), turns the carrier of each target's bridge port into
-/// <see cref="EvidenceKind.TargetLinkDown"/>/<see cref="EvidenceKind.TargetLinkUp"/>, and exports capture health.
+/// <see cref="EvidenceKind.TargetLinkDown"/>/<see cref="EvidenceKind.TargetLinkUp"/>, and exports capture health. It is
+/// also the loop's source: the live capture behind it comes and goes, the loop reads it through this.
 /// </summary>
 public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
-    : IEvidenceProducer, IDisposable
+    : IEvidenceProducer, ICaptureSource
 {
     private readonly HashSet<HostMonitor> _linkDown = [];
     private readonly HashSet<(ulong, string)> _cloned = [];
@@ -51,14 +52,33 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
     public bool Blind => _blind;
 
     /// <inheritdoc/>
-    public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
+    public string Name => iface;
+
+    /// <inheritdoc/>
+    public LinkKind Link => _capture?.Link ?? LinkKind.Ethernet;
+
+    /// <inheritdoc/>
+    public bool TryRead(out CapturedFrame frame)
+    {
+        if (_capture is { } c) return c.TryRead(out frame);
+        frame = default;
+        return false;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>With no capture open, nothing comes until it is reopened (at a tick, which wakes the loop anyway).</remarks>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellation) =>
+        _capture is { } c ? c.WaitToReadAsync(cancellation) : new ValueTask<bool>(Task.Delay(Timeout.Infinite, cancellation).ContinueWith(static _ => false, TaskScheduler.Default));
+
+    /// <inheritdoc/>
+    public void Poll(IEvidenceIntake loop, DateTimeOffset now, bool tick)
     {
         if (_reopen)
         {
             _reopen = false;
             if (_capture is not null)
             {
-                Close(loop);
+                Close();
                 _backoff.Now();
             }
         }
@@ -68,7 +88,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         if (_capture is { Error: { } error })
         {
             LogCaptureFailed(iface, error);
-            Close(loop);
+            Close();
             _backoff.Failed(now);
             GoBlind(loop, now);
         }
@@ -85,14 +105,13 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         if (_capture is not null) metrics.CaptureCounter(iface, "handoff_dropped", _capture.HandoffDropped);
     }
 
-    private void TryOpen(AnalysisLoop loop, DateTimeOffset now)
+    private void TryOpen(IEvidenceIntake loop, DateTimeOffset now)
     {
         var c = create(_filter.Text);
         try
         {
             c.Open();
             _capture = c;
-            loop.Source = c;
             _backoff.Succeeded();
             LogCaptureOpen(iface, _filter.Text.Length <= 200 ? _filter.Text : _filter.Text[..200] + "…", _filter.Kind, _filter.Instructions, CaptureFilter.KernelLimit);
             metrics.CaptureFilter(iface, _filter.Kind, _filter.Instructions);
@@ -107,38 +126,37 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         }
     }
 
-    private void GoBlind(AnalysisLoop loop, DateTimeOffset now)
+    private void GoBlind(IEvidenceIntake loop, DateTimeOffset now)
     {
         if (_blind) return;
         _blind = true;
         loop.AddToAll(new Evidence(EvidenceKind.MonitorBlind, now.UtcTicks));
     }
 
-    private void See(AnalysisLoop loop, DateTimeOffset now)
+    private void See(IEvidenceIntake loop, DateTimeOffset now)
     {
         _blind = false;
         loop.AddToAll(new Evidence(EvidenceKind.MonitorSighted, now.UtcTicks));
     }
 
     /// <summary>The carrier of the bridge port each target is behind: its own link (field report signature 8).</summary>
-    private void WatchTargetLinks(AnalysisLoop loop, ITargetLinks links, DateTimeOffset now)
+    private void WatchTargetLinks(IEvidenceIntake loop, ITargetLinks links, DateTimeOffset now)
     {
         links.Refresh();
-        foreach (var host in loop.Pipeline.Hosts)
+        foreach (var host in loop.Hosts)
         {
             if (host.Identity.Mac == 0 || links.CarrierOf(host.Identity.Mac) is not { } carrier) continue;
             if (links.ClonedOn(host.Identity.Mac) is { } other && _cloned.Add((host.Identity.Mac, other)))
                 LogCloned(Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac), other);
-            if (!carrier && _linkDown.Add(host)) host.Add(new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
-            else if (carrier && _linkDown.Remove(host)) host.Add(new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
+            if (!carrier && _linkDown.Add(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
+            else if (carrier && _linkDown.Remove(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
         }
     }
 
-    private void Close(AnalysisLoop loop)
+    private void Close()
     {
         _capture?.Dispose();
         _capture = null;
-        loop.Source = null;
     }
 
     /// <inheritdoc/>

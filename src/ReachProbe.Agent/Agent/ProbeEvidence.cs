@@ -75,14 +75,14 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     }
 
     /// <inheritdoc/>
-    public void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick)
+    public void Poll(IEvidenceIntake intake, DateTimeOffset now, bool tick)
     {
-        while (_results.Reader.TryRead(out var item)) OnResult(loop.Pipeline, item.Probe, item.Result, item.At);
+        while (_results.Reader.TryRead(out var item)) OnResult(intake, item.Probe, item.Result, item.At);
         // Only when something can have changed: a reply on the wire, an answer to confirm, or a deadline (the tick).
         if (_confirmDue || tick)
         {
             _confirmDue = false;
-            Confirm(loop.Pipeline, now);
+            Confirm(intake, now);
         }
     }
 
@@ -92,16 +92,16 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     /// wire never confirms within <see cref="ConfirmWithin"/> counts for nothing (its reply came from another MAC, or
     /// the capture missed it).
     /// </summary>
-    private void Confirm(WirePipeline pipeline, DateTimeOffset now)
+    private void Confirm(IEvidenceIntake intake, DateTimeOffset now)
     {
         for (var i = _unconfirmed.Count - 1; i >= 0; i--)
         {
             var (host, type, seq, sent, answered, deadline) = _unconfirmed[i];
-            if (pipeline.Find(host.Identity.Ip) != host) _unconfirmed.RemoveAt(i); // removed by a reload
+            if (intake.Find(host.Identity.Ip) != host) _unconfirmed.RemoveAt(i); // removed by a reload
             else if (OnTheWire(host, type, seq, sent.UtcTicks, long.MaxValue))
             {
                 _unconfirmed.RemoveAt(i);
-                host.Add(new Evidence(EvidenceKind.ProbeAnswered, answered.UtcTicks));
+                intake.Add(host, new Evidence(EvidenceKind.ProbeAnswered, answered.UtcTicks));
             }
             else if (now >= deadline)
             {
@@ -110,7 +110,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         }
     }
 
-    private void OnResult(WirePipeline pipeline, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
+    private void OnResult(IEvidenceIntake intake, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
         if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload
         // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
@@ -124,7 +124,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             if (_discovered.Count < 65536) _discovered.Add(probe.Key);
         }
         metrics.Probe(probe.Target, result, viaResolver);
-        if (viaResolver || pipeline.Find(ip) is not { } host) return;
+        if (viaResolver || intake.Find(ip) is not { } host) return;
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
         if (probe.Probe is IcmpProbe)
         {
@@ -137,11 +137,11 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
                 if (_socketBlind.Add(host))
                 {
                     LogSocketBlind(probe.Target);
-                    host.Add(new Evidence(EvidenceKind.MonitorBlind, time.GetUtcNow().UtcTicks));
+                    intake.Add(host, new Evidence(EvidenceKind.MonitorBlind, time.GetUtcNow().UtcTicks));
                 }
                 return;
             }
-            if (result.ProvesReceipt && _socketBlind.Remove(host)) host.Add(new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
+            if (result.ProvesReceipt && _socketBlind.Remove(host)) intake.Add(host, new Evidence(EvidenceKind.MonitorSighted, at.UtcTicks));
             // An echo reply, or the target's own refusal (a firewall's reject on it): proof once the wire shows it
             // came from the target's MAC — a duplicate address can answer, or refuse, as well as the target.
             if (result.Status is ProbeStatus.Answered or ProbeStatus.Refused)
@@ -154,16 +154,16 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         }
         // The ARP probe's answer proves receipt only from the target's own MAC; another MAC is a conflict.
         if (probe.Probe is ArpProbe && result.Status == ProbeStatus.Answered && result.Mac is { } mac && Addresses.TryParseMac(mac, out var m)
-            && !pipeline.ArpClaim(host, m, (at + result.Duration).UtcTicks))
+            && !intake.Claim(host, m, (at + result.Duration).UtcTicks))
             return;
-        if (result.ConflictMac is { } other && Addresses.TryParseMac(other, out var o)) pipeline.ArpClaim(host, o, (at + result.Duration).UtcTicks);
+        if (result.ConflictMac is { } other && Addresses.TryParseMac(other, out var o)) intake.Claim(host, o, (at + result.Duration).UtcTicks);
         switch (result.Status)
         {
             case ProbeStatus.Answered or ProbeStatus.Refused:
-                host.Add(new Evidence(EvidenceKind.ProbeAnswered, (at + result.Duration).UtcTicks));
+                intake.Add(host, new Evidence(EvidenceKind.ProbeAnswered, (at + result.Duration).UtcTicks));
                 break;
             case ProbeStatus.Timeout or ProbeStatus.Unreachable:
-                host.Add(new Evidence(EvidenceKind.ProbeUnanswered, at.UtcTicks));
+                intake.Add(host, new Evidence(EvidenceKind.ProbeUnanswered, at.UtcTicks));
                 break;
         }
     }

@@ -22,18 +22,42 @@ public interface IAnalysisObserver
 /// <summary>Brings evidence from outside the wire (probe results, monitor health) into the loop, on its thread.</summary>
 public interface IEvidenceProducer
 {
-    /// <summary>Called on every pass of the loop; <paramref name="tick"/> on the passes that are a tick.</summary>
-    void Poll(AnalysisLoop loop, DateTimeOffset now, bool tick);
+    /// <summary>Called on every pass of the loop, to hand what came in to <paramref name="intake"/>; <paramref name="tick"/> on the passes that are a tick.</summary>
+    void Poll(IEvidenceIntake intake, DateTimeOffset now, bool tick);
+}
+
+/// <summary>
+/// What a producer may do with the loop: look a host up, hand it (or every host) evidence, and say that a MAC answered
+/// for a host's address — which is proof only from the host's own MAC (<see cref="WirePipeline.ArpClaim"/>). Producers
+/// never reach into the pipeline or the loop's source.
+/// </summary>
+public interface IEvidenceIntake
+{
+    /// <summary>Every host tracked.</summary>
+    IReadOnlyCollection<HostMonitor> Hosts { get; }
+
+    /// <summary>The host of an address, or null.</summary>
+    HostMonitor? Find(uint ip);
+
+    /// <summary>Evidence about one host.</summary>
+    void Add(HostMonitor host, in Evidence evidence);
+
+    /// <summary>Evidence about every host (the monitor going blind or seeing again).</summary>
+    void AddToAll(in Evidence evidence);
+
+    /// <summary><paramref name="mac"/> answered for <paramref name="host"/>'s address at <paramref name="time"/>: true when that is the host's own MAC; else a conflict, counted, which proves nothing.</summary>
+    bool Claim(HostMonitor host, ulong mac, long time);
 }
 
 /// <summary>
 /// The one analysis loop behind <c>analyze</c> and the live agent: frames from an <see cref="ICaptureSource"/> and
 /// evidence from <see cref="IEvidenceProducer"/>s go through one <see cref="WirePipeline"/>; observers see evidence and
-/// state changes. Only the clock differs: packet time offline (<see cref="PacketClock"/>), the system clock live.
+/// state changes. One step for both (<see cref="Step"/>): live it runs at every pass on the system clock, offline at
+/// every <see cref="TickInterval"/> of packet time (<see cref="RunToEnd"/>, with a <see cref="PacketClock"/>).
 /// Invariant: single-threaded; only the thread running <see cref="Pass"/>, <see cref="RunToEnd"/> or
 /// <see cref="RunAsync"/> touches the pipeline. Producers hand over through their own channels and never wait.
 /// </summary>
-public sealed class AnalysisLoop
+public sealed class AnalysisLoop : IEvidenceIntake
 {
     /// <summary>How often timeouts are settled, producers ticked and observers told.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
@@ -61,8 +85,8 @@ public sealed class AnalysisLoop
     /// <summary>The loop's clock.</summary>
     public TimeProvider Time { get; }
 
-    /// <summary>Where frames come from; null while there is none (a live capture that is down).</summary>
-    public ICaptureSource? Source { get; set; }
+    /// <summary>Where frames come from: a capture file, or the live capture (which reopens its device behind it).</summary>
+    public ICaptureSource? Source { get; init; }
 
     /// <summary>Adds a producer.</summary>
     public AnalysisLoop AddProducer(IEvidenceProducer producer)
@@ -91,16 +115,27 @@ public sealed class AnalysisLoop
         };
     }
 
-    /// <summary>Gives evidence to every tracked host (the monitor going blind or seeing again).</summary>
+    /// <inheritdoc/>
+    public IReadOnlyCollection<HostMonitor> Hosts => Pipeline.Hosts;
+
+    /// <inheritdoc/>
+    public HostMonitor? Find(uint ip) => Pipeline.Find(ip);
+
+    /// <inheritdoc/>
+    public void Add(HostMonitor host, in Evidence evidence) => host.Add(evidence);
+
+    /// <inheritdoc/>
     public void AddToAll(in Evidence evidence)
     {
         foreach (var h in Pipeline.Hosts) h.Add(evidence);
     }
 
+    /// <inheritdoc/>
+    public bool Claim(HostMonitor host, ulong mac, long time) => Pipeline.ArpClaim(host, mac, time);
+
     /// <summary>
-    /// One pass of the live loop at <paramref name="now"/>: every frame available now, every producer, and — once per
-    /// <see cref="TickInterval"/> — the observers' tick; timeouts are settled at every pass, every 100 ms at most (the
-    /// pipeline's own step). Returns the frames processed.
+    /// One pass of the live loop at <paramref name="now"/>: every frame available now, then <see cref="Step"/>.
+    /// Returns the frames processed.
     /// </summary>
     public int Pass(DateTimeOffset now)
     {
@@ -114,13 +149,22 @@ public sealed class AnalysisLoop
                 frames++;
             }
         }
+        Step(now);
+        return frames;
+    }
+
+    /// <summary>
+    /// What the loop does besides frames, live and offline alike: every producer is polled, timeouts and decisions that
+    /// waited for time are settled (the pipeline does so every 100 ms of its clock at most), and — once per
+    /// <see cref="TickInterval"/> — producers and observers are told it is a tick.
+    /// </summary>
+    private void Step(DateTimeOffset now)
+    {
         var tick = now >= _nextTick;
         if (tick) _nextTick = now + TickInterval;
         foreach (var p in _producers) p.Poll(this, now, tick);
-        // Timeouts and decisions that waited for time: every pass (the pipeline settles them every 100 ms of its own).
         Pipeline.Advance(now.UtcTicks);
         if (tick) foreach (var o in _observers) o.OnTick(now);
-        return frames;
     }
 
     /// <summary>
@@ -152,9 +196,11 @@ public sealed class AnalysisLoop
     }
 
     /// <summary>
-    /// Offline: reads <see cref="Source"/> to its end with packet time as the clock (never running backwards, even in a
-    /// capture merged out of order), then settles what timed out by the last packet. A source that breaks part-way
-    /// yields the results of the frames before the break, and the error.
+    /// Offline: the live loop's passes driven by the file's clock. Reads <see cref="Source"/> to its end with packet time
+    /// as the clock (never running backwards, even in a capture merged out of order), taking the loop's
+    /// <see cref="Step"/> whenever packet time reaches the next tick, then settles what timed out by the last packet
+    /// and takes a last step there. A source that breaks part-way yields the results of the frames before the break,
+    /// and the error.
     /// </summary>
     /// <param name="clock">The pipeline's clock, set to each packet's time.</param>
     /// <param name="onFrames">Called every 65,536 frames (progress; it may throw to cancel).</param>
@@ -167,6 +213,7 @@ public sealed class AnalysisLoop
         string? error = null;
         try
         {
+            var nextTick = long.MinValue;
             while (source.TryRead(out var frame))
             {
                 var t = Math.Max(frame.Time, last);
@@ -174,6 +221,11 @@ public sealed class AnalysisLoop
                 last = t;
                 clock.Now = t;
                 Pipeline.Process(link, frame.Data, t);
+                if (t >= nextTick)
+                {
+                    Step(new DateTimeOffset(t, TimeSpan.Zero));
+                    nextTick = _nextTick.UtcTicks;
+                }
                 if ((Pipeline.Counters.Frames & 0xFFFF) == 0) onFrames?.Invoke();
             }
         }
@@ -181,7 +233,12 @@ public sealed class AnalysisLoop
         {
             error = e.Message;
         }
-        if (first is not null) Pipeline.Flush(last);
+        if (first is not null)
+        {
+            Pipeline.Flush(last);
+            _nextTick = DateTimeOffset.MinValue; // the last step is a tick: observers see the state at the end
+            Step(new DateTimeOffset(last, TimeSpan.Zero));
+        }
         return new OfflineRun(first, first is null ? null : last, error);
     }
 }

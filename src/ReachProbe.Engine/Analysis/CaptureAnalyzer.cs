@@ -24,11 +24,36 @@ public sealed class AnalysisOptions
 /// <param name="Elapsed">Wall time so far.</param>
 public readonly record struct AnalysisProgress(long Packets, long Bytes, long FileSize, TimeSpan Elapsed);
 
-/// <summary>One analysed target.</summary>
+/// <summary>One analysed target as the analysis left it: data copied out of the engine, which nothing changes afterwards.</summary>
 /// <param name="Ip">IPv4 address, host order.</param>
 /// <param name="Mac">MAC, 0 if never learned.</param>
-/// <param name="Host">Its trackers and verdict.</param>
-public sealed record TargetReport(uint Ip, ulong Mac, HostMonitor Host);
+/// <param name="FinalState">Its state at the end of the capture.</param>
+/// <param name="LastFrame">Time of its last frame (UTC ticks), or null.</param>
+/// <param name="Incidents">Its incidents, in order.</param>
+/// <param name="Changes">Its state changes, in order.</param>
+/// <param name="Notes">Notes for the timeline (gratuitous ARP, conflicts, view changes …).</param>
+/// <param name="Totals">Every piece of evidence over the whole capture.</param>
+public sealed record TargetReport(uint Ip, ulong Mac, TargetState FinalState, long? LastFrame, IReadOnlyList<IncidentReport> Incidents,
+    IReadOnlyList<StateChange> Changes, IReadOnlyList<Evidence> Notes, EvidenceCounts Totals)
+{
+    /// <summary>The host's report, copied from its engine.</summary>
+    public static TargetReport Of(HostMonitor h)
+    {
+        var v = h.Verdict;
+        return new TargetReport(h.Identity.Ip, h.Identity.Mac, v.State, v.LastFrame,
+            v.Incidents.Select(i => new IncidentReport(i.State, i.Start, i.End, i.EndReason, i.RecoveredBy, i.Evidence.Copy())).ToArray(),
+            v.Changes.ToArray(), v.Notes.ToArray(), v.Totals.Copy());
+    }
+}
+
+/// <summary>One incident as reported.</summary>
+/// <param name="State">Deaf, down or unresponsive.</param>
+/// <param name="Start">Start (UTC ticks).</param>
+/// <param name="End">End (UTC ticks), or null when it was still open at the end of the capture.</param>
+/// <param name="EndReason">Why it ended.</param>
+/// <param name="RecoveredBy">The proof of receipt that ended it, when it recovered.</param>
+/// <param name="Evidence">The evidence seen from its start to its end.</param>
+public sealed record IncidentReport(TargetState State, long Start, long? End, IncidentEnd EndReason, EvidenceKind? RecoveredBy, EvidenceCounts Evidence);
 
 /// <summary>What an analysis found.</summary>
 public sealed class AnalysisResult
@@ -99,7 +124,7 @@ public static class CaptureAnalyzer
         var reported = pipeline.Hosts
             .Where(h => options.Targets is not null || IsDiscoveredTarget(h, pipeline))
             .OrderBy(h => h.Identity.Ip)
-            .Select(h => new TargetReport(h.Identity.Ip, h.Identity.Mac, h))
+            .Select(TargetReport.Of)
             .ToList();
         return new AnalysisResult
         {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using ReachProbe.Verdict;
 using ReachProbe.Wire;
 
@@ -33,11 +32,10 @@ public static class ReportWriter
         foreach (var t in r.Targets)
         {
             w.WriteLine();
-            var v = t.Host.Verdict;
             w.WriteLine($"target {Addresses.Ip(t.Ip)}  mac {(t.Mac == 0 ? "unknown" : Addresses.Mac(t.Mac))}  "
-                + $"{v.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {v.Incidents.Count(i => i.State == TargetState.Down)} down"
-                + (v.Incidents.Any(i => i.State == TargetState.Unresponsive) ? $", {v.Incidents.Count(i => i.State == TargetState.Unresponsive)} unresponsive" : "")
-                + $"; last state {v.State.Name()}");
+                + $"{t.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {t.Incidents.Count(i => i.State == TargetState.Down)} down"
+                + (t.Incidents.Any(i => i.State == TargetState.Unresponsive) ? $", {t.Incidents.Count(i => i.State == TargetState.Unresponsive)} unresponsive" : "")
+                + $"; last state {t.FinalState.Name()}");
             foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {text}");
         }
         if (r.Error is not null)
@@ -63,7 +61,7 @@ public static class ReportWriter
 
     private static IEnumerable<(long Time, string Text)> Timeline(TargetReport t, long start)
     {
-        var v = t.Host.Verdict;
+        var v = t;
         var lines = new List<(long Time, int Order, string Text)>();
         var endedAt = v.Incidents
             .Where(i => i.End is not null && i.EndReason is IncidentEnd.Recovered or IncidentEnd.MonitorBlind)
@@ -80,16 +78,15 @@ public static class ReportWriter
         }
         foreach (var i in v.Incidents)
         {
-            lines.Add((i.Start, 1, $"{i.State.Name(),-6} {Summary(i, start)}"));
+            lines.Add((i.Start, 1, $"{i.State.Name(),-6} {Summary(i.Evidence, start)}"));
         }
         foreach (var n in v.Notes) lines.Add((n.Time, 0, n.Kind.Info().Text));
         return lines.OrderBy(l => l.Time).ThenBy(l => l.Order).Select(l => (l.Time, l.Text));
     }
 
     /// <summary>One line of evidence for an incident, e.g. "echo unanswered ×3 since 757.0 s; ARP for it unanswered ×3 unicast then ×2 broadcast".</summary>
-    public static string Summary(Incident i, long start)
+    public static string Summary(EvidenceCounts e, long start)
     {
-        var e = i.Evidence;
         var parts = new List<string>();
         if (e[EvidenceKind.EchoUnanswered] > 0)
             parts.Add($"{EvidenceKind.EchoUnanswered.Info().Text} ×{e[EvidenceKind.EchoUnanswered]} since {Offset(e.FirstTime(EvidenceKind.EchoUnanswered)!.Value, start)} s");
@@ -107,91 +104,37 @@ public static class ReportWriter
         return string.Join("; ", parts);
     }
 
-    /// <summary>Writes the JSON report.</summary>
+    /// <summary>Writes the JSON report (System.Text.Json, source-generated: <see cref="ReportJsonContext"/>).</summary>
     public static void WriteJson(AnalysisResult r, Stream output)
     {
-        using var j = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         var start = r.FirstTime ?? 0;
-        j.WriteStartObject();
-        j.WriteString("file", r.File);
-        j.WriteNumber("packets", r.Counters.Frames);
-        j.WriteNumber("durationSeconds", Math.Round(r.DurationSeconds, 6));
-        j.WriteString("linkType", LinkName(r.Link));
-        j.WriteStartObject("view");
-        j.WriteString("view", ViewName(r.View.View));
-        j.WriteString("source", r.View.Forced ? "option" : r.View.Decided ? "detected" : "assumed");
-        if (r.View.OwnMac != 0) j.WriteString("capturedBy", Addresses.Mac(r.View.OwnMac)); else j.WriteNull("capturedBy");
-        j.WriteEndObject();
-        if (r.FirstTime is { } first) j.WriteString("start", Iso(first)); else j.WriteNull("start");
-        j.WriteBoolean("complete", r.Error is null);
-        if (r.Error is null) j.WriteNull("error"); else j.WriteString("error", r.Error);
-        j.WriteStartObject("counts");
+        double Offset(long t) => Math.Round((t - start) / (double)TimeSpan.TicksPerSecond, 6);
         var c = r.Counters;
-        j.WriteNumber("bytes", c.Bytes);
-        j.WriteNumber("arpRequests", c.ArpRequests);
-        j.WriteNumber("arpReplies", c.ArpReplies);
-        j.WriteNumber("arpGratuitous", c.ArpGratuitous);
-        j.WriteNumber("echoRequests", c.EchoRequests);
-        j.WriteNumber("echoReplies", c.EchoReplies);
-        j.WriteNumber("dnsQueries", c.DnsQueries);
-        j.WriteNumber("dnsResponses", c.DnsResponses);
-        j.WriteNumber("tcpSyn", c.TcpSyn);
-        j.WriteNumber("tcpSynAck", c.TcpSynAck);
-        j.WriteNumber("ipv6", c.IPv6);
-        j.WriteStartObject("malformed");
-        foreach (var (issue, n) in c.Malformed.OrderBy(k => k.Key)) j.WriteNumber(IssueName(issue), n);
-        j.WriteEndObject();
-        j.WriteEndObject();
-        j.WriteStartArray("targets");
-        foreach (var t in r.Targets)
-        {
-            var v = t.Host.Verdict;
-            j.WriteStartObject();
-            j.WriteString("ip", Addresses.Ip(t.Ip));
-            if (t.Mac == 0) j.WriteNull("mac"); else j.WriteString("mac", Addresses.Mac(t.Mac));
-            j.WriteString("finalState", v.State.Name());
-            if (v.LastFrame is { } lf) j.WriteString("lastFrame", Iso(lf)); else j.WriteNull("lastFrame");
-            j.WriteStartArray("incidents");
-            foreach (var i in v.Incidents)
-            {
-                j.WriteStartObject();
-                j.WriteString("state", i.State.Name());
-                j.WriteString("start", Iso(i.Start));
-                if (i.End is { } end) j.WriteString("end", Iso(end)); else j.WriteNull("end");
-                j.WriteNumber("startOffsetSeconds", Math.Round((i.Start - start) / (double)TimeSpan.TicksPerSecond, 6));
-                if (i.End is { } e2) j.WriteNumber("endOffsetSeconds", Math.Round((e2 - start) / (double)TimeSpan.TicksPerSecond, 6)); else j.WriteNull("endOffsetSeconds");
-                j.WriteString("endReason", Names.Camel(i.EndReason.Name()));
-                WriteEvidence(j, i.Evidence);
-                j.WriteEndObject();
-            }
-            j.WriteEndArray();
-            j.WriteStartArray("changes");
-            foreach (var ch in v.Changes)
-            {
-                j.WriteStartObject();
-                j.WriteString("state", ch.State.Name());
-                j.WriteString("at", Iso(ch.At));
-                j.WriteNumber("offsetSeconds", Math.Round((ch.At - start) / (double)TimeSpan.TicksPerSecond, 6));
-                j.WriteString("cause", ch.Cause.Info().JsonName);
-                j.WriteEndObject();
-            }
-            j.WriteEndArray();
-            j.WriteEndObject();
-        }
-        j.WriteEndArray();
-        j.WriteEndObject();
+        var report = new JsonReport(
+            r.File, c.Frames, Math.Round(r.DurationSeconds, 6), LinkName(r.Link),
+            new JsonView(ViewName(r.View.View), r.View.Forced ? "option" : r.View.Decided ? "detected" : "assumed", r.View.OwnMac != 0 ? Addresses.Mac(r.View.OwnMac) : null),
+            r.FirstTime is { } first ? Iso(first) : null, r.Error is null, r.Error,
+            new JsonCounts(c.Bytes, c.ArpRequests, c.ArpReplies, c.ArpGratuitous, c.EchoRequests, c.EchoReplies, c.DnsQueries, c.DnsResponses, c.TcpSyn, c.TcpSynAck, c.IPv6,
+                c.Malformed.OrderBy(k => k.Key).ToDictionary(k => IssueName(k.Key), k => k.Value)),
+            r.Targets.Select(t => new JsonTarget(
+                Addresses.Ip(t.Ip), t.Mac == 0 ? null : Addresses.Mac(t.Mac), t.FinalState.Name(), t.LastFrame is { } lf ? Iso(lf) : null,
+                t.Incidents.Select(i => new JsonIncident(i.State.Name(), Iso(i.Start), i.End is { } end ? Iso(end) : null, Offset(i.Start),
+                    i.End is { } e2 ? Offset(e2) : null, Names.Camel(i.EndReason.Name()), Evidence(i.Evidence))).ToList(),
+                t.Changes.Select(ch => new JsonChange(ch.State.Name(), Iso(ch.At), Offset(ch.At), ch.Cause.Info().JsonName)).ToList())).ToList());
+        System.Text.Json.JsonSerializer.Serialize(output, report, ReportJsonContext.Default.JsonReport);
     }
 
-    private static void WriteEvidence(Utf8JsonWriter j, EvidenceCounts e)
+    /// <summary>An incident's evidence by its JSON names (<see cref="EvidenceCatalog"/>), in the catalogue's order.</summary>
+    private static Dictionary<string, long> Evidence(EvidenceCounts e)
     {
-        j.WriteStartObject("evidence");
+        var d = new Dictionary<string, long>();
         foreach (var info in EvidenceCatalog.All)
         {
             if (info.JsonCount is null) continue;
-            j.WriteNumber(info.JsonCount, e[info.Kind]);
-            if (info.Kind == EvidenceKind.ArpForTargetUnanswered) j.WriteNumber("arpUnansweredBroadcast", e.ArpUnansweredBroadcast);
+            d[info.JsonCount] = e[info.Kind];
+            if (info.Kind == EvidenceKind.ArpForTargetUnanswered) d["arpUnansweredBroadcast"] = e.ArpUnansweredBroadcast;
         }
-        j.WriteEndObject();
+        return d;
     }
 
     private static string IssueName(DecodeIssue i) => Camel(i.ToString());

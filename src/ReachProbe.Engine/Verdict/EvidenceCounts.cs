@@ -33,6 +33,14 @@ public sealed class EvidenceCounts
         }
     }
 
+    /// <summary>A copy of these counts, to keep as they are now.</summary>
+    public EvidenceCounts Copy()
+    {
+        var c = new EvidenceCounts();
+        c.Merge(this);
+        return c;
+    }
+
     /// <summary>Adds all of <paramref name="other"/> to this.</summary>
     public void Merge(EvidenceCounts other)
     {

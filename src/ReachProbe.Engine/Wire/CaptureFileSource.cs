@@ -5,21 +5,23 @@ using SharpPcap.LibPcap;
 namespace ReachProbe.Wire;
 
 /// <summary>
-/// Reads pcap and pcapng files through SharpPcap (libpcap). Checks the file before handing it to libpcap so that
-/// the common mistakes get a precise message, and never lets a libpcap error escape as anything but a
-/// <see cref="CaptureException"/>.
+/// Reads pcap and pcapng files: classic pcap in managed code (<see cref="PcapFileReader"/>, libpcap's checks and
+/// messages, a span per record), pcapng through SharpPcap (libpcap). Checks the file first so that the common mistakes
+/// get a precise message, and never lets a reader's error escape as anything but a <see cref="CaptureException"/>.
 /// </summary>
 public sealed class CaptureFileSource : ICaptureSource
 {
-    private readonly CaptureHandleReaderDevice _device;
-    private readonly BufferedFile _file;
+    private readonly CaptureHandleReaderDevice? _device;
+    private readonly BufferedFile? _file;
+    private readonly PcapFileReader? _reader;
     private long _index;
 
-    private CaptureFileSource(string path, CaptureHandleReaderDevice device, BufferedFile file, LinkKind link, long size)
+    private CaptureFileSource(string path, CaptureHandleReaderDevice? device, BufferedFile? file, PcapFileReader? reader, LinkKind link, long size)
     {
         Name = path;
         _device = device;
         _file = file;
+        _reader = reader;
         Link = link;
         FileSize = size;
     }
@@ -37,7 +39,10 @@ public sealed class CaptureFileSource : ICaptureSource
     public long BytesRead { get; private set; }
 
     /// <summary>Opens a capture file, or throws <see cref="CaptureException"/> naming what is wrong with it.</summary>
-    public static CaptureFileSource Open(string path)
+    public static CaptureFileSource Open(string path) => Open(path, viaLibpcap: false);
+
+    /// <summary>Opens a capture file; <paramref name="viaLibpcap"/> reads a classic pcap through libpcap too (tests compare the two readers).</summary>
+    internal static CaptureFileSource Open(string path, bool viaLibpcap)
     {
         long size;
         Span<byte> magic = stackalloc byte[4];
@@ -63,6 +68,16 @@ public sealed class CaptureFileSource : ICaptureSource
         if (m is not (0xD4C3B2A1 or 0xA1B2C3D4 or 0x4D3CB2A1 or 0xA1B23C4D or 0x0A0D0D0A))
             throw new CaptureException($"{path}: not a pcap or pcapng file (starts with 0x{m:X8})");
 
+        if (PcapFileReader.IsClassic(m) && !viaLibpcap)
+        {
+            var reader = PcapFileReader.Open(path);
+            if (!Enum.IsDefined((LinkKind)reader.LinkType))
+            {
+                reader.Dispose();
+                throw new CaptureException($"{path}: unsupported link type {reader.LinkType} ({LinkTypeName(reader.LinkType)}); ReachProbe reads Ethernet (1), Linux cooked SLL (113) and SLL2 (276)");
+            }
+            return new CaptureFileSource(path, null, null, reader, (LinkKind)reader.LinkType, size);
+        }
         var stream = BufferedFile.Open(path);
         var device = new CaptureHandleReaderDevice(stream.Handle);
         try
@@ -88,22 +103,46 @@ public sealed class CaptureFileSource : ICaptureSource
             stream.Release(closedByLibpcap: true);
             throw new CaptureException($"{path}: unsupported link type {dlt} ({LinkTypeName(dlt)}); ReachProbe reads Ethernet (1), Linux cooked SLL (113) and SLL2 (276)");
         }
-        return new CaptureFileSource(path, device, stream, (LinkKind)dlt, size);
+        return new CaptureFileSource(path, device, stream, null, (LinkKind)dlt, size);
     }
 
     /// <inheritdoc/>
     public bool TryRead(out CapturedFrame frame)
     {
+        if (_reader is not null)
+        {
+            bool got;
+            long ticks;
+            ReadOnlySpan<byte> bytes;
+            int length;
+            try
+            {
+                got = _reader.Next(out ticks, out bytes, out length);
+            }
+            catch (CaptureException e)
+            {
+                throw new CaptureException($"{Name}: {e.Message} (after packet {_index})", e);
+            }
+            if (!got)
+            {
+                frame = default;
+                return false;
+            }
+            _index++;
+            BytesRead = _reader.Position;
+            frame = new CapturedFrame(ticks, bytes, length);
+            return true;
+        }
         while (true)
         {
-            var res = PcapRecord.Next(_device, out var ticks, out var data, out var len);
+            var res = PcapRecord.Next(_device!, out var ticks, out var data, out var len);
             if (res == 0) continue; // a timeout only happens on live handles
             if (res == -2)
             {
                 frame = default;
                 return false;
             }
-            if (res != 1) throw new CaptureException($"{Name}: {Clean(_device.LastError)} (after packet {_index})");
+            if (res != 1) throw new CaptureException($"{Name}: {Clean(_device!.LastError)} (after packet {_index})");
             _index++;
             BytesRead += data.Length + 16;
             frame = new CapturedFrame(ticks, data, len);
@@ -145,7 +184,8 @@ public sealed class CaptureFileSource : ICaptureSource
     /// <inheritdoc/>
     public void Dispose()
     {
-        _device.Close();
-        _file.Release(closedByLibpcap: true);
+        _reader?.Dispose();
+        _device?.Close();
+        _file?.Release(closedByLibpcap: true);
     }
 }

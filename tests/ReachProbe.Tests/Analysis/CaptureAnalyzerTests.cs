@@ -46,7 +46,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(Addresses.TryParseIp(planted.TargetIp, out var ip));
             var target = Assert.Single(result.Targets, t => t.Ip == ip);
-            var incident = Assert.Single(target.Host.Verdict.Incidents);
+            var incident = Assert.Single(target.Incidents);
             Assert.Equal(planted.State, incident.State.Name());
             // Offsets are measured from the scenario's time zero, not the first packet.
             var zero = s.Start.Ticks;
@@ -55,7 +55,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
             {
                 Assert.NotNull(incident.End);
                 Assert.InRange((incident.End!.Value - zero) / 1e7, end - 2, end + 2);
-                Assert.Equal(TargetState.Up, target.Host.Verdict.State);
+                Assert.Equal(TargetState.Up, target.FinalState);
             }
             else
             {
@@ -70,7 +70,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
     {
         var result = Analyze(Scenarios.FieldReport());
         var console = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(Scenarios.GameConsole.Ip));
-        var e = Assert.Single(console.Host.Verdict.Incidents).Evidence;
+        var e = Assert.Single(console.Incidents).Evidence;
         Assert.True(e[EvidenceKind.EchoUnanswered] >= 200, $"echo unanswered {e[EvidenceKind.EchoUnanswered]}");
         Assert.True(e[EvidenceKind.ArpForTargetUnanswered] - e.ArpUnansweredBroadcast >= 3);
         Assert.True(e.ArpUnansweredBroadcast > 0);
@@ -87,10 +87,10 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
     {
         var result = Analyze(Scenarios.HealthyWithLoss());
         var console = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(Scenarios.GameConsole.Ip));
-        Assert.Empty(console.Host.Verdict.Incidents);
-        Assert.Equal(TargetState.Up, console.Host.Verdict.State);
+        Assert.Empty(console.Incidents);
+        Assert.Equal(TargetState.Up, console.FinalState);
         // The loss is real: some echoes did go unanswered.
-        Assert.InRange(console.Host.Verdict.Totals[EvidenceKind.EchoUnanswered], 10, 60);
+        Assert.InRange(console.Totals[EvidenceKind.EchoUnanswered], 10, 60);
     }
 
     [Fact]
@@ -102,8 +102,8 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
             new[] { Scenarios.Router.Ip, Scenarios.GameConsole.Ip }.Order(),
             result.Targets.Select(t => Addresses.Ip(t.Ip)).Order());
         var router = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(Scenarios.Router.Ip));
-        Assert.Empty(router.Host.Verdict.Incidents);
-        Assert.Equal(TargetState.Up, router.Host.Verdict.State);
+        Assert.Empty(router.Incidents);
+        Assert.Equal(TargetState.Up, router.FinalState);
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         var result = Analyze(Scenarios.FieldReport(), new Dictionary<uint, ulong> { [ip] = 0 });
         var t = Assert.Single(result.Targets);
         Assert.Equal(ip, t.Ip);
-        Assert.Empty(t.Host.Verdict.Incidents);
+        Assert.Empty(t.Incidents);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         Chatter(s, LabRouter, LabProbe, 1, 400);
         var result = Analyze(s);
         Assert.True(Addresses.TryParseIp(LabConsole.Ip, out var ip));
-        var incidents = Assert.Single(result.Targets, t => t.Ip == ip).Host.Verdict.Incidents;
+        var incidents = Assert.Single(result.Targets, t => t.Ip == ip).Incidents;
         Assert.Equal(["deaf", "down"], incidents.Select(i => i.State.Name()));
         Assert.All(incidents, i => Assert.True(i.End > i.Start, $"a {i.State.Name()} incident of {(i.End - i.Start) / 1e4} ms"));
     }
@@ -147,7 +147,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((CaptureView.Switched, true), (result.View.View, result.View.Inferred));
         Assert.Equal(TestFrames.Mac(LabProbe.Mac), result.View.OwnMac);
         var console = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(LabConsole.Ip));
-        var v = console.Host.Verdict;
+        var v = console;
         Assert.DoesNotContain(v.Changes, c => c.State == TargetState.Down);
         Assert.Equal(TargetState.Deaf, Assert.Single(v.Incidents).State);
         var text = new StringWriter();
@@ -162,7 +162,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         // "down" that a switched view avoids (the incident is still relabelled deaf once it speaks).
         var result = Analyze(Scenarios.SwitchPortDeaf(), view: CaptureView.Full);
         Assert.Equal("full (--view)", ReportWriter.ViewText(result.View));
-        var v = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(LabConsole.Ip)).Host.Verdict;
+        var v = Assert.Single(result.Targets, t => t.Ip == TestFrames.Ip(LabConsole.Ip));
         Assert.Contains(v.Changes, c => c.State == TargetState.Down);
         Assert.DoesNotContain(v.Changes, c => c.State == TargetState.Unresponsive);
     }

@@ -101,7 +101,7 @@ public sealed class CaptureFileSourceTests : IDisposable
         Assert.Contains($"after packet {scenario.Count - 1}", result.Error);
         Assert.Equal(scenario.Count - 1, result.Counters.Frames);
         // The deaf incident, long before the cut, is all there.
-        Assert.Contains(result.Targets, t => t.Host.Verdict.Incidents.Count == 1);
+        Assert.Contains(result.Targets, t => t.Incidents.Count == 1);
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class CaptureFileSourceTests : IDisposable
         var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions());
         Assert.Equal(LinkKind.LinuxSll, result.Link);
         var console = Assert.Single(result.Targets, t => Addresses.Ip(t.Ip) == GameConsole.Ip);
-        var incident = Assert.Single(console.Host.Verdict.Incidents);
+        var incident = Assert.Single(console.Incidents);
         Assert.Equal(ReachProbe.Verdict.TargetState.Deaf, incident.State);
         Assert.True(incident.Evidence.ArpUnansweredBroadcast > 0);
     }
