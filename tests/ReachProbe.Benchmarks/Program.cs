@@ -64,8 +64,10 @@ static int Usage()
         usage:
           ReachProbe.Benchmarks analyze [--packets N[,N…]] [--tshark-packets N] [--dir DIR] [--keep] [--no-tshark]
               generate captures of N packets (default 1000000,2000000,4000000; ~90 % background) and print, side by
-              side, ReachProbe's analysis, a plain .NET read loop, a SharpPcap read loop and tshark's two-pass filter
-              (tshark on the --tshark-packets capture only, default the smallest: it is slow and its memory grows)
+              side, ReachProbe's analysis (discovering targets, and with --target the console), a plain .NET read loop,
+              libpcap's and ReachProbe's read loops, tcpdump's filter pass (-r FILE -w /dev/null 'host CONSOLE or arp')
+              and tshark's two-pass filter (tshark on the --tshark-packets capture only, default the smallest: it is
+              slow and its memory grows)
           ReachProbe.Benchmarks latency [--injections N] [--broadcast SEC]
               as root: the live agent in a lab of network namespaces, inline (full view) and then on a plain switch
               port (switched view, the console broadcasting every SEC s, default 2); fault → new state on /metrics for
@@ -112,11 +114,18 @@ static int Measure(string mode, string path)
     switch (mode)
     {
         case "reachprobe":
-            var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions());
-            packets = result.Counters.Frames;
+            packets = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions()).Counters.Frames;
             break;
-        case "sharppcap":
+        case "reachprobe-target":
+            var console = Addresses.ToUInt(Scenarios.GameConsole.Address);
+            packets = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = new Dictionary<uint, ulong> { [console] = 0 } }).Counters.Frames;
+            break;
+        case "read":
             using (var source = CaptureFileSource.Open(path))
+                while (source.TryRead(out var frame)) packets += frame.Data.Length > 0 ? 1 : 1;
+            break;
+        case "libpcap":
+            using (var source = CaptureFileSource.Open(path, viaLibpcap: true))
                 while (source.TryRead(out var frame)) packets += frame.Data.Length > 0 ? 1 : 1;
             break;
         case "decode":
@@ -229,14 +238,22 @@ static int AnalyzeBenchmark(string[] args)
         BenchCapture.Write(path, size, Console.Error);
         try
         {
+            var bytes = new FileInfo(path).Length;
             var rows = new List<(string What, (long Packets, double Seconds, long PeakRss, long Bytes) R)>
             {
                 ("plain .NET read loop", RunChild(self, [.. selfArgs, "measure", "plain", path], true)),
-                ("SharpPcap read loop", RunChild(self, [.. selfArgs, "measure", "sharppcap", path], true)),
-                ("SharpPcap read + decode", RunChild(self, [.. selfArgs, "measure", "decode", path], true)),
+                ("libpcap read loop", RunChild(self, [.. selfArgs, "measure", "libpcap", path], true)),
+                ("ReachProbe read loop", RunChild(self, [.. selfArgs, "measure", "read", path], true)),
+                ("ReachProbe read + decode", RunChild(self, [.. selfArgs, "measure", "decode", path], true)),
                 ("ReachProbe analyze", RunChild(self, [.. selfArgs, "measure", "reachprobe", path], true)),
+                ("ReachProbe analyze --target", RunChild(self, [.. selfArgs, "measure", "reachprobe-target", path], true)),
             };
-            var bytes = new FileInfo(path).Length;
+            // tcpdump's filter pass over the same file: libpcap's reader and its BPF, the console's frames and ARP kept.
+            if (File.Exists("/usr/bin/tcpdump"))
+            {
+                var t = RunChild("/usr/bin/tcpdump", ["-n", "-r", path, "-w", "/dev/null", $"host {Scenarios.GameConsole.Ip} or arp"], false);
+                rows.Add(("tcpdump -r -w /dev/null <bpf>", (size, t.Seconds, t.PeakRss, bytes)));
+            }
             if (tshark && size == tsharkSize)
             {
                 Console.Error.WriteLine("running tshark -2 (slow)…");
@@ -247,9 +264,12 @@ static int AnalyzeBenchmark(string[] args)
             foreach (var (what, r) in rows)
                 Console.WriteLine($"{size,-12:N0} {what,-28} {size / r.Seconds,14:N0} {bytes / 1e6 / r.Seconds,9:N1} {r.Seconds,9:N2} {r.PeakRss / 1048576.0,8:N0} MB");
             var rp = rows.Single(r => r.What == "ReachProbe analyze").R;
+            var rpt = rows.Single(r => r.What == "ReachProbe analyze --target").R;
             var plain = rows.Single(r => r.What == "plain .NET read loop").R;
             if (rows.FirstOrDefault(r => r.What.StartsWith("tshark")) is { What: not null } ts) tsharkRate = size / ts.R.Seconds;
+            var tcpdump = rows.FirstOrDefault(r => r.What.StartsWith("tcpdump")) is { What: not null } td ? td.R.Seconds : (double?)null;
             Console.WriteLine($"{size,-12:N0} ReachProbe runs at {plain.Seconds / rp.Seconds:0.00}× the plain loop's packets/s"
+                + (tcpdump is { } tds ? $", {tds / rp.Seconds:0.00}× tcpdump's ({tds / rpt.Seconds:0.00}× with --target)" : "")
                 + (tsharkRate is { } tr ? $" and {size / rp.Seconds / tr:N0}× tshark's" : ""));
         }
         finally

@@ -22,6 +22,7 @@ internal sealed class PcapFileReader : IDisposable
     private byte[] _buffer = new byte[ReadSize];
     private int _start, _end;
     private bool _eof;
+    private long _read = HeaderBytes; // bytes read from the file so far
 
     private PcapFileReader(FileStream file, bool swapped, bool nanoseconds, int snapshot, int linkType, int lengthsSwapped)
     {
@@ -37,7 +38,7 @@ internal sealed class PcapFileReader : IDisposable
     public int LinkType { get; }
 
     /// <summary>Bytes of the file consumed so far.</summary>
-    public long Position => _file.Position - (_end - _start);
+    public long Position => _read - (_end - _start);
 
     /// <summary>True when <paramref name="magic"/> (the file's first four bytes, read big-endian) is a classic pcap's.</summary>
     public static bool IsClassic(uint magic) => magic is 0xA1B2C3D4 or 0xD4C3B2A1 or 0xA1B23C4D or 0x4D3CB2A1;
@@ -168,6 +169,7 @@ internal sealed class PcapFileReader : IDisposable
                 return false;
             }
             _end += n;
+            _read += n;
         }
         return true;
     }
