@@ -24,12 +24,12 @@ internal static class ProbeCommand
         var target = new Argument<string?>("TARGET") { Arity = ArgumentArity.ZeroOrOne, Description = "target", HelpName = "IP" };
         var probes = new Option<string>("--probes")
         {
-            Description = $"comma-separated: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp (default {ProbeSpec.Defaults})",
+            Description = $"comma-separated: {ProbeSpec.Syntaxes} (default {ProbeSpec.Defaults})",
             HelpName = "LIST",
         };
         var count = Values.Number("--count", Count, $"rounds (default 5, {Count.Text})");
         var interval = Values.Number("--interval", Interval, $"seconds between rounds (default 1, {Interval.Text})");
-        var timeout = Values.Number("--timeout", ProbeRunner.TimeoutSeconds, $"seconds per attempt (default 1, {ProbeRunner.TimeoutSeconds.Text}); probes are never retried");
+        var timeout = Values.Number("--timeout", ProbeRunner.TimeoutSeconds, $"seconds per attempt (default {ProbeSpec.DefaultTimeout.TotalSeconds}, {ProbeRunner.TimeoutSeconds.Text}); probes are never retried");
         var iface = Values.Word("--interface", "interface for ARP (default: the one on the target's subnet)", "NAME");
         var dnsServer = new Option<string?>("--dns-server") { Description = "server for 'dns' (default: the first nameserver in /etc/resolv.conf)", HelpName = "IP" };
         dnsServer.Validators.Add(r => { if (Values.HostIp(r.GetValueOrDefault<string?>() ?? "", "--dns-server") is { } e) r.AddError(e); });
@@ -47,7 +47,7 @@ internal static class ProbeCommand
                 ExpectedMac = parse.GetValue(mac) is { } m ? Addresses.ToPhysicalAddress(m) : null,
             };
             return RunAsync(Addresses.ToIPAddress(ip), parse.GetValue(probes) ?? ProbeSpec.Defaults, (int)(parse.GetValue(count) ?? 5), TimeSpan.FromSeconds(parse.GetValue(interval) ?? 1),
-                TimeSpan.FromSeconds(parse.GetValue(timeout) ?? 1), environment, parse.GetValue(json), stdout, stderr, cancel);
+                parse.GetValue(timeout) is { } to ? TimeSpan.FromSeconds(to) : ProbeSpec.DefaultTimeout, environment, parse.GetValue(json), stdout, stderr, cancel);
         });
         return command;
     }

@@ -18,7 +18,7 @@ internal static class RunCommand
     {
         var config = Values.Path("--config", "JSON configuration (example: config/reachprobe.json)");
         var targets = Values.HostIps("--target", "monitor this host with the default probes (repeatable); default: the gateway");
-        var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default 5, {Interval.Text})");
+        var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default {ProbeSpec.DefaultInterval.TotalSeconds}, {Interval.Text})");
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
         var history = Values.Path("--history", $"incident history database, or 'none' (default {AgentConfig.DefaultHistory})", "FILE|none");
@@ -58,8 +58,8 @@ internal static class RunCommand
         var fromFile = config.Targets.Count > 0 && targets.Count == 0;
         config = Overrides(config);
         var defaults = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
-        var every = TimeSpan.FromSeconds(interval ?? 5);
-        var timeout = TimeSpan.FromSeconds(Math.Min(1, every.TotalSeconds));
+        var every = interval is { } i ? TimeSpan.FromSeconds(i) : ProbeSpec.DefaultInterval;
+        var timeout = every < ProbeSpec.DefaultTimeout ? every : ProbeSpec.DefaultTimeout;
         if (targets.Count > 0)
         {
             var list = new List<TargetConfig>();

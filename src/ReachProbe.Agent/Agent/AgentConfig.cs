@@ -205,8 +205,8 @@ public sealed record AgentConfig
         config = config with { Thresholds = thresholds };
 
         var defaultProbes = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
-        var defaultInterval = TimeSpan.FromSeconds(5);
-        var defaultTimeout = TimeSpan.FromSeconds(1);
+        var defaultInterval = ProbeSpec.DefaultInterval;
+        var defaultTimeout = ProbeSpec.DefaultTimeout;
         if (Object(root, "defaults", problems) is { } defaults)
         {
             Known(defaults, "$.defaults", problems, "probes", "intervalSeconds", "timeoutSeconds");

@@ -71,7 +71,7 @@ public static class AgentHost
             {
                 var probe = spec.Create(t.Ip, env, out var problem);
                 if (probe is null) problems.Add($"$.targets[{i}].probes: {spec.Text}: {problem}");
-                else list.Add(new ScheduledProbe(t.Name, probe, t.Interval, t.Timeout));
+                else list.Add(ScheduledProbe.Of(t.Name, spec, probe, t.Ip, t.Interval, t.Timeout));
             }
         }
         return list;

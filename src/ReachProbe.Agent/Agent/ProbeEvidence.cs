@@ -113,12 +113,13 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     private void OnResult(IEvidenceIntake intake, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
         if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload
+        // What the answer proves is the probe's row's word (ProbeType.All), never a test of the probe's type here.
         // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
         // (result="resolver_down"), and neither its answer nor its silence says anything about the target.
-        var viaResolver = probe.Probe is DnsProbe dns && Addresses.ToUInt(dns.Server) != ip;
+        var viaResolver = probe.Proves == AnswerProves.ServerOnly;
         // Console discovery (DDP) says something only where a console answers: until it has answered once, its
         // silence is neither a series nor evidence (most hosts are not PlayStations).
-        if (probe.Probe is DdpProbe && !_discovered.Contains(probe.Key))
+        if (probe.Proves == AnswerProves.ReceiptOnceAnswered && !_discovered.Contains(probe.Key))
         {
             if (!result.ProvesReceipt) return;
             if (_discovered.Count < 65536) _discovered.Add(probe.Key);
@@ -126,7 +127,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         metrics.Probe(probe.Target, result, viaResolver);
         if (viaResolver || intake.Find(ip) is not { } host) return;
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
-        if (probe.Probe is IcmpProbe)
+        if (probe.Proves == AnswerProves.ReceiptSeenOnWire)
         {
             // The wire and the socket disagree: the reply to this very attempt (our sequence number, from the target's
             // MAC, before the deadline) reached the wire, and our socket never got it. The fault is on the monitor's side
@@ -153,7 +154,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             }
         }
         // The ARP probe's answer proves receipt only from the target's own MAC; another MAC is a conflict.
-        if (probe.Probe is ArpProbe && result.Status == ProbeStatus.Answered && result.Mac is { } mac && Addresses.TryParseMac(mac, out var m)
+        if (probe.Proves == AnswerProves.ReceiptFromItsMac && result.Status == ProbeStatus.Answered && result.Mac is { } mac && Addresses.TryParseMac(mac, out var m)
             && !intake.Claim(host, m, (at + result.Duration).UtcTicks))
             return;
         if (result.ConflictMac is { } other && Addresses.TryParseMac(other, out var o)) intake.Claim(host, o, (at + result.Duration).UtcTicks);

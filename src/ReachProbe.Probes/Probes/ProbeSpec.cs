@@ -30,6 +30,15 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
     /// <summary>The default set: ICMP, ARP and console discovery.</summary>
     public const string Defaults = "icmp,arp,ddp";
 
+    /// <summary>The default time between a target's probes (configuration, <c>run</c>): 5 s.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>The default per-attempt timeout (configuration, <c>run</c>, <c>probe</c>): 1 s, and never more than the interval.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>Every probe as it is written, for help texts and documentation: "icmp, arp, dns[:NAME], …".</summary>
+    public static string Syntaxes => string.Join(", ", ProbeType.All.Select(p => p.Syntax));
+
     /// <summary>The name a DNS probe asks for when none is given: "localhost", which resolvers answer themselves (RFC 6761).</summary>
     public const string DefaultQuery = "localhost";
 
@@ -67,13 +76,31 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
             spec = type.Parse(t, out problem);
             return spec is not null;
         }
-        problem = $"unknown probe '{text}' (known: {string.Join(", ", ProbeType.All.Select(p => p.Syntax))})";
+        problem = $"unknown probe '{text}' (known: {Syntaxes})";
         return false;
     }
 
     /// <summary>Builds the probe for a target. Returns null with a reason when it cannot be built here (no route for ARP, no resolver).</summary>
-    public IProbe? Create(IPAddress target, ProbeEnvironment environment, out string? problem) =>
-        ProbeType.All.First(p => p.Kind == Kind).Create(this, target, environment, out problem);
+    public IProbe? Create(IPAddress target, ProbeEnvironment environment, out string? problem) => Type.Create(this, target, environment, out problem);
+
+    /// <summary>Its row of the probe table.</summary>
+    public ProbeType Type => ProbeType.All.First(p => p.Kind == Kind);
+}
+
+/// <summary>What a probe's answer (or refusal) says about the target, declared in its row of <see cref="ProbeType.All"/>.</summary>
+public enum AnswerProves : byte
+{
+    /// <summary>An answer or a refusal is proof of receipt (TCP, DNS asked of the target itself).</summary>
+    Receipt,
+    /// <summary>Proof of receipt once the wire shows the answer came from the target's own MAC: a duplicate address
+    /// answers a socket as well as the target (ICMP). A reply on the wire that the socket never got is the monitor's blindness.</summary>
+    ReceiptSeenOnWire,
+    /// <summary>Proof only from the target's own MAC; another MAC is an address conflict (ARP).</summary>
+    ReceiptFromItsMac,
+    /// <summary>Nothing about the target: the answer and the silence are the server's (DNS through a resolver that is not the target).</summary>
+    ServerOnly,
+    /// <summary>Nothing until the target has answered once (console discovery: most hosts are not consoles); then proof of receipt.</summary>
+    ReceiptOnceAnswered,
 }
 
 /// <summary>
@@ -93,8 +120,9 @@ public sealed class ProbeType
     private readonly bool _argument;
     private readonly Parser _parse;
     private readonly Factory _create;
+    private readonly Func<IProbe, IPAddress, AnswerProves> _proves;
 
-    private ProbeType(ProbeKind kind, string syntax, Parser parse, Factory create)
+    private ProbeType(ProbeKind kind, string syntax, Parser parse, Factory create, Func<IProbe, IPAddress, AnswerProves> proves, params (string Text, string Problem)[] bad)
     {
         Kind = kind;
         Syntax = syntax;
@@ -102,7 +130,15 @@ public sealed class ProbeType
         _argument = syntax.Contains(':');
         _parse = parse;
         _create = create;
+        _proves = proves;
+        BadExamples = bad;
     }
+
+    /// <summary>What an answer of this probe, built for <paramref name="target"/>, proves about it.</summary>
+    public AnswerProves Proves(IProbe probe, IPAddress target) => _proves(probe, target);
+
+    /// <summary>Ways to write this probe wrongly, with the problem each is reported with (tests hold the parser to them).</summary>
+    public IReadOnlyList<(string Text, string Problem)> BadExamples { get; }
 
     /// <summary>The kind.</summary>
     public ProbeKind Kind { get; }
@@ -113,12 +149,12 @@ public sealed class ProbeType
     /// <summary>Every probe, in the order tried and listed.</summary>
     public static IReadOnlyList<ProbeType> All { get; } =
     [
-        Plain(ProbeKind.Icmp, "icmp", (_, target, env) => new IcmpProbe(target, env.Time)),
+        Plain(ProbeKind.Icmp, "icmp", (_, target, env) => new IcmpProbe(target, env.Time), AnswerProves.ReceiptSeenOnWire, bad: [("icmp:1", "unknown probe 'icmp:1'")]),
         new(ProbeKind.Arp, "arp", Word(ProbeKind.Arp, "arp"), (ProbeSpec _, IPAddress target, ProbeEnvironment env, out string? problem) =>
         {
             var path = NetworkPath.Find(target, env.Interface, out problem);
             return path is null ? null : new ArpProbe(target, path, env.ExpectedMac, env.Time);
-        }),
+        }, (_, _) => AnswerProves.ReceiptFromItsMac, ("arp:who", "unknown probe 'arp:who'")),
         new(ProbeKind.Dns, "dns[:NAME]", Dns(ProbeKind.Dns, "dns"), (ProbeSpec spec, IPAddress _, ProbeEnvironment env, out string? problem) =>
         {
             problem = null;
@@ -126,17 +162,18 @@ public sealed class ProbeType
             if (server is not null) return new DnsProbe(spec.Text, server, spec.Query!, time: env.Time);
             problem = "no DNS resolver configured (none in /etc/resolv.conf); give one with --dns-server";
             return null;
-        }),
-        Plain(ProbeKind.DnsTarget, "dns@target[:NAME]", (spec, target, env) => new DnsProbe(spec.Text, target, spec.Query!, time: env.Time), Dns(ProbeKind.DnsTarget, "dns@target")),
-        Plain(ProbeKind.Tcp, "tcp:PORT", (spec, target, env) => new TcpProbe(target, spec.Port, env.Time), (string text, out string? problem) =>
+        }, (probe, target) => ((DnsProbe)probe).Server.Equals(target) ? AnswerProves.Receipt : AnswerProves.ServerOnly, ("dns:", "'dns:': '' is not a DNS name"), ("dns:a b", "'dns:a b': 'a b' is not a DNS name")),
+        Plain(ProbeKind.DnsTarget, "dns@target[:NAME]", (spec, target, env) => new DnsProbe(spec.Text, target, spec.Query!, time: env.Time), AnswerProves.Receipt, Dns(ProbeKind.DnsTarget, "dns@target"),
+            [("dns@target:", "'dns@target:': '' is not a DNS name")]),
+        Plain(ProbeKind.Tcp, "tcp:PORT", (spec, target, env) => new TcpProbe(target, spec.Port, env.Time), AnswerProves.Receipt, (string text, out string? problem) =>
         {
             problem = null;
             if (int.TryParse(text[4..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536)
                 return new ProbeSpec(ProbeKind.Tcp, $"tcp:{port}", Port: port);
             problem = $"'{text}': the TCP port must be 1–65535";
             return null;
-        }),
-        Plain(ProbeKind.Ddp, "ddp", (_, target, env) => new DdpProbe(target, env.Time)),
+        }, [("tcp", "unknown probe 'tcp'"), ("tcp:0", "'tcp:0': the TCP port must be 1–65535"), ("tcp:http", "'tcp:http': the TCP port must be 1–65535")]),
+        Plain(ProbeKind.Ddp, "ddp", (_, target, env) => new DdpProbe(target, env.Time), AnswerProves.ReceiptOnceAnswered, bad: [("ddp:987", "unknown probe 'ddp:987'")]),
     ];
 
     /// <summary>True when <paramref name="lower"/> is written this type's way ("dns@target" is not "dns:").</summary>
@@ -149,12 +186,13 @@ public sealed class ProbeType
     /// <summary>Builds the probe.</summary>
     public IProbe? Create(ProbeSpec spec, IPAddress target, ProbeEnvironment environment, out string? problem) => _create(spec, target, environment, out problem);
 
-    private static ProbeType Plain(ProbeKind kind, string syntax, Func<ProbeSpec, IPAddress, ProbeEnvironment, IProbe> create, Parser? parse = null) =>
+    private static ProbeType Plain(ProbeKind kind, string syntax, Func<ProbeSpec, IPAddress, ProbeEnvironment, IProbe> create, AnswerProves proves, Parser? parse = null,
+        (string, string)[]? bad = null) =>
         new(kind, syntax, parse ?? Word(kind, syntax), (ProbeSpec spec, IPAddress target, ProbeEnvironment env, out string? problem) =>
         {
             problem = null;
             return create(spec, target, env);
-        });
+        }, (_, _) => proves, bad ?? []);
 
     private static Parser Word(ProbeKind kind, string word) => (string _, out string? problem) =>
     {

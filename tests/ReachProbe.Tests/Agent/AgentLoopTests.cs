@@ -71,7 +71,8 @@ public sealed class AgentLoopTests
         public AgentLoop Agent { get; }
         public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
         public List<(double At, TargetState State)> States { get; } = [];
-        private readonly ScheduledProbe _icmp = new("console", new IcmpProbe(IPAddress.Parse(LabConsole.Ip)), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        private readonly ScheduledProbe _icmp = ScheduledProbe.Of("console", new ProbeSpec(ProbeKind.Icmp, "icmp"), new IcmpProbe(IPAddress.Parse(LabConsole.Ip)),
+            IPAddress.Parse(LabConsole.Ip), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
         public Run(Scenario wire, bool bridge = false)
         {
@@ -406,7 +407,8 @@ public sealed class AgentLoopTests
         // every second, while the console answers everything else. The console stays up; the failure is counted as
         // the resolver's.
         using var viaResolver = new DnsProbe("dns:store.lab", IPAddress.Parse("198.18.0.53"), "store.lab");
-        var dns = new ScheduledProbe("console", viaResolver, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        var dns = ScheduledProbe.Of("console", new ProbeSpec(ProbeKind.Dns, "dns:store.lab", Query: "store.lab"), viaResolver, IPAddress.Parse(LabConsole.Ip),
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         var run = new Run(Console(40, _ => true));
         run.Until(5, _ => true);
         for (var t = 5; t < 30; t++)

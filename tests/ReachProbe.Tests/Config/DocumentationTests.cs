@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ReachProbe.Agent;
+using ReachProbe.Probes;
 using ReachProbe.Verdict;
 
 namespace ReachProbe.Tests.Config;
@@ -45,5 +46,15 @@ public partial class DocumentationTests
         var thresholds = doc.RootElement.GetProperty("thresholds").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
         Assert.Equal(VerdictSetting.All.Select(v => v.Key), thresholds.Keys);
         foreach (var v in VerdictSetting.All) Assert.Equal(v.Get(new VerdictOptions()), thresholds[v.Key]);
+    }
+
+    [Fact]
+    public void ProbeLists_InTheExampleConfigurationAndReadme_AreTheProbeTable()
+    {
+        var config = File.ReadAllLines(RepoFiles.Path("config", "reachprobe.json")).Single(l => l.Contains("\"probes\": [\"icmp\"", StringComparison.Ordinal) && l.Contains("//", StringComparison.Ordinal));
+        Assert.Equal(ProbeSpec.Syntaxes, config[(config.IndexOf("//", StringComparison.Ordinal) + 2)..].Trim());
+        var table = Readme.Split('\n').SkipWhile(l => !l.StartsWith("| probe | what it does |", StringComparison.Ordinal)).Skip(2).TakeWhile(l => l.StartsWith('|'))
+            .Select(l => l.Split('`')[1]).ToList();
+        Assert.Equal(ProbeType.All.Select(p => p.Syntax), table);
     }
 }

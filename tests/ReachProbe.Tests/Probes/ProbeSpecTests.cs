@@ -4,6 +4,41 @@ namespace ReachProbe.Tests.Probes;
 
 public class ProbeSpecTests
 {
+    public static TheoryData<string> ProbeRows => new(ProbeType.All.Select(p => p.Syntax));
+
+    [Theory]
+    [MemberData(nameof(ProbeRows))]
+    public void TryParse_EachRowsBadExamples_AreRefusedWithTheirProblem(string syntax)
+    {
+        var row = ProbeType.All.Single(p => p.Syntax == syntax);
+        Assert.NotEmpty(row.BadExamples); // a new probe says how it is written wrongly
+        foreach (var (text, problem) in row.BadExamples)
+        {
+            Assert.False(ProbeSpec.TryParse(text, out _, out var got));
+            Assert.StartsWith(problem, got);
+        }
+    }
+
+    [Fact]
+    public void Proves_IsDeclaredByEachRow()
+    {
+        var target = System.Net.IPAddress.Parse("198.18.0.27");
+        var env = new ProbeEnvironment { DnsServer = System.Net.IPAddress.Parse("198.18.0.1") };
+        AnswerProves Of(string text, ProbeEnvironment? e = null)
+        {
+            Assert.True(ProbeSpec.TryParse(text, out var spec, out _));
+            using var probe = spec!.Kind == ProbeKind.Arp ? null : spec.Create(target, e ?? env, out _);
+            return probe is null ? spec.Type.Proves(null!, target) : spec.Type.Proves(probe, target);
+        }
+        Assert.Equal(AnswerProves.ReceiptSeenOnWire, Of("icmp"));
+        Assert.Equal(AnswerProves.ReceiptFromItsMac, Of("arp"));
+        Assert.Equal(AnswerProves.ServerOnly, Of("dns"));
+        Assert.Equal(AnswerProves.Receipt, Of("dns", env with { DnsServer = target })); // the resolver is the target
+        Assert.Equal(AnswerProves.Receipt, Of("dns@target"));
+        Assert.Equal(AnswerProves.Receipt, Of("tcp:9295"));
+        Assert.Equal(AnswerProves.ReceiptOnceAnswered, Of("ddp"));
+    }
+
     [Fact]
     public void ParseList_EveryKind()
     {
