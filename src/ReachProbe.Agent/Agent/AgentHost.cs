@@ -14,26 +14,7 @@ namespace ReachProbe.Agent;
 public static class AgentHost
 {
     /// <summary>The default gateway of the main routing table (/proc/net/route), or null.</summary>
-    public static IPAddress? DefaultGateway()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/net/route").Skip(1))
-            {
-                var f = line.Split('\t', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length < 3 || f[1] != "00000000") continue;
-                var gw = uint.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                if (gw == 0) continue;
-                Span<byte> b = stackalloc byte[4];
-                BinaryPrimitives.WriteUInt32LittleEndian(b, gw);
-                return new IPAddress(b);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        return null;
-    }
+    public static IPAddress? DefaultGateway() => SysNet.DefaultRoutes().FirstOrDefault(r => r.Gateway is not null).Gateway;
 
     /// <summary>The interface to capture on: configured, else the one on the first target's subnet, else the default route's.</summary>
     public static string? CaptureInterface(AgentConfig config)
@@ -41,14 +22,7 @@ public static class AgentHost
         if (config.Interface is not null) return config.Interface;
         foreach (var t in config.Targets)
             if (NetworkPath.Find(t.Ip, null, out _) is { } path) return path.Interface;
-        try
-        {
-            return File.ReadLines("/proc/net/route").Skip(1).Select(l => l.Split('\t')).FirstOrDefault(f => f.Length > 1 && f[1] == "00000000")?[0];
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+        return SysNet.DefaultRoutes() is [var first, ..] ? first.Interface : null;
     }
 
     /// <summary>

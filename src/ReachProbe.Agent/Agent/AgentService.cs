@@ -41,8 +41,8 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             AgentLoop agent;
             lock (_gate)
             {
-                agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => CarrierUp(captureInterface),
-                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, MonitorMac(captureInterface));
+                agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => SysNet.Carrier(captureInterface) == true,
+                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface));
             }
             using var _ = agent;
             await agent.RunAsync(stoppingToken).ConfigureAwait(false);
@@ -70,31 +70,6 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         catch (System.Net.NetworkInformation.NetworkInformationException)
         {
             return null;
-        }
-    }
-
-    /// <summary>The capture interface's own MAC, or null.</summary>
-    private static ulong? MonitorMac(string iface)
-    {
-        try
-        {
-            return Addresses.TryParseMac(File.ReadAllText($"/sys/class/net/{iface}/address").Trim(), out var mac) && mac != 0 ? mac : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static bool CarrierUp(string iface)
-    {
-        try
-        {
-            return File.ReadAllText($"/sys/class/net/{iface}/carrier").Trim() == "1";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false; // reading carrier of a down interface fails with EINVAL
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ReachProbe.Wire;
 
 namespace ReachProbe.Agent;
 
@@ -61,22 +62,11 @@ public sealed class BridgePorts(string bridge, string sysfs = "/sys/class/net", 
         return c;
     }
 
-    /// <summary>Carrier of a port: true, false, or null when it cannot be read (port gone).</summary>
+    /// <summary>Carrier of a port: true, false (down, or gone), or null when it cannot be read.</summary>
     public bool? Carrier(string port)
     {
-        try
-        {
-            Reads++;
-            return File.ReadAllText(Path.Combine(sysfs, port, "carrier")).Trim() == "1";
-        }
-        catch (IOException)
-        {
-            return false; // the kernel refuses to read carrier of an interface that is down
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
+        Reads++;
+        return SysNet.Carrier(port, sysfs);
     }
 
     /// <inheritdoc/>

@@ -108,10 +108,7 @@ public sealed partial class LiveCapture : ILiveSource
         catch (PcapException e)
         {
             device.Close();
-            var permission = e.Message.Contains("permi", StringComparison.OrdinalIgnoreCase);
-            throw new CaptureException(permission
-                ? $"no permission to capture on {Interface}: needs CAP_NET_RAW and CAP_NET_ADMIN"
-                : $"cannot capture on {Interface}: {e.Message}", e);
+            throw new CaptureException(SysNet.IsPermissionProblem(e.Message) ? SysNet.NoCapturePermission(Interface) : $"cannot capture on {Interface}: {e.Message}", e);
         }
         _device = device;
         Error = null;

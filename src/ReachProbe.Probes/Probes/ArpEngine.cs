@@ -99,7 +99,7 @@ public sealed class ArpEngine : IDisposable
             if (_device is not null && now - _indexChecked >= TimeSpan.FromSeconds(1))
             {
                 _indexChecked = now;
-                if (IfIndex(_interface) != _openedIndex) Reset();
+                if (SysNet.IfIndex(_interface) != _openedIndex) Reset();
             }
             if (_device is null)
             {
@@ -141,16 +141,16 @@ public sealed class ArpEngine : IDisposable
             });
             device.Filter = "arp and arp[6:2] = 2"; // replies only
             _device = device;
-            _openedIndex = IfIndex(_interface);
+            _openedIndex = SysNet.IfIndex(_interface);
             Generation++;
             _stop = false;
             _reader = new Thread(() => Read(device)) { IsBackground = true, Name = $"arp replies {_interface}" };
             _reader.Start();
             return null;
         }
-        catch (PcapException e) when (IsPermission(e))
+        catch (PcapException e) when (SysNet.IsPermissionProblem(e.Message))
         {
-            return $"no permission to capture on {_interface}: needs CAP_NET_RAW and CAP_NET_ADMIN (run as root, or 'setcap cap_net_raw,cap_net_admin+ep' on the program)";
+            return SysNet.NoCapturePermission(_interface);
         }
         catch (PcapException e)
         {
@@ -201,21 +201,6 @@ public sealed class ArpEngine : IDisposable
         {
         }
     }
-
-    private static string? IfIndex(string iface)
-    {
-        try
-        {
-            return File.ReadAllText($"/sys/class/net/{iface}/ifindex").Trim();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    internal static bool IsPermission(PcapException e) =>
-        e.Message.Contains("permission", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("not permitted", StringComparison.OrdinalIgnoreCase);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -25,7 +25,7 @@ public sealed class ArpProbe : IEngineProbe
     public ArpProbe(IPAddress target, NetworkPath path, PhysicalAddress? expectedMac = null, TimeProvider? time = null)
     {
         _target = target;
-        _targetIp = BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes());
+        _targetIp = Wire.Addresses.ToUInt(target);
         _path = path;
         ExpectedMac = expectedMac;
         _time = time ?? TimeProvider.System;

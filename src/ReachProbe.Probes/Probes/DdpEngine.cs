@@ -33,7 +33,7 @@ public sealed class DdpEngine : IDisposable
     /// </summary>
     public string? Search(IPAddress target, Action<DdpInfo> onAnswer)
     {
-        var key = BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes());
+        var key = Wire.Addresses.ToUInt(target);
         Socket socket;
         lock (_gate)
         {
@@ -59,7 +59,7 @@ public sealed class DdpEngine : IDisposable
 
     /// <summary>Stops waiting for <paramref name="target"/>'s answer (when it is still this attempt's).</summary>
     public void Forget(IPAddress target, Action<DdpInfo> onAnswer) =>
-        _waiting.TryRemove(new KeyValuePair<uint, Action<DdpInfo>>(BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes()), onAnswer));
+        _waiting.TryRemove(new KeyValuePair<uint, Action<DdpInfo>>(Wire.Addresses.ToUInt(target), onAnswer));
 
     private string? Open()
     {

@@ -93,7 +93,7 @@ public sealed class IcmpEngine : IDisposable
 
     private (uint, ushort) Begin(IPAddress target, ushort sequence, Action<Answer?> done)
     {
-        var key = (BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes()), sequence);
+        var key = (Wire.Addresses.ToUInt(target), sequence);
         _pending[key] = done;
         return key;
     }

@@ -17,7 +17,7 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
     /// </summary>
     public static NetworkPath? Find(IPAddress target, string? interfaceName, out string? problem)
     {
-        var t = BinaryPrimitives.ReadUInt32BigEndian(target.GetAddressBytes());
+        var t = Wire.Addresses.ToUInt(target);
         NetworkInterface[] all;
         try
         {
@@ -35,7 +35,7 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
             foreach (var u in nic.GetIPProperties().UnicastAddresses)
             {
                 if (u.Address.AddressFamily != AddressFamily.InterNetwork) continue;
-                var a = BinaryPrimitives.ReadUInt32BigEndian(u.Address.GetAddressBytes());
+                var a = Wire.Addresses.ToUInt(u.Address);
                 var mask = u.PrefixLength == 0 ? 0u : uint.MaxValue << (32 - u.PrefixLength);
                 if ((a & mask) != (t & mask)) continue;
                 problem = null;
