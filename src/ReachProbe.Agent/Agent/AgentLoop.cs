@@ -133,7 +133,7 @@ public sealed partial class AgentLoop : IDisposable
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
         pipeline.IcmpToMonitor += probes.OnIcmpToMonitor;
-        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log);
+        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time) { Source = capture }.AddObserver(observer).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(config, loop, probes, capture, history, observer, configOf, log);

@@ -16,6 +16,9 @@ public interface ITargetLinks
 
     /// <summary>Another link the MAC was seen behind while it is still the target's on its own (a cloned MAC), or null.</summary>
     string? ClonedOn(ulong mac) => null;
+
+    /// <summary>The link the MAC is taken to be behind (its own), or null when unknown.</summary>
+    string? LearnedPort(ulong mac) => null;
 }
 
 /// <summary>
@@ -25,9 +28,13 @@ public interface ITargetLinks
 /// <see cref="EvidenceKind.TargetLinkDown"/>/<see cref="EvidenceKind.TargetLinkUp"/>, and exports capture health. It is
 /// also the loop's source: the live capture behind it comes and goes, the loop reads it through this.
 /// </summary>
-public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log)
+public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice filter, Func<string, ILiveSource> create, Func<bool> ownCarrier, ITargetLinks? targetLinks, AgentMetrics metrics, ILogger log,
+    TimeSpan? cloneHold = null)
     : IEvidenceProducer, ICaptureSource
 {
+    // A target whose MAC was seen on another bridge port: when it was last seen there, and the port it was learned on.
+    private readonly Dictionary<HostMonitor, (DateTimeOffset LastSeen, string? Port)> _clonedHosts = [];
+    private readonly TimeSpan _cloneHold = cloneHold ?? TimeSpan.FromMinutes(5);
     private readonly HashSet<HostMonitor> _linkDown = [];
     private readonly HashSet<(ulong, string)> _cloned = [];
     private ILiveSource? _capture;
@@ -146,10 +153,33 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         foreach (var host in loop.Hosts)
         {
             if (host.Identity.Mac == 0 || links.CarrierOf(host.Identity.Mac) is not { } carrier) continue;
-            if (links.ClonedOn(host.Identity.Mac) is { } other && _cloned.Add((host.Identity.Mac, other)))
-                LogCloned(Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac), other);
+            WatchClone(loop, links, host, now);
             if (!carrier && _linkDown.Add(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
             else if (carrier && _linkDown.Remove(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
+        }
+    }
+
+    /// <summary>
+    /// The bridge's forwarding database shows where a MAC last sent from; the agent samples it every tick. A target's MAC
+    /// seen behind another port than its own is a clone (or the target being moved): from then on its answers cannot be
+    /// told from the clone's (<see cref="EvidenceKind.MacCloned"/>), until the clone has not been seen for the hold (the
+    /// MAC-change time), or the move rule takes the new port as its own.
+    /// </summary>
+    private void WatchClone(IEvidenceIntake loop, ITargetLinks links, HostMonitor host, DateTimeOffset now)
+    {
+        var mac = host.Identity.Mac;
+        var learned = links.LearnedPort(mac);
+        if (links.ClonedOn(mac) is { } other)
+        {
+            if (_cloned.Add((mac, other))) LogCloned(Addresses.Ip(host.Identity.Ip), Addresses.Mac(mac), other);
+            host.CloneSighted(now.UtcTicks);
+            if (!_clonedHosts.ContainsKey(host)) loop.Add(host, new Evidence(EvidenceKind.MacCloned, now.UtcTicks));
+            _clonedHosts[host] = (now, learned);
+        }
+        else if (_clonedHosts.TryGetValue(host, out var c) && (now - c.LastSeen >= _cloneHold || learned != c.Port))
+        {
+            _clonedHosts.Remove(host);
+            loop.Add(host, new Evidence(EvidenceKind.MacUncloned, now.UtcTicks));
         }
     }
 

@@ -58,6 +58,14 @@ public enum EvidenceKind : byte
     ViewSwitched,
     /// <summary>The capture sees unicast between other hosts (inline bridge, mirror port): silence is strong evidence again.</summary>
     ViewFull,
+    /// <summary>
+    /// On a bridge, the target's MAC is also sending from another port than the one it was learned on (a cloned MAC, a
+    /// full impersonation): no answer can be told from the clone's, so none is proof. Only the learned port's link is
+    /// still its own. Until <see cref="MacUncloned"/>, the target is unknown — or down while that link is down.
+    /// </summary>
+    MacCloned,
+    /// <summary>The clone has not been seen for a while, or the target was taken to have moved to the other port: answers count again.</summary>
+    MacUncloned,
 }
 
 /// <summary>One piece of timestamped evidence about one target. <see cref="Time"/> is when it happened on the wire (UTC ticks), which may be earlier than when it became known (a timeout).</summary>

@@ -69,6 +69,8 @@ public static class EvidenceCatalog
         new(EvidenceKind.Flood, EvidenceCategory.Context, "flood", true, null, "a flood of evidence, summarised", null),
         new(EvidenceKind.ViewSwitched, EvidenceCategory.Monitor, "view_switched", false, null, "the capture sees a switched view", null),
         new(EvidenceKind.ViewFull, EvidenceCategory.Monitor, "view_full", false, null, "the capture sees a full view", null),
+        new(EvidenceKind.MacCloned, EvidenceCategory.Monitor, "mac_cloned", false, null, "its MAC also sends from another bridge port: answers cannot be told from the clone's", null),
+        new(EvidenceKind.MacUncloned, EvidenceCategory.Monitor, "mac_uncloned", false, null, "its MAC is on its own port alone again", null),
     ];
 
     private static readonly EvidenceInfo[] ByKind = Index();

@@ -89,6 +89,8 @@ public sealed class TargetVerdict
         if (e.Kind.Info().Category is EvidenceCategory.Context or EvidenceCategory.Monitor) Retain(_notes, e);
         if (e.Kind == EvidenceKind.MonitorSighted) { _blind = false; return; }
         if (e.Kind == EvidenceKind.MonitorBlind) { GoBlind(e); return; }
+        if (e.Kind == EvidenceKind.MacUncloned) { _cloned = false; return; }
+        if (e.Kind == EvidenceKind.MacCloned) { Cloned(e); return; }
         if (e.Kind is EvidenceKind.ViewSwitched or EvidenceKind.ViewFull)
         {
             Switched = e.Kind == EvidenceKind.ViewSwitched;
@@ -96,6 +98,7 @@ public sealed class TargetVerdict
             return;
         }
         if (_blind) return;
+        if (_cloned) { WhileCloned(e); return; }
 
         if (e.IsProof) { OnProof(e); return; }
         if (e.IsNegative) { OnNegative(e); return; }
@@ -161,7 +164,7 @@ public sealed class TargetVerdict
     /// </summary>
     public void Tick()
     {
-        if (_blind || _linkDown || _lastNegative is not { } trigger) return;
+        if (_blind || _cloned || _linkDown || _lastNegative is not { } trigger) return;
         if (State is TargetState.Up or TargetState.Unknown && _failingSince is not null && _negatives >= _options.NegativeEvidenceThreshold) Reevaluate(trigger);
     }
 
@@ -250,6 +253,38 @@ public sealed class TargetVerdict
             Retain(_incidents, _open);
         }
         StateChanged?.Invoke(change);
+    }
+
+    private bool _cloned;
+
+    /// <summary>Its MAC sends from another bridge port too: nothing it (or the clone) answers can be weighed.</summary>
+    private void Cloned(in Evidence e)
+    {
+        _cloned = true;
+        if (_linkDown) return; // down on its own port's link: that stands, whatever the clone answers
+        RestartCount();
+        CloseIncident(e.Time, IncidentEnd.MonitorBlind, null);
+        if (State != TargetState.Unknown) Transition(TargetState.Unknown, e.Time, e.Kind);
+    }
+
+    /// <summary>
+    /// While its MAC is cloned only its own port's link is its word: down when that link drops, unknown again when it
+    /// comes back. Answers and silences are the clone's as much as its own, and are not weighed.
+    /// </summary>
+    private void WhileCloned(in Evidence e)
+    {
+        if (e.Kind == EvidenceKind.FrameFromTarget && e.Time > _lastFrame) _lastFrame = e.Time;
+        else if (e.Kind == EvidenceKind.TargetLinkDown)
+        {
+            _linkDown = true;
+            if (State != TargetState.Down) Transition(TargetState.Down, e.Time, e.Kind);
+        }
+        else if (e.Kind == EvidenceKind.TargetLinkUp)
+        {
+            _linkDown = false;
+            CloseIncident(e.Time, IncidentEnd.MonitorBlind, null);
+            if (State != TargetState.Unknown) Transition(TargetState.Unknown, e.Time, e.Kind);
+        }
     }
 
     private void GoBlind(in Evidence e)

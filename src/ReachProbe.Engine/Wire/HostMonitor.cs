@@ -107,6 +107,22 @@ public sealed class HostMonitor : IEvidenceSink
         return false;
     }
 
+    /// <summary>
+    /// Its own MAC was seen sending from another bridge port at <paramref name="time"/> (a clone): counted as a conflict
+    /// of its own MAC, with a <see cref="EvidenceKind.AddressConflict"/> note at most once a minute.
+    /// </summary>
+    public void CloneSighted(long time)
+    {
+        var mac = Identity.Mac;
+        if (_conflicts.TryGetValue(mac, out var n) || _conflicts.Count < MaxConflictMacs) _conflicts[mac] = n + 1;
+        ConflictMac = mac;
+        if (!_conflictNoted.TryGetValue(mac, out var noted) || time - noted >= ConflictNoteEvery)
+        {
+            if (_conflictNoted.Count < MaxConflictMacs || _conflictNoted.ContainsKey(mac)) _conflictNoted[mac] = time;
+            Add(new Evidence(EvidenceKind.AddressConflict, time));
+        }
+    }
+
     /// <summary>Entries dropped from its trackers' full tables.</summary>
     public long Evicted => _trackers.Sum(t => t.Evicted);
 

@@ -57,7 +57,10 @@ public sealed class AgentLoopTests
     private sealed class Links : ITargetLinks
     {
         public bool? Carrier { get; set; } = true;
+        public string? Cloned { get; set; }
         public bool? CarrierOf(ulong mac) => mac == Mac(LabConsole) ? Carrier : null;
+        public string? ClonedOn(ulong mac) => mac == Mac(LabConsole) ? Cloned : null;
+        public string? LearnedPort(ulong mac) => mac == Mac(LabConsole) ? "pc0" : null;
     }
 
     private static ulong Mac(LanHost h) => Addresses.TryParseMac(h.Mac, out var m) ? m : 0;
@@ -235,6 +238,27 @@ public sealed class AgentLoopTests
         run.Until(40, LinkUp);
         Assert.Equal([TargetState.Up, TargetState.Down], run.States.Select(s => s.State));
         Assert.InRange(run.States[^1].At, 20, 20.3);
+    }
+
+    [Fact]
+    public void Pass_Bridge_ClonedMacAnswersForADeafConsole_NeverUp_DownWhenItsOwnPortDrops()
+    {
+        // From 20 s the console is deaf, and a host on another bridge port sends with its MAC and address, answering
+        // every ping: the replies on the wire come from the console's own MAC. The bridge's forwarding database shows
+        // the MAC behind the other port from 20.5 s. Nothing answered is proof from then on; its own port's link is.
+        bool Hears(double t) => t < 20;
+        var wire = Console(60, Hears);
+        for (var t = 20; t < 60; t++) wire.Add(t + 0.0003, Frames.EchoReply(LabConsole, LabProbe, MonitorId, (ushort)t));
+        var run = new Run(wire, bridge: true);
+        run.Until(20.5, _ => true);
+        run.Links.Cloned = "att0";
+        run.Until(40, _ => true);
+        Assert.Equal([TargetState.Up, TargetState.Unknown], run.States.Select(s => s.State));
+        Assert.InRange(run.States[^1].At, 20.5, 21);
+        Assert.Matches("reachprobe_target_mac_conflicts_total\\{target=\"console\",mac=\"" + LabConsole.Mac + "\"\\} [1-9]", run.Metrics());
+        run.Links.Carrier = false; // the console unplugged from its own port; the clone goes on answering
+        run.Until(60, _ => true);
+        Assert.Equal([TargetState.Up, TargetState.Unknown, TargetState.Down], run.States.Select(s => s.State));
     }
 
     [Fact]

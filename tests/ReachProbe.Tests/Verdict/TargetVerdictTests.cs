@@ -36,6 +36,41 @@ public class TargetVerdictTests
     }
 
     [Fact]
+    public void Observe_MacCloned_AnswersProveNothing_UnknownUntilUncloned_DownOnItsOwnLink()
+    {
+        Healthy(0, 10);
+        Feed(EvidenceKind.MacCloned, 10);
+        Assert.Equal(TargetState.Unknown, _engine.State);
+        // The clone answers everything and the real console is deaf: nothing of it is weighed.
+        Healthy(10, 30);
+        for (var t = 10; t < 20; t++) Feed(EvidenceKind.EchoUnanswered, t, t + 2);
+        Assert.Equal(TargetState.Unknown, _engine.State);
+        // The learned port's link is still its own: unplugged is down, plugged back is unknown again.
+        Feed(EvidenceKind.TargetLinkDown, 30);
+        Healthy(30, 35);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Feed(EvidenceKind.TargetLinkUp, 35);
+        Assert.Equal(TargetState.Unknown, _engine.State);
+        // The clone gone (or the port move taken): answers count again.
+        Feed(EvidenceKind.MacUncloned, 40);
+        Healthy(40, 42);
+        Assert.Equal(TargetState.Up, _engine.State);
+        Assert.Equal([TargetState.Up, TargetState.Unknown, TargetState.Down, TargetState.Unknown, TargetState.Up], _raised.Select(c => c.State));
+        var down = Assert.Single(_engine.Incidents);
+        Assert.Equal((TargetState.Down, T(30), T(35)), (down.State, down.Start, down.End));
+    }
+
+    [Fact]
+    public void Observe_MacClonedWhileItsLinkIsDown_StaysDown()
+    {
+        Healthy(0, 10);
+        Feed(EvidenceKind.TargetLinkDown, 10);
+        Feed(EvidenceKind.MacCloned, 11);
+        Healthy(11, 20);
+        Assert.Equal(TargetState.Down, _engine.State);
+    }
+
+    [Fact]
     public void Observe_NoEvidence_IsUnknown()
     {
         Assert.Equal(TargetState.Unknown, _engine.State);
