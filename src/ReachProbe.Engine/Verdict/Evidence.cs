@@ -66,6 +66,12 @@ public enum EvidenceKind : byte
     MacCloned,
     /// <summary>The clone has not been seen for a while, or the target was taken to have moved to the other port: answers count again.</summary>
     MacUncloned,
+    /// <summary>
+    /// Two echo replies from the target's MAC to one request: another host sends with its MAC and address (a clone),
+    /// or a loop doubles frames. Counted as a conflict of its own MAC; from a mirror or switch port, where there is no
+    /// port to tell the two apart, it is the only sign a clone leaves while the target itself answers.
+    /// </summary>
+    DuplicateReply,
 }
 
 /// <summary>One piece of timestamped evidence about one target. <see cref="Time"/> is when it happened on the wire (UTC ticks), which may be earlier than when it became known (a timeout).</summary>

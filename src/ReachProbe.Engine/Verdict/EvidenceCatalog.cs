@@ -67,6 +67,7 @@ public static class EvidenceCatalog
         new(EvidenceKind.AddressConflict, EvidenceCategory.Context, "address_conflict", true, null, "another MAC claimed its address", null),
         new(EvidenceKind.MacChanged, EvidenceCategory.Context, "mac_changed", true, null, "its MAC changed", null),
         new(EvidenceKind.Flood, EvidenceCategory.Context, "flood", true, null, "a flood of evidence, summarised", null),
+        new(EvidenceKind.DuplicateReply, EvidenceCategory.Context, "duplicate_reply", true, null, "two replies to one echo request from its MAC: a clone?", null),
         new(EvidenceKind.ViewSwitched, EvidenceCategory.Monitor, "view_switched", false, null, "the capture sees a switched view", null),
         new(EvidenceKind.ViewFull, EvidenceCategory.Monitor, "view_full", false, null, "the capture sees a full view", null),
         new(EvidenceKind.MacCloned, EvidenceCategory.Monitor, "mac_cloned", false, null, "its MAC also sends from another bridge port: answers cannot be told from the clone's", null),

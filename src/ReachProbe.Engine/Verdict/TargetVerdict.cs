@@ -122,7 +122,7 @@ public sealed class TargetVerdict
                 _silent = true;
                 Reevaluate(e);
                 break;
-            case EvidenceKind.AddressConflict or EvidenceKind.MacChanged or EvidenceKind.Flood:
+            case EvidenceKind.AddressConflict or EvidenceKind.MacChanged or EvidenceKind.Flood or EvidenceKind.DuplicateReply:
                 // Proves nothing, but an incident keeps it (and so does the history): it explains what was seen.
                 CountsSink()?.Add(e);
                 break;

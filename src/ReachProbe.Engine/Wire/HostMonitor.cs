@@ -111,7 +111,9 @@ public sealed class HostMonitor : IEvidenceSink
     /// Its own MAC was seen sending from another bridge port at <paramref name="time"/> (a clone): counted as a conflict
     /// of its own MAC, with a <see cref="EvidenceKind.AddressConflict"/> note at most once a minute.
     /// </summary>
-    public void CloneSighted(long time)
+    public void CloneSighted(long time) => CountClone(time);
+
+    private void CountClone(long time)
     {
         var mac = Identity.Mac;
         if (_conflicts.TryGetValue(mac, out var n) || _conflicts.Count < MaxConflictMacs) _conflicts[mac] = n + 1;
@@ -153,6 +155,7 @@ public sealed class HostMonitor : IEvidenceSink
     /// <summary>Passes evidence to the verdict engine. A burst of one kind of wire evidence far above any real host's rate (more than <see cref="FloodRate"/> a second) is a flood: that kind is then only counted (<see cref="Flooded"/>) until it has been quiet for <see cref="FloodQuiet"/>, and an <see cref="EvidenceKind.Flood"/> note marks each flood's start.</summary>
     public void Add(in Evidence evidence)
     {
+        if (evidence.Kind == EvidenceKind.DuplicateReply) CountClone(evidence.Time);
         // Every frame from the target is evidence: it is checked first and never rate-limited.
         if (evidence.Kind is not (EvidenceKind.FrameFromTarget or EvidenceKind.Flood) && evidence.Kind.Info().IsWireSignature && !Take(evidence)) return;
         EvidenceObserved?.Invoke(this, evidence);

@@ -57,4 +57,13 @@ public partial class DocumentationTests
             .Select(l => l.Split('`')[1]).ToList();
         Assert.Equal(ProbeType.All.Select(p => p.Syntax), table);
     }
+
+    [Fact]
+    public void ReadmeWireEvidenceRow_ListsEverySignatureTheMetricCounts()
+    {
+        var row = Readme.Split('\n').Single(l => l.StartsWith("| `reachprobe_wire_evidence_total` |", StringComparison.Ordinal));
+        var listed = row.Split("changed: ")[1].Split('.')[0].Split(", ").Order().ToList();
+        var counted = EvidenceCatalog.All.Where(i => AgentMetrics.IsCounted(i.Kind)).Select(i => i.Name).Order().ToList();
+        Assert.Equal(counted, listed);
+    }
 }

@@ -8,9 +8,11 @@ public sealed class EchoTracker(TargetIdentity target, IEvidenceSink sink, Verdi
 {
     // Key: requester IP, echo id and sequence, so concurrent pingers never answer each other's requests.
     private readonly BoundedTable<ulong, byte> _pending = new(capacity);
+    // Requests answered lately (the same key): a second reply to one of them is a duplicate.
+    private readonly BoundedTable<ulong, byte> _answered = new(capacity);
 
     /// <inheritdoc/>
-    public override long Evicted => _pending.Evicted;
+    public override long Evicted => _pending.Evicted + _answered.Evicted;
 
     /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
@@ -23,15 +25,21 @@ public sealed class EchoTracker(TargetIdentity target, IEvidenceSink sink, Verdi
         }
         else if (f.IcmpType == 0 && f.IpSrc == Target.Ip && Target.IsFrom(f))
         {
-            _pending.Remove(Key(f.IpDst, f.IcmpId, f.IcmpSeq));
+            var key = Key(f.IpDst, f.IcmpId, f.IcmpSeq);
+            _pending.Remove(key);
+            if (_answered.TryGet(key, out _, out _)) Emit(EvidenceKind.DuplicateReply, f.Time);
+            else _answered.Set(key, 0, f.Time);
             // Any echo reply proves the target received a request, even one sent before the capture began.
             Emit(EvidenceKind.EchoAnswered, f.Time);
         }
     }
 
     /// <inheritdoc/>
-    public override void Expire(long now) =>
+    public override void Expire(long now)
+    {
         _pending.Expire(now - Options.ReplyTimeout.Ticks, (_, _, sent) => Emit(EvidenceKind.EchoUnanswered, sent));
+        _answered.Expire(now - Options.ReplyTimeout.Ticks, static (_, _, _) => { });
+    }
 
     private static ulong Key(uint requester, ushort id, ushort seq) => ((ulong)requester << 32) | ((ulong)id << 16) | seq;
 }

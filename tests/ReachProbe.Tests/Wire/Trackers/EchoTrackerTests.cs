@@ -19,6 +19,22 @@ public class EchoTrackerTests
     }
 
     [Fact]
+    public void Observe_TwoRepliesFromItsMacToOneRequest_IsADuplicateReply_OncePerExtraReply()
+    {
+        // A clone with the console's MAC and address answers too (seen from a mirror port: no port to tell them apart).
+        _tracker.Observe(Decode(Frames.EchoRequest(Pc, GameConsole, 1, 1), 0));
+        _tracker.Observe(Decode(Frames.EchoReply(GameConsole, Pc, 1, 1), 0.001));
+        _tracker.Observe(Decode(Frames.EchoReply(GameConsole, Pc, 1, 1), 0.002));
+        _tracker.Observe(Decode(Frames.EchoRequest(Pc, GameConsole, 1, 2), 1));
+        _tracker.Observe(Decode(Frames.EchoReply(GameConsole, Pc, 1, 2), 1.001));
+        Assert.Equal(1, _sink.Count(EvidenceKind.DuplicateReply));
+        // The same sequence a long while later (a pinger that wrapped around) is no duplicate.
+        _tracker.Expire(At(10));
+        _tracker.Observe(Decode(Frames.EchoReply(GameConsole, Pc, 1, 1), 10.001));
+        Assert.Equal(1, _sink.Count(EvidenceKind.DuplicateReply));
+    }
+
+    [Fact]
     public void Expire_NoReply_IsUnansweredStampedWithTheRequest()
     {
         _tracker.Observe(Decode(Frames.EchoRequest(Pc, GameConsole, 1, 1), 5));
