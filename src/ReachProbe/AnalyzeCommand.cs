@@ -54,7 +54,8 @@ internal static class AnalyzeCommand
         if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
         if (import && db is null) db = ReachProbe.History.HistoryStore.PathFromEnvironment();
 
-        var options = new AnalysisOptions { Verdict = verdict, Targets = targets, View = view };
+        var recorder = import ? new IncidentRecorder() : null;
+        var options = new AnalysisOptions { Verdict = verdict, Targets = targets, View = view, Observers = recorder is null ? [] : [recorder] };
         using var progress = quiet || Console.IsErrorRedirected ? null : new ProgressLine(stderr);
         AnalysisResult result;
         try
@@ -88,22 +89,37 @@ internal static class AnalyzeCommand
         {
             ReportWriter.WriteText(result, stdout);
         }
-        if (import && result.FirstTime is { } first && Import(result, file, db!, firmware, first, stderr) is { } failed) return failed;
+        if (recorder is not null && result.FirstTime is { } first && Import(result, recorder, file, db!, firmware, first, stderr) is { } failed) return failed;
         if (result.Error is null) return CommandLine.Ok;
         stderr.WriteLine($"reachprobe: {result.Error}");
         return CommandLine.Usage;
     }
 
-    /// <summary>Adds the capture's incidents to the history; returns an exit code on failure, null on success.</summary>
-    private static int? Import(AnalysisResult result, string file, string db, string? firmware, long first, TextWriter stderr)
+    /// <summary>
+    /// The history import as an observer of the loop, as the live agent's history is: it is told of each host as the
+    /// loop tracks it, and after the loop's last step (the end of the capture) reads their incidents, ended and open.
+    /// </summary>
+    private sealed class IncidentRecorder : IAnalysisObserver
     {
-        var incidents = result.Targets.SelectMany(t => t.Incidents.Select(i => (
-            Target: Addresses.Ip(t.Ip),
-            State: i.State.Name(),
-            Start: new DateTimeOffset(i.Start, TimeSpan.Zero),
-            End: i.End is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : (DateTimeOffset?)null,
-            Reason: i.EndReason.Name(),
-            Evidence: i.Evidence))).ToList();
+        private readonly Dictionary<uint, HostMonitor> _hosts = [];
+
+        public void OnHostAdded(HostMonitor host) => _hosts[host.Identity.Ip] = host;
+
+        /// <summary>Every incident of the hosts the report names, as the loop left them.</summary>
+        public List<(string Target, string State, DateTimeOffset Start, DateTimeOffset? End, string Reason, ReachProbe.Verdict.EvidenceCounts Evidence)> Of(AnalysisResult result) =>
+            result.Targets.Where(t => _hosts.ContainsKey(t.Ip)).SelectMany(t => _hosts[t.Ip].Verdict.Incidents.Select(i => (
+                Target: Addresses.Ip(t.Ip),
+                State: i.State.Name(),
+                Start: new DateTimeOffset(i.Start, TimeSpan.Zero),
+                End: i.End is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : (DateTimeOffset?)null,
+                Reason: i.EndReason.Name(),
+                Evidence: i.Evidence.Copy()))).ToList();
+    }
+
+    /// <summary>Adds the capture's incidents to the history; returns an exit code on failure, null on success.</summary>
+    private static int? Import(AnalysisResult result, IncidentRecorder recorder, string file, string db, string? firmware, long first, TextWriter stderr)
+    {
+        var incidents = recorder.Of(result);
         try
         {
             using var store = ReachProbe.History.HistoryStore.Open(db);

@@ -15,6 +15,9 @@ public sealed class AnalysisOptions
 
     /// <summary>The capture's view when known (<c>--view</c>); null to detect it (see <see cref="SegmentView"/>).</summary>
     public CaptureView? View { get; init; }
+
+    /// <summary>Observers of the loop, as the live agent has its own (the history import is one).</summary>
+    public IReadOnlyList<IAnalysisObserver> Observers { get; init; } = [];
 }
 
 /// <summary>Progress of a long analysis.</summary>
@@ -108,6 +111,7 @@ public static class CaptureAnalyzer
             View = new SegmentView(forced: options.View, initial: CaptureView.Full),
         };
         var loop = new AnalysisLoop(pipeline, clock) { Source = source };
+        foreach (var o in options.Observers) loop.AddObserver(o);
         var file = source as CaptureFileSource;
         var link = source.Link;
         var watch = Stopwatch.StartNew();
