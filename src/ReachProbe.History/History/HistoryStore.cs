@@ -51,7 +51,7 @@ public sealed class HistoryStore : IDisposable
     public static string PathFromEnvironment() => Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : DefaultPath;
 
     /// <summary>Schema version this build writes; a newer database is refused rather than damaged.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = HistorySchema.Version;
 
     private readonly SqliteConnection _db;
     private long? _run;
@@ -122,8 +122,7 @@ public sealed class HistoryStore : IDisposable
             db = memory;
             var copy = new HistoryStore(memory, path);
             using var tx = memory.BeginTransaction();
-            copy.MigrateFrom1(tx);
-            copy.Exec($"PRAGMA user_version = {SchemaVersion}", tx);
+            HistorySchema.Upgrade(new HistorySchema.Sql(memory, tx), version);
             tx.Commit();
             return copy;
         }
@@ -158,83 +157,9 @@ public sealed class HistoryStore : IDisposable
             throw new HistoryException($"{Path}: the history database is from a newer ReachProbe (schema {version}, this one reads {SchemaVersion})");
         if (version == SchemaVersion) return;
         using var tx = _db.BeginTransaction();
-        if (version == 1) MigrateFrom1(tx);
-        else CreateSchema(tx);
-        Exec($"PRAGMA user_version = {SchemaVersion}", tx);
+        HistorySchema.Upgrade(new HistorySchema.Sql(_db, tx), version);
         tx.Commit();
     }
-
-    private void CreateSchema(SqliteTransaction tx) => Exec("""
-        CREATE TABLE IF NOT EXISTS incident (
-          id INTEGER PRIMARY KEY, target TEXT NOT NULL, state TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER,
-          end_reason TEXT NOT NULL DEFAULT 'open', firmware TEXT, source TEXT NOT NULL DEFAULT 'agent');
-        CREATE INDEX IF NOT EXISTS incident_start ON incident(target, start);
-        CREATE INDEX IF NOT EXISTS incident_since ON incident(start);
-        CREATE INDEX IF NOT EXISTS incident_open ON incident(end) WHERE end IS NULL;
-        CREATE TABLE IF NOT EXISTS incident_evidence (
-          incident INTEGER NOT NULL REFERENCES incident(id) ON DELETE CASCADE, kind TEXT NOT NULL, count INTEGER NOT NULL,
-          PRIMARY KEY (incident, kind)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS firmware (target TEXT NOT NULL, firmware TEXT NOT NULL, since INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS firmware_target ON firmware(target, since);
-        CREATE TABLE IF NOT EXISTS run (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, last_alive INTEGER NOT NULL, stop INTEGER);
-        CREATE INDEX IF NOT EXISTS run_start ON run(start);
-        CREATE TABLE IF NOT EXISTS imported (source TEXT PRIMARY KEY, at INTEGER NOT NULL);
-        """, tx);
-
-    /// <summary>Schema 1 → 2: evidence columns become rows; start/alive/stop marks become one row per run.</summary>
-    private void MigrateFrom1(SqliteTransaction tx)
-    {
-        if (Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'incident'", tx) is not long n || n == 0)
-        {
-            CreateSchema(tx);
-            return;
-        }
-        Exec("ALTER TABLE incident RENAME TO incident_v1", tx);
-        Exec("DROP INDEX IF EXISTS incident_start", tx);
-        CreateSchema(tx);
-        Exec("INSERT INTO incident(id, target, state, start, end, end_reason, firmware, source) SELECT id, target, state, start, end, end_reason, firmware, source FROM incident_v1", tx);
-        foreach (var (column, kind) in V1Columns)
-            Exec($"INSERT INTO incident_evidence(incident, kind, count) SELECT id, $k, {column} FROM incident_v1 WHERE {column} > 0", tx, ("$k", kind.Info().Name));
-        Exec("DROP TABLE incident_v1", tx);
-        var runs = new List<(long Start, long Last, long? Stop)>();
-        var imports = new List<(string, long)>();
-        using (var cmd = Command("SELECT kind, at FROM mark ORDER BY at, rowid", tx))
-        using (var r = cmd.ExecuteReader())
-        {
-            (long Start, long Last, long? Stop)? open = null;
-            while (r.Read())
-            {
-                var kind = r.GetString(0);
-                var at = r.GetInt64(1);
-                if (kind.StartsWith("import:", StringComparison.Ordinal)) { imports.Add((kind["import:".Length..], at)); continue; }
-                if (kind == "start")
-                {
-                    if (open is { } o) runs.Add(o);
-                    open = (at, at, null);
-                }
-                else if (open is { } o)
-                {
-                    open = null;
-                    if (kind == "stop") runs.Add((o.Start, at, at));
-                    else open = (o.Start, at, null);
-                }
-            }
-            if (open is { } last) runs.Add(last);
-        }
-        foreach (var (start, lastAlive, stop) in runs)
-            Exec("INSERT INTO run(start, last_alive, stop) VALUES ($s, $a, $e)", tx, ("$s", start), ("$a", lastAlive), ("$e", (object?)stop ?? DBNull.Value));
-        foreach (var (source, at) in imports)
-            Exec("INSERT OR IGNORE INTO imported(source, at) VALUES ($s, $a)", tx, ("$s", source), ("$a", at));
-        Exec("DROP TABLE mark", tx);
-    }
-
-    private static readonly (string Column, EvidenceKind Kind)[] V1Columns =
-    [
-        ("icmp_unanswered", EvidenceKind.EchoUnanswered), ("arp_unanswered", EvidenceKind.ArpForTargetUnanswered),
-        ("dns_repeated_after_answer", EvidenceKind.DnsRepeatedAfterAnswer), ("syn_retransmitted_after_synack", EvidenceKind.SynRetransmittedAfterSynAck),
-        ("arp_repeated_after_reply", EvidenceKind.ArpRepeatedAfterReply), ("gratuitous_arp", EvidenceKind.GratuitousArp),
-        ("frames_from_target", EvidenceKind.FrameFromTarget),
-    ];
 
     /// <summary>Records the agent's start (a new run), first closing any incident a crash left open at the last moment the agent was known alive (reason "cut_short").</summary>
     public int Start(DateTimeOffset now)
