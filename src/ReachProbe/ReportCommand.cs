@@ -70,17 +70,17 @@ internal static class ReportCommand
         var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, from, until);
         var byWeek = HistoryReport.ByWeek(incidents, firmware, observed, from, until);
         var rows = by == "week" ? byWeek : byFirmware;
-        if (json) stdout.WriteLine(HistoryReport.Json(rows, by, from, until));
+        if (json) stdout.WriteLine(ReportRender.Json(rows, by, from, until));
         else
         {
             stdout.WriteLine($"ReachProbe history {db}{(target is null ? "" : $", target {target}")}, {from:yyyy-MM-dd} to {until:yyyy-MM-dd}: {incidents.Count} incident(s)");
-            stdout.Write(HistoryReport.Table(rows, by));
+            stdout.Write(ReportRender.Table(rows, by));
         }
         if (html is not null)
         {
             try
             {
-                File.WriteAllText(html, HistoryReport.Html(byWeek, byFirmware, $"ReachProbe: incidents {from:yyyy-MM-dd} to {until:yyyy-MM-dd}" + (target is null ? "" : $" — {target}")));
+                File.WriteAllText(html, ReportRender.Html(byWeek, byFirmware, $"ReachProbe: incidents {from:yyyy-MM-dd} to {until:yyyy-MM-dd}" + (target is null ? "" : $" — {target}")));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

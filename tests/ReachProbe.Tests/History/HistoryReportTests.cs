@@ -156,7 +156,7 @@ public sealed class HistoryReportTests : IDisposable
         var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, start, start.AddDays(3));
         var weeks = HistoryReport.ByWeek(incidents, firmware, observed, start, start.AddDays(3));
         Assert.Equal(1, byFirmware.Single(r => r.Key == "6.72").Deaf);
-        var html = HistoryReport.Html(weeks, byFirmware, "t");
+        var html = ReportRender.Html(weeks, byFirmware, "t");
         var colour = System.Text.RegularExpressions.Regex.Match(html, @"background:(#[0-9a-f]{6})""></span> 6\.72").Groups[1].Value;
         Assert.NotEmpty(colour);
         Assert.Contains($"fill=\"{colour}\"><title>", html);
