@@ -3,6 +3,7 @@ using System.Globalization;
 using ReachProbe.Settings;
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ReachProbe.Probes;
 using ReachProbe.Wire;
 
@@ -125,58 +126,37 @@ internal static class ProbeCommand
 
     private static void WriteJson(TextWriter stdout, IPAddress target, int count, List<Slot> slots)
     {
-        using var ms = new MemoryStream();
-        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        var report = new JsonProbeReport(target.ToString(), count, slots.Select(s =>
         {
-            j.WriteStartObject();
-            j.WriteString("target", target.ToString());
-            j.WriteNumber("rounds", count);
-            j.WriteStartArray("probes");
-            foreach (var s in slots)
-            {
-                var proofs = s.Results.Where(x => x.ProvesReceipt).ToList();
-                j.WriteStartObject();
-                j.WriteString("probe", s.Spec.Text);
-                j.WriteNumber("sent", s.Results.Count);
-                j.WriteNumber("answered", proofs.Count);
-                j.WriteNumber("lossPercent", Math.Round(100.0 * (s.Results.Count - proofs.Count) / s.Results.Count, 1));
-                if (proofs.Count == 0) j.WriteNull("rttMs");
-                else
-                {
-                    j.WriteStartObject("rttMs");
-                    j.WriteNumber("min", Math.Round(proofs.Min(x => x.Duration.TotalMilliseconds), 3));
-                    j.WriteNumber("avg", Math.Round(proofs.Average(x => x.Duration.TotalMilliseconds), 3));
-                    j.WriteNumber("max", Math.Round(proofs.Max(x => x.Duration.TotalMilliseconds), 3));
-                    j.WriteEndObject();
-                }
-                j.WriteStartArray("results");
-                foreach (var r in s.Results)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("status", r.Status.ToString().ToLowerInvariant());
-                    j.WriteNumber("ms", Math.Round(r.Duration.TotalMilliseconds, 3));
-                    j.WriteString("reason", r.Reason);
-                    if (r.Mac is not null) j.WriteString("mac", r.Mac);
-                    if (r.DnsRcode is not null) j.WriteString("rcode", r.DnsRcode);
-                    if (r.ErrorFrom is not null) j.WriteString("errorFrom", r.ErrorFrom);
-                    if (r.Warning is not null) j.WriteString("warning", r.Warning);
-                    if (r.Console is { } c)
-                    {
-                        j.WriteStartObject("console");
-                        j.WriteNumber("statusCode", c.StatusCode);
-                        j.WriteString("status", c.Status.ToString().ToLowerInvariant());
-                        foreach (var (k, v) in new[] { ("hostId", c.HostId), ("hostType", c.HostType), ("hostName", c.HostName), ("hostRequestPort", c.HostRequestPort), ("systemVersion", c.SystemVersion), ("firmware", c.Firmware), ("runningAppTitleId", c.RunningAppTitleId), ("runningAppName", c.RunningAppName) })
-                            if (v is null) j.WriteNull(k); else j.WriteString(k, v);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteEndObject();
-            }
-            j.WriteEndArray();
-            j.WriteEndObject();
-        }
-        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
+            var proofs = s.Results.Where(x => x.ProvesReceipt).ToList();
+            return new JsonProbe(s.Spec.Text, s.Results.Count, proofs.Count, Math.Round(100.0 * (s.Results.Count - proofs.Count) / s.Results.Count, 1),
+                proofs.Count == 0 ? null : new JsonRtt(Math.Round(proofs.Min(x => x.Duration.TotalMilliseconds), 3), Math.Round(proofs.Average(x => x.Duration.TotalMilliseconds), 3),
+                    Math.Round(proofs.Max(x => x.Duration.TotalMilliseconds), 3)),
+                s.Results.Select(r => new JsonProbeResult(r.Status.ToString().ToLowerInvariant(), Math.Round(r.Duration.TotalMilliseconds, 3), r.Reason, r.Mac, r.DnsRcode, r.ErrorFrom,
+                    r.Warning, r.Console is { } c ? new JsonConsole(c.StatusCode, c.Status.ToString().ToLowerInvariant(), c.HostId, c.HostType, c.HostName, c.HostRequestPort,
+                        c.SystemVersion, c.Firmware, c.RunningAppTitleId, c.RunningAppName) : null)).ToList());
+        }).ToList());
+        stdout.WriteLine(JsonSerializer.Serialize(report, ProbeJsonContext.Default.JsonProbeReport));
     }
 }
+
+// probe --json's shape (README), one record per object in the order the fields appear; absent optional fields are left out.
+internal sealed record JsonProbeReport(string Target, int Rounds, IReadOnlyList<JsonProbe> Probes);
+
+internal sealed record JsonProbe(string Probe, int Sent, int Answered, double LossPercent, JsonRtt? RttMs, IReadOnlyList<JsonProbeResult> Results);
+
+internal sealed record JsonRtt(double Min, double Avg, double Max);
+
+internal sealed record JsonProbeResult(string Status, double Ms, string Reason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Mac,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonPropertyName("rcode")] string? DnsRcode,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ErrorFrom,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Warning,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonConsole? Console);
+
+internal sealed record JsonConsole(int StatusCode, string Status, string? HostId, string? HostType, string? HostName, string? HostRequestPort, string? SystemVersion,
+    string? Firmware, string? RunningAppTitleId, string? RunningAppName);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(JsonProbeReport))]
+internal sealed partial class ProbeJsonContext : JsonSerializerContext;
