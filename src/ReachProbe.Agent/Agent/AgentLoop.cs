@@ -126,7 +126,7 @@ public sealed partial class AgentLoop : IDisposable
         pipeline.View.Changed += (view, _) =>
         {
             metrics.View(captureInterface, view);
-            LogView(log, captureInterface, view.ToString().ToLowerInvariant());
+            log.ViewChanged(captureInterface, view.ToString().ToLowerInvariant());
         };
 
         var observer = new AgentObserver(configOf, metrics, history, log, time);
@@ -155,7 +155,4 @@ public sealed partial class AgentLoop : IDisposable
         _capture.Dispose();
         _history.Stop(Loop.Time.GetUtcNow());
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "the capture on {Interface} sees the segment's {View} view")]
-    private static partial void LogView(ILogger log, string @interface, string view);
 }

@@ -32,10 +32,10 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         metrics.Evidence(name, e.Kind);
         if (e.Kind == EvidenceKind.FrameFromTarget) metrics.LastFrame(name, e.Time);
         if (e.Kind == EvidenceKind.AddressConflict) Conflicts(host, name);
-        if (e.Kind == EvidenceKind.Flood) LogFlood(name, HostMonitor.FloodRate);
+        if (e.Kind == EvidenceKind.Flood) log.Flood(name, HostMonitor.FloodRate);
         if (e.Kind == EvidenceKind.MacChanged)
         {
-            LogMacChanged(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac));
+            log.MacChanged(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(host.Identity.Mac));
             PublishInfo(host, null);
         }
     }
@@ -46,7 +46,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         {
             metrics.Conflicts(name, Addresses.Mac(mac), frames);
             if (_conflictsLogged.Count < 1024 && _conflictsLogged.Add((name, mac)))
-                LogConflict(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(mac), host.Identity.Mac == 0 ? "unknown" : Addresses.Mac(host.Identity.Mac));
+                log.Conflict(name, Addresses.Ip(host.Identity.Ip), Addresses.Mac(mac), host.Identity.Mac == 0 ? "unknown" : Addresses.Mac(host.Identity.Mac));
         }
     }
 
@@ -56,7 +56,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         var name = Name(host);
         metrics.SetState(name, change.State);
         metrics.StateChanged(name, change.State);
-        LogState(name, change.State.Name(), change.Cause.ToString());
+        log.StateChanged(name, change.State.Name(), change.Cause.ToString());
         history.Sync(name, host.Verdict);
         PublishInfo(host, null);
     }
@@ -100,16 +100,4 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         metrics.Info(t.Name, next.Item1, next.Item2, next.Item3, next.Item4, known ? previous : null);
         _info[t.Name] = next;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target} ({Ip}): {Mac} claims its address, which belongs to {Own}: a duplicate address or a spoofer; its answers prove nothing")]
-    private partial void LogConflict(string target, string ip, string mac, string own);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target} ({Ip}) now has MAC {Mac}: the old one fell silent and the new one answered for its address (a new network card?)")]
-    private partial void LogMacChanged(string target, string ip, string mac);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target}: a flood of wire evidence (over {Rate} a second of one kind): it is counted, not weighed, until it stops")]
-    private partial void LogFlood(string target, int rate);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
-    private partial void LogState(string target, string state, string cause);
 }

@@ -52,7 +52,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         }
         catch (Exception e)
         {
-            LogLoopFailed(e);
+            log.LoopFailed(e);
             lifetime.StopApplication();
             throw;
         }
@@ -72,7 +72,4 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             return null;
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "the analysis loop failed; stopping")]
-    private partial void LogLoopFailed(Exception e);
 }

@@ -94,7 +94,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         var linkUp = ownCarrier();
         if (_capture is { Error: { } error })
         {
-            LogCaptureFailed(iface, error);
+            log.CaptureFailed(iface, error);
             Close();
             _backoff.Failed(now);
             GoBlind(loop, now);
@@ -120,7 +120,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
             c.Open();
             _capture = c;
             _backoff.Succeeded();
-            LogCaptureOpen(iface, _filter.Text.Length <= 200 ? _filter.Text : _filter.Text[..200] + "…", _filter.Kind, _filter.Instructions, CaptureFilter.KernelLimit);
+            log.CaptureOpened(iface, _filter.Text.Length <= 200 ? _filter.Text : _filter.Text[..200] + "…", _filter.Kind, _filter.Instructions, CaptureFilter.KernelLimit);
             metrics.CaptureFilter(iface, _filter.Kind, _filter.Instructions);
             if (_blind) See(loop, now);
         }
@@ -128,7 +128,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         {
             c.Dispose();
             _backoff.Failed(now);
-            LogCaptureFailed(iface, e.Message);
+            log.CaptureFailed(iface, e.Message);
             GoBlind(loop, now);
         }
     }
@@ -171,7 +171,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         var learned = links.LearnedPort(mac);
         if (links.ClonedOn(mac) is { } other)
         {
-            if (_cloned.Add((mac, other))) LogCloned(Addresses.Ip(host.Identity.Ip), Addresses.Mac(mac), other);
+            if (_cloned.Add((mac, other))) log.MacCloned(Addresses.Ip(host.Identity.Ip), Addresses.Mac(mac), other);
             host.CloneSighted(now.UtcTicks);
             if (!_clonedHosts.ContainsKey(host)) loop.Add(host, new Evidence(EvidenceKind.MacCloned, now.UtcTicks));
             _clonedHosts[host] = (now, learned);
@@ -195,13 +195,4 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         _capture?.Dispose();
         _capture = null;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Ip}: its MAC {Mac} is also sending from bridge port {Port}: a cloned MAC? Its link stays the port it was learned on")]
-    private partial void LogCloned(string ip, string mac, string port);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}' (by {Kind}, {Instructions} BPF instructions; the kernel takes {Limit})")]
-    private partial void LogCaptureOpen(string @interface, string filter, string kind, int instructions, int limit);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "capture on {Interface} failed: {Reason}; targets are unknown until it is back")]
-    private partial void LogCaptureFailed(string @interface, string reason);
 }

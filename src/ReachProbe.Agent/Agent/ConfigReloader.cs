@@ -106,7 +106,7 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
         }
         catch (Exception e)
         {
-            LogFailed(e);
+            log.ReloadFailed(e);
             return false;
         }
         finally
@@ -125,29 +125,29 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
             }
             catch (ConfigException e)
             {
-                foreach (var p in e.Problems) LogProblem(p);
-                LogRefused(e.Problems.Count);
+                foreach (var p in e.Problems) log.ReloadProblem(p);
+                log.ReloadRefused(e.Problems.Count);
                 return false;
             }
             if (next.Targets.Count == 0)
             {
-                LogProblem("no targets");
-                LogRefused(1);
+                log.ReloadProblem("no targets");
+                log.ReloadRefused(1);
                 return false;
             }
             var change = ConfigChange.Between(_current, next);
             if (change.IsEmpty)
             {
-                LogUnchanged();
+                log.ReloadUnchanged();
                 return true;
             }
             var starting = next.Targets.Where(t => change.Added.Contains(t) || change.Changed.Contains(t)).ToList();
             var probes = AgentHost.Probes(next with { Targets = starting }, out var problems);
             if (problems.Count > 0)
             {
-                foreach (var p in problems) LogProblem(p);
+                foreach (var p in problems) log.ReloadProblem(p);
                 foreach (var p in probes) p.Probe.Dispose();
-                LogRefused(problems.Count);
+                log.ReloadRefused(problems.Count);
                 return false;
             }
             // Keep what needs a restart as it is, so the running agent and its configuration agree.
@@ -159,8 +159,8 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
             await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry, probes, time, cancel).ConfigureAwait(false);
             _ = DisposeLater(old);
             _current = next;
-            LogReloaded(change.Added.Count, change.Removed.Count, change.Changed.Count, next.Targets.Count - change.Added.Count - change.Changed.Count);
-            if (change.NeedRestart.Count > 0) LogNeedRestart(string.Join(", ", change.NeedRestart));
+            log.Reloaded(change.Added.Count, change.Removed.Count, change.Changed.Count, next.Targets.Count - change.Added.Count - change.Changed.Count);
+            if (change.NeedRestart.Count > 0) log.ReloadNeedsRestart(string.Join(", ", change.NeedRestart));
             return true;
         }
     }
@@ -187,22 +187,4 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
         _signal?.Dispose();
         _one.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "reload failed; the running configuration stays")]
-    private partial void LogFailed(Exception e);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "reload: {Problem}")]
-    private partial void LogProblem(string problem);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "reload refused ({Count} problem(s)); the running configuration stays")]
-    private partial void LogRefused(int count);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "reload: configuration unchanged")]
-    private partial void LogUnchanged();
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded: {Added} target(s) added, {Removed} removed, {Changed} with new probes; {Kept} unchanged keep their state")]
-    private partial void LogReloaded(int added, int removed, int changed, int kept);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "reload: {Settings} changed; these take effect at the next restart")]
-    private partial void LogNeedRestart(string settings);
 }

@@ -16,7 +16,6 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     /// <summary>Writes kept while the database fails; beyond this the oldest signs of life go first, then new writes are dropped.</summary>
     public const int MaxPending = 10_000;
 
-
     /// <summary>An incident as the database knows it; its id is known once its insert has run.</summary>
     private sealed class Row(TargetState state, string firmware)
     {
@@ -39,7 +38,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     public void Start(DateTimeOffset now)
     {
         if (path is null) return;
-        Write(s => LogOpened(path, s.Start(now)));
+        Write(s => log.HistoryOpened(path, s.Start(now)));
         metrics.History(!_failing, _pending.Count);
     }
 
@@ -119,7 +118,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         if (path is null) return;
         if (_failing) Retry(now);
         Write(s => s.Stop(now));
-        if (_pending.Count > 0) LogLost(_pending.Count);
+        if (_pending.Count > 0) log.HistoryLost(_pending.Count);
         _store?.Dispose();
         _store = null;
     }
@@ -174,7 +173,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
 
     private void Fail(string reason)
     {
-        if (!_failing) LogFailing(reason);
+        if (!_failing) log.HistoryFailing(reason);
         _failing = true;
         // A connection that failed may hold a broken state (the file deleted, a disk error): open anew next time.
         _store?.Dispose();
@@ -194,18 +193,6 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         }
         _failing = false;
         _backoff.Succeeded();
-        LogHealed(path!);
+        log.HistoryHealed(path!);
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "history in {Path}; {CutShort} incident(s) left open by a crash closed as cut short")]
-    private partial void LogOpened(string path, int cutShort);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "the incident history cannot be written: {Reason}; writes are kept and retried, monitoring and metrics go on")]
-    private partial void LogFailing(string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "the incident history in {Path} takes writes again; everything kept was written")]
-    private partial void LogHealed(string path);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "stopping with {Count} history write(s) that could not be made")]
-    private partial void LogLost(int count);
 }

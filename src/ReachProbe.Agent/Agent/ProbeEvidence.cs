@@ -137,7 +137,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             {
                 if (_socketBlind.Add(host))
                 {
-                    LogSocketBlind(probe.Target);
+                    log.SocketBlind(probe.Target);
                     intake.Add(host, new Evidence(EvidenceKind.MonitorBlind, time.GetUtcNow().UtcTicks));
                 }
                 return;
@@ -168,7 +168,4 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
                 break;
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target}: its echo reply reached the wire but not our socket; the monitor cannot see (a firewall on the monitor?), so the target is unknown")]
-    private partial void LogSocketBlind(string target);
 }

@@ -27,4 +27,13 @@ public class LayeringTests
         var refs = References(typeof(ReachProbe.History.HistoryStore));
         Assert.DoesNotContain(refs, r => r.Contains("Quartz") || r.Contains("Prometheus") || r.Contains("Hosting") || r == "ReachProbe.Agent");
     }
+
+    [Fact]
+    public void AgentLogMessages_AreAllInLogCs()
+    {
+        var dir = ReachProbe.Tests.Config.RepoFiles.Path("src", "ReachProbe.Agent");
+        var elsewhere = Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && Path.GetFileName(f) != "Log.cs" && File.ReadAllText(f).Contains("[LoggerMessage", StringComparison.Ordinal));
+        Assert.Empty(elsewhere);
+    }
 }

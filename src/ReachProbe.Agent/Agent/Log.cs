@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Logging;
+
+namespace ReachProbe.Agent;
+
+/// <summary>
+/// Every line the agent logs, in one place, each with its event id (Npgsql's LogMessages habit): 1xxx the analysis and
+/// its verdicts, 2xxx the capture, 3xxx the probes, 4xxx the history, 5xxx configuration reloads. An id never changes
+/// meaning; a journal or log shipper can select on it.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Critical, Message = "the analysis loop failed; stopping")]
+    public static partial void LoopFailed(this ILogger log, Exception e);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
+    public static partial void StateChanged(this ILogger log, string target, string state, string cause);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{Target} ({Ip}): {Mac} claims its address, which belongs to {Own}: a duplicate address or a spoofer; its answers prove nothing")]
+    public static partial void Conflict(this ILogger log, string target, string ip, string mac, string own);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Target} ({Ip}) now has MAC {Mac}: the old one fell silent and the new one answered for its address (a new network card?)")]
+    public static partial void MacChanged(this ILogger log, string target, string ip, string mac);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "{Target}: a flood of wire evidence (over {Rate} a second of one kind): it is counted, not weighed, until it stops")]
+    public static partial void Flood(this ILogger log, string target, int rate);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "the capture on {Interface} sees the segment's {View} view")]
+    public static partial void ViewChanged(this ILogger log, string @interface, string view);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}' (by {Kind}, {Instructions} BPF instructions; the kernel takes {Limit})")]
+    public static partial void CaptureOpened(this ILogger log, string @interface, string filter, string kind, int instructions, int limit);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "capture on {Interface} failed: {Reason}; targets are unknown until it is back")]
+    public static partial void CaptureFailed(this ILogger log, string @interface, string reason);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Ip}: its MAC {Mac} is also sending from bridge port {Port}: a cloned MAC? Its link stays the port it was learned on")]
+    public static partial void MacCloned(this ILogger log, string ip, string mac, string port);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "{Target}: its echo reply reached the wire but not our socket; the monitor cannot see (a firewall on the monitor?), so the target is unknown")]
+    public static partial void SocketBlind(this ILogger log, string target);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "history in {Path}; {CutShort} incident(s) left open by a crash closed as cut short")]
+    public static partial void HistoryOpened(this ILogger log, string path, int cutShort);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "the incident history cannot be written: {Reason}; writes are kept and retried, monitoring and metrics go on")]
+    public static partial void HistoryFailing(this ILogger log, string reason);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "the incident history in {Path} takes writes again; everything kept was written")]
+    public static partial void HistoryHealed(this ILogger log, string path);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "stopping with {Count} history write(s) that could not be made")]
+    public static partial void HistoryLost(this ILogger log, int count);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "reload failed; the running configuration stays")]
+    public static partial void ReloadFailed(this ILogger log, Exception e);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "reload: {Problem}")]
+    public static partial void ReloadProblem(this ILogger log, string problem);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "reload refused ({Count} problem(s)); the running configuration stays")]
+    public static partial void ReloadRefused(this ILogger log, int count);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "reload: configuration unchanged")]
+    public static partial void ReloadUnchanged(this ILogger log);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "configuration reloaded: {Added} target(s) added, {Removed} removed, {Changed} with new probes; {Kept} unchanged keep their state")]
+    public static partial void Reloaded(this ILogger log, int added, int removed, int changed, int kept);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "reload: {Settings} changed; these take effect at the next restart")]
+    public static partial void ReloadNeedsRestart(this ILogger log, string settings);
+}
