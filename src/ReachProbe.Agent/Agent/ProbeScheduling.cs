@@ -224,6 +224,9 @@ public static class ProbeSchedulingExtensions
     /// <summary>Job group of the slot jobs.</summary>
     public const string Group = "probes";
 
+    /// <summary>Quartz's worker threads: slot jobs only start attempts, so a few are enough whatever the target count.</summary>
+    public const int SchedulerThreads = 4;
+
     /// <summary>How early a fire may start so that fires due close together are taken in one batch.</summary>
     public static readonly TimeSpan FireAhead = TimeSpan.FromMilliseconds(5);
 
@@ -245,8 +248,10 @@ public static class ProbeSchedulingExtensions
         services.TryAddSingleton(time);
         services.AddQuartz(q =>
         {
-            // A slot's job only starts its attempts (the answers come back on the engines' threads): a few threads do.
-            q.UseDefaultThreadPool(16);
+            // A slot's job only starts its attempts and never waits (the answers come back on the engines' threads, DNS
+            // and TCP run as tasks): four threads run every slot's fire at a thousand targets (100 fires a second, each
+            // microseconds long). Quartz fetches at most as many fires in a batch as it has free threads.
+            q.UseDefaultThreadPool(SchedulerThreads);
             // Fires due within the same few milliseconds are fetched in one batch (one wake-up and one lock of the job
             // store); a fire can then start up to FireAhead early (never late).
             q.ConfigureScheduler(o =>
@@ -254,7 +259,7 @@ public static class ProbeSchedulingExtensions
                 // Quartz keeps its schedulers in a process-wide repository by name: a host's own name, so a second host
                 // in the process (the tests build one after another) never finds the last one's scheduler still there.
                 o.InstanceName = $"reachprobe-{Guid.NewGuid():N}";
-                o.MaxBatchSize = 16;
+                o.MaxBatchSize = SchedulerThreads; // Quartz holds fires beyond its free threads: a batch is what the pool can run at once
                 o.BatchTriggerAcquisitionFireAheadTimeWindow = FireAhead;
             });
         });
