@@ -157,17 +157,19 @@ public sealed partial class LabNetwork : IDisposable
     }
 
     /// <summary>
-    /// A fourth host on the bridge holding the console's address too (a duplicate IP, or a spoofer): its kernel answers
-    /// ARP and pings for 198.18.0.27 from its own MAC, and it announces the address every second.
+    /// A fourth host on the bridge (port pa0) holding the console's address too (a duplicate IP, or a spoofer): its
+    /// kernel answers ARP and pings for 198.18.0.27, and it announces the address every second — from its own MAC, or
+    /// with <paramref name="clone"/> from the console's (a full impersonation: the bridge then sees the console's MAC
+    /// behind two ports).
     /// </summary>
-    public void AddDuplicate()
+    public void AddDuplicate(bool clone = false)
     {
         if (Topology != LabTopology.Bridge) throw new InvalidOperationException("the duplicate host joins the inline bridge");
         Run("ip", "netns", "add", Attacker);
         _attacker = true;
         Run("ip", "-n", Attacker, "link", "set", "lo", "up");
         Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
-        Run("ip", "link", "add", "a0", "netns", Attacker, "address", AttackerMac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
+        Run("ip", "link", "add", "a0", "netns", Attacker, "address", clone ? ConsoleMac : AttackerMac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
         Run("ip", "-n", Probe, "link", "set", "pa0", "master", "br0");
         Run("ip", "-n", Probe, "link", "set", "pa0", "promisc", "on", "up");
         Run("ip", "-n", Attacker, "addr", "add", $"{ConsoleIp}/24", "dev", "a0");

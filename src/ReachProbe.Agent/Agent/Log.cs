@@ -33,7 +33,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "capture on {Interface} failed: {Reason}; targets are unknown until it is back")]
     public static partial void CaptureFailed(this ILogger log, string @interface, string reason);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Ip}: its MAC {Mac} is also sending from bridge port {Port}: a cloned MAC? Its link stays the port it was learned on")]
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Ip}: its MAC {Mac} is also sending from bridge port {Port}: a cloned MAC? Its answers cannot be told from the clone's: unknown (down while its own port's link is down) until the clone is gone")]
     public static partial void MacCloned(this ILogger log, string ip, string mac, string port);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "{Target}: its echo reply reached the wire but not our socket; the monitor cannot see (a firewall on the monitor?), so the target is unknown")]

@@ -174,6 +174,31 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         Assert.Contains($"reachprobe_target_state_changes_total{{target=\"198.18.0.27\",state=\"{fault}\"}} 1", metrics);
     }
 
+    [Theory]
+    [InlineData("deaf", "unknown")]
+    [InlineData("down", "down")]
+    public void Run_ClonedMacOnAnotherBridgePort_NeverMakesTheConsoleUp(string fault, string then)
+    {
+        // Issue 18: a host on another bridge port with the console's MAC and address answers pings and ARP as the
+        // console. Before, a deaf or unplugged console was "up" for as long as it answered (78 of 78 polls).
+        LabNet.StartAgent(Agent);
+        WaitForAgent();
+        if (fault == "deaf") LabNet.MakeDeaf();
+        else LabNet.LinkDown();
+        WaitFor(fault, TimeSpan.FromSeconds(10));
+        LabNet.AddDuplicate(clone: true);
+        var seen = WaitFor(then, TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("up", seen);
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(12))
+        {
+            Assert.Equal(then, State());
+            Thread.Sleep(250);
+        }
+        Assert.Matches("""reachprobe_target_mac_conflicts_total\{target="198\.18\.0\.27",mac="02:00:00:00:00:27"\} [1-9]""", Metrics()!);
+        Assert.True(LogHas("its MAC 02:00:00:00:00:27 is also sending from bridge port pa0"), "the clone was not logged");
+    }
+
     [Fact]
     public void Run_LongDeafness_StaysDeafOnTheConsolesOwnChatter()
     {
