@@ -70,7 +70,8 @@ internal static partial class ScaleBenchmark
         // that is not what a venue runs at for hours.
         Thread.Sleep(Settle);
         var before = lab.Scrape().Text ?? "";
-        var cpu0 = ScaleLab.CpuSeconds(pid);
+        var split0 = ScaleLab.CpuSplit(pid);
+        var cpu0 = split0.User + split0.System;
         // Scraped from outside (this process, over TCP, as Prometheus would) every 5 s while the agent runs: the time
         // of each full response. A scrape costs the agent CPU too: it is part of what a venue runs.
         var scrapes = new List<double>();
@@ -81,7 +82,8 @@ internal static partial class ScaleBenchmark
             if (window.Elapsed >= TimeSpan.FromSeconds(seconds)) break;
             scrapes.Add(lab.Scrape().Seconds);
         }
-        var cpu1 = ScaleLab.CpuSeconds(pid);
+        var split1 = ScaleLab.CpuSplit(pid);
+        var cpu1 = split1.User + split1.System;
         var rss = ScaleLab.RssMb(pid);
         var (afterText, size, time) = lab.Scrape();
         scrapes.Add(time);
@@ -132,7 +134,8 @@ internal static partial class ScaleBenchmark
         while (File.Exists($"/proc/{pid}/stat") && stop.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(20);
         var stopped = stop.Elapsed.TotalSeconds;
         var scrapeTimes = $"{Median(scrapes) * 1000:0}/{scrapes.Max() * 1000:0} ms";
-        Console.WriteLine($"{tool,-18} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {scrapeTimes,12} {faults,30} {stopped,6:0.00} s   ({seen})");
+        var userSys = $"(user {(split1.User - split0.User) / seconds:0.00}, system {(split1.System - split0.System) / seconds:0.00})";
+        Console.WriteLine($"{tool,-18} {n,7:N0} {(cpu1 - cpu0) / seconds,8:0.00} {rss,6:N0} MB {sent / (double)seconds,8:N0} {100.0 * answered / Math.Max(1, sent),8:0.00}% {p99 * 1000,6:0} ms {size / 1024.0,8:N0} KB {scrapeTimes,12} {faults,30} {stopped,6:0.00} s   ({seen}) {userSys}");
     }
 
     private static void Fping(int n, int seconds)

@@ -148,10 +148,13 @@ public sealed class ScaleLab : IDisposable
     }
 
     /// <summary>CPU seconds (user + system) the process has used.</summary>
-    public static double CpuSeconds(int pid)
+    public static double CpuSeconds(int pid) => CpuSplit(pid) is var (user, system) ? user + system : 0;
+
+    /// <summary>CPU seconds the process has used in user mode and in the kernel (system calls, and the packets its sends drive through the kernel).</summary>
+    public static (double User, double System) CpuSplit(int pid)
     {
         var f = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return (long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture)) / 100.0;
+        return (long.Parse(f[11], CultureInfo.InvariantCulture) / 100.0, long.Parse(f[12], CultureInfo.InvariantCulture) / 100.0);
     }
 
     /// <summary>Resident memory in MB.</summary>

@@ -103,6 +103,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         else if (_capture is not null && linkUp && _blind) See(loop, now);
         metrics.Health(iface, _capture is not null && !_blind, linkUp);
         if (targetLinks is not null && !_blind) WatchTargetLinks(loop, targetLinks, now);
+        else if (targetLinks is not null) foreach (var host in loop.Hosts) host.SettleHeldProofs(weigh: false); // a blind monitor weighs nothing
         if (_capture?.Statistics is { } s)
         {
             metrics.CaptureCounter(iface, "received", s.Received);
@@ -152,10 +153,14 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         links.Refresh();
         foreach (var host in loop.Hosts)
         {
-            if (host.Identity.Mac == 0 || links.CarrierOf(host.Identity.Mac) is not { } carrier) continue;
-            WatchClone(loop, links, host, now);
-            if (!carrier && _linkDown.Add(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
-            else if (carrier && _linkDown.Remove(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
+            host.HoldProofs = true; // weighed below, once the bridge was read (HostMonitor.HoldProofs)
+            if (host.Identity.Mac != 0 && links.CarrierOf(host.Identity.Mac) is { } carrier)
+            {
+                WatchClone(loop, links, host, now);
+                if (!carrier && _linkDown.Add(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
+                else if (carrier && _linkDown.Remove(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
+            }
+            host.SettleHeldProofs(weigh: !_clonedHosts.ContainsKey(host));
         }
     }
 

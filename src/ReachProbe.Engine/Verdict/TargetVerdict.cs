@@ -100,6 +100,10 @@ public sealed class TargetVerdict
         if (_blind) return;
         if (_cloned) { WhileCloned(e); return; }
 
+        // Its own link (the bridge port it was learned on) has no carrier: an answer then is not its own — a clone on
+        // another port answering before the agent noticed it, or a link back a moment before the agent read it (its
+        // return, read within a tick, lets the next answer count).
+        if (e.IsProof && _linkDown) return;
         if (e.IsProof) { OnProof(e); return; }
         if (e.IsNegative) { OnNegative(e); return; }
         switch (e.Kind)
@@ -151,7 +155,6 @@ public sealed class TargetVerdict
     private void OnProof(in Evidence e)
     {
         if (e.Time > _lastProof) _lastProof = e.Time;
-        _linkDown = false;
         RestartCount();
         CloseIncident(e.Time, IncidentEnd.Recovered, e.Kind);
         if (State != TargetState.Up) Transition(TargetState.Up, e.Time, e.Kind);

@@ -107,6 +107,7 @@ public sealed class CaptureFileSource : ICaptureSource
     }
 
     /// <inheritdoc/>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryRead(out CapturedFrame frame)
     {
         if (_reader is not null)

@@ -13,6 +13,7 @@ public static class FrameDecoder
     private const ushort EtherTypeVlan = 0x8100, EtherTypeQinQ = 0x88A8, EtherTypeQinQOld = 0x9100;
 
     /// <summary>Decodes one frame of the given link type. Returns false when the link header itself is cut short.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryDecode(LinkKind link, ReadOnlySpan<byte> data, long time, out DecodedFrame frame)
     {
         frame = default;
@@ -79,6 +80,7 @@ public static class FrameDecoder
     internal static ulong ReadMac(ReadOnlySpan<byte> b) =>
         ((ulong)BinaryPrimitives.ReadUInt16BigEndian(b) << 32) | BinaryPrimitives.ReadUInt32BigEndian(b[2..]);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeArp(ReadOnlySpan<byte> p, ref DecodedFrame frame)
     {
         if (p.Length < 8) { frame.Issue = DecodeIssue.TruncatedArp; return; }
@@ -94,6 +96,7 @@ public static class FrameDecoder
         frame.ArpTargetIp = BinaryPrimitives.ReadUInt32BigEndian(p[24..]);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeIPv4(ReadOnlySpan<byte> p, ref DecodedFrame frame)
     {
         if (p.Length < 20 || (p[0] >> 4) != 4) { frame.Issue = DecodeIssue.BadIpv4Header; return; }
@@ -119,6 +122,7 @@ public static class FrameDecoder
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeIcmp(ReadOnlySpan<byte> p, ref DecodedFrame frame)
     {
         if (p.Length < 8) { frame.Issue = DecodeIssue.TruncatedTransport; return; }
@@ -148,6 +152,7 @@ public static class FrameDecoder
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeTcp(ReadOnlySpan<byte> p, ref DecodedFrame frame)
     {
         if (p.Length < 20) { frame.Issue = DecodeIssue.TruncatedTransport; return; }
@@ -159,6 +164,7 @@ public static class FrameDecoder
         frame.TcpFlags = p[13];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeUdp(ReadOnlySpan<byte> p, ref DecodedFrame frame)
     {
         if (p.Length < 8) { frame.Issue = DecodeIssue.TruncatedTransport; return; }
@@ -168,6 +174,7 @@ public static class FrameDecoder
         if (frame.SrcPort == 53 || frame.DstPort == 53) DecodeDns(p[8..], ref frame);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeDns(ReadOnlySpan<byte> p, ref DecodedFrame frame)
     {
         if (p.Length < 12) { frame.Issue = DecodeIssue.BadDns; return; }

@@ -156,6 +156,35 @@ public sealed class HostMonitor : IEvidenceSink
     public void Add(in Evidence evidence)
     {
         if (evidence.Kind == EvidenceKind.DuplicateReply) CountClone(evidence.Time);
+        if (HoldProofs && evidence.IsProof)
+        {
+            if (_heldProofs.Count < MaxHeldProofs) _heldProofs.Add(evidence);
+            return;
+        }
+        Weigh(evidence);
+    }
+
+    /// <summary>
+    /// On a bridge: proofs wait for the next reading of the bridge's forwarding database (every 250 ms), which tells
+    /// whether the MAC they came from is still behind its own port alone. A clone's first frames move the MAC to its
+    /// port only as they pass: weighed at once, they would make a deaf console up until the next reading.
+    /// </summary>
+    public bool HoldProofs { get; set; }
+
+    private readonly List<Evidence> _heldProofs = [];
+    private const int MaxHeldProofs = 256;
+
+    /// <summary>The bridge was read: the held proofs are weighed (the MAC is its own alone) or dropped (a clone showed).</summary>
+    public void SettleHeldProofs(bool weigh)
+    {
+        if (_heldProofs.Count == 0) return;
+        var held = _heldProofs.ToArray();
+        _heldProofs.Clear();
+        if (weigh) foreach (var e in held) Weigh(e);
+    }
+
+    private void Weigh(in Evidence evidence)
+    {
         // Every frame from the target is evidence: it is checked first and never rate-limited.
         if (evidence.Kind is not (EvidenceKind.FrameFromTarget or EvidenceKind.Flood) && evidence.Kind.Info().IsWireSignature && !Take(evidence)) return;
         EvidenceObserved?.Invoke(this, evidence);

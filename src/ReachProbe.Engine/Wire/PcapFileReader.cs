@@ -90,6 +90,7 @@ internal sealed class PcapFileReader : IDisposable
     /// file. Throws <see cref="CaptureException"/> (without the path: the caller names the file and the packet) when a
     /// record is truncated or its length is impossible.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Next(out long ticks, out ReadOnlySpan<byte> data, out int originalLength)
     {
         if (!Ensure(RecordHeaderBytes))
@@ -141,6 +142,7 @@ internal sealed class PcapFileReader : IDisposable
     }
 
     /// <summary>True when <paramref name="count"/> bytes are buffered from <see cref="_start"/>, reading more as needed.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool Ensure(int count)
     {
         if (_end - _start >= count) return true;

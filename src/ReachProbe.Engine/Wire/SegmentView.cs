@@ -60,6 +60,7 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     public event Action<CaptureView, long>? Changed;
 
     /// <summary>Looks at one frame; returns true when it changed the view.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Observe(in DecodedFrame f)
     {
         if (forced is not null || f.SrcMac == 0 || IsGroup(f.DstMac) || IsGroup(f.SrcMac)) return false;

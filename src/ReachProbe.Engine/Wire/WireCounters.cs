@@ -30,6 +30,7 @@ public sealed class WireCounters
     /// <summary>Frames that could not be fully decoded, by reason.</summary>
     public Dictionary<DecodeIssue, long> Malformed { get; } = [];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal void Count(in DecodedFrame f, int length)
     {
         Frames++;

@@ -142,6 +142,7 @@ public sealed class WirePipeline
     };
 
     /// <summary>Decodes and processes one frame.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Process(LinkKind link, ReadOnlySpan<byte> data, long time)
     {
         FrameDecoder.TryDecode(link, data, time, out var f);
@@ -149,6 +150,7 @@ public sealed class WirePipeline
     }
 
     /// <summary>Processes one decoded frame.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Process(in DecodedFrame f, int length)
     {
         Counters.Count(f, length);
@@ -207,6 +209,7 @@ public sealed class WirePipeline
         foreach (var h in _byIp.Values) h.Expire(now);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Learn(in DecodedFrame f)
     {
         if (f.Kind == FrameKind.Arp)
@@ -258,6 +261,7 @@ public sealed class WirePipeline
         return true;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void NoteMacAddress(ulong mac, uint ip)
     {
         // Most frames repeat a (MAC, IP) pair seen a moment ago: a small direct-mapped cache skips the dictionary.

@@ -262,6 +262,23 @@ public sealed class AgentLoopTests
     }
 
     [Fact]
+    public void Pass_Bridge_AClonesFirstAnswers_BeforeTheBridgeIsRead_NeverMakeADeafConsoleUp()
+    {
+        // The console is deaf from 10 s. At 20 s a clone on another port starts answering; the bridge's database shows
+        // the MAC there from its first frame, but the agent reads it only at its next tick: the answers in between
+        // wait for that reading (HostMonitor.HoldProofs) and are dropped.
+        bool Hears(double t) => t < 10;
+        var wire = Console(40, Hears);
+        for (var t = 20; t < 40; t++) wire.Add(t + 0.0003, Frames.EchoReply(LabConsole, LabProbe, MonitorId, (ushort)t));
+        var run = new Run(wire, bridge: true);
+        run.Until(20, Hears);
+        Assert.Equal(TargetState.Deaf, run.State);
+        run.Links.Cloned = "att0";
+        run.Until(40, _ => true);
+        Assert.Equal([TargetState.Up, TargetState.Deaf, TargetState.Unknown], run.States.Select(s => s.State));
+    }
+
+    [Fact]
     public void Pass_CaptureFailsAndComesBack_UnknownThenUpAgain()
     {
         var run = new Run(Console(60, _ => true));

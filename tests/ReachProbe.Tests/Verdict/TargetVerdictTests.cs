@@ -276,6 +276,20 @@ public class TargetVerdictTests
     }
 
     [Fact]
+    public void Observe_AnswerWhileItsOwnLinkIsDown_IsNotItsOwn_StaysDownUntilTheLinkIsBack()
+    {
+        // A clone on another bridge port answers before the agent sees the MAC there (the database is read every 250 ms).
+        Healthy(0, 5);
+        Feed(EvidenceKind.TargetLinkDown, 5.5);
+        Feed(EvidenceKind.ArpAnsweredByTarget, 5.6);
+        Feed(EvidenceKind.ProbeAnswered, 5.7);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Feed(EvidenceKind.TargetLinkUp, 6);
+        Feed(EvidenceKind.EchoAnswered, 6.1);
+        Assert.Equal([TargetState.Up, TargetState.Down, TargetState.Up], _raised.Select(c => c.State));
+    }
+
+    [Fact]
     public void Observe_LinkBackThenFrames_StaysDownUntilItAnswers()
     {
         Healthy(0, 5);
