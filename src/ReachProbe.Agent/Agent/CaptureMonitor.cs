@@ -90,7 +90,13 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
             }
         }
         if (_capture is null && _backoff.Due(now)) TryOpen(loop, now);
-        if (!tick) return;
+        if (!tick)
+        {
+            // Answers held for the bridge's word are settled soon, not at the tick: the sooner the database is read after
+            // a clone's frame, the less likely the console's own next frame has moved the MAC back (see WatchTargetLinks).
+            if (targetLinks is not null && !_blind && now - _lastRead >= FastRead && loop.Hosts.Any(h => h.HasHeldProofs)) SettleHeld(loop, targetLinks, now);
+            return;
+        }
         var linkUp = ownCarrier();
         if (_capture is { Error: { } error })
         {
@@ -151,6 +157,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
     private void WatchTargetLinks(IEvidenceIntake loop, ITargetLinks links, DateTimeOffset now)
     {
         links.Refresh();
+        _lastRead = now;
         foreach (var host in loop.Hosts)
         {
             host.HoldProofs = true; // weighed below, once the bridge was read (HostMonitor.HoldProofs)
@@ -160,6 +167,23 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
                 if (!carrier && _linkDown.Add(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkDown, now.UtcTicks));
                 else if (carrier && _linkDown.Remove(host)) loop.Add(host, new Evidence(EvidenceKind.TargetLinkUp, now.UtcTicks));
             }
+            host.SettleHeldProofs(weigh: !_clonedHosts.ContainsKey(host));
+        }
+    }
+
+    // How often, at most, the bridge is read between ticks to settle held answers: 50 reads a second of one small file.
+    private static readonly TimeSpan FastRead = TimeSpan.FromMilliseconds(20);
+    private DateTimeOffset _lastRead = DateTimeOffset.MinValue;
+
+    /// <summary>Reads the bridge now and settles the answers that wait for it (held by <see cref="HostMonitor.HoldProofs"/>).</summary>
+    private void SettleHeld(IEvidenceIntake loop, ITargetLinks links, DateTimeOffset now)
+    {
+        links.Refresh();
+        _lastRead = now;
+        foreach (var host in loop.Hosts)
+        {
+            if (!host.HasHeldProofs) continue;
+            if (host.Identity.Mac != 0) WatchClone(loop, links, host, now);
             host.SettleHeldProofs(weigh: !_clonedHosts.ContainsKey(host));
         }
     }

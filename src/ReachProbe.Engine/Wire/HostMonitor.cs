@@ -172,6 +172,9 @@ public sealed class HostMonitor : IEvidenceSink
     public bool HoldProofs { get; set; }
 
     private readonly List<Evidence> _heldProofs = [];
+
+    /// <summary>True while proofs wait for the bridge to be read.</summary>
+    public bool HasHeldProofs => _heldProofs.Count > 0;
     private const int MaxHeldProofs = 256;
 
     /// <summary>The bridge was read: the held proofs are weighed (the MAC is its own alone) or dropped (a clone showed).</summary>
