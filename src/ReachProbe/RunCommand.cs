@@ -22,15 +22,30 @@ internal static class RunCommand
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
         var history = Values.Path("--history", $"incident history database, or 'none' (default {AgentConfig.DefaultHistory})", "FILE|none");
-        var check = new Option<bool>("--check") { Description = "validate the configuration and exit" };
-        var command = new Command("run", "the live agent: probes + capture → verdicts → /metrics") { config, targets, interval, listen, iface, history, check };
-        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(config), parse.GetValue(targets) ?? [], parse.GetValue(interval), parse.GetValue(listen),
-            parse.GetValue(iface), parse.GetValue(history), parse.GetValue(check), stdout, stderr));
+        var probes = new Option<string?>("--probes")
+        {
+            Description = $"comma-separated probes for every target: {ProbeSpec.Syntaxes} (default {ProbeSpec.Defaults}, or the configuration's)",
+            HelpName = "LIST",
+        };
+        var timeout = Values.Number("--timeout", ProbeRunner.TimeoutSeconds, $"seconds per attempt, at most the interval (default {ProbeSpec.DefaultTimeout.TotalSeconds}, {ProbeRunner.TimeoutSeconds.Text}); probes are never retried");
+        var check = new Option<bool>("--check") { Description = "validate the configuration, say what would be monitored, and exit (nothing is started or sent)" };
+        var command = new Command("run", "the live agent: probes + capture → verdicts → /metrics") { config, targets, interval, probes, timeout, listen, iface, history, check };
+        command.SetAction((parse, cancel) =>
+        {
+            IReadOnlyList<ProbeSpec>? probeList = null;
+            if (parse.GetValue(probes) is { } text)
+            {
+                probeList = ProbeSpec.ParseList(text, out var problems);
+                if (problems.Count > 0) throw new UsageException("--probes: " + string.Join("; ", problems));
+            }
+            return RunAsync(parse.GetValue(config), parse.GetValue(targets) ?? [], parse.GetValue(interval), probeList, parse.GetValue(timeout), parse.GetValue(listen),
+                parse.GetValue(iface), parse.GetValue(history), parse.GetValue(check), stdout, stderr);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(string? configPath, List<IPAddress> targets, double? interval, IPEndPoint? listen, string? iface, string? history, bool check,
-        TextWriter stdout, TextWriter stderr)
+    private static async Task<int> RunAsync(string? configPath, List<IPAddress> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
+        IPEndPoint? listen, string? iface, string? history, bool check, TextWriter stdout, TextWriter stderr)
     {
         AgentConfig config;
         try
@@ -53,13 +68,16 @@ internal static class RunCommand
                 var each = TimeSpan.FromSeconds(interval.Value);
                 c = c with { Targets = c.Targets.Select(t => t with { Interval = each, Timeout = t.Timeout > each ? each : t.Timeout }).ToList() };
             }
+            if (probeList is not null) c = c with { Targets = c.Targets.Select(t => t with { Probes = probeList }).ToList() };
+            if (timeoutSeconds is { } ts) c = c with { Targets = c.Targets.Select(t => t with { Timeout = TimeSpan.FromSeconds(Math.Min(ts, t.Interval.TotalSeconds)) }).ToList() };
             return c;
         }
         var fromFile = config.Targets.Count > 0 && targets.Count == 0;
         config = Overrides(config);
-        var defaults = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
+        var defaults = probeList ?? ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
         var every = interval is { } i ? TimeSpan.FromSeconds(i) : ProbeSpec.DefaultInterval;
-        var timeout = every < ProbeSpec.DefaultTimeout ? every : ProbeSpec.DefaultTimeout;
+        var asked = timeoutSeconds is { } t0 ? TimeSpan.FromSeconds(t0) : ProbeSpec.DefaultTimeout;
+        var timeout = every < asked ? every : asked;
         if (targets.Count > 0)
         {
             var list = new List<TargetConfig>();
@@ -92,10 +110,19 @@ internal static class RunCommand
         var names = config.Targets.Take(Named).Select(t => t.Name == t.Ip.ToString() ? t.Name : $"{t.Name} ({t.Ip})");
         var more = config.Targets.Count > Named
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";
-        stderr.WriteLine($"reachprobe run: monitoring {string.Join(", ", names)}{more} "
-            + $"on {captureInterface}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
+        var where = $"{string.Join(", ", names)}{more} on {captureInterface}";
+        if (check)
+        {
+            // Nothing started: say that the configuration holds and what it would do, and no more.
+            var probeSets = config.Targets.Select(t => string.Join(",", t.Probes.Select(p => p.Text)) + string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $" every {t.Interval.TotalSeconds:0.###} s (timeout {t.Timeout.TotalSeconds:0.###} s)")).Distinct().ToList();
+            stderr.WriteLine($"reachprobe run: configuration OK: would monitor {where} with {string.Join("; ", probeSets)}; "
+                + $"metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
+            foreach (var p in probes) p.Probe.Dispose();
+            return CommandLine.Ok;
+        }
+        stderr.WriteLine($"reachprobe run: monitoring {where}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
         if (NeighbourTable.Warning(config.Targets.Count, NeighbourTable.ReadLimit()) is { } neighbours) stderr.WriteLine($"reachprobe run: warning: {neighbours}");
-        if (check) return CommandLine.Ok;
 
         Func<AgentConfig>? reload = fromFile ? () => Overrides(AgentConfig.Load(configPath!)) : null;
         using var host = AgentHost.Build(config, captureInterface!, probes, reload);

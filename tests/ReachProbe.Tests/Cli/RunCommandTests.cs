@@ -42,7 +42,8 @@ public class RunCommandTests
         // --check: validates and prints what it would monitor; nothing is started or sent.
         var (code, _, stderr) = Run("run", "--target", "198.18.0.27", "--target", "198.18.0.27", "--history", "none", "--interface", "lo", "--check");
         Assert.Equal(0, code);
-        Assert.Contains("reachprobe run: monitoring 198.18.0.27 on lo;", stderr);
+        Assert.Contains("reachprobe run: configuration OK: would monitor 198.18.0.27 on lo with icmp,ddp every 5 s (timeout 1 s);", stderr);
+        Assert.DoesNotContain("reachprobe run: monitoring", stderr); // nothing was started
         Assert.DoesNotContain("198.18.0.27, 198.18.0.27", stderr);
     }
 
@@ -53,7 +54,31 @@ public class RunCommandTests
         for (var i = 0; i < 1000; i++) args.AddRange(["--target", $"198.18.{16 + i / 250}.{1 + i % 250}"]);
         var (code, _, stderr) = Run([.. args]);
         Assert.Equal(0, code);
-        Assert.Contains("reachprobe run: monitoring 198.18.16.1, 198.18.16.2, 198.18.16.3, 198.18.16.4, 198.18.16.5, 198.18.16.6, 198.18.16.7, 198.18.16.8 and 992 more (1,000 targets) on lo;", stderr);
+        Assert.Contains("reachprobe run: configuration OK: would monitor 198.18.16.1, 198.18.16.2, 198.18.16.3, 198.18.16.4, 198.18.16.5, 198.18.16.6, 198.18.16.7, 198.18.16.8 and 992 more (1,000 targets) on lo with", stderr);
         Assert.DoesNotContain("198.18.16.9,", stderr);
+    }
+
+    [Fact]
+    public void Run_ProbesAndTimeout_LikeProbe_AppliedToEveryTarget()
+    {
+        var (code, _, stderr) = Run("run", "--target", "198.18.0.27", "--probes", "icmp,tcp:9295", "--timeout", "0.5", "--interval", "2", "--history", "none", "--interface", "lo", "--check");
+        Assert.Equal(0, code);
+        Assert.Contains("with icmp,tcp:9295 every 2 s (timeout 0.5 s);", stderr);
+        // A timeout longer than the interval is cut to it.
+        (code, _, stderr) = Run("run", "--target", "198.18.0.27", "--timeout", "3", "--interval", "1", "--history", "none", "--interface", "lo", "--check");
+        Assert.Equal(0, code);
+        Assert.Contains("every 1 s (timeout 1 s);", stderr);
+    }
+
+    [Theory]
+    [InlineData(new[] { "run", "--probes", "icmp,tcp:0", "--check" }, "reachprobe: --probes: 'tcp:0': the TCP port must be 1–65535")]
+    [InlineData(new[] { "run", "--probes", "ping", "--check" }, "reachprobe: --probes: unknown probe 'ping'")]
+    [InlineData(new[] { "run", "--timeout", "0", "--check" }, "--timeout takes seconds (0.01–60), not '0'")]
+    public void Run_BadProbesOrTimeout_OneLineExitTwo(string[] args, string expected)
+    {
+        var (code, _, stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 }
