@@ -11,7 +11,7 @@ internal static class AnalyzeCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var file = new Argument<string?>("FILE") { Arity = ArgumentArity.ZeroOrOne, Description = "capture file" };
+        var file = new Argument<string?>("FILE") { Arity = ArgumentArity.ExactlyOne, Description = "a capture file" };
         var targets = new Option<List<string>>("--target")
         {
             HelpName = "IP[=MAC]",

@@ -97,8 +97,12 @@ internal static class CommandLine
             if (command is RootCommand) return extra.StartsWith('-') ? $"unknown option '{Settings.Quote.Clip(extra)}'" : $"unknown command '{Settings.Quote.Clip(extra)}'";
             if (extra.StartsWith('-') && extra != "-") return $"unknown option '{Settings.Quote.Clip(extra)}' for {command.Name}";
             var given = command.Arguments.Select(a => parse.GetResult(a)?.Tokens.FirstOrDefault()?.Value).FirstOrDefault(v => v is not null);
-            return $"{command.Name} takes one {command.Arguments.FirstOrDefault()?.Description ?? "argument"}; got '{Settings.Quote.Clip(given ?? "")}' and '{Settings.Quote.Clip(extra)}'";
+            var one = (command.Arguments.FirstOrDefault()?.Description ?? "an argument").Split(' ', 2)[^1];
+            return $"{command.Name} takes one {one}; got '{Settings.Quote.Clip(given ?? "")}' and '{Settings.Quote.Clip(extra)}'";
         }
+        // A required argument that is missing: what it is and how the command is written.
+        if (command.Arguments.FirstOrDefault(a => a.Arity.MinimumNumberOfValues > 0 && (parse.GetResult(a)?.Tokens.Count ?? 0) == 0) is { } missing)
+            return $"{command.Name} needs {missing.Description}: reachprobe {command.Name} {missing.HelpName ?? missing.Name}";
         var error = parse.Errors[0];
         if (error.SymbolResult is OptionResult { Tokens.Count: 0 } option) return $"{option.Option.Name} needs a value";
         return error.Message;

@@ -22,7 +22,7 @@ internal static class ProbeCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var target = new Argument<string?>("TARGET") { Arity = ArgumentArity.ZeroOrOne, Description = "target", HelpName = "IP" };
+        var target = new Argument<string?>("TARGET") { Arity = ArgumentArity.ExactlyOne, Description = "a target", HelpName = "IP" };
         var probes = new Option<string>("--probes")
         {
             Description = $"comma-separated: {ProbeSpec.Syntaxes} (default {ProbeSpec.Defaults})",

@@ -22,6 +22,19 @@ public class CommandLineTests
         Assert.Contains(option, stdout);
     }
 
+    [Theory]
+    [InlineData("analyze", " analyze <FILE> [options]")]
+    [InlineData("probe", " probe <TARGET> [options]")]
+    [InlineData("run", "--probes <LIST>")]
+    [InlineData("run", "--timeout <SEC>")]
+    public void Command_Help_ShowsRequiredArgumentsAsRequired_AndRunTakesProbeOptions(string command, string expected)
+    {
+        var (code, stdout, _) = Run(command, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains(expected, stdout);
+        Assert.DoesNotContain("[<", stdout); // an optional argument would be shown as [<NAME>]
+    }
+
     [Fact]
     public void Help_ListsEveryCommand_FromTheCommandTree()
     {
