@@ -96,6 +96,15 @@ internal static class RunCommand
             config = config with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = DefaultsFor(gateway, iface, defaults, stderr), Interval = every, Timeout = timeout }] };
         }
 
+        // Without these the capture never opens: say so once and stop, rather than warn every few seconds forever with
+        // every target unknown.
+        if (SysNet.MissingCaptureCapabilities() is [_, ..] missing)
+        {
+            stderr.WriteLine($"reachprobe: run needs {string.Join(" and ", missing)} to capture and probe, and does not have {(missing.Count == 1 ? "it" : "them")}: "
+                + $"run it as root, or give them to the program (sudo setcap cap_net_raw,cap_net_admin+eip {Environment.ProcessPath ?? "reachprobe"}), "
+                + "or use the systemd unit, which grants them (AmbientCapabilities)");
+            return CommandLine.Usage;
+        }
         var captureInterface = AgentHost.CaptureInterface(config);
         var probes = AgentHost.Probes(config, out var problems);
         if (captureInterface is null) problems.Add("$.interface: no interface faces the targets (and there is no default route): set \"interface\"");

@@ -82,4 +82,26 @@ public static class SysNet
     /// <summary>What to say when capturing on an interface is not permitted.</summary>
     public static string NoCapturePermission(string iface) =>
         $"no permission to capture on {iface}: needs CAP_NET_RAW and CAP_NET_ADMIN (run as root, or 'setcap cap_net_raw,cap_net_admin+ep' on the program)";
+
+    /// <summary>
+    /// The capabilities capturing and probing need (CAP_NET_ADMIN for promiscuous capture, CAP_NET_RAW for the capture,
+    /// ARP and raw ICMP) that this process does not have in its effective set, by name; empty when it has both. Read
+    /// from <c>/proc/self/status</c> (<c>CapEff</c>); null when that cannot be read (not Linux).
+    /// </summary>
+    public static IReadOnlyList<string>? MissingCaptureCapabilities(string status = "/proc/self/status")
+    {
+        try
+        {
+            var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+            if (line is null || !ulong.TryParse(line[7..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var eff)) return null;
+            var missing = new List<string>();
+            if ((eff & (1UL << 13)) == 0) missing.Add("CAP_NET_RAW");
+            if ((eff & (1UL << 12)) == 0) missing.Add("CAP_NET_ADMIN");
+            return missing;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 }

@@ -268,6 +268,17 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     }
 
     [Fact]
+    public void Run_AsNobodyWithoutCapabilities_OneLineNamingThem_ExitTwo()
+    {
+        var agent = LabNet.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--"]);
+        Assert.True(agent.WaitForExit(30_000), "the agent kept running without the capabilities it needs");
+        agent.WaitForExit();
+        Assert.Equal(2, agent.ExitCode);
+        Assert.True(LogHas("reachprobe: run needs CAP_NET_RAW and CAP_NET_ADMIN to capture and probe"), "no one-line reason");
+        Assert.True(LogHas("setcap cap_net_raw,cap_net_admin+eip"), "the setcap command was not given");
+    }
+
+    [Fact]
     public void Run_AsNobodyWithOnlyNetRawAndNetAdmin_Works()
     {
         LabNet.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);

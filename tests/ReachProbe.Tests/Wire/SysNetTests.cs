@@ -38,4 +38,17 @@ public sealed class SysNetTests : IDisposable
         Assert.Null(SysNet.Mac("gone0", _dir));
         Assert.Null(SysNet.IfIndex("gone0", _dir));
     }
+
+    [Theory]
+    [InlineData("000001ffffffffff", new string[0])] // root
+    [InlineData("0000000000003000", new string[0])] // exactly CAP_NET_ADMIN (12) and CAP_NET_RAW (13)
+    [InlineData("0000000000002000", new[] { "CAP_NET_ADMIN" })]
+    [InlineData("0000000000000000", new[] { "CAP_NET_RAW", "CAP_NET_ADMIN" })]
+    public void MissingCaptureCapabilities_FromCapEff(string capEff, string[] missing)
+    {
+        var status = Path.Combine(_dir, "status");
+        File.WriteAllText(status, $"Name:\treachprobe\nCapInh:\t0000000000000000\nCapEff:\t{capEff}\n");
+        Assert.Equal(missing, SysNet.MissingCaptureCapabilities(status));
+        Assert.Null(SysNet.MissingCaptureCapabilities(Path.Combine(_dir, "none")));
+    }
 }
