@@ -21,7 +21,9 @@ internal static class RunCommand
         var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default {ProbeSpec.DefaultInterval.TotalSeconds}, {Interval.Text})");
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
-        var history = Values.Path("--history", $"incident history database, or 'none' (default {AgentConfig.DefaultHistory})", "FILE|none");
+        // --db, as report and analyze name the database; --history is its older name here, still taken.
+        var history = Values.Path("--db", $"incident history database, or 'none' (default $REACHPROBE_DB, else the configuration's, else {AgentConfig.DefaultHistory})",
+            "FILE|none", "--history");
         var probes = new Option<string?>("--probes")
         {
             Description = $"comma-separated probes for every target: {ProbeSpec.Syntaxes} (default {ProbeSpec.Defaults}, or the configuration's)",
@@ -57,9 +59,12 @@ internal static class RunCommand
             foreach (var p in e.Problems) stderr.WriteLine($"reachprobe: {p}");
             return CommandLine.Usage;
         }
+        // $REACHPROBE_DB names the database as it does for report and analyze, where neither --db nor the file does.
+        var environmentDb = Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : null;
         // The command line's settings win over the file's, at start and at every reload (SIGHUP).
         AgentConfig Overrides(AgentConfig c)
         {
+            if (history is null && environmentDb is not null && c.History == AgentConfig.DefaultHistory) c = c with { History = environmentDb };
             if (listen is not null) c = c with { Listen = listen };
             if (iface is not null) c = c with { Interface = iface };
             if (history is not null) c = c with { History = history == "none" ? null : history };

@@ -65,11 +65,13 @@ internal static class Values
     };
 
     /// <summary>A file path: not empty.</summary>
-    public static Option<string?> Path(string flag, string help, string helpName = "FILE") => new(flag)
+    public static Option<string?> Path(string flag, string help, string helpName = "FILE", params string[] aliases) => new(flag, aliases)
     {
         Description = help,
         HelpName = helpName,
-        CustomParser = r => Parse(r, text => text.Length > 0 && !text.Contains('\0') ? text : null, _ => $"{flag} needs a path, not an empty string"),
+        // Named as the user wrote it (an alias, such as run's --history, is named as such).
+        CustomParser = r => Parse(r, text => text.Length > 0 && !text.Contains('\0') ? text : null,
+            _ => $"{(r.Parent as System.CommandLine.Parsing.OptionResult)?.IdentifierToken?.Value ?? flag} needs a path, not an empty string"),
     };
 
     /// <summary>A non-empty word (a label, an interface name).</summary>

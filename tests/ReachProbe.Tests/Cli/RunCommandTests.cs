@@ -81,4 +81,24 @@ public class RunCommandTests
         Assert.Contains(expected, stderr);
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
+
+    [Fact]
+    public void Run_Db_NamesTheHistoryAsReportAndAnalyzeDo_HistoryStillTaken_AndReachprobeDbHonoured()
+    {
+        var (code, _, stderr) = Run("run", "--target", "198.18.0.27", "--interface", "lo", "--db", "none", "--check");
+        Assert.Equal(0, code);
+        Assert.Contains("; history off", stderr);
+        (code, _, stderr) = Run("run", "--target", "198.18.0.27", "--interface", "lo", "--history", "/tmp/reachprobe-test-h.db", "--check");
+        Assert.Equal(0, code);
+        Assert.Contains("; history /tmp/reachprobe-test-h.db", stderr);
+        // $REACHPROBE_DB, in a process of its own (the variable is the process's).
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "reachprobe.dll"), "run", "--target", "198.18.0.27", "--interface", "lo", "--check" }) psi.ArgumentList.Add(a);
+        psi.Environment["REACHPROBE_DB"] = "/tmp/reachprobe-test-env.db";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains("; history /tmp/reachprobe-test-env.db", err);
+    }
 }
