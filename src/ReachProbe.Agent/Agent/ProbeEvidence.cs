@@ -133,7 +133,10 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
             // MAC, before the deadline) reached the wire, and our socket never got it. The fault is on the monitor's side
             // (a firewall, a socket problem): say unknown, never blame the target. A late reply, or one to another
             // pinger, says nothing about our socket.
-            if (result.Status == ProbeStatus.Timeout && OnTheWire(host, 0, result.EchoSequence, at.UtcTicks, (at + result.Duration).UtcTicks))
+            // A reply "from its MAC" says nothing about our socket while that MAC is cloned or its own link is down: the
+            // reply is the clone's, and ours may simply have been late.
+            if (result.Status == ProbeStatus.Timeout && !host.Verdict.IsCloned && !host.Verdict.IsLinkDown
+                && OnTheWire(host, 0, result.EchoSequence, at.UtcTicks, (at + result.Duration).UtcTicks))
             {
                 if (_socketBlind.Add(host))
                 {

@@ -260,6 +260,12 @@ public sealed class TargetVerdict
 
     private bool _cloned;
 
+    /// <summary>Its MAC is also sending from another bridge port (<see cref="EvidenceKind.MacCloned"/>): nothing from that MAC is its own word.</summary>
+    public bool IsCloned => _cloned;
+
+    /// <summary>Its own link (the bridge port it was learned on) has no carrier.</summary>
+    public bool IsLinkDown => _linkDown;
+
     /// <summary>Its MAC sends from another bridge port too: nothing it (or the clone) answers can be weighed.</summary>
     private void Cloned(in Evidence e)
     {

@@ -279,6 +279,22 @@ public sealed class AgentLoopTests
     }
 
     [Fact]
+    public void Pass_Bridge_ClonesRepliesOnTheWire_WhileOurSocketTimesOut_AreNotTheMonitorBeingBlind()
+    {
+        // The console is unplugged from its own port; the clone answers our pings on the wire, and our socket times out
+        // (a busy monitor). The clone's replies carry the console's MAC, but they say nothing about our socket: down.
+        var wire = Console(40, _ => true, t => t < 20);
+        for (var t = 20; t < 40; t++) wire.Add(t + 0.0003, Frames.EchoReply(LabConsole, LabProbe, MonitorId, (ushort)t));
+        var run = new Run(wire, bridge: true);
+        run.Until(20, _ => true);
+        run.Links.Cloned = "att0";
+        run.Links.Carrier = false;
+        run.Until(40, _ => false);
+        Assert.Equal(TargetState.Down, run.States[^1].State);
+        Assert.DoesNotContain(run.States.Skip(1), s => s.State == TargetState.Up);
+    }
+
+    [Fact]
     public void Pass_CaptureFailsAndComesBack_UnknownThenUpAgain()
     {
         var run = new Run(Console(60, _ => true));
