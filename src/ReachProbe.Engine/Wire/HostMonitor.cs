@@ -97,6 +97,13 @@ public sealed class HostMonitor : IEvidenceSink
             Add(new Evidence(EvidenceKind.MacChanged, time));
             return true;
         }
+        CountConflict(mac, time);
+        return false;
+    }
+
+    /// <summary>Counts a frame of <paramref name="mac"/> claiming the address, with an <see cref="EvidenceKind.AddressConflict"/> note at most once a minute per MAC.</summary>
+    private void CountConflict(ulong mac, long time)
+    {
         if (_conflicts.TryGetValue(mac, out var n) || _conflicts.Count < MaxConflictMacs) _conflicts[mac] = n + 1;
         ConflictMac = mac;
         if (!_conflictNoted.TryGetValue(mac, out var noted) || time - noted >= ConflictNoteEvery)
@@ -104,7 +111,6 @@ public sealed class HostMonitor : IEvidenceSink
             if (_conflictNoted.Count < MaxConflictMacs || _conflictNoted.ContainsKey(mac)) _conflictNoted[mac] = time;
             Add(new Evidence(EvidenceKind.AddressConflict, time));
         }
-        return false;
     }
 
     /// <summary>
@@ -113,17 +119,7 @@ public sealed class HostMonitor : IEvidenceSink
     /// </summary>
     public void CloneSighted(long time) => CountClone(time);
 
-    private void CountClone(long time)
-    {
-        var mac = Identity.Mac;
-        if (_conflicts.TryGetValue(mac, out var n) || _conflicts.Count < MaxConflictMacs) _conflicts[mac] = n + 1;
-        ConflictMac = mac;
-        if (!_conflictNoted.TryGetValue(mac, out var noted) || time - noted >= ConflictNoteEvery)
-        {
-            if (_conflictNoted.Count < MaxConflictMacs || _conflictNoted.ContainsKey(mac)) _conflictNoted[mac] = time;
-            Add(new Evidence(EvidenceKind.AddressConflict, time));
-        }
-    }
+    private void CountClone(long time) => CountConflict(Identity.Mac, time);
 
     /// <summary>Entries dropped from its trackers' full tables.</summary>
     public long Evicted => _trackers.Sum(t => t.Evicted);
