@@ -15,8 +15,8 @@ internal static class CommandLine
 
     private const string ExitStatus = """
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
-        (a capture broken part-way is still analysed up to the break). probe: 0 every probe answered at
-        least once (a TCP refusal counts: the host received); 1 otherwise. run, report: 0 done; 2 bad usage
+        (a capture broken part-way is still analysed up to the break). probe, by its verdict: 0 up, 1 deaf,
+        3 down, 4 unresponsive, 5 no such host, 6 unknown; 2 bad usage. run, report: 0 done; 2 bad usage
         or input. 'reachprobe COMMAND --help' lists a command's options.
         """;
 

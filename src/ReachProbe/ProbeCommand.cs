@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ReachProbe.Probes;
 using ReachProbe.Wire;
+using ReachProbe.Agent;
+using ReachProbe.Verdict;
 
 namespace ReachProbe.Cli;
 
@@ -36,7 +38,10 @@ internal static class ProbeCommand
         dnsServer.Validators.Add(r => { if (Values.HostIp(r.GetValueOrDefault<string?>() ?? "", "--dns-server") is { } e) r.AddError(e); });
         var mac = Values.HostMac("--mac", "the target's expected MAC (ARP warns when another answers)");
         var json = new Option<bool>("--json") { Description = "JSON instead of the summary" };
-        var command = new Command("probe", "probe a host now: ICMP, ARP, DNS, TCP, console discovery") { target, probes, count, interval, timeout, iface, dnsServer, mac, json };
+        var watch = Values.Number("--watch", Watch, $"seconds to keep capturing after the last round, for the verdict (default {DefaultWatch.TotalSeconds}, {Watch.Text}); less when the host is up");
+        var view = Values.OneOf("--view", "what the capture sees: full (inline bridge, mirror port) or switched (a plain switch port or Wi-Fi); default auto: full on a bridge, else detected",
+            "auto", "full", "switched");
+        var command = new Command("probe", "probe a host now and give a verdict: up, deaf, down, unresponsive or no such host") { target, probes, count, interval, timeout, iface, dnsServer, mac, watch, view, json };
         command.SetAction((parse, cancel) =>
         {
             var text = parse.GetValue(target) ?? throw new UsageException("probe needs a target: reachprobe probe IP");
@@ -47,50 +52,106 @@ internal static class ProbeCommand
                 DnsServer = parse.GetValue(dnsServer) is { } server ? IPAddress.Parse(server) : null,
                 ExpectedMac = parse.GetValue(mac) is { } m ? Addresses.ToPhysicalAddress(m) : null,
             };
-            return RunAsync(Addresses.ToIPAddress(ip), parse.GetValue(probes) ?? ProbeSpec.Defaults, (int)(parse.GetValue(count) ?? 5), TimeSpan.FromSeconds(parse.GetValue(interval) ?? 1),
-                parse.GetValue(timeout) is { } to ? TimeSpan.FromSeconds(to) : ProbeSpec.DefaultTimeout, environment, parse.GetValue(json), stdout, stderr, cancel);
+            CaptureView? forced = parse.GetValue(view) switch { "full" => CaptureView.Full, "switched" => CaptureView.Switched, _ => null };
+            var options = new Options(parse.GetValue(probes) ?? ProbeSpec.Defaults, parse.GetValue(probes) is not null, (int)(parse.GetValue(count) ?? 5),
+                TimeSpan.FromSeconds(parse.GetValue(interval) ?? 1), parse.GetValue(timeout) is { } to ? TimeSpan.FromSeconds(to) : ProbeSpec.DefaultTimeout,
+                parse.GetValue(watch) is { } w ? TimeSpan.FromSeconds(w) : DefaultWatch, forced, parse.GetValue(json));
+            return RunAsync(Addresses.ToIPAddress(ip), options, environment, stdout, cancel);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(IPAddress target, string probes, int count, TimeSpan interval, TimeSpan timeout, ProbeEnvironment environment, bool json,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    /// <summary>How long <c>probe</c> keeps capturing after its last round, in seconds.</summary>
+    public static readonly ValueRange Watch = new(0, 600);
+
+    /// <summary>The default of <c>--watch</c>: time for a deaf host to show a frame, and for a silent one to be confirmed.</summary>
+    public static readonly TimeSpan DefaultWatch = TimeSpan.FromSeconds(3);
+
+    private sealed record Options(string Probes, bool ProbesGiven, int Count, TimeSpan Interval, TimeSpan Timeout, TimeSpan Watch, CaptureView? View, bool Json);
+
+    private static async Task<int> RunAsync(IPAddress target, Options o, ProbeEnvironment environment, TextWriter stdout, CancellationToken cancellation)
     {
-        var specs = ProbeSpec.ParseList(probes, out var problems);
+        var specs = ProbeSpec.ParseList(o.Probes, out var problems);
         if (problems.Count > 0) throw new UsageException("--probes: " + string.Join("; ", problems));
 
-        var runner = new ProbeRunner(timeout);
+        var runner = new ProbeRunner(o.Timeout);
         var slots = new List<Slot>();
         foreach (var spec in specs)
         {
             var probe = spec.Create(target, environment, out var problem);
-            slots.Add(new Slot(spec, probe, problem));
+            var scheduled = probe is null ? null : ScheduledProbe.Of(target.ToString(), spec, probe, target, o.Interval, o.Timeout);
+            // Console discovery asked for by name counts like any probe; as a default it counts only where a console answers.
+            if (scheduled is { Proves: AnswerProves.ReceiptOnceAnswered } && o.ProbesGiven) scheduled = scheduled with { Proves = AnswerProves.Receipt };
+            slots.Add(new Slot(spec, probe, scheduled, problem));
         }
+        // The same engine as 'run' watches while the probes go out: the capture on the interface that reaches the target.
+        ProbeWatch? watch = null;
+        string? noCapture = null;
+        if (NetworkPath.Find(target, environment.Interface, out var pathProblem) is not { } path) noCapture = pathProblem;
+        else
+        {
+            watch = ProbeWatch.Start(target, environment.ExpectedMac is { } m ? string.Join(':', m.GetAddressBytes().Select(b => b.ToString("x2", Inv))) : null, path, o.View, o.Interval, o.Timeout);
+            if (!await watch.WaitForCaptureAsync(TimeSpan.FromSeconds(3), cancellation).ConfigureAwait(false))
+            {
+                noCapture = watch.CaptureFailure ?? $"the capture on {path.Interface} did not open within 3 s";
+                watch.Dispose();
+                watch = null;
+            }
+        }
+        ProbeVerdict verdict;
         try
         {
-            if (!json) stdout.WriteLine(string.Create(Inv, $"reachprobe probe {target}: {count} round(s), {interval.TotalSeconds:0.###} s apart, timeout {timeout.TotalSeconds:0.###} s"));
-            for (var round = 0; round < count; round++)
+            if (!o.Json)
+                stdout.WriteLine(string.Create(Inv, $"reachprobe probe {target}: {o.Count} round(s), {o.Interval.TotalSeconds:0.###} s apart, timeout {o.Timeout.TotalSeconds:0.###} s; ")
+                    + (watch is null ? $"no capture ({noCapture})" : $"capturing on {watch.Interface}{(watch.View is { } v ? $" ({v.ToString().ToLowerInvariant()} view)" : "")}"));
+            for (var round = 0; round < o.Count; round++)
             {
                 var started = TimeProvider.System.GetTimestamp();
+                var at = TimeProvider.System.GetUtcNow();
                 var results = await Task.WhenAll(slots.Select(s => s.Probe is null
                     ? Task.FromResult(new ProbeResult(s.Spec.Text, ProbeStatus.Error, TimeSpan.Zero, s.Problem!))
                     : runner.RunAsync(s.Probe, cancellation))).ConfigureAwait(false);
-                for (var k = 0; k < slots.Count; k++) slots[k].Results.Add(results[k]);
-                var wait = interval - TimeProvider.System.GetElapsedTime(started);
-                if (round + 1 < count && wait > TimeSpan.Zero) await Task.Delay(wait, cancellation).ConfigureAwait(false);
+                for (var k = 0; k < slots.Count; k++)
+                {
+                    slots[k].Results.Add(results[k]);
+                    if (slots[k].Scheduled is { } sp && (sp.Proves != AnswerProves.ReceiptOnceAnswered || results[k].ProvesReceipt)) watch?.Record(sp, results[k], at);
+                }
+                var wait = o.Interval - TimeProvider.System.GetElapsedTime(started);
+                if (round + 1 < o.Count && wait > TimeSpan.Zero) await Task.Delay(wait, cancellation).ConfigureAwait(false);
             }
+            var counted = slots.Where(Counts).SelectMany(s => s.Results).ToList();
+            var attempts = string.Join(", ", slots.Where(Counts).Select(s => (s.Spec.Text, Unanswered: s.Results.Count(r => r.Status is ProbeStatus.Timeout or ProbeStatus.Unreachable)))
+                .Where(a => a.Unanswered > 0).Select(a => $"{a.Text} ×{a.Unanswered}"));
+            verdict = watch is not null
+                ? await watch.FinishAsync(o.Watch, attempts, cancellation).ConfigureAwait(false)
+                : ProbeVerdict.Decide(TargetState.Unknown, null, new EvidenceCounts(), false, noCapture, false, counted.Count(r => r.ProvesReceipt), counted.Count, attempts);
         }
         finally
         {
+            watch?.Dispose();
             foreach (var s in slots) s.Probe?.Dispose();
         }
+        // Up: which probes it answered, in the summary's own terms, rather than the engine's evidence names.
+        if (verdict.Outcome == ProbeOutcome.Up && watch is not null)
+            verdict = verdict with { Why = "answered " + string.Join(", ", slots.Where(Counts).Where(s => s.Results.Any(r => r.ProvesReceipt))
+                .Select(s => $"{s.Spec.Text} {s.Results.Count(r => r.ProvesReceipt)}/{s.Results.Count}")) + ", its replies seen on the wire" };
+        // Up, yet a probe it answered nothing (ARP yes, ICMP no: an input filter): said, not hidden.
+        if (verdict.Outcome == ProbeOutcome.Up && slots.Where(Counts).Where(s => s.Results.All(r => !r.ProvesReceipt)).Select(s => s.Spec.Text).ToList() is { Count: > 0 } silent)
+            verdict = verdict with { Why = verdict.Why + $"; but {string.Join(", ", silent)} answered nothing (degraded)" };
 
-        if (json) WriteJson(stdout, target, count, slots);
-        else foreach (var s in slots) stdout.WriteLine(Summary(s));
-        return slots.All(s => s.Results.Any(r => r.ProvesReceipt)) ? CommandLine.Ok : 1;
+        if (o.Json) WriteJson(stdout, target, o.Count, slots, verdict, watch?.Interface);
+        else
+        {
+            foreach (var s in slots) stdout.WriteLine(Summary(s));
+            stdout.WriteLine(verdict.Line);
+        }
+        return verdict.ExitCode;
     }
 
-    private sealed record Slot(ProbeSpec Spec, IProbe? Probe, string? Problem)
+    /// <summary>A probe that counts for the verdict: every one but console discovery that no console answered (unless asked for by name).</summary>
+    private static bool Counts(Slot s) => s.Scheduled is not { Proves: AnswerProves.ReceiptOnceAnswered } || s.Results.Any(r => r.ProvesReceipt);
+
+    private sealed record Slot(ProbeSpec Spec, IProbe? Probe, ScheduledProbe? Scheduled, string? Problem)
     {
         public List<ProbeResult> Results { get; } = [];
     }
@@ -98,6 +159,8 @@ internal static class ProbeCommand
     private static string Summary(Slot s)
     {
         var r = s.Results;
+        if (!Counts(s) && r.All(x => x.Status is ProbeStatus.Timeout or ProbeStatus.Unreachable))
+            return $"{s.Spec.Text + ":",-11} no answer: not a PlayStation (or discovery is off); not counted (--probes ddp counts it)";
         var sent = r.Count;
         var answered = r.Count(x => x.Status == ProbeStatus.Answered);
         var refused = r.Count(x => x.Status == ProbeStatus.Refused);
@@ -124,9 +187,9 @@ internal static class ProbeCommand
         return $"{s.Spec.Text + ":",-11} " + string.Join(", ", parts);
     }
 
-    private static void WriteJson(TextWriter stdout, IPAddress target, int count, List<Slot> slots)
+    private static void WriteJson(TextWriter stdout, IPAddress target, int count, List<Slot> slots, ProbeVerdict verdict, string? capture)
     {
-        var report = new JsonProbeReport(target.ToString(), count, slots.Select(s =>
+        var report = new JsonProbeReport(target.ToString(), count, new JsonVerdict(verdict.Name, verdict.Why, verdict.ExitCode, capture, verdict.Evidence), slots.Select(s =>
         {
             var proofs = s.Results.Where(x => x.ProvesReceipt).ToList();
             return new JsonProbe(s.Spec.Text, s.Results.Count, proofs.Count, Math.Round(100.0 * (s.Results.Count - proofs.Count) / s.Results.Count, 1),
@@ -141,7 +204,9 @@ internal static class ProbeCommand
 }
 
 // probe --json's shape (README), one record per object in the order the fields appear; absent optional fields are left out.
-internal sealed record JsonProbeReport(string Target, int Rounds, IReadOnlyList<JsonProbe> Probes);
+internal sealed record JsonProbeReport(string Target, int Rounds, JsonVerdict Verdict, IReadOnlyList<JsonProbe> Probes);
+
+internal sealed record JsonVerdict(string State, string Why, int ExitCode, string? Capture, IReadOnlyDictionary<string, long> Evidence);
 
 internal sealed record JsonProbe(string Probe, int Sent, int Answered, double LossPercent, JsonRtt? RttMs, IReadOnlyList<JsonProbeResult> Results);
 

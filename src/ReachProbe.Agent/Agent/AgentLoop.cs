@@ -86,6 +86,9 @@ public sealed partial class AgentLoop : IDisposable
     /// <summary>The loop.</summary>
     public AnalysisLoop Loop { get; }
 
+    /// <summary>The live capture's health: open and seeing (at the last tick), or why it failed (read from any thread).</summary>
+    public (bool Seeing, string? Failure) Capture => (_capture.Seeing, _capture.Failure);
+
     /// <summary>Where the probe jobs hand their results.</summary>
     public ProbeEvidence Probes { get; }
 

@@ -58,6 +58,14 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
     /// <summary>True while every target is unknown because the monitor cannot see.</summary>
     public bool Blind => _blind;
 
+    /// <summary>True while a capture is open and the monitor's own link is up (read from any thread).</summary>
+    public bool Seeing => Volatile.Read(ref _seeing);
+    private bool _seeing;
+
+    /// <summary>Why the capture last failed to open or broke, or null once it is open (read from any thread).</summary>
+    public string? Failure => Volatile.Read(ref _failure);
+    private string? _failure;
+
     /// <inheritdoc/>
     public string Name => iface;
 
@@ -100,6 +108,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         var linkUp = ownCarrier();
         if (_capture is { Error: { } error })
         {
+            Volatile.Write(ref _failure, error);
             log.CaptureFailed(iface, error);
             Close();
             _backoff.Failed(now);
@@ -108,6 +117,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         else if (_capture is not null && !linkUp) GoBlind(loop, now); // our own link is down: we cannot see, so we blame no one
         else if (_capture is not null && linkUp && _blind) See(loop, now);
         metrics.Health(iface, _capture is not null && !_blind, linkUp);
+        Volatile.Write(ref _seeing, _capture is not null && !_blind);
         if (targetLinks is not null && !_blind) WatchTargetLinks(loop, targetLinks, now);
         else if (targetLinks is not null) foreach (var host in loop.Hosts) host.SettleHeldProofs(weigh: false); // a blind monitor weighs nothing
         if (_capture?.Statistics is { } s)
@@ -127,6 +137,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
             c.Open();
             _capture = c;
             _backoff.Succeeded();
+            Volatile.Write(ref _failure, null);
             log.CaptureOpened(iface, _filter.Text.Length <= 200 ? _filter.Text : _filter.Text[..200] + "…", _filter.Kind, _filter.Instructions, CaptureFilter.KernelLimit);
             metrics.CaptureFilter(iface, _filter.Kind, _filter.Instructions);
             if (_blind) See(loop, now);
@@ -135,6 +146,7 @@ public sealed partial class CaptureMonitor(string iface, CaptureFilter.Choice fi
         {
             c.Dispose();
             _backoff.Failed(now);
+            Volatile.Write(ref _failure, e.Message);
             log.CaptureFailed(iface, e.Message);
             GoBlind(loop, now);
         }

@@ -39,4 +39,35 @@ public static class NeighbourTable
             + $"beyond it probes fail for want of an ARP entry, not because a target is down. Raise it, e.g. "
             + $"sysctl -w net.ipv4.neigh.default.gc_thresh3={suggested} net.ipv4.neigh.default.gc_thresh2={suggested / 2}");
     }
+
+    /// <summary>The kernel's IPv4 neighbour table, as the process's network namespace shows it.</summary>
+    public const string TablePath = "/proc/net/arp";
+
+    /// <summary>
+    /// The MAC the kernel has for <paramref name="ip"/> (a complete entry, fresh or stale), or null: the address had a
+    /// host behind it at some time, which is what tells a silent host from no host at all.
+    /// </summary>
+    public static string? MacOf(System.Net.IPAddress ip, string path = TablePath)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var text = ip.ToString();
+        foreach (var line in lines.Skip(1))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // IP address, HW type, Flags (0x2: complete), HW address, Mask, Device
+            if (f.Length < 4 || f[0] != text) continue;
+            if (!int.TryParse(f[2].AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var flags) || (flags & 0x2) == 0) continue;
+            if (f[3] == "00:00:00:00:00:00") continue;
+            return f[3];
+        }
+        return null;
+    }
 }
