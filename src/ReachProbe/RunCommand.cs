@@ -30,8 +30,9 @@ internal static class RunCommand
             HelpName = "LIST",
         };
         var timeout = Values.Number("--timeout", ProbeRunner.TimeoutSeconds, $"seconds per attempt, at most the interval (default {ProbeSpec.DefaultTimeout.TotalSeconds}, {ProbeRunner.TimeoutSeconds.Text}); probes are never retried");
+        var logFormat = Values.OneOf("--log-format", "log lines: plain (time, level, a sentence) or json (one object a line, for journald or Loki); default the configuration's, else plain", "plain", "json");
         var check = new Option<bool>("--check") { Description = "validate the configuration, say what would be monitored, and exit (nothing is started or sent)" };
-        var command = new Command("run", "the live agent: probes + capture → verdicts → /metrics") { config, targets, interval, probes, timeout, listen, iface, history, check };
+        var command = new Command("run", "the live agent: probes + capture → verdicts → /metrics") { config, targets, interval, probes, timeout, listen, iface, history, logFormat, check };
         command.SetAction((parse, cancel) =>
         {
             IReadOnlyList<ProbeSpec>? probeList = null;
@@ -41,13 +42,13 @@ internal static class RunCommand
                 if (problems.Count > 0) throw new UsageException("--probes: " + string.Join("; ", problems));
             }
             return RunAsync(parse.GetValue(config), parse.GetValue(targets) ?? [], parse.GetValue(interval), probeList, parse.GetValue(timeout), parse.GetValue(listen),
-                parse.GetValue(iface), parse.GetValue(history), parse.GetValue(check), stdout, stderr);
+                parse.GetValue(iface), parse.GetValue(history), parse.GetValue(logFormat), parse.GetValue(check), stdout, stderr);
         });
         return command;
     }
 
     private static async Task<int> RunAsync(string? configPath, List<IPAddress> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
-        IPEndPoint? listen, string? iface, string? history, bool check, TextWriter stdout, TextWriter stderr)
+        IPEndPoint? listen, string? iface, string? history, string? logFormat, bool check, TextWriter stdout, TextWriter stderr)
     {
         AgentConfig config;
         try
@@ -66,6 +67,7 @@ internal static class RunCommand
         {
             if (history is null && environmentDb is not null && c.History == AgentConfig.DefaultHistory) c = c with { History = environmentDb };
             if (listen is not null) c = c with { Listen = listen };
+            if (logFormat is not null) c = c with { LogFormat = logFormat };
             if (iface is not null) c = c with { Interface = iface };
             if (history is not null) c = c with { History = history == "none" ? null : history };
             if (interval is not null)

@@ -43,6 +43,8 @@ public sealed record AgentConfig
     public string? Interface { get; init; }
     /// <summary>Log level name (Trace, Debug, Information, Warning, Error).</summary>
     public string LogLevel { get; init; } = "Information";
+    /// <summary>Log line format: "plain" (for a person) or "json" (one object a line; see <see cref="Agent.LogFormat"/>).</summary>
+    public string LogFormat { get; init; } = "plain";
     /// <summary>The capture's view of the segment: null to detect it, else as configured (<c>capture.view</c>).</summary>
     public CaptureView? View { get; init; }
 
@@ -158,7 +160,7 @@ public sealed record AgentConfig
 
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "history", "maxTargets", "capture", "thresholds", "defaults", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "maxTargets", "capture", "thresholds", "defaults", "targets");
         var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
         var targetCount = root.GetSection("targets").GetChildren().Count();
         if (targetCount > maxTargets)
@@ -181,6 +183,12 @@ public sealed record AgentConfig
             var match = LogLevels.FirstOrDefault(x => string.Equals(x, lv, StringComparison.OrdinalIgnoreCase));
             if (match is null) problems.Add($"$.logLevel: '{Quote.Clip(lv)}' is not one of {string.Join(", ", LogLevels)}");
             else config = config with { LogLevel = match };
+        }
+        if (Value(root, "logFormat") is { } lf)
+        {
+            var match = Agent.LogFormat.Names.FirstOrDefault(x => string.Equals(x, lf, StringComparison.OrdinalIgnoreCase));
+            if (match is null) problems.Add($"$.logFormat: '{Quote.Clip(lf)}' is not one of {string.Join(", ", Agent.LogFormat.Names)}");
+            else config = config with { LogFormat = match };
         }
         if (Object(root, "capture", problems) is { } capture)
         {

@@ -68,12 +68,7 @@ public static class AgentHost
             o.ServicesStopConcurrently = true; // the scheduler's shutdown and the analysis loop's end need not wait for each other
         });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddReachProbeConsole(config.LogFormat);
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.LogLevel));
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
         builder.Logging.AddFilter("Quartz.Core.QuartzScheduler", LogLevel.Error); // "shutting down with N jobs still executing": by design, they are cancelled

@@ -33,6 +33,7 @@ public sealed partial class AgentLoop : IDisposable
         _observer = observer;
         _configOf = configOf;
         _log = log;
+        _started = loop.Time.GetUtcNow();
         loop.AddProducer(new Reconfiguration(this));
     }
 
@@ -126,6 +127,9 @@ public sealed partial class AgentLoop : IDisposable
         if (monitorAddress is { } own) pipeline.Monitor = own;
         pipeline.View = new SegmentView(forced: config.View) { OwnMac = monitorMac ?? 0 };
         metrics.View(captureInterface, pipeline.View.View);
+        log.ViewAtStart(captureInterface, pipeline.View.View.ToString().ToLowerInvariant(), config.View is not null
+            ? "as configured"
+            : "until its frames show otherwise; from a switched view a silent target is unresponsive before it is down");
         pipeline.View.Changed += (view, _) =>
         {
             metrics.View(captureInterface, view);
@@ -152,9 +156,13 @@ public sealed partial class AgentLoop : IDisposable
     /// <summary>Runs until <paramref name="stop"/>, waking for frames, probe results and ticks.</summary>
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);
 
-    /// <summary>Closes the capture and writes the history's stop mark.</summary>
+    private readonly DateTimeOffset _started;
+
+    /// <summary>Closes the capture, writes the history's stop mark and says how long it ran and how its targets stand.</summary>
     public void Dispose()
     {
+        var states = Loop.Pipeline.Hosts.GroupBy(h => h.Verdict.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.Name()}");
+        _log.Stopping(VerdictWords.Duration(Loop.Time.GetUtcNow() - _started), $"{_config.Targets.Count} target(s): {string.Join(", ", states)}");
         _capture.Dispose();
         _history.Stop(Loop.Time.GetUtcNow());
     }

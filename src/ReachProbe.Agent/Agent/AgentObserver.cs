@@ -56,9 +56,35 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         var name = Name(host);
         metrics.SetState(name, change.State);
         metrics.StateChanged(name, change.State);
-        log.StateChanged(name, change.State.Name(), change.Cause.ToString());
+        LogChange(host, name, change);
         history.Sync(name, host.Verdict);
         PublishInfo(host, null);
+    }
+
+    /// <summary>One line a change, in plain words: what it is now and why; how long it lasted when it ends.</summary>
+    private void LogChange(HostMonitor host, string name, StateChange change)
+    {
+        var ip = Addresses.Ip(host.Identity.Ip);
+        var who = name == ip ? ip : $"{name} ({ip})";
+        var incidents = host.Verdict.Incidents;
+        switch (change.State)
+        {
+            case TargetState.Up when incidents.Count > 0 && incidents[^1] is { End: { } end, EndReason: IncidentEnd.Recovered } last && end == Math.Max(change.At, last.Start):
+                log.TargetRecovered(who, VerdictWords.Duration(TimeSpan.FromTicks(end - last.Start)), last.State.Name());
+                break;
+            case TargetState.Up:
+                log.TargetUp(who);
+                break;
+            case TargetState.Unknown:
+                log.TargetUnknown(who, change.Cause == EvidenceKind.MonitorBlind
+                    ? "the monitor cannot see (its capture failed, or its own link is down); no one is blamed"
+                    : change.Cause.Info().Text);
+                break;
+            default:
+                var evidence = incidents.Count > 0 && incidents[^1].End is null ? incidents[^1].Evidence : host.Verdict.Totals;
+                log.TargetFailing(who, change.State.Loud(), VerdictWords.Why(change.State, evidence));
+                break;
+        }
     }
 
     public void OnTick(DateTimeOffset now)

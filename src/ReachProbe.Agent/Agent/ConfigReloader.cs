@@ -47,6 +47,7 @@ public sealed record ConfigChange(
         ("interface", (a, b) => a.Interface == b.Interface, (c, r) => c with { Interface = r.Interface }),
         ("history", (a, b) => a.History == b.History, (c, r) => c with { History = r.History }),
         ("logLevel", (a, b) => a.LogLevel == b.LogLevel, (c, r) => c with { LogLevel = r.LogLevel }),
+        ("logFormat", (a, b) => a.LogFormat == b.LogFormat, (c, r) => c with { LogFormat = r.LogFormat }),
         ("capture.view", (a, b) => a.View == b.View, (c, r) => c with { View = r.View }),
         ("thresholds", (a, b) => Verdict.VerdictSetting.All.All(v => v.Get(a.Thresholds) == v.Get(b.Thresholds)), (c, r) => c with { Thresholds = r.Thresholds }),
     ];

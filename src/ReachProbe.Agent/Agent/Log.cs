@@ -12,8 +12,20 @@ internal static partial class Log
     [LoggerMessage(EventId = 1001, Level = LogLevel.Critical, Message = "the analysis loop failed; stopping")]
     public static partial void LoopFailed(this ILogger log, Exception e);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "{Target} is {State} ({Cause})")]
-    public static partial void StateChanged(this ILogger log, string target, string state, string cause);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{Target} is {State}: {Why}")]
+    public static partial void TargetFailing(this ILogger log, string target, string state, string why);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "{Target} is UP")]
+    public static partial void TargetUp(this ILogger log, string target);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "{Target} is UP again after {Duration} ({Was})")]
+    public static partial void TargetRecovered(this ILogger log, string target, string duration, string was);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "{Target} is UNKNOWN: {Why}")]
+    public static partial void TargetUnknown(this ILogger log, string target, string why);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "stopping after {Uptime}: {States}")]
+    public static partial void Stopping(this ILogger log, string uptime, string states);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{Target} ({Ip}): {Mac} claims its address, which belongs to {Own}: a duplicate address or a spoofer; its answers prove nothing")]
     public static partial void Conflict(this ILogger log, string target, string ip, string mac, string own);
@@ -24,8 +36,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "{Target}: a flood of wire evidence (over {Rate} a second of one kind): it is counted, not weighed, until it stops")]
     public static partial void Flood(this ILogger log, string target, int rate);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "the capture on {Interface} sees the segment's {View} view")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "the capture on {Interface} now sees the segment's {View} view")]
     public static partial void ViewChanged(this ILogger log, string @interface, string view);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "the capture on {Interface} starts with the {View} view ({How})")]
+    public static partial void ViewAtStart(this ILogger log, string @interface, string view, string how);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "capturing on {Interface} with filter '{Filter}' (by {Kind}, {Instructions} BPF instructions; the kernel takes {Limit})")]
     public static partial void CaptureOpened(this ILogger log, string @interface, string filter, string kind, int instructions, int limit);

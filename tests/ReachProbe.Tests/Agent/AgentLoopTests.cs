@@ -86,8 +86,11 @@ public sealed class AgentLoopTests
                 Targets = [new TargetConfig { Name = "console", Ip = IPAddress.Parse(LabConsole.Ip), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }],
             };
             Agent = AgentLoop.Create(config, "lab0", _ => Source, () => true, bridge ? Links : null, Addresses.ToUInt(IPAddress.Parse(LabProbe.Ip)),
-                new AgentMetrics(Registry), NullLogger.Instance, Clock);
+                new AgentMetrics(Registry), Log, Clock);
         }
+
+        /// <summary>What the agent logged.</summary>
+        public LogLines Log { get; } = new();
 
         /// <summary>What the socket gets when the probe is answered: an echo reply, or the target's refusal (ICMP unreachable from it).</summary>
         public ProbeStatus Answer { get; set; } = ProbeStatus.Answered;
@@ -195,6 +198,17 @@ public sealed class AgentLoopTests
         Assert.InRange(upAgain, 60, 62);
         Assert.Contains("reachprobe_target_state{target=\"console\",state=\"up\"} 1", run.Metrics());
         Assert.Contains("reachprobe_target_state_changes_total{target=\"console\",state=\"deaf\"} 1", run.Metrics());
+        // What a person reads: the view at start, one plain line a change, the incident's length when it ends.
+        var said = run.Log.Messages;
+        Assert.Contains("the capture on lab0 starts with the switched view (until its frames show otherwise; from a switched view a silent target is unresponsive before it is down)", said);
+        Assert.Contains("console (198.18.0.27) is UP", said);
+        Assert.Matches(@"^console \(198\.18\.0\.27\) is DEAF: transmits \(\d+ frames?, DNS query repeated after answer ×\d+.*\) but answered none of \d+ probe attempts?$", said.Single(l => l.Contains("DEAF")));
+        var again = said.Single(l => l.Contains("UP again"));
+        Assert.Matches(@"^console \(198\.18\.0\.27\) is UP again after \d+ s \(deaf\)$", again);
+        var deaf = run.Log.Lines.Single(l => l.Message.Contains("DEAF"));
+        Assert.Equal((1002, "TargetFailing"), (deaf.Event.Id, deaf.Event.Name));
+        run.Agent.Dispose();
+        Assert.Equal("stopping after 1 min 20 s: 1 target(s): 1 up", run.Log.Messages[^1]);
     }
 
     [Fact]
