@@ -151,7 +151,7 @@ public sealed partial class AgentLoop : IDisposable
 
     /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>
     public static ProbeEvidence NewProbeEvidence(AgentConfig config, AgentMetrics metrics, ILogger log, TimeProvider time) =>
-        new(config.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)), metrics, log, time);
+        new(config.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
 
     /// <summary>Runs until <paramref name="stop"/>, waking for frames, probe results and ticks.</summary>
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);

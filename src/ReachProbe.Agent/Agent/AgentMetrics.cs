@@ -13,7 +13,7 @@ namespace ReachProbe.Agent;
 /// </summary>
 public sealed class AgentMetrics
 {
-    private readonly Gauge _state, _probeSuccess, _lastFrame, _captureUp, _linkUp, _info;
+    private readonly Gauge _state, _probeSuccess, _degraded, _lastFrame, _captureUp, _linkUp, _info;
     private readonly Counter _roundTrips;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TargetState> _states = new();
     private readonly Histogram _probeDurationAll, _incidentDuration, _scheduleLag;
@@ -45,6 +45,7 @@ public sealed class AgentMetrics
         var f = new Made(Metrics.WithCustomRegistry(registry), _all);
         _state = f.CreateGauge("reachprobe_target_state", $"Current state of the target ({string.Join(", ", Names.States.Select(s => s.Name()))}): one series, value 1, for the state it is in.", "target", "state");
         _probeSuccess = f.CreateGauge("reachprobe_probe_success", "1 when the last attempt of the probe showed the target receives (answered or refused).", "target", "probe");
+        _degraded = f.CreateGauge("reachprobe_target_degraded", "1 while an up target no longer answers a probe it answered before (ARP yes, ICMP no), 0 once it does again; a series only for probes that went unanswered so.", "target", "probe");
         // Per target the sum of round trips (divided by the answered attempts, already counted in reachprobe_probes_total,
         // it is the mean), and one histogram over all targets for the quantiles: 16 buckets for each target and probe made
         // a scrape of 1,000 targets 3.4 MB, and a summary's _count repeated the answered count (160 KB).
@@ -152,11 +153,15 @@ public sealed class AgentMetrics
     /// <summary>Counts a state change.</summary>
     public void StateChanged(string target, TargetState state) => _changes.WithLabels(target, state.Name()).Inc();
 
+    /// <summary>An up target stopped answering <paramref name="probe"/> (1), or answers it again (0).</summary>
+    public void Degraded(string target, string probe, bool degraded) => _degraded.WithLabels(target, probe).Set(degraded ? 1 : 0);
+
     /// <summary>Records one probe attempt.</summary>
     /// <param name="target">The target.</param>
     /// <param name="r">The result.</param>
     /// <param name="viaResolver">The probe asked another server (a <c>dns:NAME</c> probe): a failure is the resolver's,
     /// counted as <c>result="resolver_down"</c>.</param>
+
     public void Probe(string target, ProbeResult r, bool viaResolver = false)
     {
         _scheduleLag.Observe(r.ScheduleLag.TotalSeconds);

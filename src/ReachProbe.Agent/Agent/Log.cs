@@ -24,6 +24,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "{Target} is UNKNOWN: {Why}")]
     public static partial void TargetUnknown(this ILogger log, string target, string why);
 
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "{Target} is up but DEGRADED: {Probe} went unanswered {Misses} times in a row, though it answered before and other probes still answer (an input filter on the target?)")]
+    public static partial void TargetDegraded(this ILogger log, string target, string probe, int misses);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "{Target} answers {Probe} again: no longer degraded")]
+    public static partial void TargetUndegraded(this ILogger log, string target, string probe);
+
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "stopping after {Uptime}: {States}")]
     public static partial void Stopping(this ILogger log, string uptime, string states);
 

@@ -12,9 +12,12 @@ namespace ReachProbe.Agent;
 /// unreachable is unanswered; an error is the monitor's own problem and says nothing about the target. The probe jobs
 /// hand results over through a bounded channel and never wait; the loop drains it on its thread.
 /// </summary>
-public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targets, AgentMetrics metrics, ILogger log, TimeProvider time)
+public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targets, AgentMetrics metrics, ILogger log, TimeProvider time, int degradeAfter = 3)
     : IEvidenceProducer, IProbeResultSink
 {
+    // Per probe (its key): whether it was ever answered, how many attempts in a row went unanswered since, and whether
+    // its target is degraded for it (up, but no longer answering this probe).
+    private readonly Dictionary<string, (bool Answered, int Misses, bool Degraded)> _health = [];
     private IReadOnlyDictionary<string, uint> _ipOfTarget = targets;
 
     /// <summary>The targets after a reload (on the loop's thread): results for others are dropped.</summary>
@@ -110,6 +113,44 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         }
     }
 
+    /// <summary>
+    /// Half-deaf: an up target that stops answering one probe it answered before (ARP yes, ICMP no — an input filter)
+    /// stays up, since it receives; but that is said once (log, <c>reachprobe_target_degraded</c>) after
+    /// <c>degradeAfter</c> attempts in a row, and unsaid when it answers again or is no longer up (its state says more).
+    /// </summary>
+    private void Degradation(ScheduledProbe probe, ProbeResult result, HostMonitor host)
+    {
+        if (result.Status == ProbeStatus.Error) return; // the monitor's problem, not the target's
+        _health.TryGetValue(probe.Key, out var h);
+        if (result.ProvesReceipt)
+        {
+            if (h.Degraded)
+            {
+                metrics.Degraded(probe.Target, probe.Probe.Name, false);
+                log.TargetUndegraded(probe.Target, probe.Probe.Name);
+            }
+            _health[probe.Key] = (true, 0, false);
+            return;
+        }
+        if (!h.Answered) return; // never answered: a probe this host does not serve, not a change
+        var misses = h.Misses + 1;
+        var up = host.Verdict.State == TargetState.Up;
+        if (h.Degraded && !up)
+        {
+            metrics.Degraded(probe.Target, probe.Probe.Name, false);
+            _health[probe.Key] = (true, misses, false);
+            return;
+        }
+        if (!h.Degraded && up && misses >= degradeAfter)
+        {
+            metrics.Degraded(probe.Target, probe.Probe.Name, true);
+            log.TargetDegraded(probe.Target, probe.Probe.Name, misses);
+            _health[probe.Key] = (true, misses, true);
+            return;
+        }
+        if (_health.Count < 65536 || _health.ContainsKey(probe.Key)) _health[probe.Key] = (true, misses, h.Degraded);
+    }
+
     private void OnResult(IEvidenceIntake intake, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
         if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload
@@ -126,6 +167,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
         }
         metrics.Probe(probe.Target, result, viaResolver);
         if (viaResolver || intake.Find(ip) is not { } host) return;
+        Degradation(probe, result, host);
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
         if (probe.Proves == AnswerProves.ReceiptSeenOnWire)
         {

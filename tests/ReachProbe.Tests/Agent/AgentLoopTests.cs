@@ -99,7 +99,7 @@ public sealed class AgentLoopTests
 
         /// <summary>Advances the clock in 50 ms steps to <paramref name="until"/> s; the probe is sent every second and its result
         /// arrives when answered (+0.4 ms) or at its 1 s timeout.</summary>
-        public void Until(double until, Func<double, bool> socketGetsReply)
+        public void Until(double until, Func<double, bool> socketGetsReply, Action<double>? eachSecond = null)
         {
             var now = (Clock.GetUtcNow() - T0).TotalSeconds;
             var pending = new List<(double Due, double Sent, bool Answered)>();
@@ -110,6 +110,7 @@ public sealed class AgentLoopTests
                 {
                     var answered = socketGetsReply(t);
                     pending.Add((answered ? t : t + 1, t, answered));
+                    eachSecond?.Invoke(t);
                 }
                 foreach (var p in pending.Where(p => p.Due <= t + 1e-9).ToList())
                 {
@@ -157,6 +158,35 @@ public sealed class AgentLoopTests
     /// <summary>The console as a switch port shows it, pinged as <see cref="Run"/> scripts the probe (from 0 s, the monitor's id).</summary>
     private static Scenario SwitchPort(double end, Func<double, bool> hears, Func<double, bool> alive) =>
         Scenarios.SwitchPort("agent-loop-switch", end, hears, alive, MonitorId, firstPing: 0, pingRouter: false);
+
+    /// <summary>A probe that is only a name: its results are scripted.</summary>
+    private sealed class Named(string name) : IProbe
+    {
+        public string Name => name;
+        public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => throw new NotSupportedException("scripted");
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void Pass_AnswersArpButNoLongerPing_StaysUp_Degraded_ThenNotOnceItAnswers()
+    {
+        // From 20 s to 40 s an input filter drops IP (pings unanswered on the wire too) while ARP still answers.
+        bool Pings(double t) => t < 20 || t >= 40;
+        var run = new Run(Console(60, Pings));
+        var arp = ScheduledProbe.Of("console", new ProbeSpec(ProbeKind.Arp, "arp"), new Named("arp"), IPAddress.Parse(LabConsole.Ip),
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        void Arp(double t) => run.Agent.Probes.Record(arp, new ProbeResult("arp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.3), "reply") { Mac = LabConsole.Mac },
+            T0 + TimeSpan.FromSeconds(t + 0.5));
+        run.Until(30, Pings, Arp);
+        Assert.Equal([TargetState.Up], run.States.Select(s => s.State));
+        Assert.Contains("reachprobe_target_degraded{target=\"console\",probe=\"icmp\"} 1", run.Metrics());
+        Assert.Single(run.Log.Messages, m => m == "console is up but DEGRADED: icmp went unanswered 3 times in a row, though it answered before and other probes still answer (an input filter on the target?)");
+        run.Until(50, Pings, Arp);
+        Assert.Equal([TargetState.Up], run.States.Select(s => s.State));
+        Assert.Contains("reachprobe_target_degraded{target=\"console\",probe=\"icmp\"} 0", run.Metrics());
+        Assert.Contains("console answers icmp again: no longer degraded", run.Log.Messages);
+        Assert.DoesNotContain("probe=\"arp\"", run.Metrics().Split('\n').Where(l => l.StartsWith("reachprobe_target_degraded", StringComparison.Ordinal)).FirstOrDefault() ?? "");
+    }
 
     [Fact]
     public void Pass_SwitchPort_DeafConsoleThatBroadcasts_IsNeverDown()
