@@ -89,7 +89,7 @@ internal static class AnalyzeCommand
         {
             ReportWriter.WriteText(result, stdout);
         }
-        if (recorder is not null && result.FirstTime is { } first && Import(result, recorder, file, db!, firmware, first, stderr) is { } failed) return failed;
+        if (recorder is not null && result.FirstTime is { } first && Import(result, recorder, file, db!, firmware, first, targets is not null, stderr) is { } failed) return failed;
         if (result.Error is null) return CommandLine.Ok;
         stderr.WriteLine($"reachprobe: {result.Error}");
         return CommandLine.Usage;
@@ -114,16 +114,25 @@ internal static class AnalyzeCommand
                 End: i.End is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : (DateTimeOffset?)null,
                 Reason: i.EndReason.Name(),
                 Evidence: i.Evidence.Copy()))).ToList();
+
+        /// <summary>
+        /// The targets the capture watched for its span, with their MAC once known: those named with --target, else
+        /// (discovery: every host on the wire) those it found incidents for — a PC in the capture is no console.
+        /// </summary>
+        public List<(string Name, string Ip, string? Mac)> Targets(AnalysisResult result, bool named) =>
+            result.Targets.Where(t => _hosts.TryGetValue(t.Ip, out var h) && (named || h.Verdict.Incidents.Count > 0))
+                .Select(t => (Addresses.Ip(t.Ip), Addresses.Ip(t.Ip), _hosts[t.Ip].Identity.Mac is 0 ? null : Addresses.Mac(_hosts[t.Ip].Identity.Mac))).ToList();
     }
 
     /// <summary>Adds the capture's incidents to the history; returns an exit code on failure, null on success.</summary>
-    private static int? Import(AnalysisResult result, IncidentRecorder recorder, string file, string db, string? firmware, long first, TextWriter stderr)
+    private static int? Import(AnalysisResult result, IncidentRecorder recorder, string file, string db, string? firmware, long first, bool named, TextWriter stderr)
     {
         var incidents = recorder.Of(result);
         try
         {
             using var store = ReachProbe.History.HistoryStore.Open(db);
-            var added = store.Import(Path.GetFullPath(file), incidents, firmware, new DateTimeOffset(first, TimeSpan.Zero), new DateTimeOffset(result.LastTime!.Value, TimeSpan.Zero));
+            var added = store.Import(Path.GetFullPath(file), incidents, firmware, new DateTimeOffset(first, TimeSpan.Zero), new DateTimeOffset(result.LastTime!.Value, TimeSpan.Zero),
+                recorder.Targets(result, named));
             stderr.WriteLine(added == 0 && incidents.Count > 0
                 ? $"reachprobe: {file} was imported into {db} before; nothing added"
                 : $"reachprobe: imported {added} incident(s) into {db}" + (firmware is null ? "" : $" with firmware {firmware}"));

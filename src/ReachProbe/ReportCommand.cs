@@ -32,19 +32,26 @@ internal static class ReportCommand
             if (v is not ("firmware" or "week")) r.AddError($"--by takes firmware or week, not '{Quote.Clip(v ?? "")}'");
         });
         var json = new Option<bool>("--json") { Description = "JSON instead of the table" };
-        var html = Values.Path("--html", "also write an HTML page with a chart of incidents per week coloured by firmware");
-        var command = new Command("report", "incidents per firmware or per week from the history database") { db, since, target, by, json, html };
-        command.SetAction(parse => Run(parse.GetValue(db), parse.GetValue(since) ?? TimeSpan.FromDays(84), parse.GetValue(target), parse.GetValue(by) ?? "firmware", parse.GetValue(json), parse.GetValue(html), stdout, stderr, time));
+        var html = Values.Path("--html", "also write an HTML page: per firmware a chart of incidents per week by state, and the table (with --incidents: the list)");
+        var incidents = new Option<bool>("--incidents") { Description = "list the incidents (target, firmware, state, start, end, duration, how it ended, evidence) instead of the figures" };
+        var state = Values.OneOf("--state", "with --incidents: one state only", "deaf", "down", "unresponsive");
+        var command = new Command("report", "incidents per firmware or per week, or the list of incidents, from the history database") { db, since, target, by, incidents, state, json, html };
+        command.SetAction(parse => Run(new Request(parse.GetValue(db), parse.GetValue(since) ?? TimeSpan.FromDays(84), parse.GetValue(target), parse.GetValue(by) ?? "firmware",
+            parse.GetValue(incidents), parse.GetValue(state), parse.GetValue(json), parse.GetValue(html)), stdout, stderr, time));
         return command;
     }
+
+    private sealed record Request(string? Db, TimeSpan Since, string? Target, string By, bool Incidents, string? State, bool Json, string? Html);
 
     /// <summary>The command as typed after "reachprobe report", on <paramref name="time"/>'s clock (tests, benchmarks).</summary>
     internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider? time = null) =>
         CommandLine.RunAsync(["report", .. args], stdout, stderr, time).GetAwaiter().GetResult();
 
-    private static int Run(string? dbPath, TimeSpan since, string? target, string by, bool json, string? html, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
+    private static int Run(Request q, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
-        var db = dbPath ?? HistoryStore.PathFromEnvironment();
+        var (since, target, by, json, html) = (q.Since, q.Target, q.By, q.Json, q.Html);
+        if (q.State is not null && !q.Incidents) throw new UsageException("--state goes with --incidents");
+        var db = q.Db ?? HistoryStore.PathFromEnvironment();
         if (!File.Exists(db))
         {
             stderr.WriteLine($"reachprobe: {db}: no history database there (the agent writes one; give --db FILE)");
@@ -54,33 +61,55 @@ internal static class ReportCommand
         var from = until - since;
         List<IncidentRecord> incidents;
         List<FirmwareRecord> firmware;
-        List<ObservedPeriod> observed;
+        List<WatchedPeriod> observed;
         try
         {
             using var store = HistoryStore.OpenReadOnly(db);
             incidents = store.Incidents(from, target);
             firmware = store.Firmware(target);
-            observed = store.Observed();
+            observed = store.Watched(target);
         }
         catch (HistoryException e)
         {
             stderr.WriteLine($"reachprobe: {(e.Message.StartsWith(db, StringComparison.Ordinal) ? e.Message : $"{db}: {e.Message}")}");
             return CommandLine.Usage;
         }
-        var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, from, until);
-        var byWeek = HistoryReport.ByWeek(incidents, firmware, observed, from, until);
-        var rows = by == "week" ? byWeek : byFirmware;
-        if (json) stdout.WriteLine(ReportRender.Json(rows, by, from, until));
+        // The span the data covers (watched time and incidents within the window), for the titles.
+        var starts = observed.Select(o => o.Start < from ? from : o.Start).Concat(incidents.Select(i => i.Start)).ToList();
+        var ends = observed.Select(o => o.End > until ? until : o.End).Concat(incidents.Select(i => i.End ?? until)).ToList();
+        var span = starts.Count == 0 ? "no data" : $"{starts.Min():yyyy-MM-dd} to {ends.Max():yyyy-MM-dd}";
+        var title = $"ReachProbe incidents, {span}" + (target is null ? "" : $" — {target}");
+        string page;
+        if (q.Incidents)
+        {
+            var list = incidents.Where(i => q.State is null || i.State == q.State).ToList();
+            if (json) stdout.WriteLine(ReportRender.IncidentJson(list, from, until));
+            else
+            {
+                stdout.WriteLine($"ReachProbe history {db}{(target is null ? "" : $", target {target}")}{(q.State is null ? "" : $", {q.State}")}, {span}: {list.Count} incident(s)");
+                stdout.Write(ReportRender.IncidentTable(list, until));
+            }
+            page = html is null ? "" : ReportRender.IncidentHtml(list, until, title);
+        }
         else
         {
-            stdout.WriteLine($"ReachProbe history {db}{(target is null ? "" : $", target {target}")}, {from:yyyy-MM-dd} to {until:yyyy-MM-dd}: {incidents.Count} incident(s)");
-            stdout.Write(ReportRender.Table(rows, by));
+            var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, from, until);
+            var byWeek = HistoryReport.ByWeek(incidents, firmware, observed, from, until);
+            var rows = by == "week" ? byWeek : byFirmware;
+            if (json) stdout.WriteLine(ReportRender.Json(rows, by, from, until));
+            else
+            {
+                stdout.WriteLine($"ReachProbe history {db}{(target is null ? "" : $", target {target}")}, {span}: {incidents.Count} incident(s)");
+                stdout.Write(ReportRender.Table(rows, by));
+            }
+            page = html is null ? "" : ReportRender.Html(byFirmware.Select(f => new FirmwareWeeks(f.Key, HistoryReport.ByWeek(incidents, firmware, observed, from, until, f.Key))).ToList(),
+                byFirmware, title);
         }
         if (html is not null)
         {
             try
             {
-                File.WriteAllText(html, ReportRender.Html(byWeek, byFirmware, $"ReachProbe: incidents {from:yyyy-MM-dd} to {until:yyyy-MM-dd}" + (target is null ? "" : $" — {target}")));
+                File.WriteAllText(html, page);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -64,6 +64,7 @@ public sealed partial class AgentLoop : IDisposable
         {
             var ip = Addresses.ToUInt(t.Ip);
             if (pipeline.Find(ip) is { } host) _history.Forget(t.Name, host.Verdict, now);
+            _history.Unwatch(t.Name, now);
             pipeline.RemoveTarget(ip);
             _configOf.Remove(ip);
             _observer.Forget(t.Name);
@@ -76,6 +77,7 @@ public sealed partial class AgentLoop : IDisposable
         foreach (var t in change.Added)
         {
             _configOf[Addresses.ToUInt(t.Ip)] = t;
+            _history.Watch(t.Name, t.Ip.ToString(), t.Mac, now);
             _history.Firmware(t.Name, t.Firmware, now);
             pipeline.AddTarget(Addresses.ToUInt(t.Ip), t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
         }
@@ -121,7 +123,11 @@ public sealed partial class AgentLoop : IDisposable
         }
         var history = new HistoryRecorder(config.History, metrics, log);
         history.Start(time.GetUtcNow());
-        foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
+        foreach (var t in config.Targets)
+        {
+            history.Watch(t.Name, t.Ip.ToString(), t.Mac, time.GetUtcNow());
+            history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
+        }
         // Request tables sized for the target count: memory stays bounded whatever a flood sends at every target.
         var pipeline = new WirePipeline(config.Thresholds, time, targets, tableCapacity: Wire.Trackers.SignatureTracker.TableCapacityFor(targets.Count));
         if (monitorAddress is { } own) pipeline.Monitor = own;

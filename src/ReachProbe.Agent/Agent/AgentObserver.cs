@@ -123,6 +123,8 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         if (console?.Firmware is { } seen) history.Firmware(t.Name, seen, time.GetUtcNow());
         var next = (t.Ip.ToString(), mac, hostType, firmware);
         if (known && previous == next) return;
+        // Its MAC, once known, is its identity in the history: a rename or a new address keeps one history.
+        if (mac.Length > 0 && (!known || previous.Mac != mac)) history.Identify(t.Name, t.Ip.ToString(), mac);
         metrics.Info(t.Name, next.Item1, next.Item2, next.Item3, next.Item4, known ? previous : null);
         _info[t.Name] = next;
     }

@@ -38,9 +38,25 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     public void Start(DateTimeOffset now)
     {
         if (path is null) return;
-        Write(s => log.HistoryOpened(path, s.Start(now)));
+        Write(s =>
+        {
+            log.HistoryOpened(path, s.Start(now));
+            _run = s.Run;
+        });
         metrics.History(!_failing, _pending.Count);
     }
+
+    // The agent's run in the database, once written: a connection opened anew after a failure goes on with it.
+    private long? _run;
+
+    /// <summary>The target is watched from <paramref name="now"/>: its observed time starts (at start, or added by a reload).</summary>
+    public void Watch(string target, string ip, string? mac, DateTimeOffset now) => Write(s => s.Watch(target, ip, mac, now));
+
+    /// <summary>The target is no longer watched (removed by a reload): its observed time stops.</summary>
+    public void Unwatch(string target, DateTimeOffset now) => Write(s => s.Unwatch(target, now));
+
+    /// <summary>The target's MAC is known now: its history follows the device (one identity across renames and addresses).</summary>
+    public void Identify(string target, string ip, string mac) => Write(s => s.Target(target, ip, mac));
 
     public void Firmware(string target, string? firmware, DateTimeOffset now)
     {
@@ -118,6 +134,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         if (path is null) return;
         if (_failing) Retry(now);
         Write(s => s.Stop(now));
+        _run = null;
         if (_pending.Count > 0) log.HistoryLost(_pending.Count);
         _store?.Dispose();
         _store = null;
@@ -142,13 +159,23 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     {
         try
         {
-            _store ??= HistoryStore.Open(path!);
+            if (_store is null)
+            {
+                _store = HistoryStore.Open(path!);
+                if (_run is { } run) _store.Resume(run);
+            }
             write(_store);
             return true;
         }
         catch (HistoryException e)
         {
             Fail(e.Message);
+            return false;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // A commit that fails (the disk full) comes from the driver as it is: the same failure, kept and retried.
+            Fail($"{path}: {e.Message}");
             return false;
         }
     }

@@ -9,7 +9,9 @@ public sealed record ReportRow
     public required string Key { get; init; }
     /// <summary>Firmware labels seen in the row (for weeks).</summary>
     public IReadOnlyList<string> Firmware { get; init; } = [];
-    /// <summary>Days the agent watched.</summary>
+    /// <summary>False for a week in which no target was watched (and nothing was imported): "not watched", never a clean week.</summary>
+    public bool Watched { get; init; } = true;
+    /// <summary>Target-days watched: each target's watched time, summed.</summary>
     public double DaysObserved { get; init; }
     /// <summary>Deaf incidents.</summary>
     public int Deaf { get; init; }
@@ -29,91 +31,140 @@ public sealed record ReportRow
     public double ShareDeaf { get; init; }
     /// <summary>Share of observed time down.</summary>
     public double ShareDown { get; init; }
+    /// <summary>Share of observed time unresponsive.</summary>
+    public double ShareUnresponsive { get; init; }
     /// <summary>Mean time between incidents (observed time / incidents).</summary>
     public TimeSpan? MeanTimeBetweenIncidents { get; init; }
 }
 
-/// <summary>Turns the history into per-firmware or per-week figures. Pure: the store's records in, rows out; <see cref="ReportRender"/> shows them.</summary>
+/// <summary>
+/// Turns the history into per-firmware or per-week figures. Pure: the store's records in, rows out; <see cref="ReportRender"/>
+/// shows them. Time is counted per target: each target's watched periods, split by the firmware it ran at each moment;
+/// an incident's time is the part of it inside its own target's watched time, so no share passes 100 %.
+/// </summary>
 public static class HistoryReport
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Rows per firmware: time is attributed to the firmware current at the time, incidents to the firmware recorded with them.</summary>
-    public static List<ReportRow> ByFirmware(IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<ObservedPeriod> observed,
+    /// <summary>A stretch of one target's watched time on one firmware.</summary>
+    private readonly record struct Segment(long Target, string Firmware, DateTimeOffset Start, DateTimeOffset End);
+
+    /// <summary>Rows per firmware: time by the firmware each target ran at the time, incidents counted by the firmware recorded with them.</summary>
+    public static List<ReportRow> ByFirmware(IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched,
         DateTimeOffset since, DateTimeOffset until)
     {
-        var time = new Dictionary<string, TimeSpan>();
-        foreach (var (fw, span) in FirmwareTime(firmware, observed, since, until)) time[fw] = time.GetValueOrDefault(fw) + span;
-        var keys = time.Keys.Union(incidents.Select(i => i.Firmware ?? "unknown")).Order(StringComparer.Ordinal);
-        return keys.Select(k => Row(k, [k], time.GetValueOrDefault(k), incidents.Where(i => (i.Firmware ?? "unknown") == k).ToList(), until)).ToList();
+        var segments = Segments(firmware, watched, since, until);
+        var keys = segments.Select(g => g.Firmware).Union(incidents.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal);
+        return keys.Select(k => Row(k, [k], segments.Where(g => g.Firmware == k).ToList(), incidents, incidents.Where(i => (i.Firmware ?? "unknown") == k).ToList(), until)).ToList();
     }
 
-    /// <summary>Rows per ISO week (Monday, UTC).</summary>
-    public static List<ReportRow> ByWeek(IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<ObservedPeriod> observed,
-        DateTimeOffset since, DateTimeOffset until)
+    /// <summary>Rows per ISO week (Monday, UTC); a week no target was watched in is marked so (<see cref="ReportRow.Watched"/>).</summary>
+    /// <param name="incidents">The incidents.</param>
+    /// <param name="firmware">Firmware changes.</param>
+    /// <param name="watched">Watched periods.</param>
+    /// <param name="since">Start of the report.</param>
+    /// <param name="until">End of the report.</param>
+    /// <param name="only">One firmware only: its time and the incidents recorded with it (a week without either is not watched on it).</param>
+    public static List<ReportRow> ByWeek(IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched,
+        DateTimeOffset since, DateTimeOffset until, string? only = null)
     {
         var rows = new List<ReportRow>();
         for (var week = Monday(since); week < until; week = week.AddDays(7))
         {
             var from = week < since ? since : week;
             var to = week.AddDays(7) > until ? until : week.AddDays(7);
-            var spans = FirmwareTime(firmware, observed, from, to).ToList();
-            var observedTime = spans.Aggregate(TimeSpan.Zero, (a, s) => a + s.Span);
-            var inWeek = incidents.Where(i => i.Start >= from && i.Start < to).ToList();
-            var labels = spans.Where(s => s.Span > TimeSpan.Zero).Select(s => s.Firmware).Union(inWeek.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
-            rows.Add(Row(week.ToString("yyyy-MM-dd", Inv), labels, observedTime, inWeek, until));
+            var segments = Segments(firmware, watched, from, to).Where(g => only is null || g.Firmware == only).ToList();
+            var inWeek = incidents.Where(i => i.Start >= from && i.Start < to && (only is null || (i.Firmware ?? "unknown") == only)).ToList();
+            var labels = segments.Select(s => s.Firmware).Union(inWeek.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
+            rows.Add(Row(week.ToString("yyyy-MM-dd", Inv), labels, segments, incidents, inWeek, until));
         }
         return rows;
     }
 
-    private static ReportRow Row(string key, IReadOnlyList<string> firmware, TimeSpan observed, List<IncidentRecord> incidents, DateTimeOffset until)
+    /// <param name="key">The row's key.</param>
+    /// <param name="firmware">Its firmware labels.</param>
+    /// <param name="segments">The watched time the row covers.</param>
+    /// <param name="all">Every incident (their time inside <paramref name="segments"/> is the row's).</param>
+    /// <param name="counted">The incidents the row counts.</param>
+    /// <param name="until">The end of the report (for open incidents).</param>
+    private static ReportRow Row(string key, IReadOnlyList<string> firmware, List<Segment> segments, IReadOnlyList<IncidentRecord> all, List<IncidentRecord> counted,
+        DateTimeOffset until)
     {
-        var durations = incidents.Select(i => (i.End ?? until) - i.Start).Order().ToList();
+        var observed = segments.Aggregate(TimeSpan.Zero, (a, g) => a + (g.End - g.Start));
+        var durations = counted.Select(i => (i.End ?? until) - i.Start).Order().ToList();
         TimeSpan? median = durations.Count == 0 ? null
             : durations.Count % 2 == 1 ? durations[durations.Count / 2]
             : (durations[durations.Count / 2 - 1] + durations[durations.Count / 2]) / 2;
-        double Share(string state) => observed <= TimeSpan.Zero ? 0
-            : incidents.Where(i => i.State == state).Sum(i => ((i.End ?? until) - i.Start).TotalSeconds) / observed.TotalSeconds;
+        double Share(string state)
+        {
+            if (observed <= TimeSpan.Zero) return 0;
+            var seconds = 0.0;
+            foreach (var g in segments)
+                foreach (var i in all)
+                {
+                    if (i.TargetId != g.Target || i.State != state) continue;
+                    var s = i.Start > g.Start ? i.Start : g.Start;
+                    var e = (i.End ?? until) < g.End ? i.End ?? until : g.End;
+                    if (e > s) seconds += (e - s).TotalSeconds;
+                }
+            return Math.Min(1, seconds / observed.TotalSeconds);
+        }
         return new ReportRow
         {
             Key = key,
             Firmware = firmware,
+            Watched = observed > TimeSpan.Zero || counted.Count > 0,
             DaysObserved = observed.TotalDays,
-            Deaf = incidents.Count(i => i.State == "deaf"),
-            Down = incidents.Count(i => i.State == "down"),
-            Unresponsive = incidents.Count(i => i.State == "unresponsive"),
-            IncidentsByFirmware = incidents.GroupBy(i => i.Firmware ?? "unknown").ToDictionary(g => g.Key, g => g.Count()),
-            IncidentsPerWeek = observed < TimeSpan.FromDays(1) ? null : incidents.Count / (observed.TotalDays / 7),
+            Deaf = counted.Count(i => i.State == "deaf"),
+            Down = counted.Count(i => i.State == "down"),
+            Unresponsive = counted.Count(i => i.State == "unresponsive"),
+            IncidentsByFirmware = counted.GroupBy(i => i.Firmware ?? "unknown").ToDictionary(g => g.Key, g => g.Count()),
+            IncidentsPerWeek = observed < TimeSpan.FromDays(1) ? null : counted.Count / (observed.TotalDays / 7),
             MedianDuration = median,
             LongestDuration = durations.Count == 0 ? null : durations[^1],
             ShareDeaf = Share("deaf"),
             ShareDown = Share("down"),
-            MeanTimeBetweenIncidents = incidents.Count == 0 ? null : observed / incidents.Count,
+            ShareUnresponsive = Share("unresponsive"),
+            MeanTimeBetweenIncidents = counted.Count == 0 || observed <= TimeSpan.Zero ? null : observed / counted.Count,
         };
     }
 
-    /// <summary>Observed time within [from, to), split by the firmware current at each moment (per target, summed).</summary>
-    private static IEnumerable<(string Firmware, TimeSpan Span)> FirmwareTime(IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<ObservedPeriod> observed, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>
+    /// Each target's watched time within [from, to) — its periods merged, so an import over a run counts once — cut at
+    /// its firmware changes.
+    /// </summary>
+    private static List<Segment> Segments(IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched, DateTimeOffset from, DateTimeOffset to)
     {
-        var targets = firmware.Select(f => f.Target).Distinct().ToList();
-        if (targets.Count == 0) targets.Add("");
-        foreach (var target in targets)
+        var list = new List<Segment>();
+        foreach (var group in watched.GroupBy(w => w.Target))
         {
-            var changes = firmware.Where(f => f.Target == target).OrderBy(f => f.Since).ToList();
-            foreach (var p in observed)
+            var changes = firmware.Where(f => f.TargetId == group.Key).OrderBy(f => f.Since).ToList();
+            foreach (var (pStart, pEnd) in Merge(group.Select(w => (w.Start, w.End))))
             {
-                var start = p.Start < from ? from : p.Start;
-                var end = p.End > to ? to : p.End;
+                var start = pStart < from ? from : pStart;
+                var end = pEnd > to ? to : pEnd;
                 if (end <= start) continue;
-                // Cut [start, end) at each firmware change.
                 var cuts = changes.Where(c => c.Since > start && c.Since < end).Select(c => c.Since).Prepend(start).Append(end).ToList();
                 for (var i = 0; i + 1 < cuts.Count; i++)
-                {
-                    var current = changes.LastOrDefault(c => c.Since <= cuts[i])?.Firmware ?? "unknown";
-                    yield return (current, cuts[i + 1] - cuts[i]);
-                }
+                    if (cuts[i + 1] > cuts[i])
+                        list.Add(new Segment(group.Key, changes.LastOrDefault(c => c.Since <= cuts[i])?.Firmware ?? "unknown", cuts[i], cuts[i + 1]));
             }
         }
+        return list;
+    }
+
+    private static List<(DateTimeOffset Start, DateTimeOffset End)> Merge(IEnumerable<(DateTimeOffset Start, DateTimeOffset End)> periods)
+    {
+        var merged = new List<(DateTimeOffset Start, DateTimeOffset End)>();
+        foreach (var p in periods.OrderBy(p => p.Start))
+        {
+            if (merged.Count > 0 && p.Start <= merged[^1].End)
+            {
+                if (p.End > merged[^1].End) merged[^1] = (merged[^1].Start, p.End);
+            }
+            else merged.Add(p);
+        }
+        return merged;
     }
 
     private static DateTimeOffset Monday(DateTimeOffset t)

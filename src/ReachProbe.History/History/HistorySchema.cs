@@ -11,7 +11,7 @@ namespace ReachProbe.History;
 internal static class HistorySchema
 {
     /// <summary>The version this build writes.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>A connection inside a transaction, with the few calls a migration needs.</summary>
     internal readonly record struct Sql(SqliteConnection Db, SqliteTransaction Tx)
@@ -43,7 +43,36 @@ internal static class HistorySchema
     {
         if (from == 1) MigrateFrom1(sql);
         else if (from == 0) Create(sql);
+        if (from < 3) MigrateFrom2(sql);
         sql.Exec($"PRAGMA user_version = {Version}");
+    }
+
+    /// <summary>
+    /// Schema 2 → 3: targets get an identity of their own (a row with their name, address and MAC), so a rename or a new
+    /// address keeps one history; and each target's watched time is its own (<c>watch</c>: a row per target per run),
+    /// so no share is of time the target was not watched. Schema 2 did not say which targets a run watched: each run is
+    /// taken as watching every target the database names (the old reading, now per target and bounded by it).
+    /// </summary>
+    private static void MigrateFrom2(Sql sql)
+    {
+        sql.Exec("""
+            CREATE TABLE target (id INTEGER PRIMARY KEY, name TEXT NOT NULL, ip TEXT, mac TEXT);
+            CREATE INDEX target_name ON target(name);
+            CREATE INDEX target_ip ON target(ip);
+            CREATE INDEX target_mac ON target(mac);
+            CREATE TABLE watch (id INTEGER PRIMARY KEY, target INTEGER NOT NULL, run INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER);
+            CREATE INDEX watch_target ON watch(target, start);
+            CREATE INDEX watch_open ON watch(run) WHERE end IS NULL;
+            ALTER TABLE incident ADD COLUMN target_id INTEGER;
+            ALTER TABLE firmware ADD COLUMN target_id INTEGER;
+            CREATE INDEX incident_target_id ON incident(target_id, start);
+            CREATE INDEX firmware_target_id ON firmware(target_id, since);
+            INSERT INTO target(name) SELECT target FROM incident UNION SELECT target FROM firmware;
+            UPDATE target SET ip = name WHERE name GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*';
+            UPDATE incident SET target_id = (SELECT id FROM target WHERE target.name = incident.target);
+            UPDATE firmware SET target_id = (SELECT id FROM target WHERE target.name = firmware.target);
+            INSERT INTO watch(target, run, start, end) SELECT t.id, r.id, r.start, COALESCE(r.stop, r.last_alive) FROM target t CROSS JOIN run r;
+            """);
     }
 
     private static void Create(Sql sql) => sql.Exec("""

@@ -86,4 +86,76 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Equal("hello\n", System.IO.File.ReadAllText(db));
         Assert.Equal(["notes.txt"], files);
     }
+
+    private static readonly DateTimeOffset T0 = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A history as an agent that stopped cleanly leaves it: the file alone.</summary>
+    private string History()
+    {
+        var db = File("history.db");
+        using (var store = ReachProbe.History.HistoryStore.Open(db))
+        {
+            store.Start(T0);
+            store.Watch("console", "198.18.0.27", null, T0);
+            store.CloseIncident(store.OpenIncident("console", ReachProbe.Verdict.TargetState.Deaf, T0.AddMinutes(1), "7.02"), T0.AddMinutes(2), "recovered", new ReachProbe.Verdict.EvidenceCounts());
+            store.Stop(T0.AddMinutes(10));
+        }
+        SqliteConnection.ClearAllPools();
+        return db;
+    }
+
+    [Fact]
+    public void Report_LeavesNothingBeside_TheDatabase_NorChangesIt()
+    {
+        var db = History();
+        Assert.Equal(["history.db"], _dir.GetFiles().Select(f => f.Name).ToArray());
+        var before = System.IO.File.ReadAllBytes(db);
+        foreach (var args in new[] { new[] { "--db", db, "--since", "1000w" }, ["--db", db, "--incidents", "--since", "1000w"], ["--db", db, "--by", "week", "--json", "--since", "1000w"] })
+        {
+            var o = new StringWriter();
+            Assert.Equal(0, ReportCommand.Run(args, o, new StringWriter()));
+            Assert.Contains("1 incident", o.ToString().Replace("\"deaf\"", "1 incident", StringComparison.Ordinal));
+        }
+        Assert.Equal(["history.db"], _dir.GetFiles().Select(f => f.Name).ToArray());
+        Assert.Equal(before, System.IO.File.ReadAllBytes(db));
+    }
+
+    [Fact]
+    public void Report_ReadsWhatARunningAgentWrote_WhileItWrites()
+    {
+        var db = File("live.db");
+        using var agent = ReachProbe.History.HistoryStore.Open(db);
+        agent.Start(T0);
+        agent.Watch("console", "198.18.0.27", null, T0);
+        agent.OpenIncident("console", ReachProbe.Verdict.TargetState.Deaf, T0.AddMinutes(1), "7.02");
+        agent.Alive(T0.AddMinutes(3));
+        Assert.True(System.IO.File.Exists(db + "-wal"), "the agent's writes are in its WAL");
+        var o = new StringWriter();
+        Assert.Equal(0, ReportCommand.Run(["--db", db, "--incidents", "--since", "1000w"], o, new StringWriter()));
+        Assert.Contains("console", o.ToString());
+        Assert.Contains(" open ", o.ToString());
+        agent.Alive(T0.AddMinutes(4)); // and the agent goes on writing
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Report_AsAUserWhoMayNotWriteTheDirectory_Works()
+    {
+        ReachProbe.Testing.LabNetwork.RequireRoot();
+        var db = History();
+        System.IO.File.SetUnixFileMode(_dir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        System.IO.File.SetUnixFileMode(db, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var dll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--reuid=nobody", "--regid=nogroup", "--clear-groups", "dotnet", dll, "report", "--db", db, "--incidents", "--since", "1000w" }) start.ArgumentList.Add(a);
+        start.Environment["DOTNET_CLI_HOME"] = "/tmp";
+        start.Environment["HOME"] = "/tmp";
+        using var p = System.Diagnostics.Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = await p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {stderr}");
+        Assert.Contains("deaf", await stdout);
+        Assert.Equal(["history.db"], _dir.GetFiles().Select(f => f.Name).ToArray());
+    }
 }

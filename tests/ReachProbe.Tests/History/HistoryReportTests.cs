@@ -21,6 +21,7 @@ public sealed class HistoryReportTests : IDisposable
         _db = Path.Combine(_dir, "history.db");
         using var store = HistoryStore.Open(_db);
         store.Start(_clock.GetUtcNow());
+        store.Watch("console", "198.18.0.27", null, _clock.GetUtcNow());
         store.RecordFirmware("console", "6.72", _clock.GetUtcNow());
         for (var day = 0; day < 84; day++)
         {
@@ -62,7 +63,7 @@ public sealed class HistoryReportTests : IDisposable
         using var store = HistoryStore.Open(_db);
         var since = Monday;
         var until = Monday.AddDays(84);
-        var rows = HistoryReport.ByFirmware(store.Incidents(since), store.Firmware(), store.Observed(), since, until);
+        var rows = HistoryReport.ByFirmware(store.Incidents(since), store.Firmware(), store.Watched(), since, until);
         Assert.Equal(["6.72", "7.00"], rows.Select(r => r.Key));
         var old = rows[0];
         Assert.Equal(35, old.DaysObserved, 9);
@@ -92,9 +93,9 @@ public sealed class HistoryReportTests : IDisposable
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
         var lines = stdout.Split('\n');
-        Assert.Equal("firmware        days  deaf  down unresp  per week    median   longest   deaf %   down %      MTBI", lines[1]);
-        Assert.Equal("6.72            35.0    10     0      0      2.00       30m       40m    0.595    0.000      3.5d", lines[2]);
-        Assert.Equal("7.00            49.0     0     1      0      0.14      2.0h      2.0h    0.000    0.170     49.0d", lines[3]);
+        Assert.Equal("firmware     watched  deaf  down unresp  per week    median   longest   deaf %   down %      MTBI", lines[1]);
+        Assert.Equal("6.72           35.0d    10     0      0      2.00       30m       40m    0.595    0.000      3.5d", lines[2]);
+        Assert.Equal("7.00           49.0d     0     1      0      0.14      2.0h      2.0h    0.000    0.170     49.0d", lines[3]);
     }
 
     [Fact]
@@ -104,11 +105,11 @@ public sealed class HistoryReportTests : IDisposable
         Assert.Equal(0, code);
         var lines = stdout.Split('\n').Skip(2).Where(l => l.Length > 0).ToList();
         Assert.Equal(12, lines.Count);
-        Assert.StartsWith("2026-01-05       7.0     2     0      0      2.00", lines[0]);
+        Assert.StartsWith("2026-01-05      7.0d     2     0      0      2.00", lines[0]);
         Assert.EndsWith("6.72", lines[0]);
         Assert.EndsWith("7.00", lines[5]);
-        Assert.StartsWith("2026-02-09       7.0     0     0      0      0.00", lines[5]);
-        Assert.StartsWith("2026-02-23       7.0     0     1      0      1.00", lines[7]);
+        Assert.StartsWith("2026-02-09      7.0d     0     0      0      0.00", lines[5]);
+        Assert.StartsWith("2026-02-23      7.0d     0     1      0      1.00", lines[7]);
     }
 
     [Fact]
@@ -129,47 +130,57 @@ public sealed class HistoryReportTests : IDisposable
     }
 
     [Fact]
-    public void Html_ChartsEveryWeekColouredByFirmware()
+    public void Html_OneChartPerFirmware_BarsStackedByState_WeeksOffThatFirmwareHatched()
     {
         var html = Path.Combine(_dir, "report.html");
         var (code, _, _) = Report("--html", html);
         Assert.Equal(0, code);
         var text = File.ReadAllText(html);
-        Assert.Contains("<svg", text);
-        Assert.Equal(12, System.Text.RegularExpressions.Regex.Matches(text, "<title>2026-").Count);
-        Assert.Contains("<title>2026-01-05: 2 deaf, 0 down (6.72)</title>", text);
-        Assert.Contains("<title>2026-02-23: 0 deaf, 1 down (7.00)</title>", text);
-        Assert.Contains("<td>6.72</td><td>35.0</td><td>10</td><td>0</td><td>0</td><td>2.00</td>", text);
+        Assert.Contains("<title>ReachProbe incidents, 2026-01-05 to 2026-03-30</title>", text);
+        var charts = System.Text.RegularExpressions.Regex.Matches(text, "<svg class=\"chart\" data-firmware=\"([^\"]+)\"").Select(m => m.Groups[1].Value);
+        Assert.Equal(["6.72", "7.00"], charts);
+        var old = text[text.IndexOf("data-firmware=\"6.72\"", StringComparison.Ordinal)..text.IndexOf("data-firmware=\"7.00\"", StringComparison.Ordinal)];
+        var updated = text[text.IndexOf("data-firmware=\"7.00\"", StringComparison.Ordinal)..];
+        Assert.Contains("class=\"bar\" data-week=\"2026-01-05\" data-state=\"deaf\" data-count=\"2\"", old);
+        Assert.Contains("class=\"bar\" data-week=\"2026-02-23\" data-state=\"down\" data-count=\"1\"", updated);
+        Assert.DoesNotContain("data-state=\"down\"", old);
+        // 6.72 ran five weeks, 7.00 the seven after: each chart hatches the other's weeks.
+        Assert.Equal(7, System.Text.RegularExpressions.Regex.Matches(old, "class=\"unwatched\"").Count);
+        Assert.Equal(5, System.Text.RegularExpressions.Regex.Matches(updated, "class=\"unwatched\"").Count);
+        Assert.Contains("incidents per week</text>", text);
+        Assert.Contains("week (Monday, UTC)</text>", text);
+        foreach (var (state, colour) in ReportRender.StateColours) Assert.Contains($"background:{colour}\"></span> {state}</span>", text);
+        Assert.Contains("<td>6.72</td><td>35.0d</td><td>10</td><td>0</td><td>0</td><td>2.00</td>", text);
     }
 
     [Fact]
-    public void Html_ImportedIncidents_AreColouredByTheFirmwareTheTableCountsThemUnder()
+    public void WeeksBeforeTheHistory_AreNotWatched_NeverClean()
     {
-        // A target whose only firmware is the one an import gave: the agent's earlier time is "unknown" firmware.
-        var start = Monday.AddDays(90);
-        var incidents = new List<IncidentRecord>
-        {
-            new(1, "other", "deaf", start.AddHours(2), start.AddHours(3), "recovered", "6.72", new Dictionary<ReachProbe.Verdict.EvidenceKind, long>(), "import"),
-        };
-        IReadOnlyList<FirmwareRecord> firmware = [new("other", "6.72", start.AddHours(1))];
-        IReadOnlyList<ObservedPeriod> observed = [new(start, start.AddDays(3))];
-        var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, start, start.AddDays(3));
-        var weeks = HistoryReport.ByWeek(incidents, firmware, observed, start, start.AddDays(3));
-        Assert.Equal(1, byFirmware.Single(r => r.Key == "6.72").Deaf);
-        var html = ReportRender.Html(weeks, byFirmware, "t");
-        var colour = System.Text.RegularExpressions.Regex.Match(html, @"background:(#[0-9a-f]{6})""></span> 6\.72").Groups[1].Value;
-        Assert.NotEmpty(colour);
-        Assert.Contains($"fill=\"{colour}\"><title>", html);
-        Assert.Contains("1 incident(s) on 6.72", html);
+        // Twelve weeks asked for, the history starts four weeks in: the first four are "not watched" in every form.
+        _clock.SetUtcNow(Monday.AddDays(84 + 28));
+        var (code, stdout, _) = Report("--by", "week", "--since", "20w");
+        Assert.Equal(0, code);
+        var lines = stdout.Split('\n').Skip(2).Where(l => l.Length > 0).ToList();
+        Assert.Equal(20, lines.Count);
+        Assert.Equal("2025-12-08   not watched", lines[0]);
+        Assert.Equal("2025-12-29   not watched", lines[3]);
+        Assert.StartsWith("2026-01-05      7.0d     2", lines[4]);
+        Assert.StartsWith("2026-03-23      7.0d     0", lines[15]);
+        Assert.Equal("2026-03-30   not watched", lines[16]);
+        var (_, json, _) = Report("--by", "week", "--since", "20w", "--json");
+        using var doc = JsonDocument.Parse(json);
+        var rows = doc.RootElement.GetProperty("rows");
+        Assert.False(rows[0].GetProperty("watched").GetBoolean());
+        Assert.True(rows[4].GetProperty("watched").GetBoolean());
     }
 
     [Fact]
     public void Row_LessThanADayObserved_HasNoRate()
     {
         var start = Monday.AddDays(90);
-        IReadOnlyList<IncidentRecord> incidents = [new(1, "c", "deaf", start.AddHours(1), start.AddHours(1.5), "recovered", "7.02", new Dictionary<ReachProbe.Verdict.EvidenceKind, long>(), "agent")];
-        IReadOnlyList<ObservedPeriod> observed = [new(start, start.AddHours(6))];
-        var row = Assert.Single(HistoryReport.ByFirmware(incidents, [new FirmwareRecord("c", "7.02", start)], observed, start, start.AddHours(6)));
+        IReadOnlyList<IncidentRecord> incidents = [new(1, "c", "deaf", start.AddHours(1), start.AddHours(1.5), "recovered", "7.02", new Dictionary<ReachProbe.Verdict.EvidenceKind, long>(), "agent") { TargetId = 1 }];
+        IReadOnlyList<WatchedPeriod> observed = [new(1, start, start.AddHours(6))];
+        var row = Assert.Single(HistoryReport.ByFirmware(incidents, [new FirmwareRecord("c", "7.02", start) { TargetId = 1 }], observed, start, start.AddHours(6)));
         Assert.Null(row.IncidentsPerWeek);
         Assert.Equal(1, row.Deaf);
     }

@@ -53,7 +53,7 @@ public sealed class HistoryStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         var e = Assert.Throws<HistoryException>(() => HistoryStore.Open(db));
-        Assert.Equal($"{db}: the history database is from a newer ReachProbe (schema 99, this one reads 2)", e.Message);
+        Assert.Equal($"{db}: the history database is from a newer ReachProbe (schema 99, this one reads 3)", e.Message);
     }
 
     [Fact]
@@ -126,6 +126,14 @@ public sealed class HistoryStoreMigrationTests : IDisposable
             Assert.Equal(
                 [new ObservedPeriod(T0, T0.AddMinutes(10)), new ObservedPeriod(T0.AddHours(1), T0.AddHours(2)), new ObservedPeriod(T0.AddHours(3), T0.AddHours(4))],
                 store.Observed());
+            // Schema 3: the one target the old database names has an identity (its name was not an address), and each old
+            // run counts as watching it.
+            var console = Assert.Single(store.Targets());
+            Assert.Equal(("console", null, null), (console.Name, console.Ip, console.Mac));
+            Assert.All(incidents, i => Assert.Equal(console.Id, i.TargetId));
+            Assert.Equal(
+                [new WatchedPeriod(console.Id, T0, T0.AddMinutes(10)), new WatchedPeriod(console.Id, T0.AddHours(1), T0.AddHours(2)), new WatchedPeriod(console.Id, T0.AddHours(3), T0.AddHours(4))],
+                store.Watched());
             // The capture imported under schema 1 is still known: importing it again adds nothing.
             Assert.Equal(0, store.Import("/tmp/c.pcap", [], null, T0.AddHours(3), T0.AddHours(4)));
             Assert.Equal(["7.02"], store.Firmware("console").Select(f => f.Firmware));
