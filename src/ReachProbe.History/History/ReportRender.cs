@@ -106,12 +106,12 @@ public static class ReportRender
     private static int Count(ReportRow r, string state) => state switch { "deaf" => r.Deaf, "down" => r.Down, _ => r.Unresponsive };
 
     /// <summary>The plot's geometry, shared by every chart of a page so that their bars compare.</summary>
-    private sealed record Plot(int Weeks, int Top)
+    private sealed record Plot(int Weeks, int Top, int Tick)
     {
         public const int Left = 48, Right = 12, TopPad = 26, Height = 160, Bottom = 56, PageWidth = 1180;
         public int Bar => Math.Clamp((PageWidth - Left - Right) / Math.Max(1, Weeks) - 3, 4, 36);
-        public int Step => Bar + 3;
-        public int Width => Left + Weeks * Step + Right;
+        public int Pitch => Bar + 3;
+        public int Width => Left + Weeks * Pitch + Right;
         public double PerIncident => (double)Height / Top;
     }
 
@@ -125,7 +125,7 @@ public static class ReportRender
         var weeks = charts.Count == 0 ? 0 : charts.Max(c => c.Weeks.Count);
         var most = charts.SelectMany(c => c.Weeks).Select(w => w.Deaf + w.Down + w.Unresponsive).DefaultIfEmpty(0).Max();
         var step = most <= 5 ? 1 : (int)Math.Ceiling(most / 5.0);
-        var plot = new Plot(weeks, Math.Max(1, (int)Math.Ceiling(Math.Max(1, most) / (double)step) * step));
+        var plot = new Plot(weeks, Math.Max(1, (int)Math.Ceiling(Math.Max(1, most) / (double)step) * step), step);
         var legend = string.Concat(StateColours.Select(c => $"<span class=\"key\"><span class=\"swatch\" style=\"background:{c.Colour}\"></span> {c.State}</span>"))
             + "<span class=\"key\"><svg width=\"12\" height=\"12\"><rect width=\"12\" height=\"12\" fill=\"url(#hatch)\" stroke=\"#bbb\"/></svg> not watched on that firmware</span>";
         var body = new StringBuilder();
@@ -149,20 +149,19 @@ public static class ReportRender
         var height = Plot.TopPad + Plot.Height + Plot.Bottom;
         var baseline = Plot.TopPad + Plot.Height;
         svg.Append(string.Create(Inv, $"<h2>Firmware {Esc(chart.Firmware)}</h2><svg class=\"chart\" data-firmware=\"{Esc(chart.Firmware)}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{p.Width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">"));
-        svg.Append(string.Create(Inv, $"<rect class=\"plot\" x=\"{Plot.Left}\" y=\"{Plot.TopPad}\" width=\"{p.Weeks * p.Step}\" height=\"{Plot.Height}\" fill=\"none\"/>"));
-        var step = p.Top <= 5 ? 1 : p.Top / 5;
-        for (var v = 0; v <= p.Top; v += step)
+        svg.Append(string.Create(Inv, $"<rect class=\"plot\" x=\"{Plot.Left}\" y=\"{Plot.TopPad}\" width=\"{p.Weeks * p.Pitch}\" height=\"{Plot.Height}\" fill=\"none\"/>"));
+        for (var v = 0; v <= p.Top; v += p.Tick)
         {
             var y = baseline - v * p.PerIncident;
-            svg.Append(string.Create(Inv, $"<line x1=\"{Plot.Left}\" x2=\"{Plot.Left + p.Weeks * p.Step}\" y1=\"{y:0.##}\" y2=\"{y:0.##}\" stroke=\"#e4e4e4\"/><text x=\"{Plot.Left - 5}\" y=\"{y + 4:0.##}\" text-anchor=\"end\">{v}</text>"));
+            svg.Append(string.Create(Inv, $"<line x1=\"{Plot.Left}\" x2=\"{Plot.Left + p.Weeks * p.Pitch}\" y1=\"{y:0.##}\" y2=\"{y:0.##}\" stroke=\"#e4e4e4\"/><text x=\"{Plot.Left - 5}\" y=\"{y + 4:0.##}\" text-anchor=\"end\">{v}</text>"));
         }
         svg.Append(string.Create(Inv, $"<text class=\"axis-title\" transform=\"rotate(-90)\" x=\"{-(Plot.TopPad + Plot.Height / 2)}\" y=\"13\" text-anchor=\"middle\">incidents per week</text>"));
-        svg.Append(string.Create(Inv, $"<text class=\"axis-title\" x=\"{Plot.Left + p.Weeks * p.Step / 2}\" y=\"{height - 4}\" text-anchor=\"middle\">week (Monday, UTC)</text>"));
-        var labelEvery = p.Step >= 24 ? 1 : (int)Math.Ceiling(24.0 / p.Step);
+        svg.Append(string.Create(Inv, $"<text class=\"axis-title\" x=\"{Plot.Left + p.Weeks * p.Pitch / 2}\" y=\"{height - 4}\" text-anchor=\"middle\">week (Monday, UTC)</text>"));
+        var labelEvery = p.Pitch >= 24 ? 1 : (int)Math.Ceiling(24.0 / p.Pitch);
         for (var i = 0; i < chart.Weeks.Count; i++)
         {
             var w = chart.Weeks[i];
-            var x = Plot.Left + i * p.Step + 1.5;
+            var x = Plot.Left + i * p.Pitch + 1.5;
             if (!w.Watched)
                 svg.Append(string.Create(Inv, $"<rect class=\"unwatched\" data-week=\"{w.Key}\" x=\"{x:0.##}\" y=\"{Plot.TopPad}\" width=\"{p.Bar}\" height=\"{Plot.Height}\" fill=\"url(#hatch)\"><title>{w.Key}: not watched on {Esc(chart.Firmware)}</title></rect>"));
             var y = (double)baseline;
@@ -180,7 +179,7 @@ public static class ReportRender
             if (i % labelEvery == 0)
                 svg.Append(string.Create(Inv, $"<text class=\"week\" x=\"{x + p.Bar / 2.0:0.##}\" y=\"{baseline + 12}\" text-anchor=\"end\" transform=\"rotate(-45 {x + p.Bar / 2.0:0.##} {baseline + 12})\">{w.Key[5..]}</text>"));
         }
-        svg.Append(string.Create(Inv, $"<line x1=\"{Plot.Left}\" x2=\"{Plot.Left + p.Weeks * p.Step}\" y1=\"{baseline}\" y2=\"{baseline}\" stroke=\"#555\"/></svg>"));
+        svg.Append(string.Create(Inv, $"<line x1=\"{Plot.Left}\" x2=\"{Plot.Left + p.Weeks * p.Pitch}\" y1=\"{baseline}\" y2=\"{baseline}\" stroke=\"#555\"/></svg>"));
         return svg.ToString();
     }
 
