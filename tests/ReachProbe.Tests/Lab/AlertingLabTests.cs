@@ -105,11 +105,25 @@ public sealed class AlertingLabTests : IDisposable
             .ToDictionary(r => r.GetProperty("metric").GetProperty("target").GetString()!, r => r.GetProperty("value")[1].GetString());
         Assert.Equal("3", series[LabNetwork.ConsoleIp]);
 
-        foreach (var (panel, expr) in DashboardTests.Expressions())
+        // Every query of the dashboard against the real Prometheus, asked as Grafana asks it (an instant table for the bar
+        // chart, a range for the rest), and its answer in the shape the panel needs: the result type, data, and on every
+        // series each label the legend (or the annotation's title) names.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (var (panel, type, expr, instant, labels) in DashboardTests.Queries())
         {
-            var r = Query(expr);
+            var r = instant ? Query(expr) : Api($"/api/v1/query_range?query={Uri.EscapeDataString(expr)}&start={now - 300}&end={now}&step=5");
             Assert.True(r.GetProperty("status").GetString() == "success", $"panel '{panel}': {expr}: {r}");
-            Assert.True(r.GetProperty("data").GetProperty("result").GetArrayLength() > 0, $"panel '{panel}' returned no data: {expr}");
+            var data = r.GetProperty("data");
+            Assert.Equal(instant ? "vector" : "matrix", data.GetProperty("resultType").GetString());
+            var result = data.GetProperty("result").EnumerateArray().ToList();
+            Assert.True(result.Count > 0, $"panel '{panel}' returned no data: {expr}");
+            foreach (var one in result)
+                foreach (var label in labels)
+                    Assert.True(one.GetProperty("metric").TryGetProperty(label, out _), $"panel '{panel}' ({type}) names {{{{{label}}}}} but its series has no such label: {one.GetProperty("metric")}");
+            if (type == "state-timeline")
+                foreach (var one in result)
+                    foreach (var point in one.GetProperty("values").EnumerateArray())
+                        Assert.Contains(point[1].GetString(), new[] { "0", "1", "2", "3", "4" });
         }
     }
 }
