@@ -20,7 +20,7 @@ internal static class AnalyzeCommand
         var json = new Option<bool>("--json") { Description = "JSON instead of the timeline (shape in README)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress on stderr (progress is also off when stderr is not a terminal)" };
         var import = new Option<bool>("--import") { Description = "add the capture's incidents to the history database" };
-        var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReachProbe.History.HistoryStore.DefaultPath})");
+        var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReachProbe.History.HistoryStore.DefaultPathText})");
         var firmware = Values.Word("--firmware", "with --import: the firmware the target ran at the time", "LABEL");
         var view = Values.OneOf("--view", "what the capture saw: full (inline bridge, mirror port, router) or switched (a plain switch port or Wi-Fi: only broadcasts and the capturing host's own traffic); default auto: detected from the frames",
             "auto", "full", "switched");

@@ -11,7 +11,7 @@ internal static class ReportCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
-        var db = Values.Path("--db", $"history database (default $REACHPROBE_DB, else {HistoryStore.DefaultPath})");
+        var db = Values.Path("--db", $"history database (default $REACHPROBE_DB, else {HistoryStore.DefaultPathText})");
         var since = new Option<TimeSpan?>("--since")
         {
             Description = "how far back: 12w, 30d, 48h (default 12w)",

@@ -22,7 +22,7 @@ internal static class RunCommand
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
         // --db, as report and analyze name the database; --history is its older name here, still taken.
-        var history = Values.Path("--db", $"incident history database, or 'none' (default $REACHPROBE_DB, else the configuration's, else {AgentConfig.DefaultHistory})",
+        var history = Values.Path("--db", $"incident history database, or 'none' (default $REACHPROBE_DB, else the configuration's, else {ReachProbe.History.HistoryStore.DefaultPathText})",
             "FILE|none", "--history");
         var probes = new Option<string?>("--probes")
         {

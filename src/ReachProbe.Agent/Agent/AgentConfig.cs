@@ -51,7 +51,7 @@ public sealed record AgentConfig
     /// <summary>Verdict thresholds.</summary>
     public VerdictOptions Thresholds { get; init; } = new();
     /// <summary>Default history database.</summary>
-    public const string DefaultHistory = ReachProbe.History.HistoryStore.DefaultPath;
+    public static string DefaultHistory => ReachProbe.History.HistoryStore.DefaultPath;
 
     /// <summary>Incident history database (SQLite); null to keep no history.</summary>
     public string? History { get; init; } = DefaultHistory;

@@ -62,7 +62,24 @@ public sealed class HistoryException(string message, Exception? inner = null) : 
 public sealed class HistoryStore : IDisposable
 {
     /// <summary>Where the agent keeps its history unless configured otherwise; <c>report</c> and <c>analyze --import</c> read it.</summary>
-    public const string DefaultPath = "/var/lib/reachprobe/history.db";
+    public static string DefaultPath { get; } = DefaultFor(Environment.GetEnvironmentVariable, Environment.IsPrivilegedProcess);
+
+    /// <summary>What <see cref="DefaultPath"/> says in help: where it depends on who runs it.</summary>
+    public const string DefaultPathText = "$STATE_DIRECTORY/history.db under systemd, /var/lib/reachprobe/history.db as root, else ~/.local/state/reachprobe/history.db";
+
+    /// <summary>
+    /// The history's default place: the state directory systemd gave the service (<c>$STATE_DIRECTORY</c>), else
+    /// <c>/var/lib/reachprobe</c> for root, else the user's own state directory (<c>$XDG_STATE_HOME</c>, by default
+    /// <c>~/.local/state</c>) — a person trying it out writes nothing outside their home.
+    /// </summary>
+    public static string DefaultFor(Func<string, string?> environment, bool root)
+    {
+        if (environment("STATE_DIRECTORY") is { Length: > 0 } state) return System.IO.Path.Combine(state.Split(':')[0], "history.db");
+        if (root) return "/var/lib/reachprobe/history.db";
+        var xdg = environment("XDG_STATE_HOME") is { Length: > 0 } x && System.IO.Path.IsPathRooted(x) ? x
+            : System.IO.Path.Combine(environment("HOME") is { Length: > 0 } home ? home : "/tmp", ".local", "state");
+        return System.IO.Path.Combine(xdg, "reachprobe", "history.db");
+    }
 
     /// <summary>The database a command uses when given none: $REACHPROBE_DB, else <see cref="DefaultPath"/>.</summary>
     public static string PathFromEnvironment() => Environment.GetEnvironmentVariable("REACHPROBE_DB") is { Length: > 0 } env ? env : DefaultPath;

@@ -141,6 +141,19 @@ public class AgentConfigTests
     [InlineData("""{ "history": null }""", null)]
     [InlineData("""{ "history": "none" }""", null)]
     [InlineData("""{ "history": "/tmp/h.db" }""", "/tmp/h.db")]
-    [InlineData("""{ }""", AgentConfig.DefaultHistory)]
-    public void Parse_History_NullMeansNone(string json, string? expected) => Assert.Equal(expected, AgentConfig.Parse(json, "test").History);
+    [InlineData("""{ }""", "default")]
+    public void Parse_History_NullMeansNone(string json, string? expected) =>
+        Assert.Equal(expected == "default" ? AgentConfig.DefaultHistory : expected, AgentConfig.Parse(json, "test").History);
+
+    [Theory]
+    [InlineData("/var/lib/private/reachprobe", null, null, false, "/var/lib/private/reachprobe/history.db")]
+    [InlineData(null, null, "/home/ana", true, "/var/lib/reachprobe/history.db")]
+    [InlineData(null, null, "/home/ana", false, "/home/ana/.local/state/reachprobe/history.db")]
+    [InlineData(null, "/home/ana/state", "/home/ana", false, "/home/ana/state/reachprobe/history.db")]
+    [InlineData(null, "relative", "/home/ana", false, "/home/ana/.local/state/reachprobe/history.db")]
+    public void DefaultHistory_IsTheServiceStateDirectory_ElseVarLibForRoot_ElseTheUsersState(string? stateDirectory, string? xdg, string? home, bool root, string expected)
+    {
+        var env = new Dictionary<string, string?> { ["STATE_DIRECTORY"] = stateDirectory, ["XDG_STATE_HOME"] = xdg, ["HOME"] = home };
+        Assert.Equal(expected, ReachProbe.History.HistoryStore.DefaultFor(k => env.GetValueOrDefault(k), root));
+    }
 }
