@@ -82,7 +82,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
                 break;
             default:
                 var evidence = incidents.Count > 0 && incidents[^1].End is null ? incidents[^1].Evidence : host.Verdict.Totals;
-                log.TargetFailing(who, change.State.Loud(), VerdictWords.Why(change.State, evidence));
+                log.TargetFailing(who, change.State.Loud(), VerdictWords.Why(change.State, evidence, linkDown: host.Verdict.IsLinkDown));
                 break;
         }
     }

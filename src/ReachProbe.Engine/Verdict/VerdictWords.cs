@@ -17,8 +17,9 @@ public static class VerdictWords
     /// Why a target is deaf, down or unresponsive, from its incident's evidence: "transmits (4 frames) but answered none
     /// of 3 echo requests and 3 ARP requests", "silent, its link down; answered none of 2 echo requests", "answered none
     /// of 3 probe attempts; from a switched view its own traffic cannot be seen, so deaf cannot be told from down".
+    /// <paramref name="linkDown"/>: its own link is known to be down (its bridge port's carrier).
     /// </summary>
-    public static string Why(TargetState state, EvidenceCounts e, string? attempts = null)
+    public static string Why(TargetState state, EvidenceCounts e, string? attempts = null, bool linkDown = false)
     {
         var unanswered = Unanswered(e, attempts);
         switch (state)
@@ -26,7 +27,7 @@ public static class VerdictWords
             case TargetState.Deaf:
                 return $"transmits ({Transmitted(e)}) but answered none of {unanswered}";
             case TargetState.Down:
-                var silent = e[EvidenceKind.TargetLinkDown] > 0 ? "silent, its link down" : e[EvidenceKind.FrameFromTarget] > 0 ? "silent since its last frame" : "silent: no frame from it";
+                var silent = linkDown || e[EvidenceKind.TargetLinkDown] > 0 ? "silent, its link down" : e[EvidenceKind.FrameFromTarget] > 0 ? "silent since its last frame" : "silent: no frame from it";
                 return unanswered == NothingAsked ? silent : $"{silent}; answered none of {unanswered}";
             case TargetState.Unresponsive:
                 return $"answered none of {unanswered}; from a switched view its own traffic cannot be seen, so deaf cannot be told from down yet";
