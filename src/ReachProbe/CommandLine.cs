@@ -64,7 +64,7 @@ internal static class CommandLine
         }
         if (args is ["--version"])
         {
-            stdout.WriteLine("reachprobe " + (typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"));
+            stdout.WriteLine(Agent.BuildInfo.Line);
             return Ok;
         }
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });

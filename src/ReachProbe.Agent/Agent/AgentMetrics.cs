@@ -74,6 +74,9 @@ public sealed class AgentMetrics
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
         _resultsDropped = f.CreateCounter("reachprobe_probe_results_dropped_total", $"Probe results lost because the analysis loop's queue ({ProbeEvidence.QueueCapacity}) was full: they were never weighed.");
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
+        // Its first label is not "target": forgetting a target never touches it.
+        f.CreateGauge("reachprobe_build_info", "The agent's build: its version, the commit it was built from, its runtime; the value is always 1.",
+            "version", "commit", "runtime").WithLabels(BuildInfo.Version, BuildInfo.Commit, BuildInfo.Runtime).Set(1);
     }
 
     /// <summary>Brings a target's conflict count for <paramref name="mac"/> up to <paramref name="frames"/>.</summary>

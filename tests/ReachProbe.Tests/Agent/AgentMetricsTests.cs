@@ -115,6 +115,18 @@ public class AgentMetricsTests
     }
 
     [Fact]
+    public async Task BuildInfo_SaysTheVersionCommitAndRuntime_AndSurvivesForgettingATarget()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(registry);
+        metrics.SetState("console", TargetState.Up);
+        metrics.Forget("console");
+        var line = Assert.Single((await Scrape(registry)).Split('\n'), l => l.StartsWith("reachprobe_build_info{", StringComparison.Ordinal));
+        Assert.Matches(@"^reachprobe_build_info\{version=""\d+\.\d+\.\d+"",commit=""([0-9a-f]{12}|unknown)"",runtime="".NET 10\.\d+\.\d+\S* linux-\w+""\} 1$", line);
+        Assert.Contains($"version=\"{BuildInfo.Version}\"", line);
+    }
+
+    [Fact]
     public async Task ProbeResults_BeyondTheQueue_AreCountedAsDropped()
     {
         var registry = Metrics.NewCustomRegistry();

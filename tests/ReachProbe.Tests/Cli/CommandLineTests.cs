@@ -45,6 +45,14 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void Version_SaysTheReleaseTheCommitAndTheRuntime()
+    {
+        var (code, stdout, _) = Run("--version");
+        Assert.Equal(0, code);
+        Assert.Matches(@"^reachprobe \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown); \.NET 10\.\d+\.\d+\S* linux-\w+\)\n$", stdout);
+    }
+
+    [Fact]
     public void NoArguments_PrintsTheOverviewOnStderr_ExitsTwo()
     {
         var (code, stdout, stderr) = Run();
