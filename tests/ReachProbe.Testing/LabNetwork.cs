@@ -63,6 +63,24 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>The program under test: reachprobe.dll beside the running assembly unless set.</summary>
     public string ReachprobeDll { get; set; } = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
 
+    /// <summary>
+    /// How the program is run: <c>dotnet ReachprobeDll</c> unless set — a packaged binary, or one run under emulation
+    /// (<c>qemu-aarch64-static -L / …/reachprobe</c>).
+    /// </summary>
+    public string[]? Program { get; set; }
+
+    /// <summary>Environment for the program (e.g. a PATH without dotnet); null values remove a variable.</summary>
+    public Dictionary<string, string?> ProgramEnvironment { get; } = [];
+
+    private string[] Command => Program ?? ["dotnet", ReachprobeDll];
+
+    private void Environ(ProcessStartInfo psi)
+    {
+        foreach (var (k, v) in ProgramEnvironment)
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
+    }
+
     /// <summary>What the DDP responder answers: 200 awake or 620 standby.</summary>
     public int DdpStatus { get; set; } = 200;
 
@@ -339,7 +357,7 @@ public sealed partial class LabNetwork : IDisposable
     {
         var all = new List<string> { "netns", "exec", Probe };
         all.AddRange(prefix ?? []);
-        all.AddRange(["dotnet", ReachprobeDll, "run"]);
+        all.AddRange([.. Command, "run"]);
         all.AddRange(args);
         // Never the system's history: the lab's own, unless the test names one.
         if (!args.Contains("--history")) all.AddRange(["--history", HistoryPath]);
@@ -347,6 +365,7 @@ public sealed partial class LabNetwork : IDisposable
         foreach (var a in all) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["HOME"] = _dir;
+        Environ(psi);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (AgentLog) AgentLog.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (AgentLog) AgentLog.AppendLine(e.Data); };
@@ -421,8 +440,8 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>Runs the real program in the probe namespace, as a person would.</summary>
     public (int Code, string Out, string Err) Reachprobe(params string[] args)
     {
-        var all = new[] { "netns", "exec", Probe, "dotnet", ReachprobeDll }.Concat(args).ToArray();
-        var (code, output, error) = Exec("ip", all, TimeSpan.FromMinutes(2));
+        var all = new[] { "netns", "exec", Probe }.Concat(Command).Concat(args).ToArray();
+        var (code, output, error) = Exec("ip", all, TimeSpan.FromMinutes(2), Environ);
         _log?.Invoke($"$ reachprobe {string.Join(' ', args)}  → exit {code}\n{output}{error}");
         return (code, output, error);
     }
@@ -506,10 +525,11 @@ public sealed partial class LabNetwork : IDisposable
         return output;
     }
 
-    private static (int Code, string Out, string Err) Exec(string file, string[] args, TimeSpan limit)
+    private static (int Code, string Out, string Err) Exec(string file, string[] args, TimeSpan limit, Action<ProcessStartInfo>? prepare = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        prepare?.Invoke(psi);
         using var p = Process.Start(psi)!;
         var o = p.StandardOutput.ReadToEndAsync();
         var e = p.StandardError.ReadToEndAsync();

@@ -91,8 +91,18 @@ public sealed partial class LiveCapture : ILiveSource
     /// <summary>Opens the device and starts the capture thread. Throws <see cref="CaptureException"/> with a clear reason.</summary>
     public void Open()
     {
-        var device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == Interface)
-            ?? throw new CaptureException($"no capture device {Interface} (interface missing or down)");
+        LibPcapLiveDevice? found;
+        try
+        {
+            found = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == Interface);
+        }
+        catch (PcapException e)
+        {
+            // libpcap could not list the interfaces (under qemu-user: "SIOCETHTOOL(ETHTOOL_GLINK) ioctl failed: Function
+            // not implemented"): the capture fails, and is retried, like any other; it must not stop the agent.
+            throw new CaptureException(SysNet.IsPermissionProblem(e.Message) ? SysNet.NoCapturePermission(Interface) : $"cannot list capture devices: {e.Message}", e);
+        }
+        var device = found ?? throw new CaptureException($"no capture device {Interface} (interface missing or down)");
         try
         {
             device.Open(new DeviceConfiguration

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using ReachProbe.Tests.Config;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Packaging;
+
+/// <summary>The packages <c>bash .ci/package</c> builds, once for the class (or those in $REACHPROBE_DIST).</summary>
+public sealed class Packages
+{
+    public string Dir { get; }
+    public string Version { get; }
+
+    public Packages()
+    {
+        Version = Regex.Match(File.ReadAllText(RepoFiles.Path("Directory.Build.props")), "<Version>(.*)</Version>").Groups[1].Value;
+        if (Environment.GetEnvironmentVariable("REACHPROBE_DIST") is { Length: > 0 } given)
+        {
+            Dir = given;
+            return;
+        }
+        Dir = RepoFiles.Path("dist");
+        var (code, output) = RepoFiles.Run("bash", RepoFiles.Path(), ".ci/package");
+        if (code != 0) throw new InvalidOperationException($"bash .ci/package failed ({code}):\n{output}");
+    }
+
+    public string Deb(string arch) => Path.Combine(Dir, $"reachprobe_{Version}_{arch}.deb");
+}
+
+/// <summary>
+/// The Debian packages as a person meets them: their control data and files, lintian, the systemd unit, and the
+/// program itself installed into a throwaway root and run with no .NET on the machine's PATH — the amd64 build
+/// natively, the arm64 build under qemu-user — for its version, an analysis, and the agent in the lab.
+/// </summary>
+[Trait("Category", "Lab")]
+public sealed class DebianPackageTests(Packages packages, ITestOutputHelper output) : IClassFixture<Packages>, IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("reachprobe-package-");
+
+    public void Dispose() => _dir.Delete(true);
+
+    private static (int Code, string Out) Sh(string file, params string[] args) => RepoFiles.Run(file, "/", args);
+
+    [Theory]
+    [InlineData("amd64")]
+    [InlineData("arm64")]
+    public void Package_ControlContentsAndLintian(string arch)
+    {
+        var deb = packages.Deb(arch);
+        Assert.True(File.Exists(deb), $"{deb} was not built");
+        var (code, info) = Sh("dpkg-deb", "--info", deb);
+        Assert.Equal(0, code);
+        Assert.Contains($" Version: {packages.Version}\n", info);
+        Assert.Contains($" Architecture: {arch}\n", info);
+        var depends = Regex.Match(info, @" Depends: (.*)\n").Groups[1].Value;
+        Assert.Contains("libpcap0.8", depends);
+        Assert.Contains("libc6", depends);
+        Assert.Contains("libssl3", depends); // loaded at run time: the runtime aborts at start without it
+        Assert.DoesNotContain("libicu", depends); // invariant globalization
+        Assert.Contains("conffiles", info);
+        var (_, contents) = Sh("dpkg-deb", "--contents", deb);
+        foreach (var path in new[] { "./usr/lib/reachprobe/reachprobe", "./usr/bin/reachprobe -> ../lib/reachprobe/reachprobe", "./lib/systemd/system/reachprobe.service",
+                     "./etc/reachprobe/reachprobe.json", "./usr/share/reachprobe/alerts.yml", "./usr/share/reachprobe/grafana/reachprobe-dashboard.json",
+                     "./usr/share/man/man1/reachprobe.1.gz", "./usr/share/doc/reachprobe/copyright", "./usr/share/doc/reachprobe/changelog.gz" })
+            Assert.Contains(path, contents);
+        Assert.DoesNotMatch(@"\.pdb\n", contents);
+        var (lintianCode, lintian) = Sh("lintian", "--fail-on", "error", deb);
+        output.WriteLine(lintian);
+        Assert.True(lintianCode == 0 && !lintian.Contains("\nE: ", StringComparison.Ordinal) && !lintian.StartsWith("E: ", StringComparison.Ordinal), lintian);
+    }
+
+    [Fact]
+    public void Unit_VerifiesWithSystemd_AndTheConffileWatchesTheGateway()
+    {
+        var root = Extract("amd64");
+        var unit = File.ReadAllText(Path.Combine(root, "lib/systemd/system/reachprobe.service"));
+        Assert.Contains("ExecStart=/usr/bin/reachprobe run --config /etc/reachprobe/reachprobe.json", unit);
+        foreach (var line in new[] { "Type=notify", "DynamicUser=yes", "StateDirectory=reachprobe", "AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN", "CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN" })
+            Assert.Contains(line + "\n", unit);
+        var copy = Path.Combine(_dir.FullName, "reachprobe.service");
+        File.WriteAllText(copy, unit.Replace("/usr/bin/reachprobe", Path.Combine(root, "usr/bin/reachprobe"), StringComparison.Ordinal));
+        var (code, verify) = Sh("systemd-analyze", "verify", "--man=no", copy);
+        Assert.True(code == 0, verify);
+        // The conffile as installed is a valid configuration with no target: the agent watches the default gateway.
+        var config = ReachProbe.Agent.AgentConfig.Load(Path.Combine(root, "etc/reachprobe/reachprobe.json"));
+        Assert.Empty(config.Targets);
+        Assert.Equal(ReachProbe.Agent.AgentConfig.DefaultHistory, config.History);
+    }
+
+    private string Extract(string arch)
+    {
+        var root = Path.Combine(_dir.FullName, "root-" + arch);
+        Directory.CreateDirectory(root);
+        var (code, text) = Sh("dpkg-deb", "-x", packages.Deb(arch), root);
+        Assert.True(code == 0, text);
+        return root;
+    }
+
+    /// <summary>The program from the package, as <paramref name="arch"/> runs here: natively, or under qemu-user.</summary>
+    private static string[] Program(string root, string arch) => arch == "amd64"
+        ? [Path.Combine(root, "usr/bin/reachprobe")]
+        : ["/usr/bin/qemu-aarch64-static", "-L", "/", Path.Combine(root, "usr/lib/reachprobe/reachprobe")];
+
+    [Theory]
+    [InlineData("amd64", "linux-x64")]
+    [InlineData("arm64", "linux-arm64")]
+    public void Installed_RunsWithNoDotnet_VersionAnalyzeAndTheAgentInTheLab(string arch, string rid)
+    {
+        if (arch == "arm64") Assert.True(File.Exists("/usr/bin/qemu-aarch64-static"), "qemu-user-static is needed to run the arm64 build (bash .ci/deps installs it)");
+        var root = Extract(arch);
+        using var lab = ReachProbe.Tests.Lab.Lab.Create(output);
+        lab.Program = Program(root, arch);
+        // No .NET anywhere the program could look: an empty PATH, no DOTNET_ROOT; the emulator needs W^X off.
+        var empty = Directory.CreateDirectory(Path.Combine(_dir.FullName, "empty-path")).FullName;
+        lab.ProgramEnvironment["PATH"] = empty;
+        lab.ProgramEnvironment["DOTNET_ROOT"] = null;
+        if (arch == "arm64") lab.ProgramEnvironment["DOTNET_EnableWriteXorExecute"] = "0";
+
+        var watch = Stopwatch.StartNew();
+        var (code, version, err) = lab.Reachprobe("--version");
+        output.WriteLine($"{arch}: --version in {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(code == 0, err);
+        Assert.Matches($@"^reachprobe {Regex.Escape(packages.Version)} \(commit ([0-9a-f]{{12}}|unknown); \.NET 10\.\d+\.\d+\S* {rid}\)\n$", version);
+
+        var capture = ReachProbe.Testing.Scenarios.FieldReport().WriteTo(Path.Combine(_dir.FullName, "field-report.pcap"));
+        var (analyzeCode, timeline, analyzeErr) = lab.Reachprobe("analyze", capture, "--quiet");
+        Assert.True(analyzeCode == 0, analyzeErr);
+        Assert.Contains("deaf", timeline);
+        Assert.Contains("answered ARP, after 240.5 s deaf", timeline);
+
+        lab.StartChatter();
+        var agent = lab.StartAgent(["--target", ReachProbe.Testing.LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{ReachProbe.Testing.LabNetwork.ProbeIp}:9942"]);
+        string metrics;
+        if (arch == "amd64")
+        {
+            WaitForState(lab, "up", TimeSpan.FromSeconds(30));
+            lab.MakeDeaf();
+            metrics = WaitForState(lab, "deaf", TimeSpan.FromSeconds(30));
+        }
+        else
+        {
+            // qemu-user does not implement the ethtool ioctl libpcap uses to list interfaces, so under emulation there
+            // is no capture (on a Raspberry Pi there is): the agent must say so and go on — serving metrics, probing —
+            // with its target unknown, never stop. Its ICMP probe answers through the emulator.
+            metrics = WaitFor(lab, $"reachprobe_probes_total{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",probe=\"icmp\",result=\"answered\"}}", TimeSpan.FromSeconds(120));
+            Assert.Contains("reachprobe_capture_up{interface=\"br0\"} 0", metrics);
+            Assert.Contains($"reachprobe_target_state{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",state=\"unknown\"}} 1", metrics);
+            lock (lab.AgentLog) Assert.Contains("cannot list capture devices: ", lab.AgentLog.ToString());
+        }
+        Assert.Matches($@"reachprobe_build_info\{{version=""{Regex.Escape(packages.Version)}"",commit=""([0-9a-f]{{12}}|unknown)"",runtime="".NET [^""]* {rid}""\}} 1", metrics);
+        Assert.False(agent.HasExited);
+    }
+
+    private static string WaitForState(ReachProbe.Testing.LabNetwork lab, string state, TimeSpan limit) =>
+        WaitFor(lab, $"reachprobe_target_state{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",state=\"{state}\"}} 1", limit);
+
+    /// <summary>Polls /metrics until it contains <paramref name="text"/>; returns that exposition.</summary>
+    private static string WaitFor(ReachProbe.Testing.LabNetwork lab, string text, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        string? last = null;
+        while (watch.Elapsed < limit)
+        {
+            last = lab.HttpGet(ReachProbe.Testing.LabNetwork.ProbeIp, 9942, "/metrics");
+            if (last?.Contains(text, StringComparison.Ordinal) == true) return last;
+            Thread.Sleep(500);
+        }
+        lock (lab.AgentLog) Assert.Fail($"the packaged agent's /metrics never showed {text} within {limit}; agent log:\n{lab.AgentLog}\nlast exposition:\n{last}");
+        return "";
+    }
+}
