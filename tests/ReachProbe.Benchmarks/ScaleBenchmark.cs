@@ -34,7 +34,7 @@ internal static partial class ScaleBenchmark
     }
 
     /// <summary>The Environment= lines of the systemd unit the agent ships with: the benchmark runs it as installed.</summary>
-    private static Dictionary<string, string> UnitEnvironment()
+    internal static Dictionary<string, string> UnitEnvironment()
     {
         var dir = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(dir, "ReachProbe.sln"))) dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("ReachProbe.sln not found above the benchmark");

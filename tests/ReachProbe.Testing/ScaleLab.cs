@@ -77,7 +77,10 @@ public sealed class ScaleLab : IDisposable
     }
 
     /// <summary>Writes the agent's configuration: every address, <paramref name="probes"/> every second, no history.</summary>
-    public string WriteConfig(params string[] probes)
+    public string WriteConfig(params string[] probes) => WriteConfig(1, probes);
+
+    /// <summary>Writes the agent's configuration: every address, <paramref name="probes"/> every <paramref name="interval"/> seconds, no history.</summary>
+    public string WriteConfig(double interval, params string[] probes)
     {
         var config = Path.Combine(_dir, "reachprobe.json");
         File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -85,7 +88,7 @@ public sealed class ScaleLab : IDisposable
             ["listen"] = $"{AgentIp}:{Port}",
             ["history"] = null,
             ["maxTargets"] = Math.Max(Targets.Count, 4096),
-            ["defaults"] = new Dictionary<string, object> { ["probes"] = probes, ["intervalSeconds"] = 1 },
+            ["defaults"] = new Dictionary<string, object> { ["probes"] = probes, ["intervalSeconds"] = interval },
             ["targets"] = Targets.Select(t => new Dictionary<string, string> { ["ip"] = t }).ToList(),
         }));
         return config;
@@ -96,7 +99,9 @@ public sealed class ScaleLab : IDisposable
     public (Process Launcher, int Pid) StartAgent(string dll, string config, StringBuilder? log = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "netns", "exec", AgentNs, "dotnet", dll, "run", "--config", config }) psi.ArgumentList.Add(a);
+        // A .dll runs with the SDK's dotnet; anything else is a program of its own (a self-contained build).
+        string[] program = dll.EndsWith(".dll", StringComparison.Ordinal) ? ["dotnet", dll] : [dll];
+        foreach (var a in new[] { "netns", "exec", AgentNs }.Concat(program).Concat(["run", "--config", config])) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
