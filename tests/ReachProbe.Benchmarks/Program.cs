@@ -17,11 +17,16 @@ return args switch
     ["scale", .. var rest] => ScaleArgs(rest),
     ["latency", .. var rest] => LatencyArgs(rest),
     ["memory"] => MemoryBenchmark.Run([100, 1000, 4096]),
-    ["footprint", .. var builds] => FootprintBenchmark.Run(
-        [("framework-dependent", Path.Combine(AppContext.BaseDirectory, "reachprobe.dll")), .. builds.Select(b => b.Split('=', 2)).Select(b => (b[0], b[1]))], [1, 100]),
+    ["footprint", "--targets", var list, .. var builds] => FootprintBenchmark.Run(Builds(builds), list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList()),
+    ["footprint", .. var builds] => FootprintBenchmark.Run(Builds(builds), [1, 100]),
     ["memory", "--targets", var list] => MemoryBenchmark.Run(list.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList()),
     _ => Usage(),
 };
+
+// The builds the footprint benchmark compares: the framework-dependent one beside it, unless NAME=PROGRAM pairs are given.
+static List<(string, string)> Builds(string[] given) => given.Length == 0
+    ? [("framework-dependent", Path.Combine(AppContext.BaseDirectory, "reachprobe.dll"))]
+    : given.Select(b => b.Split('=', 2)).Select(b => (b[0], b[1])).ToList();
 
 static int ScaleArgs(string[] rest)
 {
@@ -75,10 +80,11 @@ static int Usage()
               port (switched view, the console broadcasting every SEC s, default 2); fault → new state on /metrics for
               deaf, down and recovery at a 1 s probe interval (p50, p95 over N injections, default 10), time spent
               unresponsive first, false downs; then its CPU and RSS for a minute
-          ReachProbe.Benchmarks footprint [NAME=PROGRAM]…
+          ReachProbe.Benchmarks footprint [--targets 1,100] [NAME=PROGRAM]…
               as root: each build's folder size, start time (--version, median of 5) and the agent's RSS with 1 and
-              100 targets (icmp+arp+ddp every 5 s, the unit's environment, after a minute); the framework-dependent
-              build beside this program first, then each PROGRAM given (a self-contained build's reachprobe, or a .dll)
+              100 targets (icmp+arp+ddp every 5 s, the unit's environment, after a minute): each PROGRAM given (a
+              self-contained build's reachprobe, a .dll, or a script that sets variables and execs one), else the
+              framework-dependent build beside this program
           ReachProbe.Benchmarks scale [--targets 100,1000] [--seconds 60] [--placement port|bridge|both]
               as root: the agent with N answering addresses in network namespaces of its own, icmp+arp every 1 s, on a
               plain port (its veth) and inline (a bridge it captures on; default both), then fping -c on the same

@@ -128,6 +128,11 @@ public sealed class DebianPackageTests(Packages packages, ITestOutputHelper outp
         Assert.Contains("deaf", timeline);
         Assert.Contains("answered ARP, after 240.5 s deaf", timeline);
 
+        // probe: a verdict for the router (under emulation there is no capture: the answers alone say up).
+        var (probeCode, probe, probeErr) = lab.Reachprobe("probe", ReachProbe.Testing.LabNetwork.RouterIp, "--count", "2", "--interval", "0.2", "--timeout", "1");
+        Assert.True(probeCode == 0, probe + probeErr);
+        Assert.Contains("verdict: up — ", probe);
+
         lab.StartChatter();
         var agent = lab.StartAgent(["--target", ReachProbe.Testing.LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{ReachProbe.Testing.LabNetwork.ProbeIp}:9942"]);
         string metrics;
@@ -147,6 +152,10 @@ public sealed class DebianPackageTests(Packages packages, ITestOutputHelper outp
             Assert.Contains($"reachprobe_target_state{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",state=\"unknown\"}} 1", metrics);
             lock (lab.AgentLog) Assert.Contains("cannot list capture devices: ", lab.AgentLog.ToString());
         }
+        // report reads the history the agent is writing.
+        var (reportCode, report, reportErr) = lab.Reachprobe("report", "--db", lab.HistoryPath, "--since", "1d");
+        Assert.True(reportCode == 0, report + reportErr);
+        Assert.Contains("watched", report);
         Assert.Matches($@"reachprobe_build_info\{{version=""{Regex.Escape(packages.Version)}"",commit=""([0-9a-f]{{12}}|unknown)"",runtime="".NET [^""]* {rid}""\}} 1", metrics);
         Assert.False(agent.HasExited);
     }
