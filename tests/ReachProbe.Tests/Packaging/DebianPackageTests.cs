@@ -150,7 +150,11 @@ public sealed class DebianPackageTests(Packages packages, ITestOutputHelper outp
             metrics = WaitFor(lab, $"reachprobe_probes_total{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",probe=\"icmp\",result=\"answered\"}}", TimeSpan.FromSeconds(120));
             Assert.Contains("reachprobe_capture_up{interface=\"br0\"} 0", metrics);
             Assert.Contains($"reachprobe_target_state{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",state=\"unknown\"}} 1", metrics);
-            lock (lab.AgentLog) Assert.Contains("cannot list capture devices: ", lab.AgentLog.ToString());
+            // The console logger writes on a thread of its own: give the line a moment.
+            var logged = Stopwatch.StartNew();
+            bool Said() { lock (lab.AgentLog) return lab.AgentLog.ToString().Contains("cannot list capture devices: ", StringComparison.Ordinal); }
+            while (!Said() && logged.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(200);
+            lock (lab.AgentLog) Assert.True(Said(), "the capture's failure was not logged:\n" + lab.AgentLog);
         }
         // report reads the history the agent is writing.
         var (reportCode, report, reportErr) = lab.Reachprobe("report", "--db", lab.HistoryPath, "--since", "1d");
