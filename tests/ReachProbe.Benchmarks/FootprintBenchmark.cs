@@ -20,6 +20,11 @@ internal static class FootprintBenchmark
             Console.Error.WriteLine("footprint: needs root (it builds a lab in network namespaces)");
             return 2;
         }
+        if (builds.FirstOrDefault(b => !File.Exists(b.Path)) is { Path: not null } missing)
+        {
+            Console.Error.WriteLine($"footprint: {missing.Name}: no program at {missing.Path} (give NAME=PROGRAM; NAME without '=')");
+            return 2;
+        }
         var unit = ScaleBenchmark.UnitEnvironment();
         Console.WriteLine($"ReachProbe's footprint — icmp+arp+ddp every 5 s, {Environment.ProcessorCount} cores; the unit's environment ({string.Join(" ", unit.Select(kv => $"{kv.Key}={kv.Value}"))})");
         Console.WriteLine($"{"build",-28} {"size",8} {"start",8} " + string.Concat(sizes.Select(n => $"{$"RSS {n} tgt",12}")));
