@@ -23,9 +23,13 @@ internal static class PcapRecord
     /// file. <paramref name="data"/> is valid until the next read. Opened with nanosecond precision, the sub-second field
     /// holds nanoseconds.
     /// </summary>
-    public static unsafe int Next(PcapDevice device, out long ticks, out ReadOnlySpan<byte> data, out int originalLength)
+    public static int Next(PcapDevice device, out long ticks, out ReadOnlySpan<byte> data, out int originalLength) =>
+        Next(device, InPlace, out ticks, out data, out originalLength);
+
+    /// <summary>The next record, read in place (<paramref name="inPlace"/>: 64-bit Linux only) or through SharpPcap's accessor (tests compare the two).</summary>
+    internal static unsafe int Next(PcapDevice device, bool inPlace, out long ticks, out ReadOnlySpan<byte> data, out int originalLength)
     {
-        if (InPlace)
+        if (inPlace)
         {
             var header = IntPtr.Zero;
             var bytes = IntPtr.Zero;
