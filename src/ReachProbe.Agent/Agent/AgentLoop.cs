@@ -74,10 +74,10 @@ public sealed partial class AgentLoop : IDisposable
             _configOf[Addresses.ToUInt(t.Ip)] = t;
             _history.Firmware(t.Name, t.Firmware, now);
         }
+        _history.Watch(change.Added, now); // before their firmware: the firmware row is keyed on the identity this makes
         foreach (var t in change.Added)
         {
             _configOf[Addresses.ToUInt(t.Ip)] = t;
-            _history.Watch(t.Name, t.Ip.ToString(), t.Mac, now);
             _history.Firmware(t.Name, t.Firmware, now);
             pipeline.AddTarget(Addresses.ToUInt(t.Ip), t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
         }
@@ -123,11 +123,8 @@ public sealed partial class AgentLoop : IDisposable
         }
         var history = new HistoryRecorder(config.History, metrics, log);
         history.Start(time.GetUtcNow());
-        foreach (var t in config.Targets)
-        {
-            history.Watch(t.Name, t.Ip.ToString(), t.Mac, time.GetUtcNow());
-            history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
-        }
+        history.Watch(config.Targets, time.GetUtcNow());
+        foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
         // Request tables sized for the target count: memory stays bounded whatever a flood sends at every target.
         var pipeline = new WirePipeline(config.Thresholds, time, targets, tableCapacity: Wire.Trackers.SignatureTracker.TableCapacityFor(targets.Count));
         if (monitorAddress is { } own) pipeline.Monitor = own;

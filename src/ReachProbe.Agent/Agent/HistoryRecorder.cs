@@ -49,8 +49,12 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     // The agent's run in the database, once written: a connection opened anew after a failure goes on with it.
     private long? _run;
 
-    /// <summary>The target is watched from <paramref name="now"/>: its observed time starts (at start, or added by a reload).</summary>
-    public void Watch(string target, string ip, string? mac, DateTimeOffset now) => Write(s => s.Watch(target, ip, mac, now));
+    /// <summary>The targets are watched from <paramref name="now"/>: their observed time starts (at start, or added by a reload). One write for all.</summary>
+    public void Watch(IEnumerable<TargetConfig> targets, DateTimeOffset now)
+    {
+        var list = targets.Select(t => (t.Name, (string?)t.Ip.ToString(), t.Mac)).ToList();
+        if (list.Count > 0) Write(s => s.Watch(list, now));
+    }
 
     /// <summary>The target is no longer watched (removed by a reload): its observed time stops.</summary>
     public void Unwatch(string target, DateTimeOffset now) => Write(s => s.Unwatch(target, now));
