@@ -32,8 +32,9 @@ internal static class FootprintBenchmark
         {
             var size = DirectorySize(Path.GetDirectoryName(Path.GetFullPath(path))!) / 1048576.0;
             var start = Median(Enumerable.Range(0, 5).Select(_ => StartTime(path)).ToList());
-            var rss = sizes.Select(n => Rss(path, n, unit)).ToList();
-            Console.WriteLine($"{name,-28} {size,5:0} MB {start,6:0.00} s " + string.Concat(rss.Select(r => $"{r,9:0} MB")));
+            var rss = sizes.Select(n => Rss(name, path, n, unit)).ToList();
+            Console.WriteLine($"{name,-28} {size,5:0} MB {start,6:0.00} s " + string.Concat(rss.Select(r => $"{r.Total,9:0} MB")));
+            Console.WriteLine($"{"  of which anonymous + files",-28} {"",8} {"",8} " + string.Concat(rss.Select(r => $"{$"{r.Anon:0}+{r.File:0}",12}")));
         }
         return 0;
     }
@@ -49,22 +50,45 @@ internal static class FootprintBenchmark
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static double Rss(string path, int n, IReadOnlyDictionary<string, string> unit)
+    private static (double Total, double Anon, double File) Rss(string name, string path, int n, IReadOnlyDictionary<string, string> unit)
     {
         using var lab = ScaleLab.Create(n);
         var log = new System.Text.StringBuilder();
         var (agent, pid) = lab.StartAgent(path, lab.WriteConfig(5, "icmp", "arp", "ddp"), log, unit);
         Thread.Sleep(TimeSpan.FromSeconds(60));
-        var highest = 0.0;
+        var highest = (Total: 0.0, Anon: 0.0, File: 0.0);
         for (var i = 0; i < 6 && !agent.HasExited; i++)
         {
-            highest = Math.Max(highest, ScaleLab.RssMb(pid));
+            var now = Status(pid);
+            if (now.Total > highest.Total) highest = now;
             Thread.Sleep(TimeSpan.FromSeconds(5));
         }
+        // REACHPROBE_FOOTPRINT_SMAPS=DIR keeps each run's /proc/PID/smaps: which mappings hold the memory.
+        if (Environment.GetEnvironmentVariable("REACHPROBE_FOOTPRINT_SMAPS") is { Length: > 0 } dir && !agent.HasExited)
+            File.Copy($"/proc/{pid}/smaps", Path.Combine(dir, $"{name}-{n}.smaps"), overwrite: true);
         if (agent.HasExited) lock (log) Console.Error.WriteLine($"footprint: the agent exited: {log}");
         Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
         agent.WaitForExit(10_000);
         return highest;
+    }
+
+    /// <summary>VmRSS and its anonymous and file-backed parts (RssAnon, RssFile + RssShmem), in MB.</summary>
+    private static (double Total, double Anon, double File) Status(int pid)
+    {
+        double total = 0, anon = 0, file = 0;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            var parts = line.Split(':', 2);
+            if (parts.Length < 2) continue;
+            var mb = () => long.Parse(parts[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+            switch (parts[0])
+            {
+                case "VmRSS": total = mb(); break;
+                case "RssAnon": anon = mb(); break;
+                case "RssFile" or "RssShmem": file += mb(); break;
+            }
+        }
+        return (total, anon, file);
     }
 
     private static long DirectorySize(string dir) => new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);

@@ -92,7 +92,7 @@ public sealed class CaptureFileSource : ICaptureSource
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {
             stream.Release(closedByLibpcap: false);
-            throw new CaptureException("libpcap is not installed: install it with 'apt-get install libpcap0.8'", e);
+            throw new CaptureException(CaptureException.NoLibpcap, e);
         }
         // libpcap hands back DLT_ values; they equal the file's LINKTYPE_ values except raw IP (LINKTYPE 101 is DLT_RAW, 12 on Linux).
         var dlt = (int)device.LinkType;

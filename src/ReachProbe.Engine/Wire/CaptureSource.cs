@@ -31,7 +31,11 @@ public interface ICaptureSource : IDisposable
 }
 
 /// <summary>A capture that cannot be read, with a message fit to show a person (no stack trace needed).</summary>
-public sealed class CaptureException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class CaptureException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>What to say when libpcap itself cannot be loaded (the one library ReachProbe needs from the system).</summary>
+    public const string NoLibpcap = "libpcap is not installed: install it with 'apt-get install libpcap0.8'";
+}
 
 /// <summary>A live capture: it can fail while running, and counts what it could not see.</summary>
 public interface ILiveSource : ICaptureSource

@@ -102,6 +102,11 @@ public sealed partial class LiveCapture : ILiveSource
             // not implemented"): the capture fails, and is retried, like any other; it must not stop the agent.
             throw new CaptureException(SysNet.IsPermissionProblem(e.Message) ? SysNet.NoCapturePermission(Interface) : $"cannot list capture devices: {e.Message}", e);
         }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            // Installed from source on a machine without libpcap: no capture (retried, reported), but the probes go on.
+            throw new CaptureException(CaptureException.NoLibpcap, e);
+        }
         var device = found ?? throw new CaptureException($"no capture device {Interface} (interface missing or down)");
         try
         {

@@ -158,7 +158,7 @@ public sealed class ArpEngine : IDisposable
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {
-            return "libpcap is not installed: install it with 'apt-get install libpcap0.8'";
+            return CaptureException.NoLibpcap;
         }
     }
 

@@ -288,4 +288,32 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         var metrics = WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="arp"\} 1$""", TimeSpan.FromSeconds(10));
         Assert.Contains("""reachprobe_capture_up{interface="br0"} 1""", metrics);
     }
+    [Fact]
+    public void Run_WithoutLibpcap_SaysHowToInstallIt_KeepsProbing()
+    {
+        // A machine without libpcap (ReachProbe built from source, or the package's dependency removed by force): the
+        // library is hidden from the agent alone — /dev/null over its file, in a mount namespace of the agent's own.
+        var library = LibpcapFile();
+        LabNet.StartAgent(Agent, ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", $"mount --bind /dev/null {library} && exec \"$@\"", "sh"]);
+        var metrics = WaitForMetric("""^reachprobe_probes_total\{target="198\.18\.0\.27",probe="icmp",result="answered"\} [1-9]""", TimeSpan.FromSeconds(30));
+        Assert.Contains("""reachprobe_capture_up{interface="br0"} 0""", metrics);
+        Assert.Contains("""reachprobe_target_state{target="198.18.0.27",state="unknown"} 1""", metrics);
+        var watch = Stopwatch.StartNew();
+        while (!LogHas("libpcap is not installed: install it with 'apt-get install libpcap0.8'") && watch.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(200);
+        Assert.True(LogHas("libpcap is not installed: install it with 'apt-get install libpcap0.8'"), "the log does not say libpcap is missing");
+        Assert.False(LogHas("DllNotFoundException"), "a stack trace instead of a reason");
+    }
+
+    /// <summary>The file this machine's libpcap.so.0.8 resolves to, as the dynamic linker's cache names it.</summary>
+    private static string LibpcapFile()
+    {
+        using var p = Process.Start(new ProcessStartInfo("ldconfig", ["-p"]) { RedirectStandardOutput = true })!;
+        var lines = p.StandardOutput.ReadToEnd().Split('\n');
+        p.WaitForExit();
+        var abi = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "AArch64" : "x86-64";
+        var line = lines.FirstOrDefault(l => l.Contains("libpcap.so.0.8 ", StringComparison.Ordinal) && l.Contains(abi, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException("libpcap.so.0.8 is not in ldconfig's cache: apt-get install libpcap0.8");
+        var file = line[(line.IndexOf("=> ", StringComparison.Ordinal) + 3)..].Trim();
+        return new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? file;
+    }
 }
