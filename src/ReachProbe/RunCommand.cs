@@ -50,6 +50,8 @@ internal static class RunCommand
     private static async Task<int> RunAsync(string? configPath, List<IPAddress> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
         IPEndPoint? listen, string? iface, string? history, string? logFormat, bool check, TextWriter stdout, TextWriter stderr)
     {
+        // Caught from here: a SIGHUP before the agent can reload (a unit reloaded as it starts) waits for it.
+        using var hangups = new Hangups();
         AgentConfig config;
         try
         {
@@ -79,12 +81,21 @@ internal static class RunCommand
             if (timeoutSeconds is { } ts) c = c with { Targets = c.Targets.Select(t => t with { Timeout = TimeSpan.FromSeconds(Math.Min(ts, t.Interval.TotalSeconds)) }).ToList() };
             return c;
         }
-        var fromFile = config.Targets.Count > 0 && targets.Count == 0;
+        // The file's targets are reloaded on SIGHUP unless the command line named the targets.
+        var fromFile = configPath is not null && targets.Count == 0;
         config = Overrides(config);
         var defaults = probeList ?? ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
         var every = interval is { } i ? TimeSpan.FromSeconds(i) : ProbeSpec.DefaultInterval;
         var asked = timeoutSeconds is { } t0 ? TimeSpan.FromSeconds(t0) : ProbeSpec.DefaultTimeout;
         var timeout = every < asked ? every : asked;
+        // No target listed — no file, or a file with none (the package's, as installed) — watches the default gateway:
+        // at start, and after a reload until the file lists targets.
+        AgentConfig WithGateway(AgentConfig c)
+        {
+            if (c.Targets.Count > 0) return c;
+            var gateway = AgentHost.DefaultGateway() ?? throw new ConfigException(["no target given and no default gateway to monitor: give --target IP or a --config file"]);
+            return c with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = DefaultsFor(gateway, iface, defaults, stderr), Interval = every, Timeout = timeout }] };
+        }
         if (targets.Count > 0)
         {
             var list = new List<TargetConfig>();
@@ -92,15 +103,17 @@ internal static class RunCommand
                 list.Add(new TargetConfig { Name = ip.ToString(), Ip = ip, Probes = DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
             config = config with { Targets = list };
         }
-        else if (config.Targets.Count == 0)
+        else
         {
-            var gateway = AgentHost.DefaultGateway();
-            if (gateway is null)
+            try
             {
-                stderr.WriteLine("reachprobe: no target given and no default gateway to monitor: give --target IP or a --config file");
+                config = WithGateway(config);
+            }
+            catch (ConfigException e)
+            {
+                stderr.WriteLine($"reachprobe: {e.Problems[0]}");
                 return CommandLine.Usage;
             }
-            config = config with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = DefaultsFor(gateway, iface, defaults, stderr), Interval = every, Timeout = timeout }] };
         }
 
         // Without these the capture never opens: say so once and stop, rather than warn every few seconds forever with
@@ -140,8 +153,10 @@ internal static class RunCommand
         stderr.WriteLine($"reachprobe run: monitoring {where}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
         if (NeighbourTable.Warning(config.Targets.Count, NeighbourTable.ReadLimit()) is { } neighbours) stderr.WriteLine($"reachprobe run: warning: {neighbours}");
 
-        Func<AgentConfig>? reload = fromFile ? () => Overrides(AgentConfig.Load(configPath!)) : null;
-        using var host = AgentHost.Build(config, captureInterface!, probes, reload);
+        // SIGHUP re-reads the file; with targets from the command line (or no file) there is nothing to re-read, and the
+        // signal must still not end the agent (systemd counts a death by SIGHUP as a clean stop: no restart).
+        Func<AgentConfig>? reload = fromFile ? () => WithGateway(Overrides(AgentConfig.Load(configPath!))) : null;
+        using var host = AgentHost.Build(config, captureInterface!, probes, reload, hangups: hangups);
         try
         {
             await host.RunAsync().ConfigureAwait(false);

@@ -352,15 +352,21 @@ public sealed partial class LabNetwork : IDisposable
         Run("ip", "-n", Probe, "link", "set", "br0", "up");
     }
 
-    /// <summary>Starts the real agent in the probe namespace; its output is kept for the test log.</summary>
-    public Process StartAgent(IEnumerable<string> args, string[]? prefix = null)
+    /// <summary>The probe host's default route goes through the lab's router: an agent with no target watches it.</summary>
+    public void RouteDefaultViaRouter() => Run("ip", "-n", Probe, "route", "add", "default", "via", RouterIp);
+
+    /// <summary>
+    /// Starts the real agent in the probe namespace; its output is kept for the test log. Its history is the lab's
+    /// unless <paramref name="labHistory"/> is false (then its configuration's, as a service's).
+    /// </summary>
+    public Process StartAgent(IEnumerable<string> args, string[]? prefix = null, bool labHistory = true)
     {
         var all = new List<string> { "netns", "exec", Probe };
         all.AddRange(prefix ?? []);
         all.AddRange([.. Command, "run"]);
         all.AddRange(args);
         // Never the system's history: the lab's own, unless the test names one.
-        if (!args.Contains("--history")) all.AddRange(["--history", HistoryPath]);
+        if (labHistory && !args.Contains("--history")) all.AddRange(["--history", HistoryPath]);
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in all) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

@@ -55,9 +55,12 @@ public static class AgentHost
     /// <param name="config">The configuration.</param>
     /// <param name="captureInterface">Where to capture.</param>
     /// <param name="probes">The probes of <paramref name="config"/> (see <see cref="Probes"/>).</param>
-    /// <param name="reload">Reads the configuration again (on SIGHUP); null when it did not come from a file.</param>
+    /// <param name="reload">Reads the configuration again (on SIGHUP); null when there is no file to read.</param>
     /// <param name="args">Host arguments.</param>
-    public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, Func<AgentConfig>? reload = null, string[]? args = null)
+    /// <param name="hangups">SIGHUP as caught since the command started; null: SIGHUP reloads once the host has started
+    /// when <paramref name="reload"/> is given, and is left to the runtime (it ends the process) otherwise.</param>
+    public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, Func<AgentConfig>? reload = null, string[]? args = null,
+        Hangups? hangups = null)
     {
         var builder = Host.CreateApplicationBuilder(args ?? []);
         builder.Services.AddSystemd();
@@ -73,7 +76,6 @@ public static class AgentHost
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
         builder.Logging.AddFilter("Quartz.Core.QuartzScheduler", LogLevel.Error); // "shutting down with N jobs still executing": by design, they are cancelled
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // A host that fails to start says why in one line of its own (reachprobe: cannot serve metrics on …).
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         var registry = Metrics.NewCustomRegistry();
@@ -89,9 +91,9 @@ public static class AgentHost
         builder.Services.AddSingleton<IProbeResultSink>(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddProbeScheduler(probes, time);
-        if (reload is not null)
+        if (reload is not null || hangups is not null)
             builder.Services.AddHostedService(sp => new ConfigReloader(reload, config, sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ProbeRegistry>(),
-                sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), time));
+                sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), time, hangups));
         return builder.Build();
     }
 }

@@ -62,8 +62,8 @@ public sealed record ConfigChange(
 /// and targets that did not change keep their state. Settings that need a restart (listen, interface, history,
 /// logLevel, capture.view, thresholds) are named in a warning and left as they were.
 /// </summary>
-public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig initial, AgentService agent, ProbeRegistry registry, ISchedulerFactory schedulers,
-    ILogger<ConfigReloader> log, TimeProvider time) : IHostedService, IDisposable
+public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig initial, AgentService agent, ProbeRegistry registry, ISchedulerFactory schedulers,
+    ILogger<ConfigReloader> log, TimeProvider time, Hangups? hangups = null) : IHostedService, IDisposable
 {
     private readonly SemaphoreSlim _one = new(1, 1);
     private AgentConfig _current = initial;
@@ -75,11 +75,16 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true; // SIGHUP must not end the process
-            _ = Task.Run(() => ReloadAsync(CancellationToken.None)); // never throws: every fault is logged
-        });
+        // The signal is caught by the caller's Hangups from its start (one that came early is handed over now), or
+        // from here on.
+        void Reload() => _ = Task.Run(() => ReloadAsync(CancellationToken.None)); // never throws: every fault is logged
+        if (hangups is not null) hangups.Attach(Reload);
+        else
+            _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true; // SIGHUP must not end the process
+                Reload();
+            });
         return Task.CompletedTask;
     }
 
@@ -119,6 +124,11 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
     private async Task<bool> ApplyAsync(CancellationToken cancel)
     {
         {
+            if (load is null)
+            {
+                log.NothingToReload();
+                return true;
+            }
             AgentConfig next;
             try
             {
@@ -177,6 +187,7 @@ public sealed partial class ConfigReloader(Func<AgentConfig> load, AgentConfig i
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        hangups?.Detach();
         _signal?.Dispose();
         _signal = null;
         return Task.CompletedTask;

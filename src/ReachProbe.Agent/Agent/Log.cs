@@ -4,7 +4,7 @@ namespace ReachProbe.Agent;
 
 /// <summary>
 /// Every line the agent logs, in one place, each with its event id (Npgsql's LogMessages habit): 1xxx the analysis and
-/// its verdicts, 2xxx the capture, 3xxx the probes, 4xxx the history, 5xxx configuration reloads. An id never changes
+/// its verdicts, 2xxx the capture, 3xxx the probes, 4xxx the history, 5xxx configuration reloads, 6xxx the metrics endpoint. An id never changes
 /// meaning; a journal or log shipper can select on it.
 /// </summary>
 internal static partial class Log
@@ -87,6 +87,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "configuration reloaded: {Added} target(s) added, {Removed} removed, {Changed} with new probes; {Kept} unchanged keep their state")]
     public static partial void Reloaded(this ILogger log, int added, int removed, int changed, int kept);
 
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "reload: nothing to reload: the agent was started without a configuration file (its targets came from the command line or the default gateway)")]
+    public static partial void NothingToReload(this ILogger log);
+
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "reload: {Settings} changed; these take effect at the next restart")]
     public static partial void ReloadNeedsRestart(this ILogger log, string settings);
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "metrics: cannot accept a connection: {Reason}")]
+    public static partial void MetricsAcceptFailed(this ILogger log, string reason);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "metrics: a request failed")]
+    public static partial void MetricsRequestFailed(this ILogger log, Exception error);
 }

@@ -126,6 +126,54 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         Assert.Contains("""reachprobe_target_state{target="router",state="up"} 1""", Metrics()!);
     }
 
+    [Fact]
+    public void Run_ConfigWithNoTargets_WatchesTheGateway_UntilAReloadListsTargets()
+    {
+        // The package's /etc/reachprobe/reachprobe.json as installed: no target. SIGHUP (systemctl reload) after the
+        // edit must switch to the listed console — and never end the agent (it did: the signal's default action).
+        LabNet.RouteDefaultViaRouter();
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        string Config(string targets) => $$"""{ "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "defaults": { "intervalSeconds": 1 }, "targets": [ {{targets}} ] }""";
+        File.WriteAllText(config, Config("/* none yet */"));
+        var agent = LabNet.StartAgent(["--config", config]);
+        WaitForMetric("""^reachprobe_target_state\{target="198\.18\.0\.1",state="up"\} 1$""", TimeSpan.FromSeconds(30));
+
+        Hangup(agent); // unchanged: still the gateway
+        var watch = Stopwatch.StartNew();
+        while (!LogHas("reload: configuration unchanged") && watch.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+        Assert.True(LogHas("reload: configuration unchanged"), "the reload of an unchanged file was not logged");
+
+        File.WriteAllText(config, Config($$"""{ "name": "console", "ip": "{{LabNetwork.ConsoleIp}}" }"""));
+        Hangup(agent);
+        var metrics = WaitForMetric("""^reachprobe_target_state\{target="console",state="up"\} 1$""", TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain("""reachprobe_target_state{target="198.18.0.1",""", metrics);
+        Assert.False(agent.HasExited);
+    }
+
+    [Fact]
+    public void Run_TargetsFromTheCommandLine_SighupAtFirstAnswerAndAfter_NothingToReload_AgentGoesOn()
+    {
+        // Without a file there is nothing to re-read: SIGHUP is answered, never the end of the agent — also the instant
+        // /metrics first answers, before every part of the agent has started (it used to end it, 8 times of 8).
+        var agent = LabNet.StartAgent(Agent);
+        var watch = Stopwatch.StartNew();
+        while (Metrics() is null && watch.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(20);
+        Hangup(agent);
+        WaitForAgent();
+        Hangup(agent);
+        const string Said = "reload: nothing to reload: the agent was started without a configuration file";
+        watch.Restart();
+        while (CountInLog(Said) < 2 && watch.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+        Assert.Equal(2, CountInLog(Said));
+        Assert.False(agent.HasExited, "SIGHUP ended the agent");
+        Assert.Equal("up", State());
+    }
+
+    private int CountInLog(string text)
+    {
+        lock (LabNet.AgentLog) return Regex.Matches(LabNet.AgentLog.ToString(), Regex.Escape(text)).Count;
+    }
+
     private bool LogHas(string text)
     {
         lock (LabNet.AgentLog) return LabNet.AgentLog.ToString().Contains(text, StringComparison.Ordinal);

@@ -164,6 +164,109 @@ public sealed class DebianPackageTests(Packages packages, ITestOutputHelper outp
         Assert.False(agent.HasExited);
     }
 
+    /// <summary>
+    /// README's Install section followed as written, on this machine: the amd64 package installed with apt, the service
+    /// enabled; its ExecStart run as systemd would (in the lab's probe namespace, whose gateway is the lab's router, with
+    /// the state directory systemd makes for a DynamicUser unit) watching the gateway; the conffile edited to list the
+    /// console and reloaded; then an upgrade (the same package at a higher version) that must keep the edited
+    /// configuration, without asking, and the history; removal, which keeps both; and purge, which removes both. It
+    /// changes the machine (CI's is thrown away), so it refuses to run where ReachProbe is already installed.
+    /// </summary>
+    [Fact]
+    public void Install_AsReadmeSays_UpgradeKeepsConfigurationAndHistory_PurgeRemovesThem()
+    {
+        var (_, status) = Sh("dpkg-query", "-W", "-f", "${Status}", "reachprobe");
+        Assert.False(status.Contains(" installed", StringComparison.Ordinal) || status.Contains("config-files", StringComparison.Ordinal),
+            $"reachprobe is installed on this machine ({status}): this test installs, upgrades and purges it; run it where it is not (CI)");
+        const string Config = "/etc/reachprobe/reachprobe.json", State = "/var/lib/private/reachprobe", History = "/var/lib/reachprobe/history.db";
+        const string Wants = "/etc/systemd/system/multi-user.target.wants/reachprobe.service";
+        var hadPrivate = Directory.Exists("/var/lib/private");
+        try
+        {
+            var (code, text) = Sh("sh", "-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \"$1\" </dev/null", "sh", packages.Deb("amd64"));
+            Assert.True(code == 0, text);
+            var (_, version) = Sh("/usr/bin/reachprobe", "--version");
+            Assert.StartsWith($"reachprobe {packages.Version} ", version);
+            Assert.Equal("/lib/systemd/system/reachprobe.service", new FileInfo(Wants).LinkTarget);
+            var man = Sh("sh", "-c", "zcat /usr/share/man/man1/reachprobe.1.gz").Out;
+            Assert.Contains(".SH REACHPROBE RUN", man);
+
+            // The service as systemd starts it: ExecStart, with the state directory a DynamicUser unit gets.
+            var unit = File.ReadAllText("/lib/systemd/system/reachprobe.service");
+            var exec = Regex.Match(unit, "^ExecStart=(.*)$", RegexOptions.Multiline).Groups[1].Value.Split(' ');
+            Directory.CreateDirectory(State);
+            File.CreateSymbolicLink("/var/lib/reachprobe", "private/reachprobe");
+            using (var lab = ReachProbe.Tests.Lab.Lab.Create(output))
+            {
+                lab.RouteDefaultViaRouter();
+                lab.StartChatter();
+                lab.Program = [exec[0]];
+                lab.ProgramEnvironment["STATE_DIRECTORY"] = "/var/lib/reachprobe";
+                var agent = lab.StartAgent(exec[2..], labHistory: false);
+                // As installed it watches the default gateway: the lab's router.
+                WaitFor(lab, $"reachprobe_target_state{{target=\"{ReachProbe.Testing.LabNetwork.RouterIp}\",state=\"up\"}} 1", TimeSpan.FromSeconds(30));
+                // "list your console(s) under targets", then "systemctl reload reachprobe" (the unit's ExecReload: SIGHUP).
+                File.WriteAllText(Config, File.ReadAllText(Config).Replace(
+                    """// { "name": "console", "ip": "192.168.1.27", "firmware": "11.00" },""",
+                    $$"""{ "name": "console", "ip": "{{ReachProbe.Testing.LabNetwork.ConsoleIp}}", "firmware": "11.00" },""", StringComparison.Ordinal));
+                Assert.Contains("ExecReload=/bin/kill -HUP $MAINPID", unit);
+                Sh("kill", "-HUP", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                // A named target is labelled by its name.
+                WaitFor(lab, """reachprobe_target_state{target="console",state="up"} 1""", TimeSpan.FromSeconds(30));
+                Sh("kill", "-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Assert.True(agent.WaitForExit(30_000), "the installed agent did not stop on SIGTERM");
+            }
+            Assert.True(File.Exists(Path.Combine(State, "history.db")), "the service kept no history in its state directory");
+            var edited = File.ReadAllText(Config);
+
+            // An upgrade: the same package at a higher version. A conffile prompt would fail here (no terminal).
+            var next = Repack(packages.Deb("amd64"), packages.Version + "+1");
+            (code, text) = Sh("sh", "-c", "DEBIAN_FRONTEND=noninteractive dpkg -i \"$1\" </dev/null", "sh", next);
+            Assert.True(code == 0, text);
+            Assert.StartsWith($"reachprobe {packages.Version} ", Sh("/usr/bin/reachprobe", "--version").Out);
+            Assert.Contains($"{packages.Version}+1", Sh("dpkg-query", "-W", "-f", "${Version}", "reachprobe").Out);
+            Assert.Equal(edited, File.ReadAllText(Config));
+            Assert.Equal("/lib/systemd/system/reachprobe.service", new FileInfo(Wants).LinkTarget);
+            var (reportCode, report) = Sh("/usr/bin/reachprobe", "report", "--db", History, "--since", "1d");
+            Assert.True(reportCode == 0, report);
+            Assert.Contains("console", report);
+
+            // Removed: the program goes; the configuration and the history stay.
+            (code, text) = Sh("dpkg", "--remove", "reachprobe");
+            Assert.True(code == 0, text);
+            Assert.False(File.Exists("/usr/lib/reachprobe/reachprobe"));
+            Assert.Equal(edited, File.ReadAllText(Config));
+            Assert.True(File.Exists(Path.Combine(State, "history.db")), "removing the package lost the history");
+
+            // Purged: nothing is left.
+            (code, text) = Sh("dpkg", "--purge", "reachprobe");
+            Assert.True(code == 0, text);
+            foreach (var gone in new[] { "/etc/reachprobe", State, "/var/lib/reachprobe", Wants, "/etc/systemd/system/reachprobe.service" })
+                Assert.False(Path.Exists(gone) || new FileInfo(gone).LinkTarget is not null, $"{gone} is left after purge");
+        }
+        finally
+        {
+            Sh("dpkg", "--purge", "reachprobe");
+            if (new FileInfo("/var/lib/reachprobe").LinkTarget is not null) File.Delete("/var/lib/reachprobe");
+            if (Directory.Exists(State)) Directory.Delete(State, recursive: true);
+            if (!hadPrivate && Directory.Exists("/var/lib/private") && !Directory.EnumerateFileSystemEntries("/var/lib/private").Any()) Directory.Delete("/var/lib/private");
+        }
+    }
+
+    /// <summary>The package rebuilt with another version (what an upgrade installs); the file is in the test's directory.</summary>
+    private string Repack(string deb, string version)
+    {
+        var tree = Path.Combine(_dir.FullName, "repack");
+        var (code, text) = Sh("dpkg-deb", "-R", deb, tree);
+        Assert.True(code == 0, text);
+        var control = Path.Combine(tree, "DEBIAN", "control");
+        File.WriteAllText(control, Regex.Replace(File.ReadAllText(control), "^Version: .*$", $"Version: {version}", RegexOptions.Multiline));
+        var next = Path.Combine(_dir.FullName, $"reachprobe_{version}_amd64.deb");
+        (code, text) = Sh("dpkg-deb", "--root-owner-group", "-b", tree, next);
+        Assert.True(code == 0, text);
+        return next;
+    }
+
     private static string WaitForState(ReachProbe.Testing.LabNetwork lab, string state, TimeSpan limit) =>
         WaitFor(lab, $"reachprobe_target_state{{target=\"{ReachProbe.Testing.LabNetwork.ConsoleIp}\",state=\"{state}\"}} 1", limit);
 
