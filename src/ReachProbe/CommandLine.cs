@@ -11,13 +11,14 @@ namespace ReachProbe.Cli;
 /// </summary>
 internal static class CommandLine
 {
-    public const int Ok = 0, Usage = 2;
+    public const int Ok = 0, Usage = 2, OutputError = 74;
 
     private const string ExitStatus = """
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
         (a capture broken part-way is still analysed up to the break). probe, by its verdict: 0 up, 1 deaf,
         3 down, 4 unresponsive, 5 no such host, 6 unknown; 2 bad usage. run, report: 0 done; 2 bad usage
-        or input. 'reachprobe COMMAND --help' lists a command's options.
+        or input. Any command: 74 when its output cannot be written (a full disk, > /dev/full).
+        'reachprobe COMMAND --help' lists a command's options.
         """;
 
     /// <summary>The command tree; the commands write to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>
@@ -55,6 +56,20 @@ internal static class CommandLine
     }
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider? time = null, CancellationToken cancellation = default)
+    {
+        try
+        {
+            return await RunCommandAsync(args, stdout, stderr, time, cancellation).ConfigureAwait(false);
+        }
+        catch (OutputException e)
+        {
+            // > /dev/full, a full disk, a reader gone: one line, and the status sysexits.h gives an output error.
+            stderr.WriteLine($"reachprobe: cannot write the output: {e.Message}");
+            return OutputError;
+        }
+    }
+
+    private static async Task<int> RunCommandAsync(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider? time, CancellationToken cancellation)
     {
         var root = Build(stdout, stderr, time);
         if (args is ["--help" or "-h" or "-?" or "help"])

@@ -1,3 +1,3 @@
 using ReachProbe.Cli;
 
-return await CommandLine.RunAsync(args, Console.Out, Console.Error);
+return await CommandLine.RunAsync(args, new OutputWriter(Console.Out), Console.Error);

@@ -55,7 +55,8 @@ internal static class RunCommand
         AgentConfig config;
         try
         {
-            config = configPath is null ? new AgentConfig() : AgentConfig.Load(configPath);
+            // Without a file the environment's REACHPROBE__ overrides still apply.
+            config = configPath is null ? AgentConfig.FromEnvironment() : AgentConfig.Load(configPath);
         }
         catch (ConfigException e)
         {
@@ -95,6 +96,11 @@ internal static class RunCommand
             if (c.Targets.Count > 0) return c;
             var gateway = AgentHost.DefaultGateway() ?? throw new ConfigException(["no target given and no default gateway to monitor: give --target IP or a --config file"]);
             return c with { Targets = [new TargetConfig { Name = gateway.ToString(), Ip = gateway, Probes = DefaultsFor(gateway, iface, defaults, stderr), Interval = every, Timeout = timeout }] };
+        }
+        if (targets.Count > config.MaxTargets)
+        {
+            stderr.WriteLine($"reachprobe: --target: {targets.Count} targets, more than maxTargets ({config.MaxTargets}); raise \"maxTargets\" in the configuration if this machine can carry them");
+            return CommandLine.Usage;
         }
         if (targets.Count > 0)
         {

@@ -56,6 +56,9 @@ public sealed record AgentConfig
     /// <summary>Incident history database (SQLite); null to keep no history.</summary>
     public string? History { get; init; } = DefaultHistory;
 
+    /// <summary>The most targets this agent takes, from the file and the command line alike.</summary>
+    public int MaxTargets { get; init; } = DefaultMaxTargets;
+
     /// <summary>Targets; empty means the default gateway.</summary>
     public IReadOnlyList<TargetConfig> Targets { get; init; } = [];
 
@@ -98,15 +101,25 @@ public sealed record AgentConfig
             int n;
             while (length < buffer.Length && (n = stream.Read(buffer, length, buffer.Length - length)) > 0) length += n;
             if (length > MaxFileBytes) throw new ConfigException([$"{path}: more than {MaxFileBytes / 1024} KiB; not a ReachProbe configuration"]);
-            text = System.Text.Encoding.UTF8.GetString(buffer, 0, length);
+            // A byte-order mark (Windows editors write one) is not part of the JSON.
+            var bom = length >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF ? 3 : 0;
+            text = System.Text.Encoding.UTF8.GetString(buffer, bom, length - bom);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException([$"{path}: cannot read: {e.Message}"]);
         }
-        return Parse(text, path, environment ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .ToDictionary(e => (string)e.Key, e => (string?)e.Value));
+        return Parse(text, path, environment ?? ProcessEnvironment());
     }
+
+    /// <summary>
+    /// The defaults with the <see cref="EnvironmentPrefix"/> variables over them: the configuration of an agent started
+    /// without a file, which the environment still configures (a container's way).
+    /// </summary>
+    public static AgentConfig FromEnvironment(IDictionary<string, string?>? environment = null) => Parse("{}", "the environment", environment ?? ProcessEnvironment());
+
+    private static Dictionary<string, string?> ProcessEnvironment() => Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+        .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
 
     /// <summary>
     /// Parses and validates JSON text (comments and trailing commas allowed) with <paramref name="environment"/>'s
@@ -114,6 +127,7 @@ public sealed record AgentConfig
     /// </summary>
     public static AgentConfig Parse(string text, string source, IDictionary<string, string?>? environment = null)
     {
+        text = text.TrimStart('\uFEFF'); // a byte-order mark is not JSON
         bool historyNull;
         try
         {
@@ -127,9 +141,18 @@ public sealed record AgentConfig
             throw new ConfigException([$"{source}: not valid JSON: line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}"]);
         }
         var builder = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
-        var overrides = (environment ?? new Dictionary<string, string?>())
-            .Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
-            .ToDictionary(e => e.Key[EnvironmentPrefix.Length..].Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), e => e.Value);
+        // REACHPROBE__listen and reachprobe__listen, or REACHPROBE__a__b and REACHPROBE__a:b, name one setting: which
+        // one wins would be a guess, so two of them are refused, both named.
+        var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var named = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in (environment ?? new Dictionary<string, string?>()).Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase)).OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var key = name[EnvironmentPrefix.Length..].Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal);
+            if (named.TryGetValue(key, out var first))
+                throw new ConfigException([$"{source} (with {EnvironmentPrefix}…): {Quote.Clip(first)} and {Quote.Clip(name)} both set {Path(key)}: keep one"]);
+            named[key] = name;
+            overrides[key] = value;
+        }
         builder.AddInMemoryCollection(overrides);
         IConfigurationRoot root;
         try
@@ -169,7 +192,7 @@ public sealed record AgentConfig
             problems.Add($"$.targets: {targetCount} targets, more than maxTargets ({maxTargets}); raise \"maxTargets\" if this machine can carry them");
             return new AgentConfig();
         }
-        var config = new AgentConfig();
+        var config = new AgentConfig { MaxTargets = maxTargets };
         if (Value(root, "listen") is { } listen)
         {
             if (TryParseEndpoint(listen, out var ep)) config = config with { Listen = ep };

@@ -104,6 +104,12 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Opens (creating on first use) a history database. Throws <see cref="HistoryException"/> naming the problem.</summary>
     public static HistoryStore Open(string path)
     {
+        // A device or a pipe is no database: SQLite would write its journal beside it (/dev/zero-journal).
+        switch (ReachProbe.Settings.FileKinds.Of(path))
+        {
+            case ReachProbe.Settings.FileKind.Directory: throw new HistoryException($"{path}: a directory, not a history database (give a file, e.g. {System.IO.Path.Combine(path, "history.db")})");
+            case ReachProbe.Settings.FileKind.Special: throw new HistoryException($"{path}: a device, a pipe or a socket, not a file: give a file for the history database");
+        }
         try
         {
             var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
@@ -133,6 +139,7 @@ public sealed class HistoryStore : IDisposable
     {
         var info = new FileInfo(path);
         if (Directory.Exists(path)) throw new HistoryException($"{path}: a directory, not a history database");
+        if (ReachProbe.Settings.FileKinds.Of(path) == ReachProbe.Settings.FileKind.Special) throw new HistoryException($"{path}: a device, a pipe or a socket, not a ReachProbe history database");
         if (!info.Exists) throw new HistoryException($"{path}: no history database there (the agent writes one; give --db FILE)");
         if (info.Length == 0) throw new HistoryException($"{path}: empty, or not a regular file: not a ReachProbe history database");
         SqliteConnection? db = null;

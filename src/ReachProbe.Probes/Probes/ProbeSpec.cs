@@ -1,3 +1,4 @@
+using ReachProbe.Settings;
 using System.Globalization;
 using System.Net;
 
@@ -51,7 +52,7 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
         {
             if (TryParse(raw, out var spec, out var problem))
             {
-                if (list.Any(s => s.Text == spec!.Text)) errors.Add($"'{raw}' is listed twice");
+                if (list.Any(s => s.Text == spec!.Text)) errors.Add($"'{Quote.Clip(raw)}' is listed twice");
                 else list.Add(spec!);
             }
             else
@@ -60,6 +61,9 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
             }
         }
         if (list.Count == 0 && errors.Count == 0) errors.Add("no probe given");
+        // A list of a hundred thousand wrong items is not a hundred thousand lines.
+        const int Shown = 5;
+        if (errors.Count > Shown + 1) errors = [.. errors.Take(Shown), $"and {errors.Count - Shown} more problems in the list"];
         problems = errors;
         return list;
     }
@@ -76,7 +80,7 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
             spec = type.Parse(t, out problem);
             return spec is not null;
         }
-        problem = $"unknown probe '{text}' (known: {Syntaxes})";
+        problem = $"unknown probe '{Quote.Clip(text)}' (known: {Syntaxes})";
         return false;
     }
 
@@ -170,7 +174,7 @@ public sealed class ProbeType
             problem = null;
             if (int.TryParse(text[4..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536)
                 return new ProbeSpec(ProbeKind.Tcp, $"tcp:{port}", Port: port);
-            problem = $"'{text}': the TCP port must be 1–65535";
+            problem = $"'{Quote.Clip(text)}': the TCP port must be 1–65535";
             return null;
         }, [("tcp", "unknown probe 'tcp'"), ("tcp:0", "'tcp:0': the TCP port must be 1–65535"), ("tcp:http", "'tcp:http': the TCP port must be 1–65535")]),
         Plain(ProbeKind.Ddp, "ddp", (_, target, env) => new DdpProbe(target, env.Time), AnswerProves.ReceiptOnceAnswered, bad: [("ddp:987", "unknown probe 'ddp:987'")]),
@@ -208,7 +212,7 @@ public sealed class ProbeType
         var name = text[(word.Length + 1)..];
         if (name.Length is 0 or > 253 || name.Any(c => char.IsWhiteSpace(c) || c == ','))
         {
-            problem = $"'{text}': '{name}' is not a DNS name";
+            problem = $"'{Quote.Clip(text)}': '{Quote.Clip(name)}' is not a DNS name";
             return null;
         }
         return new ProbeSpec(kind, $"{word}:{name}", Query: name);

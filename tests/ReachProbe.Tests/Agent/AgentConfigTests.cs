@@ -156,4 +156,44 @@ public class AgentConfigTests
         var env = new Dictionary<string, string?> { ["STATE_DIRECTORY"] = stateDirectory, ["XDG_STATE_HOME"] = xdg, ["HOME"] = home };
         Assert.Equal(expected, ReachProbe.History.HistoryStore.DefaultFor(k => env.GetValueOrDefault(k), root));
     }
+
+    [Theory]
+    [InlineData("REACHPROBE__listen", "reachprobe__listen", "$.listen")]
+    [InlineData("REACHPROBE__capture__view", "REACHPROBE__capture:view", "$.capture.view")]
+    public void Parse_TwoEnvironmentSpellingsOfOneSetting_AreRefusedNamingBoth(string one, string other, string path)
+    {
+        // They crashed the agent (a duplicate dictionary key): which one wins would be a guess.
+        var e = Assert.Throws<ReachProbe.Agent.ConfigException>(() => ReachProbe.Agent.AgentConfig.Parse("{}", "c.json",
+            new Dictionary<string, string?> { [one] = "198.18.0.12:9942", [other] = "full" }));
+        var line = Assert.Single(e.Problems);
+        Assert.Contains(one, line);
+        Assert.Contains(other, line);
+        Assert.Contains($"both set {path}: keep one", line);
+    }
+
+    [Fact]
+    public void Load_ByteOrderMark_IsAccepted()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"reachprobe-bom-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes("""{ "listen": "198.18.0.12:9942" }""")]);
+            var config = ReachProbe.Agent.AgentConfig.Load(path, new Dictionary<string, string?>());
+            Assert.Equal("198.18.0.12:9942", config.Listen.ToString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void FromEnvironment_AppliesTheOverrides_WithoutAFile()
+    {
+        var config = ReachProbe.Agent.AgentConfig.FromEnvironment(new Dictionary<string, string?> { ["REACHPROBE__listen"] = "198.18.0.12:9000", ["REACHPROBE__maxTargets"] = "10" });
+        Assert.Equal("198.18.0.12:9000", config.Listen.ToString());
+        Assert.Equal(10, config.MaxTargets);
+        var e = Assert.Throws<ReachProbe.Agent.ConfigException>(() => ReachProbe.Agent.AgentConfig.FromEnvironment(new Dictionary<string, string?> { ["REACHPROBE__listen"] = "soon" }));
+        Assert.StartsWith("the environment (with REACHPROBE__…): $.listen: 'soon'", Assert.Single(e.Problems));
+    }
 }

@@ -85,4 +85,22 @@ public class CommandLineTests
         Assert.Equal(2, code);
         Assert.Contains("'127.0.0.1' is not a unicast host address", stderr);
     }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("report", "--help")]
+    [InlineData("analyze", "--help")]
+    public async Task FullStandardOutput_IsOneLineAndExit74(params string[] args)
+    {
+        // reachprobe … > /dev/full: every write fails with ENOSPC. It crashed with a stack trace (exit 134).
+        var psi = new System.Diagnostics.ProcessStartInfo("sh", ["-c", "exec dotnet \"$0\" \"$@\" > /dev/full", Path.Combine(AppContext.BaseDirectory, "reachprobe.dll"), .. args])
+        {
+            RedirectStandardError = true,
+        };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(74, p.ExitCode);
+        Assert.Equal("reachprobe: cannot write the output: No space left on device", err.TrimEnd('\n'));
+    }
 }

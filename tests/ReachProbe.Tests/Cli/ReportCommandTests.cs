@@ -47,7 +47,7 @@ public sealed class ReportCommandTests : IDisposable
     {
         var (code, err, _) = Report("/dev/zero");
         Assert.Equal(2, code);
-        Assert.Equal("reachprobe: /dev/zero: empty, or not a regular file: not a ReachProbe history database\n", err);
+        Assert.Equal("reachprobe: /dev/zero: a device, a pipe or a socket, not a ReachProbe history database\n", err);
         Assert.False(System.IO.File.Exists("/dev/zero-journal"));
     }
 

@@ -101,4 +101,48 @@ public class RunCommandTests
         Assert.Equal(0, p.ExitCode);
         Assert.Contains("; history /tmp/reachprobe-test-env.db", err);
     }
+
+    [Fact]
+    public void Run_MoreTargetsThanMaxTargets_OnTheCommandLine_IsRefused()
+    {
+        var args = new List<string> { "run", "--check" };
+        for (var i = 0; i < 4100; i++) args.AddRange(["--target", $"198.18.{16 + i / 250}.{1 + i % 250}"]);
+        var (code, stdout, stderr) = Run([.. args]);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("reachprobe: --target: 4100 targets, more than maxTargets (4096)", stderr);
+    }
+
+    [Fact]
+    public void Run_HugeProbeList_ErrorsAreShortAndFew()
+    {
+        // A 900,000-character list: each problem quotes at most 80 characters, and five of them are shown.
+        var one = new string('x', 900_000);
+        var (code, _, stderr) = Run("run", "--check", "--probes", one);
+        Assert.Equal(2, code);
+        Assert.True(stderr.Length < 1000, $"{stderr.Length} characters of error");
+        var many = string.Join(",", Enumerable.Range(0, 100_000).Select(i => $"bogus{i}"));
+        (code, _, stderr) = Run("run", "--check", "--probes", many);
+        Assert.Equal(2, code);
+        Assert.Contains("and 99995 more problems in the list", stderr);
+        Assert.True(stderr.Length < 2000, $"{stderr.Length} characters of error");
+    }
+
+    [Fact]
+    public async Task Run_EnvironmentOverride_WithoutConfig_IsApplied()
+    {
+        // A process of its own: the environment is the whole process's, and other tests read it.
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "reachprobe.dll"), "run", "--check", "--target", "198.18.0.27"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        psi.Environment["REACHPROBE__listen"] = "soon";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(2, p.ExitCode);
+        Assert.Contains("reachprobe: the environment (with REACHPROBE__…): $.listen: 'soon'", await stderr);
+    }
 }

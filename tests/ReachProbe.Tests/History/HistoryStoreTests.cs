@@ -197,4 +197,15 @@ public sealed class HistoryStoreMigrationTests : IDisposable
         Assert.Equal(6, i2.Count(EvidenceKind.EchoUnanswered));
         Assert.Equal("cut_short", i2.EndReason);
     }
+
+    [Theory]
+    [InlineData("/dev/zero", "a device, a pipe or a socket, not a file")]
+    [InlineData("/tmp", "a directory, not a history database")]
+    public void Open_NotAFile_IsRefused_NothingWrittenBesideIt(string path, string expected)
+    {
+        // SQLite used to open /dev/zero and write /dev/zero-journal beside it.
+        var e = Assert.Throws<ReachProbe.History.HistoryException>(() => ReachProbe.History.HistoryStore.Open(path));
+        Assert.Contains(expected, e.Message);
+        Assert.False(File.Exists(path + "-journal"));
+    }
 }
