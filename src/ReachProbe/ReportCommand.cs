@@ -74,6 +74,12 @@ internal static class ReportCommand
             stderr.WriteLine($"reachprobe: {(e.Message.StartsWith(db, StringComparison.Ordinal) ? e.Message : $"{db}: {e.Message}")}");
             return CommandLine.Usage;
         }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidCastException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // ReachProbe's tables, but not as it writes them: a NULL target or firmware, other columns, text for a time.
+            stderr.WriteLine($"reachprobe: {db}: not a ReachProbe history database as ReachProbe writes it ({Settings.Quote.Clip(e.Message)})");
+            return CommandLine.Usage;
+        }
         // The span the data covers (watched time and incidents within the window), for the titles.
         var starts = observed.Select(o => o.Start < from ? from : o.Start).Concat(incidents.Select(i => i.Start)).ToList();
         var ends = observed.Select(o => o.End > until ? until : o.End).Concat(incidents.Select(i => i.End ?? until)).ToList();

@@ -158,4 +158,28 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Contains("deaf", await stdout);
         Assert.Equal(["history.db"], _dir.GetFiles().Select(f => f.Name).ToArray());
     }
+
+    [Theory]
+    [InlineData("UPDATE firmware SET firmware = NULL")]
+    [InlineData("UPDATE incident SET state = NULL")]
+    [InlineData("ALTER TABLE firmware DROP COLUMN since")]
+    public void ReachProbesTables_ButNotAsItWritesThem_OneLineExitTwo(string damage)
+    {
+        // It crashed with a stack trace (exit 134). The tables are copied without their constraints, then damaged.
+        var db = File("damaged.db");
+        using (var store = ReachProbe.History.HistoryStore.Open(db))
+        {
+            var now = DateTimeOffset.UtcNow.AddHours(-1);
+            store.Start(now);
+            store.RecordFirmware("console", "11.00", now);
+            store.OpenIncident("console", ReachProbe.Verdict.TargetState.Deaf, now.AddMinutes(1), "11.00");
+        }
+        foreach (var table in new[] { "incident", "firmware", "target" })
+            Sql(db, $"CREATE TABLE {table}_copy AS SELECT * FROM {table}; DROP TABLE {table}; ALTER TABLE {table}_copy RENAME TO {table};");
+        Sql(db, damage);
+        var (code, err, _) = Report(db);
+        Assert.Equal(2, code);
+        Assert.StartsWith($"reachprobe: {db}: not a ReachProbe history database as ReachProbe writes it (", err);
+        Assert.Single(err.TrimEnd('\n').Split('\n'));
+    }
 }
