@@ -58,6 +58,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     [Theory]
     [InlineData("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found", "no such page: /other (metrics are at /metrics)")]
     [InlineData("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "HTTP/1.1 405 Method Not Allowed", "only GET /metrics is served")]
+    [InlineData("get /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 405 Method Not Allowed", "only GET /metrics is served")]
     public void Other_Requests_GetAClearAnswer(string raw, string status, string body)
     {
         var r = Send(raw);
