@@ -125,6 +125,60 @@ public sealed class HistoryRecorderTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Lab")]
+    public void DiskFull_Healed_SignsOfLifeResume_ACrashAfterCutsTheIncidentAtTheLastOne()
+    {
+        // The run's identity survives the store's reopening: after the disk heals, the run's last sign of life moves
+        // on, so a kill -9 later closes the open incident there — not at its own start (zero length), as it did.
+        ReachProbe.Testing.LabNetwork.RequireRoot();
+        _mount = Path.Combine(_dir.FullName, "small");
+        Directory.CreateDirectory(_mount);
+        Run("mount", "-t", "tmpfs", "-o", "size=4m", "reachprobe-test", _mount);
+        var db = Path.Combine(_mount, "history.db");
+        var clock = new FakeTimeProvider(T0);
+        var recorder = new HistoryRecorder(db, new AgentMetrics(_registry), NullLogger.Instance);
+        try
+        {
+            recorder.Start(T0);
+            recorder.Watch([new TargetConfig { Name = "console", Ip = System.Net.IPAddress.Parse("198.18.0.27"), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }], T0);
+            var filler = Path.Combine(_mount, "filler");
+            using (var f = File.Create(filler))
+            {
+                var block = new byte[64 * 1024];
+                try
+                {
+                    while (true) f.Write(block);
+                }
+                catch (IOException)
+                {
+                }
+            }
+            var verdict = DeafIncident(clock, close: false); // deaf from T0 + 60 s, still open
+            recorder.Sync("console", verdict);
+            for (var t = 65; t < 120; t += 5) recorder.Alive(T0.AddSeconds(t));
+            Assert.True(recorder.Pending > 0, "nothing failed: the disk was not full");
+            File.Delete(filler);
+            for (var t = 120; t <= 600; t += 5) recorder.Alive(T0.AddSeconds(t));
+            Assert.Equal(0, recorder.Pending);
+
+            // kill -9 at T0 + 600 s: no stop is written. The next start closes what was left open.
+            using (var next = HistoryStore.Open(db))
+                Assert.Equal(1, next.Start(T0.AddSeconds(700)));
+            using var store = HistoryStore.OpenReadOnly(db);
+            var incident = Assert.Single(store.Incidents(T0));
+            Assert.Equal(("deaf", "cut_short"), (incident.State, incident.EndReason));
+            Assert.Equal(T0.AddSeconds(60), incident.Start);
+            Assert.Equal(T0.AddSeconds(600), incident.End);
+            var watched = Assert.Single(store.Watched(null));
+            Assert.Equal((T0, T0.AddSeconds(600)), (watched.Start, watched.End));
+        }
+        finally
+        {
+            recorder.Stop(T0.AddSeconds(800)); // the "crashed" recorder's connection, closed so the test's tmpfs can go
+        }
+    }
+
+    [Fact]
     public void Unresponsive_ThatTurnsDeaf_IsThatIncidentFromItsStart_AndOneThatAnswers_IsItsOwnShortKind()
     {
         var db = Path.Combine(_dir.FullName, "history.db");
