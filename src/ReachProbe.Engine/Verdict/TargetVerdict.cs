@@ -71,7 +71,24 @@ public sealed class TargetVerdict
     /// True while the capture's view is switched (see the rules above). Set directly for the view at the start;
     /// <see cref="EvidenceKind.ViewSwitched"/> and <see cref="EvidenceKind.ViewFull"/> change it later.
     /// </summary>
-    public bool Switched { get; set; }
+    public bool Switched
+    {
+        get => _switched;
+        set
+        {
+            _switched = value;
+            _fullSince = value ? long.MaxValue : long.MinValue;
+        }
+    }
+
+    private bool _switched;
+
+    // Since when the view has been full (evidence time): MinValue when full from the start, MaxValue while switched.
+    private long _fullSince = long.MinValue;
+
+    /// <summary>True when a full view has watched since <paramref name="since"/>: a view that turned full later is no
+    /// evidence about a silence that began before it.</summary>
+    private bool FullSince(long since) => !_switched && _fullSince <= since;
 
     /// <summary>When the target's last frame was seen (UTC ticks), or null.</summary>
     public long? LastFrame => _lastFrame == long.MinValue ? null : _lastFrame;
@@ -94,6 +111,7 @@ public sealed class TargetVerdict
         if (e.Kind is EvidenceKind.ViewSwitched or EvidenceKind.ViewFull)
         {
             Switched = e.Kind == EvidenceKind.ViewSwitched;
+            if (e.Kind == EvidenceKind.ViewFull) _fullSince = e.Time;
             if (!_blind) Reevaluate(e);
             return;
         }
@@ -195,16 +213,17 @@ public sealed class TargetVerdict
         if (!failing)
         {
             // Sticky: a deaf target stays deaf until it answers, but one that then falls silent is down; so is an
-            // unresponsive one (or one seen from a full view again, where silence is strong evidence).
+            // unresponsive one, or one whose silence a full view has watched from its start (not a view that turned
+            // full since: that is no evidence about a silence it did not see begin).
             if (State == TargetState.Deaf && _silent) Transition(TargetState.Down, _lastFrame, EvidenceKind.Silence);
-            else if (State == TargetState.Unresponsive && (_silent || !Switched)) Transition(TargetState.Down, _open?.Start ?? trigger.Time, trigger.Kind);
+            else if (State == TargetState.Unresponsive && (_silent || FullSince(_open?.Start ?? trigger.Time))) Transition(TargetState.Down, _open?.Start ?? trigger.Time, trigger.Kind);
             else if (State == TargetState.Unresponsive && _lastFrame > (_open?.Start ?? long.MaxValue) + _options.TransmitGrace.Ticks)
                 Transition(TargetState.Deaf, _open!.Start, trigger.Kind);
             return;
         }
         var transmitting = _transmittedWhileFailing || _lastFrame > _failingSince!.Value + _options.TransmitGrace.Ticks;
         var next = transmitting && !_silent ? TargetState.Deaf
-            : Switched && !_silent ? TargetState.Unresponsive
+            : !FullSince(_failingSince!.Value) && !_silent ? TargetState.Unresponsive
             : TargetState.Down;
         if (next == State) return;
         // Unresponsive is entered only from a healthy (or unknown) state: a verdict already given stands until evidence changes it.

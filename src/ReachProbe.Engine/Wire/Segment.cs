@@ -27,6 +27,12 @@ public sealed class Segment
     /// <summary>True while the capture's view is switched: a target's unicast conversations are invisible.</summary>
     public bool Switched => View?.View == CaptureView.Switched;
 
+    /// <summary>
+    /// True when a full view has watched the segment since <paramref name="since"/> (frame time): a view that became
+    /// full later is no evidence about what happened before it.
+    /// </summary>
+    public bool FullSince(long since) => View is null || (View.View == CaptureView.Full && View.FullSince <= since);
+
     /// <summary><paramref name="ip"/> answered the monitor's ARP at <paramref name="time"/>.</summary>
     public void AnsweredMonitor(uint ip, long time) => _answeredMonitor.Set(ip, true, time);
 

@@ -14,11 +14,14 @@ public enum CaptureView : byte
 
 /// <summary>
 /// Decides the capture's view from the frames themselves: <see cref="CaptureView.Full"/> as soon as unicast between two
-/// other hosts shows both ways (A→B and B→A within <see cref="Conversation"/>), back to <see cref="CaptureView.Switched"/>
-/// after <see cref="FallBack"/> without it (hysteresis: a quiet LAN at night must not flip the view every minute).
+/// other hosts the segment already knows shows both ways (A→B and B→A within <see cref="Conversation"/>, each host
+/// seen on the segment at least <see cref="Acquaintance"/> before), back to <see cref="CaptureView.Switched"/> after
+/// <see cref="FallBack"/> without it (hysteresis: a quiet LAN at night must not flip the view every minute).
 /// One direction alone is not enough: a learning switch floods unicast to a MAC it does not know (yet, or again after
-/// a port went down) to every port for a moment, until that host answers — and its answer is not flooded. Pure logic
-/// on frame time.
+/// a port went down) to every port for a moment, until that host answers — and its answer is not flooded. Nor are
+/// hosts never seen before: a host on another switch port that toggles its link (the switch forgets what it learned)
+/// and sends unicast between two made-up MACs, one way and then the other, is flooded both ways — and used to make a
+/// switch port's view full within a second (issue 24). Pure logic on frame time.
 /// </summary>
 /// <remarks>
 /// "Other hosts" needs the capturing host's MAC (<see cref="OwnMac"/>): the live agent reads it from its interface.
@@ -32,9 +35,16 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     private long _lastThirdParty = long.MinValue;
     private readonly Dictionary<(ulong Src, ulong Dst), long> _oneWay = [];
     private const int MaxOneWay = 1024;
+    private readonly Dictionary<ulong, long> _firstSeen = [];
+
+    /// <summary>Hosts remembered as known to the segment (their MAC and when it was first seen).</summary>
+    public const int MaxKnown = 4096;
 
     /// <summary>How close the two directions of a third-party conversation must be.</summary>
     public static readonly TimeSpan Conversation = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long before a conversation both its hosts must have been seen on the segment.</summary>
+    public static readonly TimeSpan Acquaintance = TimeSpan.FromSeconds(10);
     private ulong _candidateA, _candidateB, _pinger;
     private bool _sawUnicast;
 
@@ -50,6 +60,13 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     /// <summary>The view now: forced by the configuration, else detected.</summary>
     public CaptureView View { get; private set; } = forced ?? initial;
 
+    /// <summary>
+    /// Since when the view has been full (frame time): <see cref="long.MinValue"/> when it was full from the start
+    /// (configured, or assumed for a file), <see cref="long.MaxValue"/> while it is switched. A silence that began
+    /// before it was not watched by a full view.
+    /// </summary>
+    public long FullSince { get; private set; } = (forced ?? initial) == CaptureView.Full ? long.MinValue : long.MaxValue;
+
     /// <summary>True once the frames decided the view (rather than its starting value).</summary>
     public bool Decided { get; private set; }
 
@@ -63,10 +80,13 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Observe(in DecodedFrame f)
     {
-        if (forced is not null || f.SrcMac == 0 || IsGroup(f.DstMac) || IsGroup(f.SrcMac)) return false;
+        if (forced is not null || f.SrcMac == 0 || IsGroup(f.SrcMac)) return false;
+        if (_firstSeen.Count < MaxKnown) _firstSeen.TryAdd(f.SrcMac, f.Time);
+        if (IsGroup(f.DstMac)) return false;
         if (OwnMac == 0) return Infer(f);
         if (f.SrcMac == OwnMac || f.DstMac == OwnMac) return Tick(f.Time);
-        if (!(_oneWay.TryGetValue((f.DstMac, f.SrcMac), out var back) && f.Time - back <= Conversation.Ticks && back - f.Time <= Conversation.Ticks))
+        if (!(_oneWay.TryGetValue((f.DstMac, f.SrcMac), out var back) && f.Time - back <= Conversation.Ticks && back - f.Time <= Conversation.Ticks)
+            || !Known(f.SrcMac, f.Time) || !Known(f.DstMac, f.Time))
         {
             if (_oneWay.Count >= MaxOneWay && !_oneWay.ContainsKey((f.SrcMac, f.DstMac))) _oneWay.Clear();
             _oneWay[(f.SrcMac, f.DstMac)] = f.Time;
@@ -75,6 +95,9 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
         _lastThirdParty = f.Time;
         return Set(CaptureView.Full, f.Time);
     }
+
+    /// <summary>True when <paramref name="mac"/> was first seen at least <see cref="Acquaintance"/> before <paramref name="now"/>.</summary>
+    private bool Known(ulong mac, long now) => _firstSeen.TryGetValue(mac, out var first) && now - first >= Acquaintance.Ticks;
 
     /// <summary>Lets time pass: a full view with no third-party unicast for <see cref="FallBack"/> becomes switched.</summary>
     public bool Tick(long now) =>
@@ -115,6 +138,7 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
         Decided = true;
         if (View == view) return false;
         View = view;
+        FullSince = view == CaptureView.Full ? at : long.MaxValue;
         Changed?.Invoke(view, at);
         return true;
     }

@@ -428,16 +428,37 @@ public class TargetVerdictTests
     }
 
     [Fact]
-    public void ViewThatFlips_UnresponsiveSeenFromAFullViewAgain_IsDown_AndAVerdictGivenStands()
+    public void ViewThatTurnsFull_AfterItFellSilent_DoesNotRejudgeAnUnresponsiveTarget()
     {
+        // Issue 24: an attacker's flooded frames made a switch port's view full, and a deaf console that was honestly
+        // unresponsive became down. A view that turned full after the target fell silent saw nothing of that silence.
         Switched();
         Unanswered(10, 20);
+        Assert.Equal(TargetState.Unresponsive, _engine.State);
         Feed(EvidenceKind.ViewFull, 20.2);
+        Assert.Equal(TargetState.Unresponsive, _engine.State);
+        Unanswered(20, 30);
+        Assert.Equal(TargetState.Unresponsive, _engine.State);
+        // Its next broadcast: it transmits, so it is deaf; a silence the full view then watches from its start is down.
+        Feed(EvidenceKind.FrameFromTarget, 31);
+        Unanswered(31, 33);
+        Assert.Equal(TargetState.Deaf, _engine.State);
+        Feed(EvidenceKind.Silence, 31);
+        Assert.Equal(TargetState.Down, _engine.State);
+        Assert.Equal([TargetState.Unresponsive, TargetState.Deaf, TargetState.Down], _engine.Changes.Select(c => c.State).Where(x => x != TargetState.Up));
+        Assert.Contains(_engine.Notes, n => n.Kind == EvidenceKind.ViewFull);
+    }
+
+    [Fact]
+    public void ViewFullBeforeItStoppedAnswering_SilenceIsDown_AndAVerdictGivenStands()
+    {
+        Switched();
+        Feed(EvidenceKind.ViewFull, 5);
+        Unanswered(10, 20);
         Assert.Equal(TargetState.Down, _engine.State);
         Feed(EvidenceKind.ViewSwitched, 25);
         Unanswered(20, 25);
         Assert.Equal(TargetState.Down, _engine.State); // not back to unresponsive: nothing new was learned
         Assert.Single(_engine.Incidents);
-        Assert.Contains(_engine.Notes, n => n.Kind == EvidenceKind.ViewFull);
     }
 }

@@ -22,11 +22,14 @@ public class SegmentViewTests
     }
 
     [Fact]
-    public void UnicastBetweenTwoOtherHosts_IsAFullView_AtOnce_ThenFallsBackAfterThreeQuietMinutes()
+    public void UnicastBetweenTwoKnownHosts_IsAFullView_AtOnce_ThenFallsBackAfterThreeQuietMinutes()
     {
         var v = Detector();
         var changes = new List<(CaptureView, double)>();
         v.Changed += (view, at) => changes.Add((view, (at - TestFrames.T0) / 1e7));
+        // Both hosts seen on the segment before (their broadcasts), at least the acquaintance time before.
+        v.Observe(Decode(Frames.ArpRequest(LabConsole, LabRouter.Ip), 0));
+        v.Observe(Decode(Frames.GratuitousArp(LabRouter), 0));
         v.Observe(Decode(Frames.DnsQuery(LabConsole, LabRouter, 40000, 1, "store.lan"), 10));
         v.Observe(Decode(Frames.DnsResponse(LabRouter, LabConsole, 40000, 1, "store.lan"), 10.004));
         Assert.Equal(CaptureView.Full, v.View);
@@ -73,5 +76,24 @@ public class SegmentViewTests
         for (var k = 0; k < 5; k++) v.Observe(Decode(Frames.Udp(LabRouter, LabConsole, 53, 40000, new byte[40]), 100 + k * 0.2));
         v.Observe(Decode(Frames.Udp(LabConsole, LabRouter, 40000, 53, new byte[40]), 120)); // both ways, but 20 s apart
         Assert.Equal(CaptureView.Switched, v.View);
+    }
+
+    [Fact]
+    public void UnicastBothWaysBetweenHostsNeverSeenBefore_IsNotAFullView_UntilTheyAreKnown()
+    {
+        // Issue 24's attack from another switch port: link toggled (the switch forgets), then unicast between two made-up
+        // MACs one way and the other, both flooded to the monitor. Hosts the segment did not know make no full view.
+        var v = Detector();
+        var a = new LanHost("198.18.0.201", "02:aa:00:00:00:01");
+        var b = new LanHost("198.18.0.202", "02:bb:00:00:00:02");
+        v.Observe(Decode(Frames.Udp(a, b, 1000, 2000, new byte[20]), 50));
+        v.Observe(Decode(Frames.Udp(b, a, 2000, 1000, new byte[20]), 50.5));
+        Assert.Equal(CaptureView.Switched, v.View);
+        Assert.Equal(long.MaxValue, v.FullSince);
+        // The same two, still talking both ways once they have been on the segment for the acquaintance time: full.
+        v.Observe(Decode(Frames.Udp(a, b, 1000, 2000, new byte[20]), 61));
+        v.Observe(Decode(Frames.Udp(b, a, 2000, 1000, new byte[20]), 61.5));
+        Assert.Equal(CaptureView.Full, v.View);
+        Assert.Equal(TestFrames.At(61.5), v.FullSince);
     }
 }

@@ -32,10 +32,14 @@ public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, Ve
         else Cadence.Break(); // the gap that ends an outage is not its habit
     }
 
-    /// <summary>How long without a frame is a silence now.</summary>
-    public TimeSpan Window => Target.Segment.Switched
-        ? Cadence.Overdue(Options.OverdueFactor, Options.OverdueFloor, Options.OverdueMax)
-        : Options.SilenceWindow;
+    /// <summary>
+    /// How long without a frame is a silence now: the full view's window when a full view has watched since the last
+    /// frame (or since watching began), else the switched view's — a view that turned full during a silence says
+    /// nothing about its start.
+    /// </summary>
+    public TimeSpan Window => Target.Segment.FullSince(_lastFrame ?? _watchingSince ?? long.MinValue)
+        ? Options.SilenceWindow
+        : Cadence.Overdue(Options.OverdueFactor, Options.OverdueFloor, Options.OverdueMax);
 
     /// <inheritdoc/>
     public override void Expire(long now)
@@ -51,7 +55,7 @@ public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, Ve
             _reported = true;
             Emit(EvidenceKind.Silence, last);
         }
-        else if (Target.Segment.Switched && now - _watchingSince.Value > Window.Ticks)
+        else if (!Target.Segment.FullSince(_watchingSince.Value) && now - _watchingSince.Value > Window.Ticks)
         {
             // Never seen: from a switched view that is no proof of absence until the longest silence has passed.
             _reported = true;
