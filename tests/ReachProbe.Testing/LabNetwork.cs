@@ -195,6 +195,58 @@ public sealed partial class LabNetwork : IDisposable
         Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
     }
 
+    /// <summary>The flooder's two made-up hosts: MACs the segment has never seen.</summary>
+    public const string FloodMacA = "02:aa:00:00:00:01", FloodMacB = "02:bb:00:00:00:02";
+
+    /// <summary>
+    /// An attacker on two more ports of the switch (sa0, sb0) that sends frames from two made-up MACs
+    /// (<see cref="FloodMacA"/>, <see cref="FloodMacB"/>) the segment has never seen. See <see cref="FloodBothWays"/>.
+    /// </summary>
+    public void AddFlooder()
+    {
+        if (Topology != LabTopology.Switch) throw new InvalidOperationException("the flooder joins the switch");
+        Run("ip", "netns", "add", Attacker);
+        _attacker = true;
+        Run("ip", "-n", Attacker, "link", "set", "lo", "up");
+        Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        foreach (var (dev, mac, port) in new[] { ("a0", FloodMacA, "sa0"), ("b0", FloodMacB, "sb0") })
+        {
+            Run("ip", "link", "add", dev, "netns", Attacker, "address", mac, "type", "veth", "peer", "name", port, "netns", Switch);
+            Run("ip", "-n", Switch, "link", "set", port, "master", "sw0");
+            Run("ip", "-n", Switch, "link", "set", port, "up");
+            Run("ip", "-n", Attacker, "link", "set", dev, "up");
+        }
+    }
+
+    /// <summary>
+    /// Issue 24's attack on a switch port's view: A sends to B (unknown to the switch: flooded to every port), A's port
+    /// goes down and up (the switch forgets A), and B sends to A (unknown again: flooded). The monitor sees unicast
+    /// between two other hosts, both ways, within a second — without being on a bridge or a mirror port.
+    /// </summary>
+    public void FloodBothWays()
+    {
+        LanHost a = new("198.18.0.201", FloodMacA), b = new("198.18.0.202", FloodMacB);
+        Inject("a0", Frames.ArpRequest(a, b.Ip, unicastTo: b)); // A asks B, unicast: B is unknown to the switch, flooded
+        Run("ip", "-n", Switch, "link", "set", "sa0", "down");
+        Run("ip", "-n", Switch, "link", "set", "sa0", "up");
+        Inject("b0", Frames.ArpReply(b, a));                    // B answers A, whom the switch forgot: flooded too
+    }
+
+    /// <summary>Sends a raw frame out of the attacker's interface (libpcap, from a thread inside its namespace).</summary>
+    private void Inject(string device, byte[] frame) => InNamespace(Attacker, () =>
+    {
+        var nic = SharpPcap.LibPcap.LibPcapLiveDeviceList.New().First(d => d.Name == device);
+        nic.Open(new SharpPcap.DeviceConfiguration { Mode = SharpPcap.DeviceModes.None });
+        try
+        {
+            nic.SendPacket(frame);
+        }
+        finally
+        {
+            nic.Close();
+        }
+    });
+
     /// <summary>dnsmasq on the router: ".lan" names answer, everything else is refused; it never goes upstream.</summary>
     public void StartDns()
     {

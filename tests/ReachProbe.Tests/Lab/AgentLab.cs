@@ -20,6 +20,9 @@ public abstract partial class AgentLab : IDisposable
 
     protected LabNetwork LabNet { get; }
 
+    /// <summary>The test's output.</summary>
+    protected ITestOutputHelper Output => _output;
+
     public void Dispose()
     {
         lock (LabNet.AgentLog) _output.WriteLine("agent log:\n" + LabNet.AgentLog);

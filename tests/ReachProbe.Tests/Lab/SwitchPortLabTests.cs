@@ -80,4 +80,28 @@ public sealed class SwitchPortLabTests(ITestOutputHelper output) : AgentLab(outp
         path.AddRange(WaitFor("down", TimeSpan.FromSeconds(25)));
         Assert.DoesNotContain("deaf", path);
     }
+
+    [Fact]
+    public void Run_FloodedUnicastBetweenMadeUpMacs_NeitherFlipsTheViewNorMakesADeafConsoleDown()
+    {
+        // Issue 24: a host on another switch port toggles its link and sends unicast between two made-up MACs, A→B then
+        // B→A, both flooded to the monitor. The view turned full within a second and a deaf console that was honestly
+        // unresponsive became down for 20–37 s (the down alert would page), with a down incident in the history.
+        LabNet.AddFlooder();
+        LabNet.StartChatter();                               // unicast to the router: invisible from here
+        LabNet.StartBroadcasts(TimeSpan.FromSeconds(15));    // all the monitor sees of it
+        LabNet.StartAgent(Config());
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        WaitUntil("""reachprobe_capture_view{interface="p0",view="switched"} 1""", TimeSpan.FromSeconds(60));
+        Thread.Sleep(16_000); // a broadcast or two while it answers: its cadence
+
+        LabNet.MakeDeaf();
+        var path = WaitFor("unresponsive", TimeSpan.FromSeconds(15));
+        for (var i = 0; i < 10; i++) LabNet.FloodBothWays();
+        path.AddRange(Watch(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("down", path);
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_capture_view{interface="p0",view="switched"} 1""", metrics);
+        Assert.DoesNotContain("""reachprobe_target_state_changes_total{target="198.18.0.27",state="down"}""", metrics);
+    }
 }
