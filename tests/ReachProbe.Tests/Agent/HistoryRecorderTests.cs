@@ -75,15 +75,37 @@ public sealed class HistoryRecorderTests : IDisposable
         return output;
     }
 
-    [Fact]
-    [Trait("Category", "Lab")]
-    public void DiskFull_DuringAndAfterAnIncident_HistoryResumes_NothingLost()
+    /// <summary>A 4 MB tmpfs of the test's own (needs root); unmounted by <see cref="Dispose"/>.</summary>
+    private string SmallDisk()
     {
         ReachProbe.Testing.LabNetwork.RequireRoot();
         _mount = Path.Combine(_dir.FullName, "small");
         Directory.CreateDirectory(_mount);
         Run("mount", "-t", "tmpfs", "-o", "size=4m", "reachprobe-test", _mount);
-        var db = Path.Combine(_mount, "history.db");
+        return _mount;
+    }
+
+    /// <summary>Fills the small disk to the last block; returns the file that holds it (delete it to heal).</summary>
+    private string FillDisk()
+    {
+        var filler = Path.Combine(_mount!, "filler");
+        using var f = File.Create(filler);
+        var block = new byte[64 * 1024];
+        try
+        {
+            while (true) f.Write(block);
+        }
+        catch (IOException)
+        {
+        }
+        return filler;
+    }
+
+    [Fact]
+    [Trait("Category", "Lab")]
+    public void DiskFull_DuringAndAfterAnIncident_HistoryResumes_NothingLost()
+    {
+        var db = Path.Combine(SmallDisk(), "history.db");
         var clock = new FakeTimeProvider(T0);
         var recorder = new HistoryRecorder(db, new AgentMetrics(_registry), NullLogger.Instance);
         recorder.Start(T0);
@@ -91,18 +113,7 @@ public sealed class HistoryRecorderTests : IDisposable
         Assert.Equal(0, recorder.Pending);
 
         // The disk fills up: the deaf incident opens and closes while nothing can be written.
-        var filler = Path.Combine(_mount, "filler");
-        using (var f = File.Create(filler))
-        {
-            var block = new byte[64 * 1024];
-            try
-            {
-                while (true) f.Write(block);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        var filler = FillDisk();
         var verdict = DeafIncident(clock, close: false);
         recorder.Sync("console", verdict);
         for (var t = 65; t < 120; t += 5) recorder.Alive(T0.AddSeconds(t));
@@ -130,29 +141,14 @@ public sealed class HistoryRecorderTests : IDisposable
     {
         // The run's identity survives the store's reopening: after the disk heals, the run's last sign of life moves
         // on, so a kill -9 later closes the open incident there — not at its own start (zero length), as it did.
-        ReachProbe.Testing.LabNetwork.RequireRoot();
-        _mount = Path.Combine(_dir.FullName, "small");
-        Directory.CreateDirectory(_mount);
-        Run("mount", "-t", "tmpfs", "-o", "size=4m", "reachprobe-test", _mount);
-        var db = Path.Combine(_mount, "history.db");
+        var db = Path.Combine(SmallDisk(), "history.db");
         var clock = new FakeTimeProvider(T0);
         var recorder = new HistoryRecorder(db, new AgentMetrics(_registry), NullLogger.Instance);
         try
         {
             recorder.Start(T0);
             recorder.Watch([new TargetConfig { Name = "console", Ip = System.Net.IPAddress.Parse("198.18.0.27"), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }], T0);
-            var filler = Path.Combine(_mount, "filler");
-            using (var f = File.Create(filler))
-            {
-                var block = new byte[64 * 1024];
-                try
-                {
-                    while (true) f.Write(block);
-                }
-                catch (IOException)
-                {
-                }
-            }
+            var filler = FillDisk();
             var verdict = DeafIncident(clock, close: false); // deaf from T0 + 60 s, still open
             recorder.Sync("console", verdict);
             for (var t = 65; t < 120; t += 5) recorder.Alive(T0.AddSeconds(t));

@@ -40,4 +40,15 @@ public sealed class ImportTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("--db and --firmware go with --import", stderr);
     }
+
+    [Fact]
+    public void Analyze_ImportIntoADevice_IsOneLine_NothingWrittenBesideIt()
+    {
+        // SQLite used to open /dev/zero and write /dev/zero-journal beside it.
+        var pcap = Scenarios.FieldReport().WriteTo(Path.Combine(_dir, "field-report.pcap"));
+        var (code, _, stderr) = Run("analyze", pcap, "--quiet", "--import", "--db", "/dev/zero");
+        Assert.Equal(2, code);
+        Assert.Equal("reachprobe: /dev/zero: a device, a pipe or a socket, not a file: give a file for the history database", stderr.Trim());
+        Assert.False(File.Exists("/dev/zero-journal"));
+    }
 }
