@@ -52,7 +52,7 @@ internal static class MemoryBenchmark
         foreach (var h in hosts)
         {
             metrics.SetState(h.Ip, TargetState.Unknown);
-            metrics.Info(h.Ip, h.Ip, null, null, null, null);
+            metrics.Info(h.Ip, [h.Ip, "", "", ""], null);
         }
         var built = Heap();
 
@@ -76,7 +76,7 @@ internal static class MemoryBenchmark
                 {
                     metrics.SetState(h.Ip, TargetState.Up);
                     metrics.StateChanged(h.Ip, TargetState.Up);
-                    metrics.Info(h.Ip, h.Ip, h.Mac, "", "", (h.Ip, "", "", ""));
+                    metrics.Info(h.Ip, [h.Ip, h.Mac, "", ""], [h.Ip, "", "", ""]);
                 }
             }
             clock.SetUtcNow(start.AddSeconds(round + 1));

@@ -26,6 +26,8 @@ public sealed record TargetConfig
     public required TimeSpan Timeout { get; init; }
     /// <summary>Firmware label, used until the console's discovery answer says otherwise.</summary>
     public string? Firmware { get; init; }
+    /// <summary>The person's own labels ("room": "living"), shown on <c>reachprobe_target_info</c>.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -255,7 +257,7 @@ public sealed record AgentConfig
                 problems.Add($"{path}: must be an object");
                 continue;
             }
-            Known(t, path, problems, "name", "ip", "mac", "probes", "intervalSeconds", "timeoutSeconds", "firmware");
+            Known(t, path, problems, "name", "ip", "mac", "probes", "intervalSeconds", "timeoutSeconds", "firmware", "labels");
             IPAddress? ip = null;
             if (Value(t, "ip") is not { } ipText) problems.Add($"{path}.ip: required");
             else if (Addresses.TryParseHostIp(ipText, out var ipv, out var problem)) ip = Addresses.ToIPAddress(ipv);
@@ -276,9 +278,12 @@ public sealed record AgentConfig
             if (timeout > interval) problems.Add($"{path}.timeoutSeconds: must be 0.01 s up to the interval ({interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), not {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}");
             var firmware = Value(t, "firmware");
             if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
+            var labels = Labels(t, path, problems);
             if (ip is null || probes is null) continue;
-            targets.Add(new TargetConfig { Name = string.IsNullOrEmpty(name) ? ip.ToString() : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware });
+            targets.Add(new TargetConfig { Name = string.IsNullOrEmpty(name) ? ip.ToString() : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
         }
+        var labelNames = targets.SelectMany(t => t.Labels.Keys).Distinct().Count();
+        if (labelNames > MaxLabelNames) problems.Add($"$.targets: {labelNames} different label names, more than {MaxLabelNames}: each is a label of reachprobe_target_info");
         foreach (var dup in targets.GroupBy(t => t.Name).Where(g => g.Count() > 1)) problems.Add($"$.targets: name '{Quote.Clip(dup.Key)}' is used {dup.Count()} times");
         foreach (var dup in targets.GroupBy(t => t.Ip).Where(g => g.Count() > 1)) problems.Add($"$.targets: ip {dup.Key} is listed {dup.Count()} times");
         return config with { Targets = targets };
@@ -286,6 +291,48 @@ public sealed record AgentConfig
 
     /// <summary>Longest target name or firmware label: they become metric labels on every scrape.</summary>
     public const int MaxNameLength = 128;
+
+    /// <summary>Most labels on one target, and different label names over all targets.</summary>
+    public const int MaxLabels = 16, MaxLabelNames = 32;
+
+    /// <summary>Label names the agent's own series use (or Prometheus adds): a target's labels may not take them.</summary>
+    public static readonly string[] ReservedLabels = ["target", "ip", "mac", "host_type", "firmware", "instance", "job", "le", "quantile"];
+
+    /// <summary>A target's "labels": an object of string values whose names Prometheus takes (and none of ours).</summary>
+    private static Dictionary<string, string> Labels(IConfigurationSection target, string path, List<string> problems)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var section = target.GetSection("labels");
+        if (!section.Exists()) return labels;
+        if (section.Value is not null)
+        {
+            problems.Add($"{path}.labels: must be an object of \"name\": \"value\" pairs, e.g. {{ \"room\": \"living\" }}");
+            return labels;
+        }
+        var children = section.GetChildren().ToList();
+        if (children.Count > MaxLabels)
+        {
+            problems.Add($"{path}.labels: {children.Count} labels, more than {MaxLabels}");
+            return labels;
+        }
+        foreach (var label in children)
+        {
+            var where = $"{path}.labels.{Quote.Clip(label.Key)}";
+            if (!System.Text.RegularExpressions.Regex.IsMatch(label.Key, "^[a-zA-Z_][a-zA-Z0-9_]*$") || label.Key.StartsWith("__", StringComparison.Ordinal))
+                problems.Add($"{where}: not a Prometheus label name (letters, digits and _, not starting with a digit or __)");
+            else if (ReservedLabels.Contains(label.Key, StringComparer.Ordinal))
+                problems.Add($"{where}: '{label.Key}' is ReachProbe's own label (reserved: {string.Join(", ", ReservedLabels)})");
+            else if (label.Value is null)
+                problems.Add($"{where}: must be a string");
+            else if (label.Value.Length == 0 || label.Value.Length > MaxNameLength)
+                problems.Add($"{where}: must be 1–{MaxNameLength} characters: '{Quote.Clip(label.Value)}'");
+            else labels[label.Key] = label.Value;
+        }
+        return labels;
+    }
+
+    /// <summary>Every label name the targets use, sorted: the extra labels of <c>reachprobe_target_info</c>.</summary>
+    public IReadOnlyList<string> LabelNames => Targets.SelectMany(t => t.Labels.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
 
     private static void Known(IConfiguration section, string path, List<string> problems, params string[] names)
     {

@@ -79,7 +79,7 @@ public static class AgentHost
         // A host that fails to start says why in one line of its own (reachprobe: cannot serve metrics on …).
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         var registry = Metrics.NewCustomRegistry();
-        var metrics = new AgentMetrics(registry);
+        var metrics = new AgentMetrics(registry, config.LabelNames);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(metrics);
         var time = TimeProvider.System; // the one clock of the live agent; tests build AgentLoop on a fake one

@@ -38,9 +38,13 @@ public sealed class AgentMetrics
         public Histogram CreateHistogram(string name, string help, HistogramConfiguration config) => Keep(f.CreateHistogram(name, help, config));
     }
 
-    /// <summary>Creates the metrics on <paramref name="registry"/>.</summary>
-    public AgentMetrics(CollectorRegistry registry)
+    /// <summary>The targets' own label names, after ReachProbe's on <c>reachprobe_target_info</c>.</summary>
+    public IReadOnlyList<string> LabelNames { get; }
+
+    /// <summary>Creates the metrics on <paramref name="registry"/>; <paramref name="labelNames"/> are the targets' own labels.</summary>
+    public AgentMetrics(CollectorRegistry registry, IReadOnlyList<string>? labelNames = null)
     {
+        LabelNames = labelNames ?? [];
         Registry = registry;
         var f = new Made(Metrics.WithCustomRegistry(registry), _all);
         _state = f.CreateGauge("reachprobe_target_state", $"Current state of the target ({string.Join(", ", Names.States.Select(s => s.Name()))}): one series, value 1, for the state it is in.", "target", "state");
@@ -73,7 +77,8 @@ public sealed class AgentMetrics
         _historyPending = f.CreateGauge("reachprobe_history_writes_pending", "History writes kept while the database fails, waiting to be written.");
         _historyDropped = f.CreateCounter("reachprobe_history_writes_dropped_total", "History writes lost because the queue of kept writes was full.");
         _resultsDropped = f.CreateCounter("reachprobe_probe_results_dropped_total", $"Probe results lost because the analysis loop's queue ({ProbeEvidence.QueueCapacity}) was full: they were never weighed.");
-        _info = f.CreateGauge("reachprobe_target_info", "Target metadata; the value is always 1.", "target", "ip", "mac", "host_type", "firmware");
+        _info = f.CreateGauge("reachprobe_target_info", "Target metadata and the labels given to it in the configuration; the value is always 1.",
+            ["target", "ip", "mac", "host_type", "firmware", .. LabelNames]);
         // Its first label is not "target": forgetting a target never touches it.
         f.CreateGauge("reachprobe_build_info", "The agent's build: its version, the commit it was built from, its runtime; the value is always 1.",
             "version", "commit", "runtime").WithLabels(BuildInfo.Version, BuildInfo.Commit, BuildInfo.Runtime).Set(1);
@@ -205,10 +210,15 @@ public sealed class AgentMetrics
         _linkUp.WithLabels(iface).Set(linkUp ? 1 : 0);
     }
 
-    /// <summary>Publishes target metadata, replacing the previous series.</summary>
-    public void Info(string target, string ip, string? mac, string? hostType, string? firmware, (string, string, string, string)? previous)
+    /// <summary>The label values of <c>reachprobe_target_info</c> after <c>target</c>: ip, mac, host type, firmware, then
+    /// the target's labels in <see cref="LabelNames"/>' order ("" where it has none).</summary>
+    public string[] InfoValues(string ip, string? mac, string? hostType, string? firmware, IReadOnlyDictionary<string, string> labels) =>
+        [ip, mac ?? "", hostType ?? "", firmware ?? "", .. LabelNames.Select(n => labels.TryGetValue(n, out var v) ? v : "")];
+
+    /// <summary>Publishes target metadata (<see cref="InfoValues"/>), replacing the previous series.</summary>
+    public void Info(string target, string[] values, string[]? previous)
     {
-        if (previous is { } p) _info.RemoveLabelled(target, p.Item1, p.Item2, p.Item3, p.Item4);
-        _info.WithLabels(target, ip, mac ?? "", hostType ?? "", firmware ?? "").Set(1);
+        if (previous is not null) _info.RemoveLabelled([target, .. previous]);
+        _info.WithLabels([target, .. values]).Set(1);
     }
 }

@@ -11,7 +11,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
     : IAnalysisObserver
 {
     private static readonly TimeSpan AliveEvery = TimeSpan.FromSeconds(5);
-    private readonly Dictionary<string, (string Ip, string Mac, string HostType, string Firmware)> _info = [];
+    private readonly Dictionary<string, string[]> _info = [];
     private DateTimeOffset _nextAlive = DateTimeOffset.MinValue;
     private readonly HashSet<(string, ulong)> _conflictsLogged = [];
 
@@ -118,14 +118,14 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         var t = configOf[host.Identity.Ip];
         var known = _info.TryGetValue(t.Name, out var previous);
         var mac = host.Identity.Mac == 0 ? t.Mac ?? "" : Addresses.Mac(host.Identity.Mac);
-        var hostType = console?.HostType ?? previous.HostType ?? "";
-        var firmware = console?.Firmware ?? (string.IsNullOrEmpty(previous.Firmware) ? t.Firmware ?? "" : previous.Firmware);
+        var hostType = console?.HostType ?? previous?[2] ?? "";
+        var firmware = console?.Firmware ?? (string.IsNullOrEmpty(previous?[3]) ? t.Firmware ?? "" : previous[3]);
         if (console?.Firmware is { } seen) history.Firmware(t.Name, seen, time.GetUtcNow());
-        var next = (t.Ip.ToString(), mac, hostType, firmware);
-        if (known && previous == next) return;
+        var next = metrics.InfoValues(t.Ip.ToString(), mac, hostType, firmware, t.Labels);
+        if (known && previous!.SequenceEqual(next)) return;
         // Its MAC, once known, is its identity in the history: a rename or a new address keeps one history.
-        if (mac.Length > 0 && (!known || previous.Mac != mac)) history.Identify(t.Name, t.Ip.ToString(), mac);
-        metrics.Info(t.Name, next.Item1, next.Item2, next.Item3, next.Item4, known ? previous : null);
+        if (mac.Length > 0 && (!known || previous![1] != mac)) history.Identify(t.Name, t.Ip.ToString(), mac);
+        metrics.Info(t.Name, next, known ? previous : null);
         _info[t.Name] = next;
     }
 }

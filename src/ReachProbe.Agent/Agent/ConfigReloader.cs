@@ -50,7 +50,16 @@ public sealed record ConfigChange(
         ("logFormat", (a, b) => a.LogFormat == b.LogFormat, (c, r) => c with { LogFormat = r.LogFormat }),
         ("capture.view", (a, b) => a.View == b.View, (c, r) => c with { View = r.View }),
         ("thresholds", (a, b) => Verdict.VerdictSetting.All.All(v => v.Get(a.Thresholds) == v.Get(b.Thresholds)), (c, r) => c with { Thresholds = r.Thresholds }),
+        // reachprobe_target_info's label names are fixed when it is made: labels stay as they were (new targets' labels
+        // show only under names already in use).
+        ("labels", (a, b) => SameLabels(a, b), (c, r) => c with { Targets = c.Targets.Select(t => t with { Labels = r.Targets.FirstOrDefault(x => x.Name == t.Name)?.Labels ?? t.Labels }).ToList() }),
     ];
+
+    private static bool SameLabels(AgentConfig a, AgentConfig b)
+    {
+        var before = a.Targets.ToDictionary(t => t.Name, t => t.Labels);
+        return b.Targets.All(t => before.TryGetValue(t.Name, out var old) ? old.Count == t.Labels.Count && old.All(kv => t.Labels.TryGetValue(kv.Key, out var v) && v == kv.Value) : t.Labels.Keys.All(a.LabelNames.Contains));
+    }
 
     private static bool Same(TargetConfig a, TargetConfig b) =>
         a.Interval == b.Interval && a.Timeout == b.Timeout && a.Firmware == b.Firmware && a.Probes.Select(p => p.Text).SequenceEqual(b.Probes.Select(p => p.Text));

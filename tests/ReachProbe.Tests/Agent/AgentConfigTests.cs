@@ -196,4 +196,44 @@ public class AgentConfigTests
         var e = Assert.Throws<ReachProbe.Agent.ConfigException>(() => ReachProbe.Agent.AgentConfig.FromEnvironment(new Dictionary<string, string?> { ["REACHPROBE__listen"] = "soon" }));
         Assert.StartsWith("the environment (with REACHPROBE__…): $.listen: 'soon'", Assert.Single(e.Problems));
     }
+
+    [Fact]
+    public void Parse_Labels_AreKept_AndTheirNamesListedSorted()
+    {
+        var c = AgentConfig.Parse("""{ "targets": [ { "ip": "198.18.0.27", "labels": { "room": "living", "model": "PS5" } }, { "ip": "198.18.0.28", "labels": { "room": "den" } } ] }""", "test");
+        Assert.Equal("living", c.Targets[0].Labels["room"]);
+        Assert.Equal("PS5", c.Targets[0].Labels["model"]);
+        Assert.Equal(["model", "room"], c.LabelNames);
+    }
+
+    [Theory]
+    [InlineData("""{ "2room": "x" }""", "$.targets[0].labels.2room: not a Prometheus label name")]
+    [InlineData("""{ "__room": "x" }""", "$.targets[0].labels.__room: not a Prometheus label name")]
+    [InlineData("""{ "room-name": "x" }""", "$.targets[0].labels.room-name: not a Prometheus label name")]
+    [InlineData("""{ "firmware": "x" }""", "$.targets[0].labels.firmware: 'firmware' is ReachProbe's own label")]
+    [InlineData("""{ "room": { "a": "b" } }""", "$.targets[0].labels.room: must be a string")]
+    [InlineData("""{ "room": "" }""", "$.targets[0].labels.room: must be 1–128 characters")]
+    [InlineData("\"living\"", "$.targets[0].labels: must be an object")]
+    public void Parse_BadLabel_IsNamed(string labels, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Parse($$"""{ "targets": [ { "ip": "198.18.0.27", "labels": {{labels}} } ] }""", "test"));
+        Assert.StartsWith($"test: {expected}", Assert.Single(e.Problems));
+    }
+
+    [Fact]
+    public void Parse_ThousandLabels_IsOneLine()
+    {
+        var many = string.Join(", ", Enumerable.Range(0, 1000).Select(i => $"\"l{i}\": \"v\""));
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Parse($$"""{ "targets": [ { "ip": "198.18.0.27", "labels": { {{many}} } } ] }""", "test"));
+        Assert.Equal(["test: $.targets[0].labels: 1000 labels, more than 16"], e.Problems);
+    }
+
+    [Fact]
+    public void Parse_TooManyLabelNamesOverAllTargets_IsRefused()
+    {
+        var targets = string.Join(", ", Enumerable.Range(0, 3).Select(t =>
+            $$"""{ "ip": "198.18.0.{{t + 1}}", "labels": { {{string.Join(", ", Enumerable.Range(0, 12).Select(i => $"\"t{t}l{i}\": \"v\""))}} } }"""));
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Parse($$"""{ "targets": [ {{targets}} ] }""", "test"));
+        Assert.Equal(["test: $.targets: 36 different label names, more than 32: each is a label of reachprobe_target_info"], e.Problems);
+    }
 }

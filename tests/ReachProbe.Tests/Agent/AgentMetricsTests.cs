@@ -20,7 +20,7 @@ public class AgentMetricsTests
         metrics.SetState(target, TargetState.Unknown);
         metrics.SetState(target, TargetState.Up);
         metrics.StateChanged(target, TargetState.Up);
-        metrics.Info(target, target, "02:00:00:00:00:27", "", "", null);
+        metrics.Info(target, [target, "02:00:00:00:00:27", "", ""], null);
         for (var round = 0; round < 50; round++)
         {
             foreach (var probe in new[] { "icmp", "arp" })
@@ -137,5 +137,19 @@ public class AgentMetricsTests
         for (var i = 0; i < ProbeEvidence.QueueCapacity + 10; i++)
             evidence.Record(probe, new ProbeResult("icmp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(1), "echo reply"), DateTimeOffset.UnixEpoch);
         Assert.Contains("reachprobe_probe_results_dropped_total 10\n", await Scrape(registry));
+    }
+
+    [Fact]
+    public async Task TargetInfo_CarriesTheTargetsOwnLabels_EmptyWhereItHasNone()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(registry, ["model", "room"]);
+        metrics.Info("console", metrics.InfoValues("198.18.0.27", "02:00:00:00:00:27", "PS4", "7.02", new Dictionary<string, string> { ["room"] = "living", ["model"] = "PS5" }), null);
+        metrics.Info("router", metrics.InfoValues("198.18.0.1", null, null, null, new Dictionary<string, string> { ["room"] = "hall" }), null);
+        using var ms = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(ms);
+        var text = System.Text.Encoding.UTF8.GetString(ms.ToArray());
+        Assert.Contains("""reachprobe_target_info{target="console",ip="198.18.0.27",mac="02:00:00:00:00:27",host_type="PS4",firmware="7.02",model="PS5",room="living"} 1""", text);
+        Assert.Contains("""reachprobe_target_info{target="router",ip="198.18.0.1",mac="",host_type="",firmware="",model="",room="hall"} 1""", text);
     }
 }

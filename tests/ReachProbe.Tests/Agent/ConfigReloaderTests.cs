@@ -119,4 +119,20 @@ public sealed class ConfigReloaderTests : IDisposable
         foreach (var s in schedulers.GetAllSchedulers().GetAwaiter().GetResult()) s.Shutdown(false).GetAwaiter().GetResult();
         _host.Dispose();
     }
+
+    [Fact]
+    public void Labels_TakeEffectAtTheNextRestart()
+    {
+        var running = AgentConfig.Parse("""{ "targets": [ { "ip": "198.18.0.27", "name": "console", "labels": { "room": "living" } } ] }""", "test");
+        var moved = AgentConfig.Parse("""{ "targets": [ { "ip": "198.18.0.27", "name": "console", "labels": { "room": "den" } } ] }""", "test");
+        var change = ConfigChange.Between(running, moved);
+        Assert.Equal(["labels"], change.NeedRestart);
+        Assert.Empty(change.Changed);
+        Assert.Equal("living", ConfigChange.KeepRestartOnly(moved, running).Targets[0].Labels["room"]);
+        // A new target with a label name already in use is not a restart; a new label name is.
+        var added = AgentConfig.Parse("""{ "targets": [ { "ip": "198.18.0.27", "name": "console", "labels": { "room": "living" } }, { "ip": "198.18.0.28", "labels": { "room": "den" } } ] }""", "test");
+        Assert.Empty(ConfigChange.Between(running, added).NeedRestart);
+        var newName = AgentConfig.Parse("""{ "targets": [ { "ip": "198.18.0.27", "name": "console", "labels": { "room": "living" } }, { "ip": "198.18.0.28", "labels": { "model": "PS5" } } ] }""", "test");
+        Assert.Equal(["labels"], ConfigChange.Between(running, newName).NeedRestart);
+    }
 }

@@ -102,10 +102,12 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
     {
         var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
         string Config(params string[] targets) => $$"""{ "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "defaults": { "probes": ["icmp"], "intervalSeconds": 1 }, "targets": [ {{string.Join(", ", targets)}} ] }""";
-        var console = $$"""{ "ip": "{{LabNetwork.ConsoleIp}}" }""";
+        var console = $$"""{ "ip": "{{LabNetwork.ConsoleIp}}", "labels": { "room": "living" } }""";
         File.WriteAllText(config, Config(console));
         var agent = LabNet.StartAgent(["--config", config]);
         WaitForAgent();
+        // The person's own labels ride on target_info, for group_left joins.
+        Assert.Matches("""reachprobe_target_info\{target="198\.18\.0\.27",ip="198\.18\.0\.27",mac="[^"]*",host_type="[^"]*",firmware="[^"]*",room="living"\} 1""", Metrics()!);
         LabNet.MakeDeaf();
         WaitFor("deaf", TimeSpan.FromSeconds(10));
 
