@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quartz;
@@ -52,13 +51,23 @@ public sealed record ConfigChange(
         ("thresholds", (a, b) => Verdict.VerdictSetting.All.All(v => v.Get(a.Thresholds) == v.Get(b.Thresholds)), (c, r) => c with { Thresholds = r.Thresholds }),
         // reachprobe_target_info's label names are fixed when it is made: labels stay as they were (new targets' labels
         // show only under names already in use).
-        ("labels", (a, b) => SameLabels(a, b), (c, r) => c with { Targets = c.Targets.Select(t => t with { Labels = r.Targets.FirstOrDefault(x => x.Name == t.Name)?.Labels ?? t.Labels }).ToList() }),
+        ("labels", SameLabels, KeepLabels),
     ];
 
+    // Same labels on every target both name; a new target only uses label names already in use.
     private static bool SameLabels(AgentConfig a, AgentConfig b)
     {
         var before = a.Targets.ToDictionary(t => t.Name, t => t.Labels);
-        return b.Targets.All(t => before.TryGetValue(t.Name, out var old) ? old.Count == t.Labels.Count && old.All(kv => t.Labels.TryGetValue(kv.Key, out var v) && v == kv.Value) : t.Labels.Keys.All(a.LabelNames.Contains));
+        var names = a.LabelNames.ToHashSet();
+        return b.Targets.All(t => before.TryGetValue(t.Name, out var old)
+            ? old.Count == t.Labels.Count && old.All(kv => t.Labels.TryGetValue(kv.Key, out var v) && v == kv.Value)
+            : t.Labels.Keys.All(names.Contains));
+    }
+
+    private static AgentConfig KeepLabels(AgentConfig next, AgentConfig running)
+    {
+        var labels = running.Targets.ToDictionary(t => t.Name, t => t.Labels);
+        return next with { Targets = next.Targets.Select(t => t with { Labels = labels.GetValueOrDefault(t.Name) ?? t.Labels }).ToList() };
     }
 
     private static bool Same(TargetConfig a, TargetConfig b) =>
@@ -69,14 +78,14 @@ public sealed record ConfigChange(
 /// Re-reads the configuration on SIGHUP. A configuration with problems is refused, each problem logged, and the agent
 /// goes on with the one it has. Otherwise added targets start, removed ones stop, changed ones get their new probes —
 /// and targets that did not change keep their state. Settings that need a restart (listen, interface, history,
-/// logLevel, capture.view, thresholds) are named in a warning and left as they were.
+/// logLevel, capture.view, thresholds, labels) are named in a warning and left as they were.
 /// </summary>
 public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig initial, AgentService agent, ProbeRegistry registry, ISchedulerFactory schedulers,
     ILogger<ConfigReloader> log, TimeProvider time, Hangups? hangups = null) : IHostedService, IDisposable
 {
     private readonly SemaphoreSlim _one = new(1, 1);
     private AgentConfig _current = initial;
-    private PosixSignalRegistration? _signal;
+    private Hangups? _own;
 
     /// <summary>The configuration in force.</summary>
     public AgentConfig Current => _current;
@@ -84,16 +93,9 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        // The signal is caught by the caller's Hangups from its start (one that came early is handed over now), or
-        // from here on.
-        void Reload() => _ = Task.Run(() => ReloadAsync(CancellationToken.None)); // never throws: every fault is logged
-        if (hangups is not null) hangups.Attach(Reload);
-        else
-            _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true; // SIGHUP must not end the process
-                Reload();
-            });
+        // The signal is caught by the caller's Hangups from its start (one that came early is handed over now), or by
+        // one of our own from here on.
+        (hangups ?? (_own = new Hangups())).Attach(() => _ = Task.Run(() => ReloadAsync(CancellationToken.None))); // never throws: every fault is logged
         return Task.CompletedTask;
     }
 
@@ -197,15 +199,15 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         hangups?.Detach();
-        _signal?.Dispose();
-        _signal = null;
+        _own?.Dispose();
+        _own = null;
         return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        _signal?.Dispose();
+        _own?.Dispose();
         _one.Dispose();
     }
 }

@@ -36,6 +36,7 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     private readonly Dictionary<(ulong Src, ulong Dst), long> _oneWay = [];
     private const int MaxOneWay = 1024;
     private readonly Dictionary<ulong, long> _firstSeen = [];
+    private ulong _lastSource;
 
     /// <summary>Hosts remembered as known to the segment (their MAC and when it was first seen).</summary>
     public const int MaxKnown = 4096;
@@ -81,7 +82,12 @@ public sealed class SegmentView(TimeSpan? fallBack = null, CaptureView? forced =
     public bool Observe(in DecodedFrame f)
     {
         if (forced is not null || f.SrcMac == 0 || IsGroup(f.SrcMac)) return false;
-        if (_firstSeen.Count < MaxKnown) _firstSeen.TryAdd(f.SrcMac, f.Time);
+        // Frames come in runs from one source: the table is asked once a run, not once a frame.
+        if (f.SrcMac != _lastSource)
+        {
+            _lastSource = f.SrcMac;
+            if (_firstSeen.Count < MaxKnown) _firstSeen.TryAdd(f.SrcMac, f.Time);
+        }
         if (IsGroup(f.DstMac)) return false;
         if (OwnMac == 0) return Infer(f);
         if (f.SrcMac == OwnMac || f.DstMac == OwnMac) return Tick(f.Time);
