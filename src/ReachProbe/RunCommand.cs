@@ -17,7 +17,7 @@ internal static class RunCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var config = Values.Path("--config", "JSON configuration (example: config/reachprobe.json)");
-        var targets = Values.HostIps("--target", "monitor this host with the default probes (repeatable); default: the gateway");
+        var targets = Values.HostTargets("--target", "monitor this host with the default probes (repeatable): its IPv4 address, or its MAC (its address is then learned from the wire and followed); default: the gateway");
         var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default {ProbeSpec.DefaultInterval.TotalSeconds}, {Interval.Text})");
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
@@ -47,7 +47,7 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string? configPath, List<IPAddress> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
+    private static async Task<int> RunAsync(string? configPath, List<(IPAddress? Ip, string? Mac)> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
         IPEndPoint? listen, string? iface, string? history, string? logFormat, bool check, TextWriter stdout, TextWriter stderr)
     {
         // Caught from here: a SIGHUP before the agent can reload (a unit reloaded as it starts) waits for it.
@@ -105,8 +105,8 @@ internal static class RunCommand
         if (targets.Count > 0)
         {
             var list = new List<TargetConfig>();
-            foreach (var ip in targets)
-                list.Add(new TargetConfig { Name = ip.ToString(), Ip = ip, Probes = DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
+            foreach (var (ip, mac) in targets)
+                list.Add(new TargetConfig { Name = ip?.ToString() ?? mac!, Ip = ip, Mac = mac, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
             config = config with { Targets = list };
         }
         else
@@ -142,7 +142,7 @@ internal static class RunCommand
         }
         // At a venue the list is a thousand names: the first few and how many more (the metrics list them all).
         const int Named = 8;
-        var names = config.Targets.Take(Named).Select(t => t.Name == t.Ip.ToString() ? t.Name : $"{t.Name} ({t.Ip})");
+        var names = config.Targets.Take(Named).Select(t => t.Ip is null ? $"{t.Who}, its address learned from the wire" : t.Who);
         var more = config.Targets.Count > Named
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";
         var where = $"{string.Join(", ", names)}{more} on {captureInterface}";

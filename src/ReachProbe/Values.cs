@@ -22,22 +22,32 @@ internal static class Values
     };
 
     /// <summary>A host's IPv4 address (dotted decimal, unicast), repeatable.</summary>
-    public static Option<List<IPAddress>> HostIps(string flag, string help) => new(flag)
+    public static Option<List<(IPAddress? Ip, string? Mac)>> HostTargets(string flag, string help) => new(flag)
     {
         Description = help,
-        HelpName = "IP",
+        HelpName = "IP|MAC",
         CustomParser = r =>
         {
-            var list = new List<IPAddress>();
+            var list = new List<(IPAddress?, string?)>();
             foreach (var token in r.Tokens)
             {
-                if (HostIp(token.Value, flag) is { } error)
+                // A MAC (six hex pairs) is a device whose address is learned from the wire and followed.
+                if (Addresses.TryParseMac(token.Value, out _))
                 {
-                    r.AddError(error);
+                    if (!Addresses.TryParseHostMac(token.Value, out var mac, out var macProblem))
+                    {
+                        r.AddError($"{flag} '{Quote.Clip(token.Value)}' {macProblem}");
+                        return list;
+                    }
+                    if (!list.Contains((null, Addresses.Mac(mac)))) list.Add((null, Addresses.Mac(mac)));
+                    continue;
+                }
+                if (!Addresses.TryParseHostIp(token.Value, out var ip, out var problem))
+                {
+                    r.AddError($"{flag} '{Quote.Clip(token.Value)}' {problem}{(token.Value.Contains(':', StringComparison.Ordinal) ? " (nor a MAC address, aa:bb:cc:dd:ee:ff)" : "")}");
                     return list;
                 }
-                Addresses.TryParseHostIp(token.Value, out var ip, out _);
-                if (!list.Contains(Addresses.ToIPAddress(ip))) list.Add(Addresses.ToIPAddress(ip));
+                if (!list.Contains((Addresses.ToIPAddress(ip), null))) list.Add((Addresses.ToIPAddress(ip), null));
             }
             return list;
         },

@@ -12,12 +12,18 @@ namespace ReachProbe.Agent;
 /// <summary>One monitored host.</summary>
 public sealed record TargetConfig
 {
-    /// <summary>Label used in metrics (default: the IP).</summary>
+    /// <summary>Label used in metrics (default: the IP, else the MAC).</summary>
     public required string Name { get; init; }
-    /// <summary>IPv4 address.</summary>
-    public required IPAddress Ip { get; init; }
-    /// <summary>Expected MAC, or null to learn it.</summary>
+    /// <summary>IPv4 address; with a <see cref="Mac"/>, where it starts (null: learned from the wire).</summary>
+    public IPAddress? Ip { get; init; }
+    /// <summary>
+    /// Its MAC, or null to learn it. A target with a MAC is a device: its address is followed wherever DHCP moves it
+    /// (<see cref="WirePipeline.Follow"/>).
+    /// </summary>
     public string? Mac { get; init; }
+
+    /// <summary>How it is named in a sentence: its name, with its address (or MAC) when that is not its name.</summary>
+    public string Who => Ip is { } ip ? (Name == ip.ToString() ? Name : $"{Name} ({ip})") : (Name == Mac ? Name : $"{Name} ({Mac})");
     /// <summary>Probes to run.</summary>
     public required IReadOnlyList<ProbeSpec> Probes { get; init; }
     /// <summary>Time between probes.</summary>
@@ -259,7 +265,10 @@ public sealed record AgentConfig
             }
             Known(t, path, problems, "name", "ip", "mac", "probes", "intervalSeconds", "timeoutSeconds", "firmware", "labels");
             IPAddress? ip = null;
-            if (Value(t, "ip") is not { } ipText) problems.Add($"{path}.ip: required");
+            if (Value(t, "ip") is not { } ipText)
+            {
+                if (Value(t, "mac") is null) problems.Add($"{path}: give its \"ip\", its \"mac\" (its address is then learned from the wire and followed), or both");
+            }
             else if (Addresses.TryParseHostIp(ipText, out var ipv, out var problem)) ip = Addresses.ToIPAddress(ipv);
             else problems.Add($"{path}.ip: '{Quote.Clip(ipText)}' {problem}");
             string? mac = null;
@@ -279,13 +288,14 @@ public sealed record AgentConfig
             var firmware = Value(t, "firmware");
             if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
             var labels = Labels(t, path, problems);
-            if (ip is null || probes is null) continue;
-            targets.Add(new TargetConfig { Name = string.IsNullOrEmpty(name) ? ip.ToString() : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
+            if (ip is null && mac is null || probes is null) continue;
+            targets.Add(new TargetConfig { Name = string.IsNullOrEmpty(name) ? ip?.ToString() ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
         }
         var labelNames = targets.SelectMany(t => t.Labels.Keys).Distinct().Count();
         if (labelNames > MaxLabelNames) problems.Add($"$.targets: {labelNames} different label names, more than {MaxLabelNames}: each is a label of reachprobe_target_info");
         foreach (var dup in targets.GroupBy(t => t.Name).Where(g => g.Count() > 1)) problems.Add($"$.targets: name '{Quote.Clip(dup.Key)}' is used {dup.Count()} times");
-        foreach (var dup in targets.GroupBy(t => t.Ip).Where(g => g.Count() > 1)) problems.Add($"$.targets: ip {dup.Key} is listed {dup.Count()} times");
+        foreach (var dup in targets.Where(t => t.Ip is not null).GroupBy(t => t.Ip).Where(g => g.Count() > 1)) problems.Add($"$.targets: ip {dup.Key} is listed {dup.Count()} times");
+        foreach (var dup in targets.Where(t => t.Mac is not null).GroupBy(t => t.Mac).Where(g => g.Count() > 1)) problems.Add($"$.targets: mac {dup.Key} is listed {dup.Count()} times: one device is one target");
         return config with { Targets = targets };
     }
 

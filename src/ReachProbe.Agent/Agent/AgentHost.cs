@@ -21,13 +21,14 @@ public static class AgentHost
     {
         if (config.Interface is not null) return config.Interface;
         foreach (var t in config.Targets)
-            if (NetworkPath.Find(t.Ip, null, out _) is { } path) return path.Interface;
+            if (t.Ip is not null && NetworkPath.Find(t.Ip, null, out _) is { } path) return path.Interface;
         return SysNet.DefaultRoutes() is [var first, ..] ? first.Interface : null;
     }
 
     /// <summary>
     /// Creates every probe of the configuration. Problems (an ARP probe for a target on no attached subnet, no resolver)
-    /// are returned with the target's path so the agent refuses to start with all of them listed.
+    /// are returned with the target's path so the agent refuses to start with all of them listed. A target followed by
+    /// its MAC whose address is not known yet has none: its probes are made once its address is (<see cref="ConfigReloader.Follow"/>).
     /// </summary>
     public static List<ScheduledProbe> Probes(AgentConfig config, out List<string> problems)
     {
@@ -36,6 +37,7 @@ public static class AgentHost
         for (var i = 0; i < config.Targets.Count; i++)
         {
             var t = config.Targets[i];
+            if (t.Ip is null) continue;
             var env = new ProbeEnvironment
             {
                 Interface = config.Interface,

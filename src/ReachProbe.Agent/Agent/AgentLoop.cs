@@ -17,15 +17,22 @@ public sealed partial class AgentLoop : IDisposable
     private readonly HistoryRecorder _history;
     private readonly CaptureMonitor _capture;
     private readonly AgentObserver _observer;
+    // Each target by the address it is at now (a target followed by its MAC is not here until its address is known).
     private readonly Dictionary<uint, TargetConfig> _configOf;
+    // Targets with a MAC, by it: their address is followed.
+    private readonly Dictionary<ulong, TargetConfig> _followed = [];
+    // Each target's address now, by name (read by the probe scheduler's thread).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IPAddress> _addresses = new();
     private readonly ILogger _log;
+    private readonly AgentMetrics _metrics;
     private readonly System.Collections.Concurrent.ConcurrentQueue<AgentConfig> _reconfigure = new();
     private AgentConfig _config;
 
     private AgentLoop(AgentConfig config, AnalysisLoop loop, ProbeEvidence probes, CaptureMonitor capture, HistoryRecorder history, AgentObserver observer,
-        Dictionary<uint, TargetConfig> configOf, ILogger log)
+        Dictionary<uint, TargetConfig> configOf, AgentMetrics metrics, ILogger log)
     {
         _config = config;
+        _metrics = metrics;
         Loop = loop;
         Probes = probes;
         _capture = capture;
@@ -35,6 +42,92 @@ public sealed partial class AgentLoop : IDisposable
         _log = log;
         _started = loop.Time.GetUtcNow();
         loop.AddProducer(new Reconfiguration(this));
+        foreach (var (ip, t) in configOf) _addresses[t.Name] = Addresses.ToIPAddress(ip);
+        loop.Pipeline.AddressMoved += OnMoved;
+        foreach (var t in config.Targets) StartFollowing(t);
+    }
+
+    /// <summary>
+    /// A target followed by its MAC showed at a new address (raised on the loop's thread, with the target as it is now:
+    /// its <see cref="TargetConfig.Ip"/> the new address): its probes are to follow it. Moves before anyone listened
+    /// (an address learned as the agent started) are told to each new listener.
+    /// </summary>
+    public event Action<TargetConfig>? Moved
+    {
+        add
+        {
+            lock (_moves)
+            {
+                _moved += value;
+                foreach (var t in _moves) value?.Invoke(t);
+            }
+        }
+        remove
+        {
+            lock (_moves) _moved -= value;
+        }
+    }
+
+    private Action<TargetConfig>? _moved;
+    private readonly List<TargetConfig> _moves = [];
+
+    /// <summary>
+    /// The target as it is now: with the address it is at (a target followed by its MAC), or null when it is not watched
+    /// or its address is not known yet. Read from any thread.
+    /// </summary>
+    public TargetConfig? Current(TargetConfig t) =>
+        _addresses.TryGetValue(t.Name, out var ip) ? t with { Ip = ip } : t.Mac is null && t.Ip is not null ? t : null;
+
+    /// <summary>A target with a MAC is followed wherever its address goes; one with no address yet is unknown until its MAC shows.</summary>
+    private void StartFollowing(TargetConfig t)
+    {
+        if (t.Mac is null || !Addresses.TryParseMac(t.Mac, out var mac)) return;
+        _followed[mac] = t;
+        var at = _addresses.TryGetValue(t.Name, out var ip) ? Addresses.ToUInt(ip) : 0;
+        Loop.Pipeline.Follow(mac, at);
+        _metrics.AddressChanges(t.Name, 0);
+        if (at == 0)
+        {
+            _observer.Pending(t);
+            _log.AddressPending(t.Who);
+        }
+        else if (t.Ip is null)
+        {
+            // Where the kernel last saw it: its probes start there (the scheduler made none for it).
+            _log.AddressLearned(t.Who, ip!.ToString());
+            lock (_moves) _moves.Add(t with { Ip = ip });
+        }
+    }
+
+    private void OnMoved(AddressMove move)
+    {
+        if (!_followed.TryGetValue(move.Mac, out var t)) return;
+        var to = Addresses.Ip(move.To);
+        if (move.Holder is { } holder)
+        {
+            _log.MoveRefused(t.Who, to, _configOf.TryGetValue(holder.Identity.Ip, out var other) ? other.Who : to);
+            return;
+        }
+        var host = move.Host!;
+        if (move.From != 0) _configOf.Remove(move.From);
+        _configOf[move.To] = t;
+        var address = Addresses.ToIPAddress(move.To);
+        _addresses[t.Name] = address;
+        Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
+        _observer.Moved(host, move.From);
+        if (move.From == 0) _log.AddressLearned(t.Who, to);
+        else
+        {
+            _metrics.AddressChanges(t.Name, 1);
+            _log.AddressChanged(t.Name, t.Mac ?? "", Addresses.Ip(move.From), to);
+        }
+        var now = t with { Ip = address };
+        lock (_moves)
+        {
+            _moves.RemoveAll(m => m.Name == t.Name);
+            _moves.Add(now);
+            _moved?.Invoke(now);
+        }
     }
 
     /// <summary>The targets being watched.</summary>
@@ -62,26 +155,37 @@ public sealed partial class AgentLoop : IDisposable
         var pipeline = Loop.Pipeline;
         foreach (var t in change.Removed)
         {
-            var ip = Addresses.ToUInt(t.Ip);
-            if (pipeline.Find(ip) is { } host) _history.Forget(t.Name, host.Verdict, now);
+            if (_addresses.TryRemove(t.Name, out var at))
+            {
+                var ip = Addresses.ToUInt(at);
+                if (pipeline.Find(ip) is { } host) _history.Forget(t.Name, host.Verdict, now);
+                pipeline.RemoveTarget(ip);
+                _configOf.Remove(ip);
+            }
+            if (t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) && _followed.Remove(mac)) pipeline.Unfollow(mac);
+            lock (_moves) _moves.RemoveAll(m => m.Name == t.Name);
             _history.Unwatch(t.Name, now);
-            pipeline.RemoveTarget(ip);
-            _configOf.Remove(ip);
             _observer.Forget(t.Name);
         }
         foreach (var t in change.Changed)
         {
-            _configOf[Addresses.ToUInt(t.Ip)] = t;
+            if (_addresses.TryGetValue(t.Name, out var at)) _configOf[Addresses.ToUInt(at)] = t;
+            if (t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac)) _followed[mac] = t;
             _history.Firmware(t.Name, t.Firmware, now);
         }
         _history.Watch(change.Added, now); // before their firmware: the firmware row is keyed on the identity this makes
         foreach (var t in change.Added)
         {
-            _configOf[Addresses.ToUInt(t.Ip)] = t;
             _history.Firmware(t.Name, t.Firmware, now);
-            pipeline.AddTarget(Addresses.ToUInt(t.Ip), t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
+            if (t.Ip is { } start)
+            {
+                _configOf[Addresses.ToUInt(start)] = t;
+                _addresses[t.Name] = start;
+            }
+            if (t.Mac is not null) StartFollowing(t);
+            else pipeline.AddTarget(Addresses.ToUInt(t.Ip!), 0);
         }
-        Probes.SetTargets(next.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)));
+        Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
         _capture.Filter = Filter(next.Targets);
         _config = next;
     }
@@ -98,6 +202,9 @@ public sealed partial class AgentLoop : IDisposable
     /// <summary>The pipeline's host for a target address, or null.</summary>
     public HostMonitor? Host(IPAddress ip) => Loop.Pipeline.Find(Addresses.ToUInt(ip));
 
+    /// <summary>The pipeline's host for a target by name (wherever its address is now), or null.</summary>
+    public HostMonitor? Host(string target) => _addresses.TryGetValue(target, out var ip) ? Host(ip) : null;
+
     /// <summary>Wires the agent's analysis and opens the history (a start mark is written).</summary>
     /// <param name="config">Targets, thresholds, history path.</param>
     /// <param name="captureInterface">Interface for metrics and logs.</param>
@@ -110,17 +217,24 @@ public sealed partial class AgentLoop : IDisposable
     /// <param name="time">The clock.</param>
     /// <param name="monitorMac">The capture interface's own MAC (to tell other hosts' unicast from ours), when known.</param>
     /// <param name="probes">Where probe results are handed over, when the probe jobs start before the loop is wired; else a new one.</param>
+    /// <param name="addressOfMac">Where a target known by its MAC alone is when the agent starts (the kernel's neighbour
+    /// table), or null to wait for its MAC on the wire.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
-        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null)
+        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null,
+        Func<string, IPAddress?>? addressOfMac = null)
     {
         var configOf = new Dictionary<uint, TargetConfig>();
         var targets = new Dictionary<uint, ulong>();
-        foreach (var t in config.Targets)
+        // Targets with a MAC are followed: the pipeline makes their hosts (AgentLoop's constructor), where they are known
+        // to be — given, or as the kernel last saw the MAC (unless another target has that address).
+        foreach (var t in config.Targets.Where(t => t.Ip is not null))
         {
-            var ip = Addresses.ToUInt(t.Ip);
+            var ip = Addresses.ToUInt(t.Ip!);
             configOf[ip] = t;
-            targets[ip] = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0;
+            if (t.Mac is null) targets[ip] = 0;
         }
+        foreach (var t in config.Targets.Where(t => t.Ip is null && t.Mac is not null))
+            if (addressOfMac?.Invoke(t.Mac!) is { } seen && configOf.TryAdd(Addresses.ToUInt(seen), t)) { }
         var history = new HistoryRecorder(config.History, metrics, log);
         history.Start(time.GetUtcNow());
         history.Watch(config.Targets, time.GetUtcNow());
@@ -146,15 +260,15 @@ public sealed partial class AgentLoop : IDisposable
         var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time) { Source = capture }.AddObserver(observer).AddProducer(capture).AddProducer(probes);
-        return new AgentLoop(config, loop, probes, capture, history, observer, configOf, log);
+        return new AgentLoop(config, loop, probes, capture, history, observer, configOf, metrics, log);
     }
 
-    /// <summary>The capture filter for these targets: by host, or by subnet or all IP when that is more than the kernel takes.</summary>
+    /// <summary>The capture filter for these targets: by host (and MAC), or by subnet or all IP when that is more than the kernel takes.</summary>
     private static CaptureFilter.Choice Filter(IEnumerable<TargetConfig> targets) => CaptureFilter.For(targets.Select(t => (t.Ip, t.Mac)));
 
     /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>
     public static ProbeEvidence NewProbeEvidence(AgentConfig config, AgentMetrics metrics, ILogger log, TimeProvider time) =>
-        new(config.Targets.ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip)), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
+        new(config.Targets.Where(t => t.Ip is not null).ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip!)), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
 
     /// <summary>Runs until <paramref name="stop"/>, waking for frames, probe results and ticks.</summary>
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);

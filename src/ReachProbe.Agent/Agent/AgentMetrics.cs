@@ -19,7 +19,8 @@ public sealed class AgentMetrics
     private readonly Histogram _probeDurationAll, _incidentDuration, _scheduleLag;
     private readonly Counter _missedRounds;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
-    private readonly Gauge _historyUp, _historyPending, _filter, _view;
+    private readonly Gauge _historyUp, _historyPending, _filter, _view, _address;
+    private readonly Counter _addressChanges;
     private readonly Counter _resultsDropped;
     // Every collector made, so that a target's series are forgotten from their labels, not from a hand-kept list.
     private readonly List<Collector> _all = [];
@@ -79,6 +80,8 @@ public sealed class AgentMetrics
         _resultsDropped = f.CreateCounter("reachprobe_probe_results_dropped_total", $"Probe results lost because the analysis loop's queue ({ProbeEvidence.QueueCapacity}) was full: they were never weighed.");
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata and the labels given to it in the configuration; the value is always 1.",
             ["target", "ip", "mac", "host_type", "firmware", .. LabelNames]);
+        _address = f.CreateGauge("reachprobe_target_address", "The address the target is watched at (value 1): given, or learned from the wire and followed for a target given by its MAC.", "target", "address", "family");
+        _addressChanges = f.CreateCounter("reachprobe_target_address_changes_total", "Times a target given by its MAC moved to another address (a new DHCP lease), its probes following it.", "target");
         // Its first label is not "target": forgetting a target never touches it.
         f.CreateGauge("reachprobe_build_info", "The agent's build: its version, the commit it was built from, its runtime; the value is always 1.",
             "version", "commit", "runtime").WithLabels(BuildInfo.Version, BuildInfo.Commit, BuildInfo.Runtime).Set(1);
@@ -86,6 +89,16 @@ public sealed class AgentMetrics
 
     /// <summary>Brings a target's conflict count for <paramref name="mac"/> up to <paramref name="frames"/>.</summary>
     public void Conflicts(string target, string mac, long frames) => _conflicts.WithLabels(target, mac).IncTo(frames);
+
+    /// <summary>The target is watched at <paramref name="address"/> now (one series: the previous address's is removed).</summary>
+    public void Address(string target, string address)
+    {
+        foreach (var labels in _address.GetAllLabelValues().Where(l => l[0] == target && l[1] != address).ToList()) _address.RemoveLabelled(labels);
+        _address.WithLabels(target, address, address.Contains(':', StringComparison.Ordinal) ? "ipv6" : "ipv4").Set(1);
+    }
+
+    /// <summary>Counts <paramref name="moves"/> moves of a target given by its MAC (0 makes the series, at 0).</summary>
+    public void AddressChanges(string target, int moves) => _addressChanges.WithLabels(target).Inc(moves);
 
     /// <summary>Brings a target's flooded count of one signature up to <paramref name="count"/>.</summary>
     public void Flooded(string target, string signature, long count) => _flooded.WithLabels(target, signature).IncTo(count);

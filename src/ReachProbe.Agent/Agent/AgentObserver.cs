@@ -20,8 +20,34 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
 
     public void OnHostAdded(HostMonitor host)
     {
+        // A target followed by its MAC is announced once the agent knows its address is its (Moved).
+        if (!configOf.TryGetValue(host.Identity.Ip, out var t)) return;
         _hosts[host.Identity.Ip] = host;
-        metrics.SetState(Name(host), TargetState.Unknown);
+        metrics.SetState(t.Name, TargetState.Unknown);
+        metrics.Address(t.Name, Addresses.Ip(host.Identity.Ip));
+        PublishInfo(host, null);
+    }
+
+    /// <summary>A target followed by its MAC, whose address is not known yet: unknown, and no address.</summary>
+    public void Pending(TargetConfig t)
+    {
+        metrics.SetState(t.Name, TargetState.Unknown);
+        var next = metrics.InfoValues("", t.Mac, "", t.Firmware, t.Labels);
+        metrics.Info(t.Name, next, _info.GetValueOrDefault(t.Name));
+        _info[t.Name] = next;
+    }
+
+    /// <summary>A target followed by its MAC is at its host's address now, from <paramref name="from"/> (0: first seen).</summary>
+    public void Moved(HostMonitor host, uint from)
+    {
+        if (from == 0)
+        {
+            OnHostAdded(host);
+            return;
+        }
+        _hosts.Remove(from);
+        _hosts[host.Identity.Ip] = host;
+        metrics.Address(Name(host), Addresses.Ip(host.Identity.Ip));
         PublishInfo(host, null);
     }
 
@@ -121,10 +147,11 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
         var hostType = console?.HostType ?? previous?[2] ?? "";
         var firmware = console?.Firmware ?? (string.IsNullOrEmpty(previous?[3]) ? t.Firmware ?? "" : previous[3]);
         if (console?.Firmware is { } seen) history.Firmware(t.Name, seen, time.GetUtcNow());
-        var next = metrics.InfoValues(t.Ip.ToString(), mac, hostType, firmware, t.Labels);
+        var ip = Addresses.Ip(host.Identity.Ip);
+        var next = metrics.InfoValues(ip, mac, hostType, firmware, t.Labels);
         if (known && previous!.SequenceEqual(next)) return;
         // Its MAC, once known, is its identity in the history: a rename or a new address keeps one history.
-        if (mac.Length > 0 && (!known || previous![1] != mac)) history.Identify(t.Name, t.Ip.ToString(), mac);
+        if (mac.Length > 0 && (!known || previous![1] != mac || previous[0] != ip)) history.Identify(t.Name, ip, mac);
         metrics.Info(t.Name, next, known ? previous : null);
         _info[t.Name] = next;
     }

@@ -29,6 +29,35 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         }
     }
 
+    private Action<TargetConfig>? _moved;
+
+    /// <summary>A target followed by its MAC moved (see <see cref="AgentLoop.Moved"/>; moves before a listener came are told to it).</summary>
+    public event Action<TargetConfig>? Moved
+    {
+        add
+        {
+            lock (_gate)
+            {
+                _moved += value;
+                if (_agent is not null) _agent.Moved += value;
+            }
+        }
+        remove
+        {
+            lock (_gate)
+            {
+                _moved -= value;
+                if (_agent is not null) _agent.Moved -= value;
+            }
+        }
+    }
+
+    /// <summary>The target with the address it is at now (see <see cref="AgentLoop.Current"/>).</summary>
+    public TargetConfig? Current(TargetConfig t)
+    {
+        lock (_gate) return _agent is { } a ? a.Current(t) : t.Ip is null ? null : t;
+    }
+
     /// <inheritdoc/>
     public void Record(ScheduledProbe probe, ProbeResult result, DateTimeOffset at) => _probes.Record(probe, result, at);
 
@@ -42,7 +71,8 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             lock (_gate)
             {
                 agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => SysNet.Carrier(captureInterface) == true,
-                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface));
+                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface), NeighbourTable.IpOf);
+                if (_moved is not null) agent.Moved += _moved;
             }
             using var _ = agent;
             await agent.RunAsync(stoppingToken).ConfigureAwait(false);

@@ -22,7 +22,7 @@ public sealed record ConfigChange(
     /// <summary>The change from <paramref name="current"/> to <paramref name="next"/>.</summary>
     public static ConfigChange Between(AgentConfig current, AgentConfig next)
     {
-        static (string, System.Net.IPAddress, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac);
+        static (string, System.Net.IPAddress?, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac);
         var before = current.Targets.ToDictionary(Identity);
         var after = next.Targets.ToDictionary(Identity);
         var added = next.Targets.Where(t => !before.ContainsKey(Identity(t))).ToList();
@@ -96,7 +96,46 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
         // The signal is caught by the caller's Hangups from its start (one that came early is handed over now), or by
         // one of our own from here on.
         (hangups ?? (_own = new Hangups())).Attach(() => _ = Task.Run(() => ReloadAsync(CancellationToken.None))); // never throws: every fault is logged
+        agent.Moved += t => _ = Task.Run(() => Follow(t, CancellationToken.None));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A target followed by its MAC is at a new address (<paramref name="moved"/>'s): its probes are made anew for it and
+    /// take the old ones' places, so they follow it within one interval. Taken in turn with reloads; never throws.
+    /// </summary>
+    public async Task Follow(TargetConfig moved, CancellationToken cancel)
+    {
+        try
+        {
+            await _one.WaitAsync(cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        try
+        {
+            // A target removed (or replaced) by a reload since: nothing to follow.
+            if (_current.Targets.FirstOrDefault(t => t.Name == moved.Name) is not { } now || now.Mac != moved.Mac) return;
+            var probes = AgentHost.Probes(_current with { Targets = [(now with { Ip = moved.Ip })] }, out var problems);
+            foreach (var p in problems) log.FollowProblem(moved.Who, p);
+            var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
+            var old = ProbeSchedulingExtensions.Unschedule(registry, registry.All.Where(p => p.Target == moved.Name).Select(p => p.Key).ToList());
+            await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry, probes, time, cancel).ConfigureAwait(false);
+            _ = DisposeLater(old);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            log.FollowFailed(moved.Who, e);
+        }
+        finally
+        {
+            _one.Release();
+        }
     }
 
     /// <summary>
@@ -163,7 +202,9 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
                 log.ReloadUnchanged();
                 return true;
             }
-            var starting = next.Targets.Where(t => change.Added.Contains(t) || change.Changed.Contains(t)).ToList();
+            // Where each is now: a target followed by its MAC has its probes at the address it was last seen at, and none
+            // while that is not known (made when it is: Follow).
+            var starting = next.Targets.Where(t => change.Added.Contains(t) || change.Changed.Contains(t)).Select(t => agent.Current(t) ?? t).ToList();
             var probes = AgentHost.Probes(next with { Targets = starting }, out var problems);
             if (problems.Count > 0)
             {

@@ -52,7 +52,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     /// <summary>The targets are watched from <paramref name="now"/>: their observed time starts (at start, or added by a reload). One write for all.</summary>
     public void Watch(IEnumerable<TargetConfig> targets, DateTimeOffset now)
     {
-        var list = targets.Select(t => (t.Name, (string?)t.Ip.ToString(), t.Mac)).ToList();
+        var list = targets.Select(t => (t.Name, t.Ip?.ToString(), t.Mac)).ToList();
         if (list.Count > 0) Write(s => s.Watch(list, now));
     }
 

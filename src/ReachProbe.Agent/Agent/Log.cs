@@ -27,6 +27,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "{Target} is up but DEGRADED: {Probe} went unanswered {Misses} times in a row, though it answered before and other probes still answer (an input filter on the target?)")]
     public static partial void TargetDegraded(this ILogger log, string target, string probe, int misses);
 
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "{Target}: waiting for its MAC on the wire to learn its address; unknown until then")]
+    public static partial void AddressPending(this ILogger log, string target);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "{Target} is at {Address}: probing it there")]
+    public static partial void AddressLearned(this ILogger log, string target, string address);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "{Target} ({Mac}) moved from {From} to {To} (a new DHCP lease?): its probes follow it, its state and any open incident carry on")]
+    public static partial void AddressChanged(this ILogger log, string target, string mac, string from, string to);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "{Target} showed at {Address}, which {Other} is watched at: not followed there (two targets for one device?)")]
+    public static partial void MoveRefused(this ILogger log, string target, string address, string other);
+
     [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "{Target} answers {Probe} again: no longer degraded")]
     public static partial void TargetUndegraded(this ILogger log, string target, string probe);
 
@@ -86,6 +98,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "configuration reloaded: {Added} target(s) added, {Removed} removed, {Changed} with new probes; {Kept} unchanged keep their state")]
     public static partial void Reloaded(this ILogger log, int added, int removed, int changed, int kept);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "{Target}: following it to its new address: {Problem}")]
+    public static partial void FollowProblem(this ILogger log, string target, string problem);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Error, Message = "{Target}: its probes could not follow it to its new address")]
+    public static partial void FollowFailed(this ILogger log, string target, Exception e);
 
     [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "reload: nothing to reload: the agent was started without a configuration file (its targets came from the command line or the default gateway)")]
     public static partial void NothingToReload(this ILogger log);

@@ -47,7 +47,25 @@ public static class NeighbourTable
     /// The MAC the kernel has for <paramref name="ip"/> (a complete entry, fresh or stale), or null: the address had a
     /// host behind it at some time, which is what tells a silent host from no host at all.
     /// </summary>
-    public static string? MacOf(System.Net.IPAddress ip, string path = TablePath)
+    public static string? MacOf(System.Net.IPAddress ip, string path = TablePath) =>
+        Complete(path).Where(e => e.Ip == ip.ToString()).Select(e => e.Mac).FirstOrDefault();
+
+    /// <summary>
+    /// The address the kernel last saw <paramref name="mac"/> at (a complete entry), or null: where a target known by its
+    /// MAC alone starts, before its MAC shows on the wire. Null too when the MAC has several addresses (which is its
+    /// own is for the wire to say).
+    /// </summary>
+    public static System.Net.IPAddress? IpOf(string mac) => IpOf(mac, TablePath);
+
+    /// <inheritdoc cref="IpOf(string)"/>
+    public static System.Net.IPAddress? IpOf(string mac, string path)
+    {
+        var ips = Complete(path).Where(e => string.Equals(e.Mac, mac, StringComparison.OrdinalIgnoreCase)).Select(e => e.Ip).Distinct().ToList();
+        return ips.Count == 1 && System.Net.IPAddress.TryParse(ips[0], out var ip) ? ip : null;
+    }
+
+    // The complete entries: IP address, HW type, Flags (0x2: complete), HW address, Mask, Device.
+    private static IEnumerable<(string Ip, string Mac)> Complete(string path)
     {
         string[] lines;
         try
@@ -56,18 +74,15 @@ public static class NeighbourTable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return null;
+            yield break;
         }
-        var text = ip.ToString();
         foreach (var line in lines.Skip(1))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            // IP address, HW type, Flags (0x2: complete), HW address, Mask, Device
-            if (f.Length < 4 || f[0] != text) continue;
-            if (!int.TryParse(f[2].AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var flags) || (flags & 0x2) == 0) continue;
+            if (f.Length < 4) continue;
+            if (!f[2].StartsWith("0x", StringComparison.Ordinal) || !int.TryParse(f[2].AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var flags) || (flags & 0x2) == 0) continue;
             if (f[3] == "00:00:00:00:00:00") continue;
-            return f[3];
+            yield return (f[0], f[3]);
         }
-        return null;
     }
 }

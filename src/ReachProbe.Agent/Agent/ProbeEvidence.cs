@@ -153,7 +153,9 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
 
     private void OnResult(IEvidenceIntake intake, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
-        if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload
+        if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload (or not yet seen)
+        // An attempt at an address the target has left (it moved, followed by its MAC): says nothing about it.
+        if (probe.Address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } probed && Addresses.ToUInt(probed) != ip) return;
         // What the answer proves is the probe's row's word (ProbeType.All), never a test of the probe's type here.
         // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
         // (result="resolver_down"), and neither its answer nor its silence says anything about the target.

@@ -17,9 +17,12 @@ public sealed record ScheduledProbe(string Target, IProbe Probe, TimeSpan Interv
     /// <summary>What its answers prove about the target, from its row of the probe table (<see cref="ProbeType.All"/>).</summary>
     public AnswerProves Proves { get; init; } = AnswerProves.Receipt;
 
+    /// <summary>The target's address it probes (null when not known): a result from an address the target has left is dropped.</summary>
+    public System.Net.IPAddress? Address { get; init; }
+
     /// <summary>The probe <paramref name="spec"/> built for <paramref name="address"/>, with what its row says its answers prove.</summary>
     public static ScheduledProbe Of(string target, ProbeSpec spec, IProbe probe, System.Net.IPAddress address, TimeSpan interval, TimeSpan timeout) =>
-        new(target, probe, interval, timeout) { Proves = spec.Type.Proves(probe, address) };
+        new(target, probe, interval, timeout) { Proves = spec.Type.Proves(probe, address), Address = address };
 }
 
 /// <summary>Receives every probe result (the live agent feeds them to metrics and the verdict engine).</summary>

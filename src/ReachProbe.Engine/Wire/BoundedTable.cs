@@ -74,6 +74,13 @@ public sealed class BoundedTable<TKey, TValue> where TKey : notnull
     /// <summary>Items in the expiry queue, live and stale (for tests of the bound).</summary>
     internal int QueueLength => _order.Count;
 
+    /// <summary>Removes every entry (none is expired: nothing is reported of them).</summary>
+    public void Clear()
+    {
+        _entries.Clear();
+        _order.Clear();
+    }
+
     /// <summary>Removes an entry; true when it was there.</summary>
     public bool Remove(TKey key) => _entries.Remove(key);
 

@@ -29,22 +29,24 @@ public static partial class CaptureFilter
 
     /// <summary>
     /// The narrowest filter whose program the kernel takes, for these targets (with their MACs when known): by host up
-    /// to <see cref="MaxTerms"/> terms, else by /24 subnet up to as many, else all IP.
+    /// to <see cref="MaxTerms"/> terms, else by /24 subnet up to as many, else all IP. A target known by its MAC alone
+    /// (its address followed: it moves) is let in by its MAC, wherever its address goes.
     /// </summary>
-    public static Choice For(IEnumerable<(IPAddress Ip, string? Mac)> targets)
+    public static Choice For(IEnumerable<(IPAddress? Ip, string? Mac)> targets)
     {
         var list = targets.ToList();
-        var terms = list.SelectMany(t => t.Mac is null ? [$"host {t.Ip}"] : new[] { $"host {t.Ip}", $"ether host {t.Mac}" }).ToList();
+        var terms = list.SelectMany(t => new[] { t.Ip is null ? null : $"host {t.Ip}", t.Mac is null ? null : $"ether host {t.Mac}" }.OfType<string>()).ToList();
         if (terms.Count <= MaxTerms)
         {
             var hosts = "arp or " + string.Join(" or ", terms);
             var n = Instructions(hosts);
             if (n is >= 0 and <= KernelLimit || n == -1) return new Choice(hosts, "hosts", n);
         }
-        var nets = list.Select(t => t.Ip.GetAddressBytes()).Select(b => $"{b[0]}.{b[1]}.{b[2]}.0/24").Distinct().ToList();
+        var nets = list.Where(t => t.Ip is not null).Select(t => t.Ip!.GetAddressBytes()).Select(b => $"net {b[0]}.{b[1]}.{b[2]}.0/24").Distinct()
+            .Concat(list.Where(t => t.Ip is null && t.Mac is not null).Select(t => $"ether host {t.Mac}")).ToList();
         if (nets.Count <= MaxTerms)
         {
-            var subnets = "arp or " + string.Join(" or ", nets.Select(net => $"net {net}"));
+            var subnets = "arp or " + string.Join(" or ", nets);
             var n = Instructions(subnets);
             if (n is >= 0 and <= KernelLimit) return new Choice(subnets, "subnets", n);
         }

@@ -124,6 +124,16 @@ public sealed class HostMonitor : IEvidenceSink
     /// <summary>Entries dropped from its trackers' full tables.</summary>
     public long Evicted => _trackers.Sum(t => t.Evicted);
 
+    /// <summary>
+    /// The host now has <paramref name="ip"/> (a target followed by its MAC, after a DHCP renew): its verdict, open
+    /// incident and learned rhythm carry on; requests its trackers held for the old address are forgotten.
+    /// </summary>
+    internal void Move(uint ip)
+    {
+        Identity.Ip = ip;
+        foreach (var t in _trackers) t.Forget();
+    }
+
     internal void Observe(in DecodedFrame f)
     {
         foreach (var t in _trackers) t.Observe(f);

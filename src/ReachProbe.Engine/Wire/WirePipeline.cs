@@ -130,6 +130,72 @@ public sealed class WirePipeline
         return true;
     }
 
+    // Targets known by their MAC, whose address is learned from the wire and followed (0 until first seen).
+    private readonly Dictionary<ulong, uint> _followed = [];
+    // Moves refused because another target holds the address, each said once.
+    private readonly HashSet<(ulong, uint)> _refused = [];
+
+    /// <summary>
+    /// A followed MAC (<see cref="Follow"/>) showed at a new address: <see cref="AddressMove.From"/> is 0 the first time.
+    /// Raised after the pipeline acted — the host made at the address, or moved to it — or, when another target holds
+    /// the address (<see cref="AddressMove.Holder"/>), instead of a move (once for each MAC and address).
+    /// </summary>
+    public event Action<AddressMove>? AddressMoved;
+
+    /// <summary>
+    /// Watches the target whose MAC is <paramref name="mac"/> wherever its address goes: at <paramref name="ip"/> now
+    /// (0: not known yet; its host is made when the MAC first shows with an address). The address is learned from the
+    /// MAC's ARP (sender address and Ethernet source both its own: ARP never crosses a router) and, until it is first
+    /// known, from the source of its IPv4 frames; a later move needs its ARP (a DHCP client announces its new address,
+    /// and asks for its gateway from it). Returns the host, or null while the address is unknown.
+    /// </summary>
+    public HostMonitor? Follow(ulong mac, uint ip)
+    {
+        _followed[mac] = ip;
+        Mark(_macBits, mac);
+        return ip == 0 ? null : AddTarget(ip, mac);
+    }
+
+    /// <summary>Stops following <paramref name="mac"/> and watching its host; false when it was not followed.</summary>
+    public bool Unfollow(ulong mac)
+    {
+        if (!_followed.Remove(mac, out var ip)) return false;
+        if (ip != 0) RemoveTarget(ip);
+        return true;
+    }
+
+    /// <summary>The address a followed MAC is at now (0: not seen yet), or null when it is not followed.</summary>
+    public uint? AddressOf(ulong mac) => _followed.TryGetValue(mac, out var ip) ? ip : null;
+
+    /// <summary>How many MAC-address pairs a refused move is remembered for (each refusal is said once).</summary>
+    private const int MaxRefused = 1024;
+
+    private void FollowedAt(ulong mac, uint ip, long time)
+    {
+        if (!_followed.TryGetValue(mac, out var current) || current == ip || !IsUnicast(ip)) return;
+        var host = current == 0 ? null : _byIp.GetValueOrDefault(current);
+        if (_byIp.TryGetValue(ip, out var holder) && holder != host)
+        {
+            if (_refused.Count < MaxRefused && _refused.Add((mac, ip))) AddressMoved?.Invoke(new AddressMove(mac, current, ip, time, host, holder));
+            return;
+        }
+        _followed[mac] = ip;
+        if (host is null)
+        {
+            host = AddHost(ip);
+            SetMac(host, mac, MacSource.Configured);
+        }
+        else
+        {
+            _byIp.Remove(current);
+            _byIp[ip] = host;
+            Mark(_ipBits, ip);
+            Array.Clear(_pairCache);
+            host.Move(ip);
+        }
+        AddressMoved?.Invoke(new AddressMove(mac, current, ip, time, host, null));
+    }
+
     /// <summary>Looks up a tracked host.</summary>
     public HostMonitor? Find(uint ip) => _byIp.GetValueOrDefault(ip);
 
@@ -215,6 +281,7 @@ public sealed class WirePipeline
         if (f.Kind == FrameKind.Arp)
         {
             var spa = f.ArpSenderIp;
+            if (_followed.Count > 0 && spa != 0 && f.ArpSenderMac == f.SrcMac && _followed.ContainsKey(f.SrcMac)) FollowedAt(f.SrcMac, spa, f.Time);
             if (spa != 0 && f.ArpSenderMac != 0 && GetOrDiscover(spa) is { } sender) LearnArp(sender, f.ArpSenderMac, f.Time);
             if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
             if (f.ArpOp == 2 && spa != 0 && ((Segment.Monitor != 0 && f.ArpTargetIp == Segment.Monitor) || (Segment.MonitorMac != 0 && f.DstMac == Segment.MonitorMac)))
@@ -225,6 +292,7 @@ public sealed class WirePipeline
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 8 && f.IpSrc != f.IpDst && GetOrDiscover(f.IpDst) is { } pinged)
                 pinged.TriedByOthers = true;
             if (f.SrcMac == 0) return;
+            if (_followed.Count > 0 && _followed.TryGetValue(f.SrcMac, out var at) && at == 0 && !_sharedMacs.Contains(f.SrcMac)) FollowedAt(f.SrcMac, f.IpSrc, f.Time);
             // An echo reply from a known host's address but another MAC: a duplicate address answering pings.
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && ByIp(f.IpSrc) is { MacSource: not MacSource.None } replier
                 && replier.Identity.Mac != f.SrcMac && !_sharedMacs.Contains(f.SrcMac))
@@ -318,3 +386,11 @@ public sealed class WirePipeline
     /// <summary>True for an address a host can own: not 0.0.0.0/8, loopback, multicast or limited broadcast.</summary>
     public static bool IsUnicast(uint ip) => (ip >> 24) is not (0 or 127) && ip < 0xE000_0000;
 }
+
+/// <summary>
+/// A target followed by its MAC showed at another address: from <paramref name="From"/> (0 the first time) to
+/// <paramref name="To"/> at <paramref name="Time"/>. <paramref name="Host"/> is its host (null when refused before it had
+/// one); <paramref name="Holder"/>, when not null, is the other target that holds <paramref name="To"/>, and the move was
+/// refused.
+/// </summary>
+public readonly record struct AddressMove(ulong Mac, uint From, uint To, long Time, HostMonitor? Host, HostMonitor? Holder);

@@ -360,6 +360,69 @@ public sealed class AgentLoopTests
         new() { Name = name, Ip = IPAddress.Parse(h.Ip), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) };
 
     [Fact]
+    public void Pass_ATargetKnownByItsMac_IsFollowedToItsNewAddress_StateCarriesOn()
+    {
+        // The console by its MAC alone: its address is learned from its first frame and followed when a DHCP renew moves
+        // it (a gratuitous ARP from the new address, and its traffic from there on). The router pings it every second.
+        var renewed = new LanHost("198.18.0.28", LabConsole.Mac);
+        var s = new Scenario("follow");
+        Ping(s, LabRouter, LabConsole, 7, 1, 20, 1.0, _ => true);
+        Scenarios.DnsClient(s, LabConsole, LabRouter, 0.5, 20, 2, _ => true, "store.lab");
+        s.Add(20.2, Frames.GratuitousArp(renewed));
+        Ping(s, LabRouter, renewed, 7, 21, 40, 1.0, _ => true);
+        Scenarios.DnsClient(s, renewed, LabRouter, 20.5, 40, 2, _ => true, "store.lab");
+        var clock = new FakeTimeProvider(T0);
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var log = new LogLines();
+        var config = new AgentConfig
+        {
+            History = null,
+            Targets = [new TargetConfig { Name = "console", Mac = LabConsole.Mac, Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }],
+        };
+        using var agent = AgentLoop.Create(config, "lab0", _ => new ReplaySource(s, clock), () => true, null, null, new AgentMetrics(registry), log, clock);
+        var moves = new List<TargetConfig>();
+        agent.Moved += moves.Add;
+        string Metrics()
+        {
+            using var m = new MemoryStream();
+            registry.CollectAndExportAsTextAsync(m).GetAwaiter().GetResult();
+            return System.Text.Encoding.UTF8.GetString(m.ToArray());
+        }
+        var states = new List<(double, TargetState)>();
+        void Until(double until)
+        {
+            for (var t = (clock.GetUtcNow() - T0).TotalSeconds; t <= until + 1e-9; t = Math.Round(t + 0.05, 6))
+            {
+                clock.SetUtcNow(T0 + TimeSpan.FromSeconds(t));
+                agent.Loop.Pass(clock.GetUtcNow());
+                var state = agent.Host("console")?.Verdict.State ?? TargetState.Unknown;
+                if (states.Count == 0 || states[^1].Item2 != state) states.Add((t, state));
+            }
+        }
+        Until(0.3);
+        Assert.Null(agent.Host("console"));
+        Assert.Contains("reachprobe_target_state{target=\"console\",state=\"unknown\"} 1", Metrics());
+        Assert.Contains("waiting for its MAC on the wire", string.Join("\n", log.Messages));
+        Until(19);
+        Assert.Equal(IPAddress.Parse(LabConsole.Ip), Assert.Single(moves).Ip);
+        var host = agent.Host("console")!;
+        Assert.Equal(TargetState.Up, host.Verdict.State);
+        Assert.Contains("reachprobe_target_address{target=\"console\",address=\"198.18.0.27\",family=\"ipv4\"} 1", Metrics());
+        Until(40);
+        Assert.Equal([IPAddress.Parse(LabConsole.Ip), renewed.Address], moves.Select(m => m.Ip));
+        Assert.Same(host, agent.Host("console"));
+        Assert.Null(agent.Host(IPAddress.Parse(LabConsole.Ip)));
+        Assert.Equal([TargetState.Unknown, TargetState.Up], states.Select(x => x.Item2)); // no down for the address it left, no second unknown
+        Assert.Empty(host.Verdict.Incidents);
+        var metrics = Metrics();
+        Assert.Contains("reachprobe_target_address{target=\"console\",address=\"198.18.0.28\",family=\"ipv4\"} 1", metrics);
+        Assert.DoesNotContain("address=\"198.18.0.27\"", metrics);
+        Assert.Contains("reachprobe_target_address_changes_total{target=\"console\"} 1", metrics);
+        Assert.Contains("ip=\"198.18.0.28\",mac=\"02:00:00:00:00:27\"", metrics);
+        Assert.Single(log.Messages, m => m.Contains("moved from 198.18.0.27 to 198.18.0.28", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Reconfigure_AddsATarget_UnchangedOneKeepsItsState()
     {
         bool Hears(double t) => t < 20;

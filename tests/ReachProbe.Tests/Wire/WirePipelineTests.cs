@@ -206,3 +206,123 @@ public class WirePipelineTests
         Assert.Single(p.Find(Ip(GameConsole.Ip))!.Verdict.Incidents);
     }
 }
+
+/// <summary>A target known by its MAC: its address is learned from the wire and followed (issue 19, item 3).</summary>
+public class WirePipelineFollowTests
+{
+    private readonly PacketClock _clock = new();
+    private static readonly LanHost Moved = new("192.168.1.28", GameConsole.Mac);
+    private readonly List<AddressMove> _moves = [];
+
+    private WirePipeline Watching()
+    {
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong>());
+        p.AddressMoved += _moves.Add;
+        return p;
+    }
+
+    private void Feed(WirePipeline p, byte[] frame, double at)
+    {
+        _clock.Now = At(at);
+        p.Process(LinkKind.Ethernet, frame, At(at));
+    }
+
+    [Fact]
+    public void Follow_UnknownAddress_IsLearnedFromTheFirstFrameOfItsMac()
+    {
+        var p = Watching();
+        Assert.Null(p.Follow(Mac(GameConsole.Mac), 0));
+        Assert.Empty(p.Hosts);
+        Feed(p, Frames.Udp(Pc, Router, 5000, 53, [1]), 0); // another MAC: nothing learned
+        Feed(p, Frames.Udp(GameConsole, Router, 5000, 53, [1]), 1);
+        var host = Assert.Single(p.Hosts);
+        Assert.Equal((Ip(GameConsole.Ip), Mac(GameConsole.Mac), MacSource.Configured), (host.Identity.Ip, host.Identity.Mac, host.MacSource));
+        Assert.Equal(new AddressMove(Mac(GameConsole.Mac), 0, Ip(GameConsole.Ip), At(1), host, null), Assert.Single(_moves));
+        Assert.Equal(Ip(GameConsole.Ip), p.AddressOf(Mac(GameConsole.Mac)));
+    }
+
+    [Fact]
+    public void Follow_ItsGratuitousArpFromANewAddress_MovesTheSameHost_WithItsVerdict()
+    {
+        var p = Watching();
+        var host = p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip))!;
+        Feed(p, Frames.EchoRequest(Pc, GameConsole, 1, 1), 0);
+        Feed(p, Frames.EchoReply(GameConsole, Pc, 1, 1), 0.01);
+        var verdict = host.Verdict;
+        var state = verdict.State;
+        Feed(p, Frames.GratuitousArp(Moved), 2);
+        Assert.Same(host, p.Find(Ip(Moved.Ip)));
+        Assert.Null(p.Find(Ip(GameConsole.Ip)));
+        Assert.Equal(Ip(Moved.Ip), host.Identity.Ip);
+        Assert.Same(verdict, host.Verdict);
+        Assert.Equal(state, host.Verdict.State);
+        Assert.Equal((Ip(GameConsole.Ip), Ip(Moved.Ip)), (_moves[^1].From, _moves[^1].To));
+        // Its frames at the new address are its own: an echo reply there proves receipt as before.
+        var answered = 0;
+        host.EvidenceObserved += (_, e) => answered += e.Kind == EvidenceKind.EchoAnswered ? 1 : 0;
+        Feed(p, Frames.EchoRequest(Pc, Moved, 1, 2), 3);
+        Feed(p, Frames.EchoReply(Moved, Pc, 1, 2), 3.01);
+        Assert.Equal(1, answered);
+    }
+
+    [Fact]
+    public void Follow_RequestsToTheAddressItLeft_AreForgotten_NotUnanswered()
+    {
+        var p = Watching();
+        var host = p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip))!;
+        var unanswered = new List<EvidenceKind>();
+        host.EvidenceObserved += (_, e) => { if (e.Kind is EvidenceKind.EchoUnanswered or EvidenceKind.ArpForTargetUnanswered) unanswered.Add(e.Kind); };
+        Feed(p, Frames.EchoRequest(Pc, GameConsole, 1, 1), 0);
+        Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0.1);
+        Feed(p, Frames.GratuitousArp(Moved), 0.5);
+        p.Advance(At(30));
+        Assert.Empty(unanswered);
+        // Requests to the new address still count.
+        Feed(p, Frames.EchoRequest(Pc, Moved, 1, 2), 31);
+        p.Advance(At(60));
+        Assert.Equal([EvidenceKind.EchoUnanswered], unanswered);
+    }
+
+    [Fact]
+    public void Follow_AMoveNeedsItsArp_NotAnIPv4SourceNorAnArpItRelays()
+    {
+        var p = Watching();
+        var host = p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip))!;
+        // Its IPv4 frames with another source (it forwards, or a spoofer's reflection) do not move it: ARP never crosses a router.
+        Feed(p, Frames.Udp(Moved, Router, 5000, 53, [1]), 1);
+        // Nor does an ARP whose sender MAC is not the frame's source (relayed, or forged by another card).
+        var relayed = Frames.GratuitousArp(Moved);
+        Array.Copy(Frames.GratuitousArp(Pc), 6, relayed, 6, 6); // the Ethernet source: the PC's MAC
+        Feed(p, relayed, 2);
+        Assert.Equal(Ip(GameConsole.Ip), host.Identity.Ip);
+        Assert.Empty(_moves);
+    }
+
+    [Fact]
+    public void Follow_ToAnotherTargetsAddress_IsRefused_AndSaidOnce()
+    {
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(Moved.Ip)] = 0 });
+        p.AddressMoved += _moves.Add;
+        var host = p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip))!;
+        var other = p.Find(Ip(Moved.Ip))!;
+        Feed(p, Frames.GratuitousArp(Moved), 1);
+        Feed(p, Frames.GratuitousArp(Moved), 2);
+        Assert.Equal(Ip(GameConsole.Ip), host.Identity.Ip);
+        var refused = Assert.Single(_moves);
+        Assert.Same(other, refused.Holder);
+        Assert.Same(host, refused.Host);
+    }
+
+    [Fact]
+    public void Unfollow_DropsItsHost()
+    {
+        var p = Watching();
+        p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip));
+        Assert.True(p.Unfollow(Mac(GameConsole.Mac)));
+        Assert.Empty(p.Hosts);
+        Feed(p, Frames.GratuitousArp(Moved), 1);
+        Assert.Empty(p.Hosts);
+        Assert.Empty(_moves);
+        Assert.Null(p.AddressOf(Mac(GameConsole.Mac)));
+    }
+}

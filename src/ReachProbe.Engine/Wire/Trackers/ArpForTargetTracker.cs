@@ -19,6 +19,13 @@ public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sin
     public override long Evicted => _pending.Evicted + _repliedTo.Evicted;
 
     /// <inheritdoc/>
+    public override void Forget()
+    {
+        _pending.Clear();
+        _repliedTo.Clear();
+    }
+
+    /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
         if (f.Kind != FrameKind.Arp) return;

@@ -18,6 +18,12 @@ public sealed class ArpFromTargetTracker(TargetIdentity target, IEvidenceSink si
     public override long Evicted => _asked.Evicted;
 
     /// <inheritdoc/>
+    public override void Forget()
+    {
+        _asked.Clear();
+    }
+
+    /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
         if (f.Kind != FrameKind.Arp) return;

@@ -19,6 +19,12 @@ public sealed class DnsRepeatTracker(TargetIdentity target, IEvidenceSink sink, 
     public override long Evicted => _queries.Evicted;
 
     /// <inheritdoc/>
+    public override void Forget()
+    {
+        _queries.Clear();
+    }
+
+    /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
         if (f.Transport != TransportKind.Dns) return;

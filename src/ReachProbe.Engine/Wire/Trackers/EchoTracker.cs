@@ -15,6 +15,13 @@ public sealed class EchoTracker(TargetIdentity target, IEvidenceSink sink, Verdi
     public override long Evicted => _pending.Evicted + _answered.Evicted;
 
     /// <inheritdoc/>
+    public override void Forget()
+    {
+        _pending.Clear();
+        _answered.Clear();
+    }
+
+    /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
         if (f.Transport != TransportKind.IcmpEcho) return;

@@ -5,8 +5,8 @@ namespace ReachProbe.Wire.Trackers;
 /// <summary>What a tracker knows of the host it watches (the MAC is learned from the wire) and of the segment it is on.</summary>
 public sealed class TargetIdentity(uint ip, Segment? segment = null)
 {
-    /// <summary>IPv4 address, host order.</summary>
-    public uint Ip { get; } = ip;
+    /// <summary>IPv4 address, host order (a target followed by its MAC moves: <see cref="HostMonitor.Move"/>).</summary>
+    public uint Ip { get; internal set; } = ip;
 
     /// <summary>MAC address, 0 until learned.</summary>
     public ulong Mac { get; set; }
@@ -84,6 +84,12 @@ public abstract class SignatureTracker(TargetIdentity target, IEvidenceSink sink
 
     /// <summary>Lets time pass: requests older than their timeout are settled.</summary>
     public virtual void Expire(long now) { }
+
+    /// <summary>
+    /// The host moved to another address: requests to (or from) the old one are forgotten, not settled — the host left
+    /// that address, so their going unanswered says nothing about whether it listens.
+    /// </summary>
+    public virtual void Forget() { }
 
     /// <summary>Entries dropped from full tables.</summary>
     public virtual long Evicted => 0;

@@ -27,6 +27,14 @@ public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink si
     public override long Evicted => _conns.Evicted + _inbound.Evicted + _early.Evicted;
 
     /// <inheritdoc/>
+    public override void Forget()
+    {
+        _conns.Clear();
+        _inbound.Clear();
+        _early.Clear();
+    }
+
+    /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
         if (f.Transport != TransportKind.Tcp) return;
