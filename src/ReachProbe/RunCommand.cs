@@ -133,7 +133,7 @@ internal static class RunCommand
         }
         var captureInterface = AgentHost.CaptureInterface(config);
         var probes = AgentHost.Probes(config, out var problems);
-        if (captureInterface is null) problems.Add("$.interface: no interface faces the targets (and there is no default route): set \"interface\"");
+        if (captureInterface is null) problems.Add("$.interface: no interface faces the targets (and there is no default route, nor just one LAN interface): set \"interface\" (--interface NAME)");
         if (problems.Count > 0)
         {
             foreach (var p in problems) stderr.WriteLine($"reachprobe: {configPath ?? "command line"}: {p}");

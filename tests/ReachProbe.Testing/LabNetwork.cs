@@ -370,7 +370,25 @@ public sealed partial class LabNetwork : IDisposable
     }
 
     /// <summary>The console announces itself (gratuitous ARP), as after its connection test.</summary>
-    public void GratuitousArp() => Run("ip", "netns", "exec", Console, "arping", "-U", "-c", "1", "-I", "c0", ConsoleIp);
+    public void GratuitousArp() => GratuitousArp(ConsoleAddress);
+
+    private void GratuitousArp(string address) => Run("ip", "netns", "exec", Console, "arping", "-U", "-c", "1", "-I", "c0", address);
+
+    /// <summary>The console's address now (<see cref="ConsoleIp"/> until <see cref="MoveConsole"/>).</summary>
+    public string ConsoleAddress { get; private set; } = ConsoleIp;
+
+    /// <summary>
+    /// A DHCP renew that hands the console another address: the old one goes, the new one comes (same /24, same MAC),
+    /// and the console announces it with a gratuitous ARP, as a DHCP client does once its lease is bound.
+    /// </summary>
+    public void MoveConsole(string address)
+    {
+        Run("ip", "-n", Console, "addr", "del", $"{ConsoleAddress}/24", "dev", "c0");
+        Run("ip", "-n", Console, "addr", "add", $"{address}/24", "dev", "c0");
+        ConsoleAddress = address;
+        // Not waited for: arping -c 1 lingers a second for replies a gratuitous ARP never gets.
+        Start("ip", "netns", "exec", Console, "arping", "-U", "-c", "1", "-I", "c0", address);
+    }
 
     /// <summary>
     /// Random loss of frames arriving at the console (nftables numgen at netdev ingress). netem would be the usual tool,

@@ -16,13 +16,30 @@ public static class AgentHost
     /// <summary>The default gateway of the main routing table (/proc/net/route), or null.</summary>
     public static IPAddress? DefaultGateway() => SysNet.DefaultRoutes().FirstOrDefault(r => r.Gateway is not null).Gateway;
 
-    /// <summary>The interface to capture on: configured, else the one on the first target's subnet, else the default route's.</summary>
+    /// <summary>
+    /// The interface to capture on: configured, else the one on the first target's subnet, else the default route's,
+    /// else — targets known by their MAC alone name no subnet — the machine's one LAN interface (up, not loopback, with
+    /// an IPv4 address), when it has just one.
+    /// </summary>
     public static string? CaptureInterface(AgentConfig config)
     {
         if (config.Interface is not null) return config.Interface;
         foreach (var t in config.Targets)
             if (t.Ip is not null && NetworkPath.Find(t.Ip, null, out _) is { } path) return path.Interface;
-        return SysNet.DefaultRoutes() is [var first, ..] ? first.Interface : null;
+        if (SysNet.DefaultRoutes() is [var first, ..]) return first.Interface;
+        try
+        {
+            var lans = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up
+                    && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback
+                    && n.GetIPProperties().UnicastAddresses.Any(a => a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
+                .Select(n => n.Name).ToList();
+            return lans is [var only] ? only : null;
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

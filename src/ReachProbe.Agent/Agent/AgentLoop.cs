@@ -119,7 +119,7 @@ public sealed partial class AgentLoop : IDisposable
         else
         {
             _metrics.AddressChanges(t.Name, 1);
-            _log.AddressChanged(t.Name, t.Mac ?? "", Addresses.Ip(move.From), to);
+            _log.AddressChanged(t.Name == t.Mac ? t.Name : $"{t.Name} ({t.Mac})", Addresses.Ip(move.From), to);
         }
         var now = t with { Ip = address };
         lock (_moves)

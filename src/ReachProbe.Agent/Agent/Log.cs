@@ -33,8 +33,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "{Target} is at {Address}: probing it there")]
     public static partial void AddressLearned(this ILogger log, string target, string address);
 
-    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "{Target} ({Mac}) moved from {From} to {To} (a new DHCP lease?): its probes follow it, its state and any open incident carry on")]
-    public static partial void AddressChanged(this ILogger log, string target, string mac, string from, string to);
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "{Target} moved from {From} to {To} (a new DHCP lease?): its probes follow it, its state and any open incident carry on")]
+    public static partial void AddressChanged(this ILogger log, string target, string from, string to);
 
     [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "{Target} showed at {Address}, which {Other} is watched at: not followed there (two targets for one device?)")]
     public static partial void MoveRefused(this ILogger log, string target, string address, string other);

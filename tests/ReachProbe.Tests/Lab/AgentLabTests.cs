@@ -57,6 +57,59 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         PromtoolAccepts(metrics);
     }
 
+    [Fact]
+    public void Run_ConsoleByItsMacAlone_UpFollowedThroughADhcpRenew_ThenDeafThenDown()
+    {
+        const string Target = LabNetwork.ConsoleMac;
+        LabNet.StartAgent(["--target", Target, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        WaitForAgent();
+        WaitForMetric(Regex.Escape($"reachprobe_target_address{{target=\"{Target}\",address=\"198.18.0.27\",family=\"ipv4\"}} 1"), TimeSpan.FromSeconds(5));
+
+        // A renew moves it to .28: followed within one probe interval (1 s) — the new address on /metrics, its probes
+        // answered there — and it stays up throughout.
+        // Results of attempts at the address it left are dropped, not counted: the first answer counted after the move was
+        // seen is one at the new address.
+        long before = 0;
+        var watch = Stopwatch.StartNew();
+        LabNet.MoveConsole("198.18.0.28");
+        TimeSpan? moved = null, answered = null;
+        var path = new List<string?>();
+        while (watch.Elapsed < TimeSpan.FromSeconds(5) || answered is null && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var m = Metrics() ?? "";
+            if (moved is null && m.Contains($"reachprobe_target_address{{target=\"{Target}\",address=\"198.18.0.28\",family=\"ipv4\"}} 1", StringComparison.Ordinal))
+            {
+                moved = watch.Elapsed;
+                before = AnsweredIcmp(Target);
+            }
+            else if (moved is not null && answered is null && AnsweredIcmp(Target) > before) answered = watch.Elapsed;
+            if (State() is var s && (path.Count == 0 || path[^1] != s)) path.Add(s);
+            Thread.Sleep(50);
+        }
+        Output.WriteLine($"after the renew: the new address on /metrics in {moved?.TotalMilliseconds:0} ms, its ICMP probe answered there in {answered?.TotalMilliseconds:0} ms (interval 1 s); states: {string.Join(", ", path)}");
+        Assert.NotNull(moved);
+        Assert.NotNull(answered); // its probes followed it
+        Assert.Equal(["up"], path);
+        var metrics = Metrics()!;
+        Assert.DoesNotContain("address=\"198.18.0.27\"", metrics);
+        Assert.Contains($"reachprobe_target_address_changes_total{{target=\"{Target}\"}} 1", metrics);
+        Assert.Contains("ip=\"198.18.0.28\",mac=\"02:00:00:00:00:27\"", metrics);
+        Assert.True(LogHas("moved from 198.18.0.27 to 198.18.0.28"), "the move was not logged");
+
+        LabNet.MakeDeaf();
+        path = WaitFor("deaf", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("down", path);
+        LabNet.LinkDown();
+        WaitFor("down", TimeSpan.FromSeconds(10));
+        metrics = Metrics()!;
+        Assert.Contains($"reachprobe_target_state_changes_total{{target=\"{Target}\",state=\"deaf\"}} 1", metrics);
+        Assert.DoesNotContain($"reachprobe_target_state_changes_total{{target=\"{Target}\",state=\"unknown\"}}", metrics);
+    }
+
+    private long AnsweredIcmp(string target) =>
+        Regex.Match(Metrics() ?? "", Regex.Escape($"reachprobe_probes_total{{target=\"{target}\",probe=\"icmp\",result=\"answered\"}} ") + "(\\d+)") is { Success: true } m
+            ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
     private void PromtoolAccepts(string metrics)
     {
         var promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists);
