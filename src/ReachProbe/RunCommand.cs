@@ -17,7 +17,7 @@ internal static class RunCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var config = Values.Path("--config", "JSON configuration (example: config/reachprobe.json)");
-        var targets = Values.HostTargets("--target", "monitor this host with the default probes (repeatable): its IPv4 address, or its MAC (its address is then learned from the wire and followed); default: the gateway");
+        var targets = Values.HostTargets("--target", "monitor this host with the default probes (repeatable): its IPv4 address, its host name (resolved on its TTL), or its MAC (its address learned from the wire and followed); default: the gateway");
         var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default {ProbeSpec.DefaultInterval.TotalSeconds}, {Interval.Text})");
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
@@ -47,7 +47,7 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string? configPath, List<(IPAddress? Ip, string? Mac)> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
+    private static async Task<int> RunAsync(string? configPath, List<(IPAddress? Ip, string? Mac, string? Host)> targets, double? interval, IReadOnlyList<ProbeSpec>? probeList, double? timeoutSeconds,
         IPEndPoint? listen, string? iface, string? history, string? logFormat, bool check, TextWriter stdout, TextWriter stderr)
     {
         // Caught from here: a SIGHUP before the agent can reload (a unit reloaded as it starts) waits for it.
@@ -105,8 +105,8 @@ internal static class RunCommand
         if (targets.Count > 0)
         {
             var list = new List<TargetConfig>();
-            foreach (var (ip, mac) in targets)
-                list.Add(new TargetConfig { Name = ip?.ToString() ?? mac!, Ip = ip, Mac = mac, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
+            foreach (var (ip, mac, hostName) in targets)
+                list.Add(new TargetConfig { Name = ip?.ToString() ?? hostName ?? mac!, Ip = ip, Mac = mac, Host = hostName, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
             config = config with { Targets = list };
         }
         else
@@ -131,7 +131,14 @@ internal static class RunCommand
                 + "or use the systemd unit, which grants them (AmbientCapabilities)");
             return CommandLine.Usage;
         }
-        var captureInterface = AgentHost.CaptureInterface(config);
+        // Host names resolve before anything starts: a name that does not is a mistake to say now, not an unknown target.
+        var (resolved, unresolved) = await HostResolver.ResolveAllAsync(config.Targets, config.Resolver, CancellationToken.None).ConfigureAwait(false);
+        if (unresolved.Count > 0)
+        {
+            foreach (var p in unresolved) stderr.WriteLine($"reachprobe: {p}");
+            return CommandLine.Usage;
+        }
+        var captureInterface = AgentHost.CaptureInterface(config with { Targets = config.Targets.Select(t => resolved.TryGetValue(t.Name, out var a) ? t with { Ip = a } : t).ToList() });
         var probes = AgentHost.Probes(config, out var problems);
         if (captureInterface is null) problems.Add("$.interface: no interface faces the targets (and there is no default route, nor just one LAN interface): set \"interface\" (--interface NAME)");
         if (problems.Count > 0)
@@ -142,7 +149,8 @@ internal static class RunCommand
         }
         // At a venue the list is a thousand names: the first few and how many more (the metrics list them all).
         const int Named = 8;
-        var names = config.Targets.Take(Named).Select(t => t.Ip is null ? $"{t.Who}, its address learned from the wire" : t.Who);
+        var names = config.Targets.Take(Named).Select(t => t.Host is not null && resolved.TryGetValue(t.Name, out var at) ? $"{t.Who} at {at}"
+            : t.Ip is null ? $"{t.Who}, its address learned from the wire" : t.Who);
         var more = config.Targets.Count > Named
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";
         var where = $"{string.Join(", ", names)}{more} on {captureInterface}";
@@ -162,7 +170,7 @@ internal static class RunCommand
         // SIGHUP re-reads the file; with targets from the command line (or no file) there is nothing to re-read, and the
         // signal must still not end the agent (systemd counts a death by SIGHUP as a clean stop: no restart).
         Func<AgentConfig>? reload = fromFile ? () => WithGateway(Overrides(AgentConfig.Load(configPath!))) : null;
-        using var host = AgentHost.Build(config, captureInterface!, probes, reload, hangups: hangups);
+        using var host = AgentHost.Build(config, captureInterface!, probes, reload, hangups: hangups, resolved: resolved);
         try
         {
             await host.RunAsync().ConfigureAwait(false);

@@ -22,13 +22,13 @@ internal static class Values
     };
 
     /// <summary>A host's IPv4 address (dotted decimal, unicast), repeatable.</summary>
-    public static Option<List<(IPAddress? Ip, string? Mac)>> HostTargets(string flag, string help) => new(flag)
+    public static Option<List<(IPAddress? Ip, string? Mac, string? Host)>> HostTargets(string flag, string help) => new(flag)
     {
         Description = help,
-        HelpName = "IP|MAC",
+        HelpName = "IP|MAC|HOST",
         CustomParser = r =>
         {
-            var list = new List<(IPAddress?, string?)>();
+            var list = new List<(IPAddress?, string?, string?)>();
             foreach (var token in r.Tokens)
             {
                 // A MAC (six hex pairs) is a device whose address is learned from the wire and followed.
@@ -39,7 +39,19 @@ internal static class Values
                         r.AddError($"{flag} '{Quote.Clip(token.Value)}' {macProblem}");
                         return list;
                     }
-                    if (!list.Contains((null, Addresses.Mac(mac)))) list.Add((null, Addresses.Mac(mac)));
+                    if (!list.Contains((null, Addresses.Mac(mac), null))) list.Add((null, Addresses.Mac(mac), null));
+                    continue;
+                }
+                // A host name (a letter in it, no colon): resolved at start and on its TTL.
+                if (token.Value.Any(char.IsAsciiLetter) && !token.Value.Contains(':', StringComparison.Ordinal))
+                {
+                    if (!Addresses.TryParseHostName(token.Value, out var nameProblem))
+                    {
+                        r.AddError($"{flag} '{Quote.Clip(token.Value)}' {nameProblem}");
+                        return list;
+                    }
+                    var host = token.Value.TrimEnd('.').ToLowerInvariant();
+                    if (!list.Contains((null, null, host))) list.Add((null, null, host));
                     continue;
                 }
                 if (!Addresses.TryParseHostIp(token.Value, out var ip, out var problem))
@@ -47,7 +59,7 @@ internal static class Values
                     r.AddError($"{flag} '{Quote.Clip(token.Value)}' {problem}{(token.Value.Contains(':', StringComparison.Ordinal) ? " (nor a MAC address, aa:bb:cc:dd:ee:ff)" : "")}");
                     return list;
                 }
-                if (!list.Contains((Addresses.ToIPAddress(ip), null))) list.Add((Addresses.ToIPAddress(ip), null));
+                if (!list.Contains((Addresses.ToIPAddress(ip), null, null))) list.Add((Addresses.ToIPAddress(ip), null, null));
             }
             return list;
         },

@@ -22,8 +22,14 @@ public sealed record TargetConfig
     /// </summary>
     public string? Mac { get; init; }
 
-    /// <summary>How it is named in a sentence: its name, with its address (or MAC) when that is not its name.</summary>
-    public string Who => Ip is { } ip ? (Name == ip.ToString() ? Name : $"{Name} ({ip})") : (Name == Mac ? Name : $"{Name} ({Mac})");
+    /// <summary>
+    /// Its host name (ps5.lan), or null: resolved at start (one that does not resolve stops the agent) and again on its
+    /// record's TTL, the target moving with its address (<see cref="HostResolver"/>).
+    /// </summary>
+    public string? Host { get; init; }
+
+    /// <summary>How it is named in a sentence: its name, with its address (or host name, or MAC) when that is not its name.</summary>
+    public string Who => (Ip?.ToString() ?? Host ?? Mac) is { } id && id != Name ? $"{Name} ({id})" : Name;
     /// <summary>Probes to run.</summary>
     public required IReadOnlyList<ProbeSpec> Probes { get; init; }
     /// <summary>Time between probes.</summary>
@@ -60,6 +66,9 @@ public sealed record AgentConfig
     public VerdictOptions Thresholds { get; init; } = new();
     /// <summary>Default history database.</summary>
     public static string DefaultHistory => ReachProbe.History.HistoryStore.DefaultPath;
+
+    /// <summary>The DNS server that resolves targets' host names and answers "dns" probes; null for the system's (/etc/resolv.conf).</summary>
+    public IPAddress? Resolver { get; init; }
 
     /// <summary>Incident history database (SQLite); null to keep no history.</summary>
     public string? History { get; init; } = DefaultHistory;
@@ -191,7 +200,7 @@ public sealed record AgentConfig
 
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "maxTargets", "capture", "thresholds", "defaults", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "maxTargets", "resolver", "capture", "thresholds", "defaults", "targets");
         var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
         var targetCount = root.GetSection("targets").GetChildren().Count();
         if (targetCount > maxTargets)
@@ -207,6 +216,12 @@ public sealed record AgentConfig
             else problems.Add($"$.listen: '{Quote.Clip(listen)}' is not ADDRESS:PORT (e.g. 0.0.0.0:{DefaultPort})");
         }
         if (Value(root, "interface") is { } iface) config = config with { Interface = iface };
+        if (Value(root, "resolver") is { } resolver)
+        {
+            // A local resolver (127.0.0.53, systemd-resolved's) is a resolver too: loopback is allowed here.
+            if (Addresses.TryParseIp(resolver, out var rv) && rv != 0 && rv < 0xE000_0000) config = config with { Resolver = Addresses.ToIPAddress(rv) };
+            else problems.Add($"$.resolver: '{Quote.Clip(resolver)}' is not the IPv4 address of a DNS server (such as 192.168.1.1, or 127.0.0.53 for systemd-resolved)");
+        }
         var history = root.GetSection("history");
         if (history.Exists()) config = config with { History = string.IsNullOrEmpty(history.Value) || history.Value == "none" ? null : history.Value };
         if (Value(root, "logLevel") is { } lv)
@@ -263,11 +278,19 @@ public sealed record AgentConfig
                 problems.Add($"{path}: must be an object");
                 continue;
             }
-            Known(t, path, problems, "name", "ip", "mac", "probes", "intervalSeconds", "timeoutSeconds", "firmware", "labels");
+            Known(t, path, problems, "name", "ip", "mac", "host", "probes", "intervalSeconds", "timeoutSeconds", "firmware", "labels");
             IPAddress? ip = null;
+            string? host = null;
+            if (Value(t, "host") is { } hostText)
+            {
+                if (Addresses.TryParseHostName(hostText, out var problem)) host = hostText.TrimEnd('.').ToLowerInvariant();
+                else problems.Add($"{path}.host: '{Quote.Clip(hostText)}' {problem}");
+                if (Value(t, "ip") is not null) problems.Add($"{path}: give its \"host\" or its \"ip\", not both (a host name's address is what it resolves to)");
+            }
             if (Value(t, "ip") is not { } ipText)
             {
-                if (Value(t, "mac") is null) problems.Add($"{path}: give its \"ip\", its \"mac\" (its address is then learned from the wire and followed), or both");
+                if (Value(t, "mac") is null && Value(t, "host") is null)
+                    problems.Add($"{path}: give its \"ip\", its \"host\" name, or its \"mac\" (its address is then learned from the wire and followed)");
             }
             else if (Addresses.TryParseHostIp(ipText, out var ipv, out var problem)) ip = Addresses.ToIPAddress(ipv);
             else problems.Add($"{path}.ip: '{Quote.Clip(ipText)}' {problem}");
@@ -288,13 +311,14 @@ public sealed record AgentConfig
             var firmware = Value(t, "firmware");
             if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
             var labels = Labels(t, path, problems);
-            if (ip is null && mac is null || probes is null) continue;
-            targets.Add(new TargetConfig { Name = string.IsNullOrEmpty(name) ? ip?.ToString() ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
+            if (ip is null && mac is null && host is null || probes is null) continue;
+            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? ip?.ToString() ?? host ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
         }
         var labelNames = targets.SelectMany(t => t.Labels.Keys).Distinct().Count();
         if (labelNames > MaxLabelNames) problems.Add($"$.targets: {labelNames} different label names, more than {MaxLabelNames}: each is a label of reachprobe_target_info");
         foreach (var dup in targets.GroupBy(t => t.Name).Where(g => g.Count() > 1)) problems.Add($"$.targets: name '{Quote.Clip(dup.Key)}' is used {dup.Count()} times");
         foreach (var dup in targets.Where(t => t.Ip is not null).GroupBy(t => t.Ip).Where(g => g.Count() > 1)) problems.Add($"$.targets: ip {dup.Key} is listed {dup.Count()} times");
+        foreach (var dup in targets.Where(t => t.Host is not null).GroupBy(t => t.Host).Where(g => g.Count() > 1)) problems.Add($"$.targets: host {dup.Key} is listed {dup.Count()} times");
         foreach (var dup in targets.Where(t => t.Mac is not null).GroupBy(t => t.Mac).Where(g => g.Count() > 1)) problems.Add($"$.targets: mac {dup.Key} is listed {dup.Count()} times: one device is one target");
         return config with { Targets = targets };
     }

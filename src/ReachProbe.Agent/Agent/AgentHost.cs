@@ -58,6 +58,7 @@ public static class AgentHost
             var env = new ProbeEnvironment
             {
                 Interface = config.Interface,
+                DnsServer = config.Resolver,
                 ExpectedMac = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? Addresses.ToPhysicalAddress(mac) : null,
             };
             foreach (var spec in t.Probes)
@@ -78,8 +79,9 @@ public static class AgentHost
     /// <param name="args">Host arguments.</param>
     /// <param name="hangups">SIGHUP as caught since the command started; null: SIGHUP reloads once the host has started
     /// when <paramref name="reload"/> is given, and is left to the runtime (it ends the process) otherwise.</param>
+    /// <param name="resolved">Where each target known by a host name starts: its name resolved at start (<see cref="HostResolver.ResolveAllAsync"/>).</param>
     public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, Func<AgentConfig>? reload = null, string[]? args = null,
-        Hangups? hangups = null)
+        Hangups? hangups = null, IReadOnlyDictionary<string, IPAddress>? resolved = null)
     {
         var builder = Host.CreateApplicationBuilder(args ?? []);
         builder.Services.AddSystemd();
@@ -106,10 +108,12 @@ public static class AgentHost
         // First, so an address that cannot be bound stops the agent before it writes anything (history, capture).
         builder.Services.AddHostedService(sp => new MetricsEndpoint(config.Listen, registry, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new AgentService(config, captureInterface, metrics,
-            sp.GetRequiredService<ILogger<AgentService>>(), time, sp.GetRequiredService<IHostApplicationLifetime>()));
+            sp.GetRequiredService<ILogger<AgentService>>(), time, sp.GetRequiredService<IHostApplicationLifetime>(), resolved));
         builder.Services.AddSingleton<IProbeResultSink>(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentService>());
         builder.Services.AddProbeScheduler(probes, time);
+        if (config.Targets.Any(t => t.Host is not null) || reload is not null)
+            builder.Services.AddHostedService(sp => new HostResolver(sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ILogger<HostResolver>>(), time));
         if (reload is not null || hangups is not null)
             builder.Services.AddHostedService(sp => new ConfigReloader(reload, config, sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ProbeRegistry>(),
                 sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), time, hangups));

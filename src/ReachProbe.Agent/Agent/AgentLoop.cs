@@ -44,7 +44,54 @@ public sealed partial class AgentLoop : IDisposable
         loop.AddProducer(new Reconfiguration(this));
         foreach (var (ip, t) in configOf) _addresses[t.Name] = Addresses.ToIPAddress(ip);
         loop.Pipeline.AddressMoved += OnMoved;
-        foreach (var t in config.Targets) StartFollowing(t);
+        foreach (var t in config.Targets) Start(t);
+    }
+
+    /// <summary>
+    /// A target whose address is not given: followed by its MAC (<see cref="StartFollowing"/>), or known by a host name
+    /// that resolved at start (its probes are made there: the scheduler made none for it) or will (unknown until then).
+    /// </summary>
+    private void Start(TargetConfig t)
+    {
+        if (t.Mac is not null) StartFollowing(t);
+        else if (t.Ip is not null) return;
+        else if (_addresses.TryGetValue(t.Name, out var ip))
+        {
+            _log.AddressLearned(t.Who, ip.ToString());
+            lock (_moves) _moves.Add(t with { Ip = ip });
+        }
+        else
+        {
+            _observer.Pending(t);
+            _log.NamePending(t.Who);
+        }
+    }
+
+    /// <summary>
+    /// The target named <paramref name="target"/> is at <paramref name="address"/> now (its host name resolved so): it
+    /// moves there at the loop's next pass, as a target followed by its MAC does (from any thread).
+    /// </summary>
+    public void MoveTo(string target, IPAddress address) => _relocations.Enqueue((target, address));
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Target, IPAddress To)> _relocations = new();
+
+    private void Relocate(string name, IPAddress address, DateTimeOffset now)
+    {
+        if (_config.Targets.FirstOrDefault(t => t.Name == name) is not { } t) return; // removed by a reload since
+        var to = Addresses.ToUInt(address);
+        if (_addresses.TryGetValue(name, out var at))
+        {
+            Loop.Pipeline.MoveTarget(Addresses.ToUInt(at), to, now.UtcTicks); // OnMoved does the rest
+            return;
+        }
+        if (Loop.Pipeline.Find(to) is { } holder)
+        {
+            _log.MoveRefused(t.Who, address.ToString(), _configOf.TryGetValue(holder.Identity.Ip, out var other) ? other.Who : address.ToString());
+            return;
+        }
+        _configOf[to] = t;
+        var host = Loop.Pipeline.AddTarget(to, t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
+        Placed(t, 0, to, host);
     }
 
     /// <summary>
@@ -76,7 +123,7 @@ public sealed partial class AgentLoop : IDisposable
     /// or its address is not known yet. Read from any thread.
     /// </summary>
     public TargetConfig? Current(TargetConfig t) =>
-        _addresses.TryGetValue(t.Name, out var ip) ? t with { Ip = ip } : t.Mac is null && t.Ip is not null ? t : null;
+        _addresses.TryGetValue(t.Name, out var ip) ? t with { Ip = ip } : t.Mac is null && t.Host is null && t.Ip is not null ? t : null;
 
     /// <summary>A target with a MAC is followed wherever its address goes; one with no address yet is unknown until its MAC shows.</summary>
     private void StartFollowing(TargetConfig t)
@@ -101,25 +148,32 @@ public sealed partial class AgentLoop : IDisposable
 
     private void OnMoved(AddressMove move)
     {
-        if (!_followed.TryGetValue(move.Mac, out var t)) return;
+        // A target at an address moves from it; a followed MAC's first address comes from its MAC.
+        var t = move.From != 0 && _configOf.TryGetValue(move.From, out var was) ? was : _followed.GetValueOrDefault(move.Mac);
+        if (t is null) return;
         var to = Addresses.Ip(move.To);
         if (move.Holder is { } holder)
         {
             _log.MoveRefused(t.Who, to, _configOf.TryGetValue(holder.Identity.Ip, out var other) ? other.Who : to);
             return;
         }
-        var host = move.Host!;
-        if (move.From != 0) _configOf.Remove(move.From);
-        _configOf[move.To] = t;
-        var address = Addresses.ToIPAddress(move.To);
+        Placed(t, move.From, move.To, move.Host!);
+    }
+
+    /// <summary>The target is at <paramref name="to"/> now, from <paramref name="from"/> (0: its first address): the agent's books, the metrics, the log, its probes.</summary>
+    private void Placed(TargetConfig t, uint from, uint to, HostMonitor host)
+    {
+        if (from != 0) _configOf.Remove(from);
+        _configOf[to] = t;
+        var address = Addresses.ToIPAddress(to);
         _addresses[t.Name] = address;
         Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
-        _observer.Moved(host, move.From);
-        if (move.From == 0) _log.AddressLearned(t.Who, to);
+        _observer.Moved(host, from);
+        if (from == 0) _log.AddressLearned(t.Who, address.ToString());
         else
         {
             _metrics.AddressChanges(t.Name, 1);
-            _log.AddressChanged(t.Name == t.Mac ? t.Name : $"{t.Name} ({t.Mac})", Addresses.Ip(move.From), to);
+            _log.AddressChanged((t.Host ?? t.Mac) is { } id && id != t.Name ? $"{t.Name} ({id})" : t.Name, Addresses.Ip(from), address.ToString());
         }
         var now = t with { Ip = address };
         lock (_moves)
@@ -146,6 +200,7 @@ public sealed partial class AgentLoop : IDisposable
         public void Poll(IEvidenceIntake intake, DateTimeOffset now, bool tick)
         {
             while (agent._reconfigure.TryDequeue(out var next)) agent.Apply(next, now);
+            while (agent._relocations.TryDequeue(out var move)) agent.Relocate(move.Target, move.To, now);
         }
     }
 
@@ -182,8 +237,8 @@ public sealed partial class AgentLoop : IDisposable
                 _configOf[Addresses.ToUInt(start)] = t;
                 _addresses[t.Name] = start;
             }
-            if (t.Mac is not null) StartFollowing(t);
-            else pipeline.AddTarget(Addresses.ToUInt(t.Ip!), 0);
+            if (t.Ip is not null && t.Mac is null) pipeline.AddTarget(Addresses.ToUInt(t.Ip), 0);
+            else Start(t);
         }
         Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
         _capture.Filter = Filter(next.Targets);
@@ -217,11 +272,11 @@ public sealed partial class AgentLoop : IDisposable
     /// <param name="time">The clock.</param>
     /// <param name="monitorMac">The capture interface's own MAC (to tell other hosts' unicast from ours), when known.</param>
     /// <param name="probes">Where probe results are handed over, when the probe jobs start before the loop is wired; else a new one.</param>
-    /// <param name="addressOfMac">Where a target known by its MAC alone is when the agent starts (the kernel's neighbour
-    /// table), or null to wait for its MAC on the wire.</param>
+    /// <param name="startAt">Where a target whose address is not given is when the agent starts: its host name resolved,
+    /// or its MAC in the kernel's neighbour table; null to wait for its MAC on the wire or its name to resolve.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
         ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null,
-        Func<string, IPAddress?>? addressOfMac = null)
+        Func<TargetConfig, IPAddress?>? startAt = null)
     {
         var configOf = new Dictionary<uint, TargetConfig>();
         var targets = new Dictionary<uint, ulong>();
@@ -233,8 +288,9 @@ public sealed partial class AgentLoop : IDisposable
             configOf[ip] = t;
             if (t.Mac is null) targets[ip] = 0;
         }
-        foreach (var t in config.Targets.Where(t => t.Ip is null && t.Mac is not null))
-            if (addressOfMac?.Invoke(t.Mac!) is { } seen && configOf.TryAdd(Addresses.ToUInt(seen), t)) { }
+        foreach (var t in config.Targets.Where(t => t.Ip is null))
+            if (startAt?.Invoke(t) is { } seen && configOf.TryAdd(Addresses.ToUInt(seen), t) && t.Mac is null)
+                targets[Addresses.ToUInt(seen)] = 0;
         var history = new HistoryRecorder(config.History, metrics, log);
         history.Start(time.GetUtcNow());
         history.Watch(config.Targets, time.GetUtcNow());

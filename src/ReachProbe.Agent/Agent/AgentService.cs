@@ -10,7 +10,8 @@ namespace ReachProbe.Agent;
 /// The hosted service: wires <see cref="AgentLoop"/> to the real capture, carrier, bridge and clock, and runs it. A
 /// faulted loop stops the host (it is logged, never swallowed).
 /// </summary>
-public sealed partial class AgentService(AgentConfig config, string captureInterface, AgentMetrics metrics, ILogger<AgentService> log, TimeProvider time, IHostApplicationLifetime lifetime)
+public sealed partial class AgentService(AgentConfig config, string captureInterface, AgentMetrics metrics, ILogger<AgentService> log, TimeProvider time, IHostApplicationLifetime lifetime,
+    IReadOnlyDictionary<string, IPAddress>? resolved = null)
     : BackgroundService, IProbeResultSink
 {
     // Made with the service, so results of probe jobs that start before the loop is wired wait in its channel.
@@ -52,6 +53,27 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
         }
     }
 
+    /// <summary>The configuration in force (the last one reloaded).</summary>
+    public AgentConfig Config
+    {
+        get
+        {
+            lock (_gate) return _config;
+        }
+    }
+
+    /// <summary>A target's host name resolves to <paramref name="address"/> now: it moves there (see <see cref="AgentLoop.MoveTo"/>).</summary>
+    public void MoveTo(string target, IPAddress address)
+    {
+        lock (_gate)
+        {
+            if (_agent is { } a) a.MoveTo(target, address);
+            else _early.Add((target, address));
+        }
+    }
+
+    private readonly List<(string, IPAddress)> _early = [];
+
     /// <summary>The target with the address it is at now (see <see cref="AgentLoop.Current"/>).</summary>
     public TargetConfig? Current(TargetConfig t)
     {
@@ -71,8 +93,12 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             lock (_gate)
             {
                 agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => SysNet.Carrier(captureInterface) == true,
-                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface), NeighbourTable.IpOf);
+                    bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface),
+                    // Where a target whose address is not given starts: its host name as resolved at start, else its MAC where the kernel last saw it.
+                    t => t.Host is not null ? resolved?.GetValueOrDefault(t.Name) : t.Mac is not null ? NeighbourTable.IpOf(t.Mac) : null);
                 if (_moved is not null) agent.Moved += _moved;
+                foreach (var (target, address) in _early) agent.MoveTo(target, address);
+                _early.Clear();
             }
             using var _ = agent;
             await agent.RunAsync(stoppingToken).ConfigureAwait(false);

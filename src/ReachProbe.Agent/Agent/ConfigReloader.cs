@@ -22,7 +22,7 @@ public sealed record ConfigChange(
     /// <summary>The change from <paramref name="current"/> to <paramref name="next"/>.</summary>
     public static ConfigChange Between(AgentConfig current, AgentConfig next)
     {
-        static (string, System.Net.IPAddress?, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac);
+        static (string, System.Net.IPAddress?, string?, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac, t.Host);
         var before = current.Targets.ToDictionary(Identity);
         var after = next.Targets.ToDictionary(Identity);
         var added = next.Targets.Where(t => !before.ContainsKey(Identity(t))).ToList();
@@ -44,6 +44,7 @@ public sealed record ConfigChange(
     [
         ("listen", (a, b) => Equals(a.Listen, b.Listen), (c, r) => c with { Listen = r.Listen }),
         ("interface", (a, b) => a.Interface == b.Interface, (c, r) => c with { Interface = r.Interface }),
+        ("resolver", (a, b) => Equals(a.Resolver, b.Resolver), (c, r) => c with { Resolver = r.Resolver }),
         ("history", (a, b) => a.History == b.History, (c, r) => c with { History = r.History }),
         ("logLevel", (a, b) => a.LogLevel == b.LogLevel, (c, r) => c with { LogLevel = r.LogLevel }),
         ("logFormat", (a, b) => a.LogFormat == b.LogFormat, (c, r) => c with { LogFormat = r.LogFormat }),

@@ -30,6 +30,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "{Target}: waiting for its MAC on the wire to learn its address; unknown until then")]
     public static partial void AddressPending(this ILogger log, string target);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "{Target}: waiting for its host name to resolve; unknown until then")]
+    public static partial void NamePending(this ILogger log, string target);
+
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "{Target}: its host name does not resolve: {Problem}; {Still} (the resolver's fault, not the target's)")]
+    public static partial void ResolveFailed(this ILogger log, string target, string problem, string still);
+
+    [LoggerMessage(EventId = 1018, Level = LogLevel.Information, Message = "{Target}: its host name resolves again")]
+    public static partial void Resolved(this ILogger log, string target);
+
     [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "{Target} is at {Address}: probing it there")]
     public static partial void AddressLearned(this ILogger log, string target, string address);
 

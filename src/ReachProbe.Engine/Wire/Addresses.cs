@@ -69,6 +69,22 @@ public static class Addresses
     }
 
     /// <summary>
+    /// A host name as DNS takes it (RFC 1123): dot-separated labels of letters, digits and hyphens (not at a label's
+    /// ends), 1–63 characters each, at most 253 in all, with a letter somewhere (so that a mistyped IPv4 address is not
+    /// taken for a name); a final dot is allowed. On failure, <paramref name="problem"/> completes "'TEXT' …".
+    /// </summary>
+    public static bool TryParseHostName(string text, out string problem)
+    {
+        problem = "is not a host name (letters, digits, hyphens and dots, such as ps5.lan)";
+        var name = text.EndsWith('.') ? text[..^1] : text;
+        if (name.Length is 0 or > 253 || !name.Any(char.IsAsciiLetter)) return false;
+        foreach (var label in name.Split('.'))
+            if (label.Length is 0 or > 63 || label[0] == '-' || label[^1] == '-' || !label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')) return false;
+        problem = "";
+        return true;
+    }
+
+    /// <summary>
     /// Parses a host's MAC address: six hex pairs, and one a network card can have (not zero, broadcast or multicast).
     /// On failure, <paramref name="problem"/> completes "'TEXT' …".
     /// </summary>

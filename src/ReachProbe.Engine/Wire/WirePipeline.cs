@@ -185,15 +185,37 @@ public sealed class WirePipeline
             host = AddHost(ip);
             SetMac(host, mac, MacSource.Configured);
         }
-        else
-        {
-            _byIp.Remove(current);
-            _byIp[ip] = host;
-            Mark(_ipBits, ip);
-            Array.Clear(_pairCache);
-            host.Move(ip);
-        }
+        else Rekey(host, current, ip);
         AddressMoved?.Invoke(new AddressMove(mac, current, ip, time, host, null));
+    }
+
+    /// <summary>
+    /// Moves the target at <paramref name="from"/> to <paramref name="to"/> (its name resolves to another address now),
+    /// its state carried on, with <see cref="AddressMoved"/> raised as for a followed MAC — refused, and said, when
+    /// another target holds <paramref name="to"/>. False when no target is at <paramref name="from"/>.
+    /// </summary>
+    public bool MoveTarget(uint from, uint to, long time)
+    {
+        if (!_byIp.TryGetValue(from, out var host)) return false;
+        if (from == to) return true;
+        if (_byIp.TryGetValue(to, out var holder))
+        {
+            AddressMoved?.Invoke(new AddressMove(host.Identity.Mac, from, to, time, host, holder));
+            return true;
+        }
+        if (_followed.ContainsKey(host.Identity.Mac)) _followed[host.Identity.Mac] = to;
+        Rekey(host, from, to);
+        AddressMoved?.Invoke(new AddressMove(host.Identity.Mac, from, to, time, host, null));
+        return true;
+    }
+
+    private void Rekey(HostMonitor host, uint from, uint to)
+    {
+        _byIp.Remove(from);
+        _byIp[to] = host;
+        Mark(_ipBits, to);
+        Array.Clear(_pairCache);
+        host.Move(to);
     }
 
     /// <summary>Looks up a tracked host.</summary>

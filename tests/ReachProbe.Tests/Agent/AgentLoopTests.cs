@@ -423,6 +423,42 @@ public sealed class AgentLoopTests
     }
 
     [Fact]
+    public async Task Pass_ATargetKnownByItsHostName_MovesWhenItResolvesElsewhere_StateCarriesOn()
+    {
+        // console.lan resolved to .27 at start; after a renew its record says .28 (the resolver hands the agent the new
+        // address): the same host, no incident, its probes told to follow.
+        var renewed = new LanHost("198.18.0.28", LabConsole.Mac);
+        var s = new Scenario("rename");
+        Ping(s, LabRouter, LabConsole, 7, 1, 20, 1.0, _ => true);
+        Ping(s, LabRouter, renewed, 7, 21, 30, 1.0, _ => true);
+        var clock = new FakeTimeProvider(T0);
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var target = new TargetConfig { Name = "console", Host = "console.lan", Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) };
+        using var agent = AgentLoop.Create(new AgentConfig { History = null, Targets = [target] }, "lab0", _ => new ReplaySource(s, clock), () => true, null, null,
+            new AgentMetrics(registry), new LogLines(), clock, startAt: t => t.Host == "console.lan" ? IPAddress.Parse(LabConsole.Ip) : null);
+        var moves = new List<TargetConfig>();
+        agent.Moved += moves.Add; // the move at start is told to a listener that comes later
+        var states = new List<TargetState>();
+        for (var t = 0.0; t <= 30; t = Math.Round(t + 0.05, 6))
+        {
+            clock.SetUtcNow(T0 + TimeSpan.FromSeconds(t));
+            if (Math.Abs(t - 20.1) < 1e-9) agent.MoveTo("console", renewed.Address);
+            agent.Loop.Pass(clock.GetUtcNow());
+            var state = agent.Host("console")?.Verdict.State ?? TargetState.Unknown;
+            if (states.Count == 0 || states[^1] != state) states.Add(state);
+        }
+        Assert.Equal([IPAddress.Parse(LabConsole.Ip), renewed.Address], moves.Select(m => m.Ip));
+        Assert.Equal([TargetState.Unknown, TargetState.Up], states);
+        Assert.Equal(renewed.Address, agent.Current(target)!.Ip);
+        Assert.Empty(agent.Host("console")!.Verdict.Incidents);
+        using var m = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(m);
+        var metrics = System.Text.Encoding.UTF8.GetString(m.ToArray());
+        Assert.Contains("reachprobe_target_address{target=\"console\",address=\"198.18.0.28\",family=\"ipv4\"} 1", metrics);
+        Assert.Contains("reachprobe_target_address_changes_total{target=\"console\"} 1", metrics);
+    }
+
+    [Fact]
     public void Reconfigure_AddsATarget_UnchangedOneKeepsItsState()
     {
         bool Hears(double t) => t < 20;

@@ -326,3 +326,27 @@ public class WirePipelineFollowTests
         Assert.Null(p.AddressOf(Mac(GameConsole.Mac)));
     }
 }
+
+/// <summary>A target known by its host name moves when the name resolves to another address.</summary>
+public class WirePipelineMoveTests
+{
+    private readonly PacketClock _clock = new();
+
+    [Fact]
+    public void MoveTarget_ToAFreeAddress_MovesTheSameHost_ToATakenOne_IsRefused()
+    {
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0, [Ip(Router.Ip)] = 0 });
+        var moves = new List<AddressMove>();
+        p.AddressMoved += moves.Add;
+        var host = p.Find(Ip(GameConsole.Ip))!;
+        Assert.True(p.MoveTarget(Ip(GameConsole.Ip), Ip("192.168.1.28"), At(1)));
+        Assert.Same(host, p.Find(Ip("192.168.1.28")));
+        Assert.Null(p.Find(Ip(GameConsole.Ip)));
+        Assert.Equal(Ip("192.168.1.28"), host.Identity.Ip);
+        Assert.True(p.MoveTarget(Ip("192.168.1.28"), Ip(Router.Ip), At(2)));
+        Assert.Same(host, p.Find(Ip("192.168.1.28"))); // the router's address is the router's
+        Assert.Equal([(Ip(GameConsole.Ip), Ip("192.168.1.28"), (HostMonitor?)null), (Ip("192.168.1.28"), Ip(Router.Ip), p.Find(Ip(Router.Ip)))],
+            moves.Select(m => (m.From, m.To, m.Holder)));
+        Assert.False(p.MoveTarget(Ip("192.168.1.99"), Ip("192.168.1.100"), At(3)));
+    }
+}
