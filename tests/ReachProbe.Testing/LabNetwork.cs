@@ -251,12 +251,22 @@ public sealed partial class LabNetwork : IDisposable
     public void StartDns()
     {
         var hosts = Path.Combine(_dir, "hosts");
-        File.WriteAllText(hosts, $"{ConsoleIp} console.lan\n{RouterIp} router.lan\n");
+        File.WriteAllText(hosts, $"{_consoleRecord} console.lan\n{RouterIp} router.lan\n");
         _dnsmasq = Start("ip", "netns", "exec", Router, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
             $"--addn-hosts={hosts}", "--local=/lan/", "--interface=r0", "--bind-interfaces", $"--listen-address={RouterIp}",
             $"--pid-file={Path.Combine(_dir, "dnsmasq.pid")}", "--user=root", "--log-facility=-");
         // Ready when it answers on port 53.
         for (var i = 0; i < 100 && !Run("ip", "netns", "exec", Router, "ss", "-lun").Contains($"{RouterIp}:53"); i++) Thread.Sleep(50);
+    }
+
+    private string _consoleRecord = ConsoleIp;
+
+    /// <summary>console.lan's record says <paramref name="address"/> now: dnsmasq re-reads its hosts file on SIGHUP (its TTL is 0).</summary>
+    public void ConsoleRecord(string address)
+    {
+        _consoleRecord = address;
+        File.WriteAllText(Path.Combine(_dir, "hosts"), $"{address} console.lan\n{RouterIp} router.lan\n");
+        if (_dnsmasq is { } d) Run("kill", "-HUP", d.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public void StopDns()

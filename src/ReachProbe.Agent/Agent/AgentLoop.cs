@@ -168,6 +168,8 @@ public sealed partial class AgentLoop : IDisposable
         var address = Addresses.ToIPAddress(to);
         _addresses[t.Name] = address;
         Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
+        // A target by host name is let into the capture by its address: the filter follows it (one by MAC needs nothing new).
+        if (t.Mac is null) _capture.Filter = Filter(Watched);
         _observer.Moved(host, from);
         if (from == 0) _log.AddressLearned(t.Who, address.ToString());
         else
@@ -183,6 +185,9 @@ public sealed partial class AgentLoop : IDisposable
             _moved?.Invoke(now);
         }
     }
+
+    /// <summary>The targets, each with the address it is watched at now (none for one whose address is not known yet).</summary>
+    private IEnumerable<TargetConfig> Watched => _config.Targets.Select(t => _addresses.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t);
 
     /// <summary>The targets being watched.</summary>
     public IReadOnlyList<TargetConfig> Targets => _config.Targets;
@@ -241,8 +246,8 @@ public sealed partial class AgentLoop : IDisposable
             else Start(t);
         }
         Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
-        _capture.Filter = Filter(next.Targets);
         _config = next;
+        _capture.Filter = Filter(Watched);
     }
 
     /// <summary>The loop.</summary>
@@ -313,7 +318,8 @@ public sealed partial class AgentLoop : IDisposable
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
         pipeline.IcmpToMonitor += probes.OnIcmpToMonitor;
-        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
+        var starts = configOf.ToDictionary(kv => kv.Value.Name, kv => Addresses.ToIPAddress(kv.Key));
+        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets.Select(t => starts.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t)), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time) { Source = capture }.AddObserver(observer).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(config, loop, probes, capture, history, observer, configOf, metrics, log);

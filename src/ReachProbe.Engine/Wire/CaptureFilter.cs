@@ -36,6 +36,8 @@ public static partial class CaptureFilter
     {
         var list = targets.ToList();
         var terms = list.SelectMany(t => new[] { t.Ip is null ? null : $"host {t.Ip}", t.Mac is null ? null : $"ether host {t.Mac}" }.OfType<string>()).ToList();
+        // Nothing known of any target yet (host names that have not resolved): ARP alone, until their addresses are.
+        if (terms.Count == 0) return new Choice("arp", "hosts", Instructions("arp"));
         if (terms.Count <= MaxTerms)
         {
             var hosts = "arp or " + string.Join(" or ", terms);

@@ -106,6 +106,51 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         Assert.DoesNotContain($"reachprobe_target_state_changes_total{{target=\"{Target}\",state=\"unknown\"}}", metrics);
     }
 
+    [Fact]
+    public void Run_ConsoleByItsHostName_FollowedWhenItsRecordChanges_AResolverDownIsNotItsFault()
+    {
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "resolver": "{{LabNetwork.RouterIp}}",
+              "defaults": { "probes": ["icmp", "arp"], "intervalSeconds": 1 },
+              "targets": [ { "name": "console", "host": "console.lan" } ] }
+            """);
+        LabNet.StartAgent(["--config", config]);
+        WaitForAgent();
+        Assert.Contains("""reachprobe_target_address{target="console",address="198.18.0.27",family="ipv4"} 1""", Metrics());
+        Assert.True(LogHas("console (console.lan) at 198.18.0.27"), "the start line does not say where the name resolved");
+
+        // A renew: the router's DNS says .28 as the console takes it. dnsmasq's TTL is 0: the name is asked again every
+        // interval, and the target follows.
+        var watch = Stopwatch.StartNew();
+        LabNet.ConsoleRecord("198.18.0.28");
+        LabNet.MoveConsole("198.18.0.28");
+        TimeSpan? moved = null;
+        var path = new List<string?>();
+        while (watch.Elapsed < TimeSpan.FromSeconds(6))
+        {
+            if (moved is null && (Metrics() ?? "").Contains("""reachprobe_target_address{target="console",address="198.18.0.28",family="ipv4"} 1""", StringComparison.Ordinal)) moved = watch.Elapsed;
+            if (State() is var s && (path.Count == 0 || path[^1] != s)) path.Add(s);
+            Thread.Sleep(50);
+        }
+        Output.WriteLine($"after the record changed: the new address on /metrics in {moved?.TotalMilliseconds:0} ms; states: {string.Join(", ", path)}");
+        Assert.NotNull(moved);
+        Assert.Equal(["up"], path);
+        Assert.True(LogHas("console (console.lan) moved from 198.18.0.27 to 198.18.0.28"), "the move was not logged");
+
+        // The resolver goes away: said once, the console still watched (and up) where it was.
+        LabNet.StopDns();
+        path = Watch(TimeSpan.FromSeconds(8));
+        Assert.Equal(["up"], path);
+        Assert.Equal(1, CountInLog("its host name does not resolve"));
+        Assert.True(LogHas("still watched at 198.18.0.28"), "the resolver's failure did not say where the target is still watched");
+        LabNet.StartDns();
+        var back = Stopwatch.StartNew();
+        while (!LogHas("its host name resolves again") && back.Elapsed < TimeSpan.FromSeconds(15)) Thread.Sleep(100);
+        Assert.True(LogHas("its host name resolves again"), "the resolver's return was not said");
+        Assert.Contains("""reachprobe_target_address_changes_total{target="console"} 1""", Metrics());
+    }
+
     private long AnsweredIcmp(string target) =>
         Regex.Match(Metrics() ?? "", Regex.Escape($"reachprobe_probes_total{{target=\"{target}\",probe=\"icmp\",result=\"answered\"}} ") + "(\\d+)") is { Success: true } m
             ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
