@@ -25,11 +25,18 @@ internal static class ReportCommand
             },
         };
         var target = Values.Word("--target", "one target only", "NAME");
-        var by = new Option<string>("--by") { Description = "rows per firmware (default) or per week", HelpName = "firmware|week" };
+        var by = new Option<string>("--by") { Description = "rows per firmware (default), per week, or per value of one of the targets' own labels (label:room)", HelpName = "firmware|week|label:NAME" };
         by.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string?>();
-            if (v is not ("firmware" or "week")) r.AddError($"--by takes firmware or week, not '{Quote.Clip(v ?? "")}'");
+            if (v is "firmware" or "week") return;
+            if (v is not null && v.StartsWith("label:", StringComparison.Ordinal))
+            {
+                if (!System.Text.RegularExpressions.Regex.IsMatch(v[6..], "^[a-zA-Z_][a-zA-Z0-9_]*$"))
+                    r.AddError($"--by label:NAME: '{Quote.Clip(v[6..])}' is not a label name (letters, digits and _, not starting with a digit)");
+                return;
+            }
+            r.AddError($"--by takes firmware, week or label:NAME, not '{Quote.Clip(v ?? "")}'");
         });
         var json = new Option<bool>("--json") { Description = "JSON instead of the table" };
         var html = Values.Path("--html", "also write an HTML page: per firmware a chart of incidents per week by state, and the table (with --incidents: the list)");
@@ -62,12 +69,15 @@ internal static class ReportCommand
         List<IncidentRecord> incidents;
         List<FirmwareRecord> firmware;
         List<WatchedPeriod> observed;
+        var label = by.StartsWith("label:", StringComparison.Ordinal) ? by[6..] : null;
+        Dictionary<long, string> labelValues = [];
         try
         {
             using var store = HistoryStore.OpenReadOnly(db);
             incidents = store.Incidents(from, target);
             firmware = store.Firmware(target);
             observed = store.Watched(target);
+            if (label is not null) labelValues = store.LabelValues(label);
         }
         catch (HistoryException e)
         {
@@ -101,12 +111,13 @@ internal static class ReportCommand
         {
             var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, from, until);
             var byWeek = HistoryReport.ByWeek(incidents, firmware, observed, from, until);
-            var rows = by == "week" ? byWeek : byFirmware;
+            var rows = label is not null ? HistoryReport.ByLabel(labelValues, incidents, firmware, observed, from, until) : by == "week" ? byWeek : byFirmware;
             if (json) stdout.WriteLine(ReportRender.Json(rows, by, from, until));
             else
             {
-                stdout.WriteLine($"ReachProbe history {db}{(target is null ? "" : $", target {target}")}, {span}: {incidents.Count} incident(s)");
-                stdout.Write(ReportRender.Table(rows, by));
+                stdout.WriteLine($"ReachProbe history {db}{(target is null ? "" : $", target {target}")}, {span}: {incidents.Count} incident(s)"
+                    + (label is not null && labelValues.Count == 0 ? $"; no target carries the label '{label}'" : ""));
+                stdout.Write(ReportRender.Table(rows, label ?? by));
             }
             page = html is null ? "" : ReportRender.Html(byFirmware.Select(f => new FirmwareWeeks(f.Key, HistoryReport.ByWeek(incidents, firmware, observed, from, until, f.Key))).ToList(),
                 byFirmware, title);

@@ -52,8 +52,10 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     /// <summary>The targets are watched from <paramref name="now"/>: their observed time starts (at start, or added by a reload). One write for all.</summary>
     public void Watch(IEnumerable<TargetConfig> targets, DateTimeOffset now)
     {
-        var list = targets.Select(t => (t.Name, t.Ip?.ToString(), t.Mac)).ToList();
-        if (list.Count > 0) Write(s => s.Watch(list, now));
+        var all = targets.ToList();
+        var list = all.Select(t => (t.Name, t.Ip?.ToString(), t.Mac)).ToList();
+        var labels = all.Select(t => t.Labels).ToList();
+        if (list.Count > 0) Write(s => s.Watch(list, now, labels));
     }
 
     /// <summary>The target is no longer watched (removed by a reload): its observed time stops.</summary>

@@ -58,6 +58,29 @@ public static class HistoryReport
         return keys.Select(k => Row(k, [k], segments.Where(g => g.Firmware == k).ToList(), incidents, incidents.Where(i => (i.Firmware ?? "unknown") == k).ToList(), until)).ToList();
     }
 
+    /// <summary>The key of the row of targets that do not carry the label.</summary>
+    public const string NoLabel = "(none)";
+
+    /// <summary>
+    /// Rows per value of one of the targets' own labels (<c>room</c>: living, bedroom …): each row the watched time and
+    /// incidents of the targets carrying that value (as they were last watched), with the firmware they ran;
+    /// targets without the label in one row of their own (<see cref="NoLabel"/>).
+    /// </summary>
+    public static List<ReportRow> ByLabel(IReadOnlyDictionary<long, string> values, IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware,
+        IReadOnlyList<WatchedPeriod> watched, DateTimeOffset since, DateTimeOffset until)
+    {
+        string Of(long target) => values.TryGetValue(target, out var v) ? v : NoLabel;
+        var segments = Segments(firmware, watched, since, until);
+        var keys = segments.Select(g => Of(g.Target)).Union(incidents.Select(i => Of(i.TargetId))).Distinct().Order(StringComparer.Ordinal);
+        return keys.Select(k =>
+        {
+            var mine = segments.Where(g => Of(g.Target) == k).ToList();
+            var counted = incidents.Where(i => Of(i.TargetId) == k).ToList();
+            var seen = mine.Select(g => g.Firmware).Union(counted.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
+            return Row(k, seen, mine, incidents, counted, until);
+        }).ToList();
+    }
+
     /// <summary>Rows per ISO week (Monday, UTC); a week no target was watched in is marked so (<see cref="ReportRow.Watched"/>).</summary>
     /// <param name="incidents">The incidents.</param>
     /// <param name="firmware">Firmware changes.</param>

@@ -11,7 +11,7 @@ namespace ReachProbe.History;
 internal static class HistorySchema
 {
     /// <summary>The version this build writes.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>A connection inside a transaction, with the few calls a migration needs.</summary>
     internal readonly record struct Sql(SqliteConnection Db, SqliteTransaction Tx)
@@ -44,6 +44,7 @@ internal static class HistorySchema
         if (from == 1) MigrateFrom1(sql);
         else if (from == 0) Create(sql);
         if (from < 3) MigrateFrom2(sql);
+        if (from < 4) MigrateFrom3(sql);
         sql.Exec($"PRAGMA user_version = {Version}");
     }
 
@@ -74,6 +75,12 @@ internal static class HistorySchema
             INSERT INTO watch(target, run, start, end) SELECT t.id, r.id, r.start, COALESCE(r.stop, r.last_alive) FROM target t CROSS JOIN run r;
             """);
     }
+
+    /// <summary>Schema 3 → 4: the person's own labels of each target ("room": "living"), as it was last watched with them.</summary>
+    private static void MigrateFrom3(Sql sql) => sql.Exec("""
+        CREATE TABLE target_label (target INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (target, name)) WITHOUT ROWID;
+        CREATE INDEX target_label_name ON target_label(name);
+        """);
 
     private static void Create(Sql sql) => sql.Exec("""
         CREATE TABLE IF NOT EXISTS incident (

@@ -312,6 +312,8 @@ public sealed class HistoryStore : IDisposable
                     // The same device, seen before under its MAC: one history.
                     foreach (var table in new[] { "incident", "firmware" }) Exec($"UPDATE {table} SET target_id = $keep WHERE target_id = $other", tx, ("$keep", keep), ("$other", other));
                     Exec("UPDATE watch SET target = $keep WHERE target = $other", tx, ("$keep", keep), ("$other", other));
+                    Exec("UPDATE OR IGNORE target_label SET target = $keep WHERE target = $other", tx, ("$keep", keep), ("$other", other));
+                    Exec("DELETE FROM target_label WHERE target = $other", tx, ("$other", other));
                     Exec("DELETE FROM target WHERE id = $other", tx, ("$other", other));
                     foreach (var (n, v) in _ids.Where(kv => kv.Value == other).ToList()) _ids[n] = keep;
                 }
@@ -333,16 +335,24 @@ public sealed class HistoryStore : IDisposable
 
     /// <summary>
     /// The targets are watched from <paramref name="now"/> in this run, in one transaction: a thousand targets at start
-    /// are one commit (one sync to the disk), not two each. Returns their identities, in order.
+    /// are one commit (one sync to the disk), not two each. Returns their identities, in order. With
+    /// <paramref name="labels"/> (one set a target, in order) each target's labels become those (for <c>report --by label:NAME</c>).
     /// </summary>
-    public IReadOnlyList<long> Watch(IReadOnlyList<(string Name, string? Ip, string? Mac)> targets, DateTimeOffset now)
+    public IReadOnlyList<long> Watch(IReadOnlyList<(string Name, string? Ip, string? Mac)> targets, DateTimeOffset now, IReadOnlyList<IReadOnlyDictionary<string, string>>? labels = null)
     {
         using var tx = _db.BeginTransaction();
         var ids = new List<long>(targets.Count);
-        foreach (var (name, ip, mac) in targets)
+        for (var i = 0; i < targets.Count; i++)
         {
+            var (name, ip, mac) = targets[i];
             var id = Target(name, ip, mac, tx);
             ids.Add(id);
+            if (labels is not null && i < labels.Count)
+            {
+                Exec("DELETE FROM target_label WHERE target = $t", tx, ("$t", id));
+                foreach (var (label, value) in labels[i])
+                    Exec("INSERT INTO target_label(target, name, value) VALUES ($t, $n, $v)", tx, ("$t", id), ("$n", label), ("$v", value));
+            }
             if (_run is not { } run) continue;
             if (Scalar("SELECT COUNT(*) FROM watch WHERE run = $r AND target = $t AND end IS NULL", tx, ("$r", run), ("$t", id)) is long n && n > 0) continue;
             Exec("INSERT INTO watch(target, run, start) VALUES ($t, $r, $at)", tx, ("$t", id), ("$r", run), ("$at", Ticks(now)));
@@ -517,6 +527,16 @@ public sealed class HistoryStore : IDisposable
             list.Add(new WatchedPeriod(r.GetInt64(0), start, end < start ? start : end));
         }
         return list;
+    }
+
+    /// <summary>Each target's value of label <paramref name="name"/> (as it was last watched), by the target's identity; targets without it are not listed.</summary>
+    public Dictionary<long, string> LabelValues(string name)
+    {
+        using var cmd = Command("SELECT target, value FROM target_label WHERE name = $n", null, ("$n", name));
+        using var r = cmd.ExecuteReader();
+        var values = new Dictionary<long, string>();
+        while (r.Read()) values[r.GetInt64(0)] = r.GetString(1);
+        return values;
     }
 
     /// <summary>The periods the agent was watching (or a capture covered): each run from its start to its stop or last sign of life.</summary>

@@ -32,7 +32,8 @@ public static class ReportRender
             }
             var line = string.Create(Inv,
                 $"{r.Key,-12} {Dur(TimeSpan.FromDays(r.DaysObserved)),7} {r.Deaf,5} {r.Down,5} {r.Unresponsive,6} {(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-"),9} {Dur(r.MedianDuration),9} {Dur(r.LongestDuration),9} {r.ShareDeaf * 100,8:0.000} {r.ShareDown * 100,8:0.000} {Dur(r.MeanTimeBetweenIncidents),9}");
-            sb.AppendLine(keyTitle == "week" ? line + "  " + string.Join(", ", r.Firmware) : line);
+            // Weeks and labels say which firmware their time ran on.
+            sb.AppendLine(keyTitle != "firmware" ? line + "  " + string.Join(", ", r.Firmware) : line);
         }
         return sb.ToString();
     }
@@ -56,7 +57,7 @@ public static class ReportRender
     {
         static double? R(double? v) => v is { } x ? Math.Round(x, 6) : null;
         var report = new JsonHistoryReport(by, Iso(since), Iso(until),
-            rows.Select(r => new JsonHistoryRow(by == "week" ? r.Key : null, by == "week" ? null : r.Key, r.Watched, r.Firmware, Math.Round(r.DaysObserved, 6), r.Deaf, r.Down, r.Unresponsive,
+            rows.Select(r => new JsonHistoryRow(by == "week" ? r.Key : null, by == "firmware" ? r.Key : null, by.StartsWith("label:", StringComparison.Ordinal) ? r.Key : null, r.Watched, r.Firmware, Math.Round(r.DaysObserved, 6), r.Deaf, r.Down, r.Unresponsive,
                 R(r.IncidentsPerWeek), R(r.MedianDuration?.TotalSeconds), R(r.LongestDuration?.TotalSeconds), Math.Round(r.ShareDeaf, 9), Math.Round(r.ShareDown, 9),
                 Math.Round(r.ShareUnresponsive, 9), R(r.MeanTimeBetweenIncidents?.TotalSeconds))).ToList());
         return System.Text.Json.JsonSerializer.Serialize(report, ReportJsonContext.Default.JsonHistoryReport);
@@ -201,6 +202,7 @@ internal sealed record JsonHistoryReport(string By, string Since, string Until, 
 internal sealed record JsonHistoryRow(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Week,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Firmware,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label,
     bool Watched, IReadOnlyList<string> FirmwareSeen, double DaysObserved, int Deaf, int Down, int Unresponsive, double? IncidentsPerWeek, double? MedianDurationSeconds,
     double? LongestDurationSeconds, double ShareDeaf, double ShareDown, double ShareUnresponsive, double? MeanTimeBetweenIncidentsSeconds);
 

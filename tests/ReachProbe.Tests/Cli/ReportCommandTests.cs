@@ -121,6 +121,42 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Report_ByLabel_RowsPerValueOfTheTargetsOwnLabel()
+    {
+        // Two consoles in the living room, one in the bedroom, one with no room: a week each.
+        var db = File("labels.db");
+        using (var store = ReachProbe.History.HistoryStore.Open(db))
+        {
+            store.Start(T0);
+            var living = new Dictionary<string, string> { ["room"] = "living" };
+            store.Watch([("ps5", "198.18.0.27", null), ("ps4", "198.18.0.28", null), ("bed", "198.18.0.29", null), ("tv", "198.18.0.30", null)], T0,
+                [living, living, new Dictionary<string, string> { ["room"] = "bedroom", ["model"] = "PS5" }, new Dictionary<string, string>()]);
+            store.CloseIncident(store.OpenIncident("ps5", ReachProbe.Verdict.TargetState.Deaf, T0.AddDays(1), "7.02"), T0.AddDays(1).AddMinutes(5), "recovered", new ReachProbe.Verdict.EvidenceCounts());
+            store.CloseIncident(store.OpenIncident("bed", ReachProbe.Verdict.TargetState.Down, T0.AddDays(2), "8.00"), T0.AddDays(2).AddMinutes(1), "recovered", new ReachProbe.Verdict.EvidenceCounts());
+            store.Stop(T0.AddDays(7));
+        }
+        SqliteConnection.ClearAllPools();
+        var o = new StringWriter();
+        Assert.Equal(0, ReportCommand.Run(["--db", db, "--by", "label:room", "--since", "1000w"], o, new StringWriter()));
+        var lines = o.ToString().Split('\n');
+        Assert.StartsWith("room ", lines[1]);
+        Assert.Matches(@"^\(none\)\s+7\.0d\s+0\s+0\s", lines[2]);
+        Assert.Matches(@"^bedroom\s+7\.0d\s+0\s+1\s.*8\.00", lines[3]);
+        Assert.Matches(@"^living\s+14\.0d\s+1\s+0\s.*7\.02", lines[4]);
+        o = new StringWriter();
+        Assert.Equal(0, ReportCommand.Run(["--db", db, "--by", "label:room", "--json", "--since", "1000w"], o, new StringWriter()));
+        Assert.Contains("\"by\": \"label:room\"", o.ToString());
+        Assert.Contains("\"label\": \"living\"", o.ToString());
+        // A label no target carries: one row of them all, and said.
+        o = new StringWriter();
+        Assert.Equal(0, ReportCommand.Run(["--db", db, "--by", "label:floor", "--since", "1000w"], o, new StringWriter()));
+        Assert.Contains("no target carries the label 'floor'", o.ToString());
+        var e = new StringWriter();
+        Assert.Equal(2, ReportCommand.Run(["--db", db, "--by", "label:9x"], new StringWriter(), e));
+        Assert.Contains("--by label:NAME: '9x' is not a label name", e.ToString());
+    }
+
+    [Fact]
     public void Report_ReadsWhatARunningAgentWrote_WhileItWrites()
     {
         var db = File("live.db");
