@@ -373,6 +373,75 @@ public sealed partial class LabNetwork : IDisposable
 
     private readonly List<long> _broadcasts = [];
 
+    /// <summary>The router searches for PlayStations (DDP, PS4 and PS5) every second, as the PlayStation app does: the console's answers cross the bridge.</summary>
+    public void StartDdpSearches()
+    {
+        UdpClient? udp = null;
+        InNamespace(Router, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)));
+        _sockets.Add(udp!);
+        _ = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await udp!.SendAsync(Ddp.Ps4Search, new IPEndPoint(IPAddress.Parse(ConsoleIp), Ddp.Ps4Port), _stop.Token);
+                    await Task.Delay(1000, _stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(1000);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// The router announces itself over mDNS every second, as a printer or a TV does: an answer with an A record for
+    /// its host name "<paramref name="hostName"/>.local" and a PTR record for a service (broadcast on the lab's subnet:
+    /// the namespaces have no multicast route).
+    /// </summary>
+    public void StartMdns(string hostName, string service)
+    {
+        UdpClient? udp = null;
+        InNamespace(Router, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 5353)) { EnableBroadcast = true });
+        _sockets.Add(udp!);
+        static byte[] Name(string name) => [.. name.Split('.').SelectMany(l => new[] { (byte)l.Length }.Concat(Encoding.ASCII.GetBytes(l))), 0];
+        var p = new List<byte> { 0, 0, 0x84, 0, 0, 0, 0, 2, 0, 0, 0, 0 };
+        var instance = Name($"{hostName}.{service}.local");
+        p.AddRange(Name($"{service}.local"));
+        p.AddRange([0, 12, 0, 1, 0, 0, 0x11, 0x94, 0, (byte)instance.Length]);
+        p.AddRange(instance);
+        p.AddRange(Name($"{hostName}.local"));
+        p.AddRange([0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4]);
+        p.AddRange(IPAddress.Parse(RouterIp).GetAddressBytes());
+        var message = p.ToArray();
+        _ = Task.Run(async () =>
+        {
+            var all = new IPEndPoint(IPAddress.Parse("198.18.0.255"), 5353);
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await udp!.SendAsync(message, all, _stop.Token);
+                    await Task.Delay(1000, _stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(1000);
+                }
+            }
+        });
+    }
+
     /// <summary>The first of the console's broadcasts sent at or after <paramref name="since"/> (Stopwatch timestamps), or null.</summary>
     public long? BroadcastAfter(long since)
     {

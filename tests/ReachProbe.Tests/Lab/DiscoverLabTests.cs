@@ -1,0 +1,55 @@
+using System.Text.Json;
+using ReachProbe.Agent;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary>`reachprobe discover` on the lab's bridge, listening only: what each device says finds it.</summary>
+[Trait("Category", "Lab")]
+public sealed class DiscoverLabTests(ITestOutputHelper output) : AgentLab(output)
+{
+    [Fact]
+    public void Discover_FindsTheConsoleAndTheRouter_ByWhatTheySay_AndWritesAConfigRunAccepts()
+    {
+        LabNet.StartBroadcasts(TimeSpan.FromSeconds(1)); // the console's SSDP NOTIFY
+        LabNet.StartMdns("lab-router", "_http._tcp");
+        LabNet.StartDdpSearches(); // the PlayStation app on the router's side asks; the console's answers cross the bridge
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "discovered.json");
+        var started = DateTimeOffset.UtcNow;
+        var (code, stdout, stderr) = LabNet.Reachprobe("discover", "--seconds", "6", "--json", "--config-out", config);
+        Assert.True(code == 0, $"discover: exit {code}\n{stderr}");
+        Assert.Contains("discover: listening on br0 for 6 s (nothing is sent)", stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var devices = doc.RootElement.EnumerateArray().ToDictionary(d => d.GetProperty("mac").GetString()!);
+
+        var console = devices[LabNetwork.ConsoleMac];
+        Assert.Equal("playstation", console.GetProperty("kind").GetString());
+        Assert.Equal("PS4", console.GetProperty("model").GetString());
+        Assert.Equal("7.02", console.GetProperty("firmware").GetString());
+        Assert.False(console.GetProperty("standby").GetBoolean());
+        Assert.Equal(["PS4-LAB"], console.GetProperty("names").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal([LabNetwork.ConsoleIp], console.GetProperty("addresses").EnumerateArray().Select(a => a.GetProperty("address").GetString()));
+        Assert.Contains("ddp", console.GetProperty("learnedFrom").EnumerateArray().Select(l => l.GetString()));
+        Assert.Contains("ssdp", console.GetProperty("learnedFrom").EnumerateArray().Select(l => l.GetString()));
+        Assert.True(console.GetProperty("randomMac").GetBoolean()); // the lab's MACs are locally administered: no vendor
+
+        var router = devices["02:00:00:00:00:01"];
+        Assert.Equal(["lab-router"], router.GetProperty("names").EnumerateArray().Select(n => n.GetString()));
+        Assert.Contains("mdns", router.GetProperty("learnedFrom").EnumerateArray().Select(l => l.GetString()));
+
+        foreach (var (name, d) in new[] { ("console", console), ("router", router) })
+            Output.WriteLine($"{name}: first heard {(DateTimeOffset.Parse(d.GetProperty("firstSeen").GetString()!, System.Globalization.CultureInfo.InvariantCulture) - started).TotalSeconds:0.0} s after discover started, from {string.Join(",", d.GetProperty("learnedFrom").EnumerateArray().Select(l => l.GetString()))}");
+
+        // The configuration it wrote watches the console by its MAC, and run takes it.
+        var written = AgentConfig.Load(config);
+        var target = Assert.Single(written.Targets);
+        Assert.Equal((LabNetwork.ConsoleMac, "PS4-LAB", null), (target.Mac, target.Name, target.Ip));
+        Assert.Equal("true", target.Labels["discovered"]);
+        var check = LabNet.Reachprobe("run", "--config", config, "--history", "none", "--check");
+        Assert.True(check.Code == 0, check.Err);
+        // And never over an existing file.
+        var again = LabNet.Reachprobe("discover", "--seconds", "1", "--config-out", config);
+        Assert.Equal(2, again.Code);
+        Assert.Contains("already exists", again.Err);
+    }
+}
