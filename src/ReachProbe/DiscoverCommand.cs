@@ -18,6 +18,9 @@ internal static class DiscoverCommand
     /// <summary>How long it listens, in seconds.</summary>
     public static readonly ValueRange Seconds = new(1, 3600);
 
+    /// <summary>The widest subnet --sweep-prefix allows: a /16 is 65,534 addresses, four minutes at the pace.</summary>
+    public static readonly ValueRange SweepPrefix = new(16, 30, Whole: true);
+
     /// <summary>Listened for unless --seconds says otherwise: most consoles and TVs announce themselves within half a minute.</summary>
     public const int DefaultSeconds = 30;
 
@@ -36,13 +39,17 @@ internal static class DiscoverCommand
         var seconds = Values.Number("--seconds", Seconds, $"how long to listen (default {DefaultSeconds}, {Seconds.Text})");
         var json = new Option<bool>("--json") { Description = "a JSON array of the devices instead of the table" };
         var configOut = Values.Path("--config-out", "also write an agent configuration watching the consoles found, by MAC (never over an existing file)");
-        var command = new Command("discover", "lists the devices on the segment (MAC, addresses, names, vendor, kind), listening only") { iface, seconds, json, configOut };
+        var active = new Option<bool>("--active") { Description = "also ask, once each: a PlayStation (DDP) and an SSDP search, an mDNS service query, and an ARP sweep of the interface's own subnet at arp-scan's pace" };
+        var sweepPrefix = Values.Number("--sweep-prefix", SweepPrefix, $"with --active: sweep a subnet as wide as /N (default /{ActiveSearch.DefaultSweepPrefix}; wider ones are refused)");
+        var command = new Command("discover", "lists the devices on the segment (MAC, addresses, names, vendor, kind) from what they say; --active also asks")
+            { iface, seconds, json, configOut, active, sweepPrefix };
         command.SetAction((parse, cancel) => RunAsync(parse.GetValue(iface), parse.GetValue(seconds) ?? DefaultSeconds, parse.GetValue(json), parse.GetValue(configOut),
-            stdout, stderr, cancel));
+            parse.GetValue(active), (int)(parse.GetValue(sweepPrefix) ?? ActiveSearch.DefaultSweepPrefix), stdout, stderr, cancel));
         return command;
     }
 
-    private static async Task<int> RunAsync(string? iface, double seconds, bool json, string? configOut, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    private static async Task<int> RunAsync(string? iface, double seconds, bool json, string? configOut, bool active, int sweepPrefix, TextWriter stdout, TextWriter stderr,
+        CancellationToken cancel)
     {
         // Refused before listening: half a minute of listening must not end in "cannot write".
         if (configOut is not null && (File.Exists(configOut) || Directory.Exists(configOut)))
@@ -62,9 +69,16 @@ internal static class DiscoverCommand
             stderr.WriteLine("reachprobe: discover: no default route and not just one LAN interface: give --interface NAME");
             return CommandLine.Usage;
         }
+        LocalLink? link = null;
+        if (active && (link = LocalLink.Of(iface, out var linkProblem)) is null)
+        {
+            stderr.WriteLine($"reachprobe: discover --active: {linkProblem}");
+            return CommandLine.Usage;
+        }
         var oui = OuiRegistry.Load();
         var gateway = AgentHost.DefaultGateway() is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } g ? Addresses.ToUInt(g) : 0;
-        var catalog = new DeviceCatalog(oui, gateway);
+        // Its own frames (our searches, our ARP) are not a device of the segment.
+        var catalog = new DeviceCatalog(oui, gateway, ownMac: SysNet.Mac(iface) ?? 0);
         using var capture = new LiveCapture(iface, Filter);
         try
         {
@@ -75,13 +89,24 @@ internal static class DiscoverCommand
             stderr.WriteLine($"reachprobe: {e.Message}");
             return CommandLine.Usage;
         }
-        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"discover: listening on {iface} for {seconds:0.###} s (nothing is sent){(oui is null ? $"; no vendor names: {OuiRegistry.DebianPath} is missing (apt-get install ieee-data)" : "")}"));
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"discover: listening on {iface} for {seconds:0.###} s ({(active ? "asking once, politely" : "nothing is sent")}){(oui is null ? $"; no vendor names: {OuiRegistry.DebianPath} is missing (apt-get install ieee-data)" : "")}"));
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        ActiveSearch? search = null;
+        Task sweep = Task.CompletedTask;
+        using var stopSweep = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        if (link is not null)
+        {
+            search = new ActiveSearch(link);
+            search.SendSearches();
+            // The catalog is the loop's: the sweep asks it only through a snapshot of the addresses heard, taken under the lock.
+            sweep = Task.Run(() => search.SweepAsync(ip => { lock (catalog) return catalog.HasAddress(ip); }, sweepPrefix, stopSweep.Token), CancellationToken.None);
+        }
         var limit = TimeSpan.FromSeconds(seconds);
         var nextProgress = TimeSpan.FromSeconds(5);
         while (watch.Elapsed < limit && !cancel.IsCancellationRequested)
         {
-            while (capture.TryRead(out var frame)) catalog.Observe(capture.Link, frame.Data, frame.Time);
+            lock (catalog)
+                while (capture.TryRead(out var frame)) catalog.Observe(capture.Link, frame.Data, frame.Time);
             if (capture.Error is { } error)
             {
                 stderr.WriteLine($"reachprobe: the capture on {iface} failed: {error}; what was heard until then follows");
@@ -102,7 +127,23 @@ internal static class DiscoverCommand
             {
             }
         }
-        while (capture.TryRead(out var last)) catalog.Observe(capture.Link, last.Data, last.Time);
+        await stopSweep.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await sweep.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        lock (catalog)
+            while (capture.TryRead(out var last)) catalog.Observe(capture.Link, last.Data, last.Time);
+        if (search is not null)
+        {
+            var sent = search.Sent;
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"discover: asked {string.Join(", ", sent.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key} ×{s.Value.Frames}"))}: {sent.Values.Sum(s => s.Frames)} frames, {sent.Values.Sum(s => s.Bytes):N0} bytes"));
+            if (search.Problem is { } problem) stderr.WriteLine($"discover: {problem}");
+        }
         var devices = catalog.Devices.OrderBy(d => d.Addresses.Count == 0 ? uint.MaxValue : d.Addresses.Min).ThenBy(d => d.Mac).ToList();
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"discover: {devices.Count} device(s) heard on {iface} in {watch.Elapsed.TotalSeconds:0} s{(catalog.NotKept > 0 ? $" ({catalog.NotKept} more not kept: at most {DeviceCatalog.DefaultMaxDevices})" : "")}"));

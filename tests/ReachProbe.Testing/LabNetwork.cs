@@ -195,6 +195,27 @@ public sealed partial class LabNetwork : IDisposable
         Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
     }
 
+    /// <summary>The silent host's address (<see cref="AddSilentHost"/>).</summary>
+    public const string SilentIp = "198.18.0.33";
+
+    /// <summary>
+    /// A fourth host on the bridge (port pa0, <see cref="AttackerMac"/>, <see cref="SilentIp"/>) that sends nothing of its
+    /// own: only its kernel's answers to ARP show it — as a sweep finds it.
+    /// </summary>
+    public void AddSilentHost()
+    {
+        if (Topology != LabTopology.Bridge) throw new InvalidOperationException("the silent host joins the inline bridge");
+        Run("ip", "netns", "add", Attacker);
+        _attacker = true;
+        Run("ip", "-n", Attacker, "link", "set", "lo", "up");
+        Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        Run("ip", "link", "add", "a0", "netns", Attacker, "address", AttackerMac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
+        Run("ip", "-n", Probe, "link", "set", "pa0", "master", "br0");
+        Run("ip", "-n", Probe, "link", "set", "pa0", "promisc", "on", "up");
+        Run("ip", "-n", Attacker, "addr", "add", $"{SilentIp}/24", "dev", "a0");
+        Run("ip", "-n", Attacker, "link", "set", "a0", "up");
+    }
+
     /// <summary>The flooder's two made-up hosts: MACs the segment has never seen.</summary>
     public const string FloodMacA = "02:aa:00:00:00:01", FloodMacB = "02:bb:00:00:00:02";
 

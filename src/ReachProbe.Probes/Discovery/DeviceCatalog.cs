@@ -85,7 +85,7 @@ public sealed class Device(ulong mac, long firstSeen)
 /// anyone on the LAN: names and fields are cleaned and capped, and at most <c>maxDevices</c> devices are kept (those past
 /// it are counted, not stored).
 /// </summary>
-public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int maxDevices = DeviceCatalog.DefaultMaxDevices)
+public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int maxDevices = DeviceCatalog.DefaultMaxDevices, ulong ownMac = 0)
 {
     /// <summary>Devices kept unless told otherwise.</summary>
     public const int DefaultMaxDevices = 4096;
@@ -99,13 +99,18 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
     /// <summary>The devices, in the order first seen.</summary>
     public IReadOnlyCollection<Device> Devices => _devices.Values;
 
+    private readonly HashSet<uint> _addresses = [];
+
+    /// <summary>True when a device was seen with <paramref name="ip"/>.</summary>
+    public bool HasAddress(uint ip) => _addresses.Contains(ip);
+
     /// <summary>Distinct MACs not kept because the catalog was full (counted up to 65,536).</summary>
     public int NotKept => _refused.Count;
 
     /// <summary>Looks at one frame.</summary>
     public void Observe(LinkKind link, ReadOnlySpan<byte> frame, long time)
     {
-        if (!FrameDecoder.TryDecode(link, frame, time, out var f) || f.SrcMac == 0 || (f.SrcMac & 0x0100_0000_0000) != 0) return;
+        if (!FrameDecoder.TryDecode(link, frame, time, out var f) || f.SrcMac == 0 || f.SrcMac == ownMac || (f.SrcMac & 0x0100_0000_0000) != 0) return;
         if (f.Kind == FrameKind.Arp)
         {
             // Its own ARP (sender MAC is the frame's source): the address is its own. A probe (sender 0.0.0.0) shows the device.
@@ -146,7 +151,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
 
     private void AddAddress(Device d, uint ip)
     {
-        if (d.Addresses.Count < 16) d.Addresses.Add(ip);
+        if (d.Addresses.Count < 16 && d.Addresses.Add(ip) && _addresses.Count < 65_536) _addresses.Add(ip);
         if (ip == gateway && gateway != 0 && d.Kind == "unknown") d.Kind = "router";
     }
 

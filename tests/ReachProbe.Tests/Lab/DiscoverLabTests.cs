@@ -52,4 +52,29 @@ public sealed class DiscoverLabTests(ITestOutputHelper output) : AgentLab(output
         Assert.Equal(2, again.Code);
         Assert.Contains("already exists", again.Err);
     }
+
+    [Fact]
+    public void DiscoverActive_AsksOncePolitely_TheSilentHostOnlyTheSweepFinds_TheConsoleByItsSearch()
+    {
+        LabNet.AddSilentHost();
+        LabNet.StartChatter(); // the console's ARP for the router shows it anyway; its kind needs the DDP search
+        var (code, stdout, stderr) = LabNet.Reachprobe("discover", "--seconds", "5", "--json", "--active");
+        Assert.True(code == 0, $"discover: exit {code}\n{stderr}");
+        using var doc = JsonDocument.Parse(stdout);
+        var devices = doc.RootElement.EnumerateArray().ToDictionary(d => d.GetProperty("mac").GetString()!);
+        Output.WriteLine(stderr);
+
+        var silent = devices[LabNetwork.AttackerMac];
+        Assert.Equal([LabNetwork.SilentIp], silent.GetProperty("addresses").EnumerateArray().Select(a => a.GetProperty("address").GetString()));
+        Assert.Equal(["arp"], silent.GetProperty("learnedFrom").EnumerateArray().Select(l => l.GetString()));
+        var console = devices[LabNetwork.ConsoleMac];
+        Assert.Equal("playstation", console.GetProperty("kind").GetString()); // it answered our DDP search
+        Assert.Equal(3, devices.Count); // the console, the router, the silent host: never itself
+        // What it sent: two DDP searches, one SSDP, one mDNS, and two passes of ARP over the /24 (253 others, the second
+        // pass only to those that did not answer).
+        var asked = System.Text.RegularExpressions.Regex.Match(stderr, @"discover: asked arp ×(\d+), ddp ×2, mdns ×1, ssdp ×1: (\d+) frames, ([\d,]+) bytes");
+        Assert.True(asked.Success, stderr);
+        var arp = int.Parse(asked.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(arp, 253 + 250 - 3, 253 + 250); // the console, the router and the silent host answered the first pass
+    }
 }
