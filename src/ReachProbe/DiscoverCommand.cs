@@ -24,11 +24,8 @@ internal static class DiscoverCommand
     /// <summary>Listened for unless --seconds says otherwise: most consoles and TVs announce themselves within half a minute.</summary>
     public const int DefaultSeconds = 30;
 
-    /// <summary>
-    /// What reaches the process: ARP, DHCP, mDNS, SSDP, and PlayStation discovery answers — UDP whose payload starts
-    /// "HTTP" (a console answers from any port).
-    /// </summary>
-    public const string Filter = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or (udp and udp[8:4] = 0x48545450)";
+    /// <summary>What reaches the process (<see cref="DeviceCatalog.CaptureFilter"/>).</summary>
+    public const string Filter = DeviceCatalog.CaptureFilter;
 
     /// <summary>Kinds written to --config-out: the consoles.</summary>
     public static readonly string[] ConsoleKinds = ["playstation", "xbox", "nintendo"];

@@ -253,6 +253,30 @@ public sealed partial class LabNetwork : IDisposable
         Inject("b0", Frames.ArpReply(b, a));                    // B answers A, whom the switch forgot: flooded too
     }
 
+    /// <summary>
+    /// From the silent host's port (<see cref="AddSilentHost"/>): <paramref name="count"/> forged PlayStation discovery
+    /// answers, each from a made-up MAC and address, broadcast — a LAN full of fake consoles.
+    /// </summary>
+    public void ForgeConsoles(int count) => InNamespace(Attacker, () =>
+    {
+        var nic = SharpPcap.LibPcap.LibPcapLiveDeviceList.New().First(d => d.Name == "a0");
+        nic.Open(new SharpPcap.DeviceConfiguration { Mode = SharpPcap.DeviceModes.None });
+        try
+        {
+            var all = new LanHost("198.18.0.255", "ff:ff:ff:ff:ff:ff");
+            for (var i = 0; i < count; i++)
+            {
+                var fake = new LanHost($"198.18.{1 + i / 250}.{1 + i % 250}", $"02:fe:00:{i >> 16 & 0xFF:x2}:{i >> 8 & 0xFF:x2}:{i & 0xFF:x2}");
+                nic.SendPacket(Frames.Udp(fake, all, 40000, 9303, Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 200 Ok\nhost-id:{i:X12}\nhost-type:PS5\nhost-name:FAKE-{i}\nsystem-version:09000000\ndevice-discovery-protocol-version:00030010\n")));
+            }
+        }
+        finally
+        {
+            nic.Close();
+        }
+    });
+
     /// <summary>Sends a raw frame out of the attacker's interface (libpcap, from a thread inside its namespace).</summary>
     private void Inject(string device, byte[] frame) => InNamespace(Attacker, () =>
     {

@@ -42,6 +42,31 @@ public sealed record TargetConfig
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 }
 
+/// <summary>The agent's own discovery (<c>"discover"</c>): devices learned from the wire all the time, and those of some kinds watched.</summary>
+public sealed record DiscoverConfig
+{
+    /// <summary>Kinds a device can be told to be.</summary>
+    public static readonly string[] AllKinds = ["playstation", "xbox", "nintendo", "printer", "tv", "router", "unknown"];
+
+    /// <summary>The kinds to watch once found.</summary>
+    public IReadOnlyList<string> Kinds { get; init; } = ["playstation"];
+
+    /// <summary>Watch what is found (as targets by MAC, labelled discovered="true"); else only count it.</summary>
+    public bool Watch { get; init; } = true;
+
+    /// <summary>How often a PlayStation discovery (DDP) search is sent.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The most targets discovery adds: a LAN full of forged announcements adds no more.</summary>
+    public int MaxTargets { get; init; } = 64;
+
+    /// <summary>The range of <c>discover.intervalSeconds</c>.</summary>
+    public static readonly ValueRange IntervalSeconds = new(1, 86400);
+
+    /// <summary>The range of <c>discover.maxTargets</c>.</summary>
+    public static readonly ValueRange MaxTargetsRange = new(1, 1024, Whole: true);
+}
+
 /// <summary>
 /// The agent's configuration (JSON, comments allowed). Loaded with every problem listed by its JSON path, so a bad file
 /// fails at start with all of its mistakes at once. See config/reachprobe.json for every option and its default.
@@ -78,6 +103,18 @@ public sealed record AgentConfig
 
     /// <summary>Targets; empty means the default gateway.</summary>
     public IReadOnlyList<TargetConfig> Targets { get; init; } = [];
+
+    /// <summary>The agent's own discovery, or null when it does not discover.</summary>
+    public DiscoverConfig? Discover { get; init; }
+
+    /// <summary>The probes of a target that names none (<c>defaults.probes</c>), and of discovered ones.</summary>
+    public IReadOnlyList<ProbeSpec> DefaultProbes { get; init; } = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
+
+    /// <summary>The interval and timeout of a target that names none (<c>defaults</c>), and of discovered ones.</summary>
+    public TimeSpan DefaultInterval { get; init; } = ProbeSpec.DefaultInterval;
+
+    /// <inheritdoc cref="DefaultInterval"/>
+    public TimeSpan DefaultTimeout { get; init; } = ProbeSpec.DefaultTimeout;
 
     /// <summary>A probe interval, in seconds.</summary>
     public static readonly ValueRange IntervalSeconds = new(0.1, 86400);
@@ -200,7 +237,7 @@ public sealed record AgentConfig
 
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "maxTargets", "resolver", "capture", "thresholds", "defaults", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "maxTargets", "resolver", "capture", "thresholds", "defaults", "discover", "targets");
         var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
         var targetCount = root.GetSection("targets").GetChildren().Count();
         if (targetCount > maxTargets)
@@ -267,6 +304,31 @@ public sealed record AgentConfig
             defaultProbes = Probes(defaults.GetSection("probes"), problems) ?? defaultProbes;
             if (Number(defaults, "intervalSeconds", IntervalSeconds, problems) is { } di) defaultInterval = TimeSpan.FromSeconds(di);
             if (Number(defaults, "timeoutSeconds", ProbeRunner.TimeoutSeconds, problems) is { } dt) defaultTimeout = TimeSpan.FromSeconds(dt);
+        }
+
+        config = config with { DefaultProbes = defaultProbes, DefaultInterval = defaultInterval, DefaultTimeout = defaultTimeout < defaultInterval ? defaultTimeout : defaultInterval };
+        if (Object(root, "discover", problems) is { } discover)
+        {
+            Known(discover, "$.discover", problems, "kinds", "watch", "intervalSeconds", "maxTargets");
+            var d = new DiscoverConfig();
+            var kinds = discover.GetSection("kinds");
+            if (kinds.Exists())
+            {
+                var items = kinds.GetChildren().Select(k => k.Value).ToList();
+                if (kinds.Value is { Length: > 0 } || items.Count == 0 || items.Any(k => k is null))
+                    problems.Add($"$.discover.kinds: must be a non-empty array of kinds ({string.Join(", ", DiscoverConfig.AllKinds)})");
+                else if (items.FirstOrDefault(k => !DiscoverConfig.AllKinds.Contains(k, StringComparer.Ordinal)) is { } bad)
+                    problems.Add($"$.discover.kinds: '{Quote.Clip(bad!)}' is not one of {string.Join(", ", DiscoverConfig.AllKinds)}");
+                else d = d with { Kinds = items.Distinct().ToList()! };
+            }
+            if (Value(discover, "watch") is { } watch)
+            {
+                if (bool.TryParse(watch, out var w)) d = d with { Watch = w };
+                else problems.Add($"$.discover.watch: must be true or false, not '{Quote.Clip(watch)}'");
+            }
+            if (Number(discover, "intervalSeconds", DiscoverConfig.IntervalSeconds, problems) is { } di) d = d with { Interval = TimeSpan.FromSeconds(di) };
+            if (Number(discover, "maxTargets", DiscoverConfig.MaxTargetsRange, problems) is { } dm) d = d with { MaxTargets = (int)dm };
+            config = config with { Discover = d };
         }
 
         var targets = new List<TargetConfig>();
@@ -366,7 +428,12 @@ public sealed record AgentConfig
     }
 
     /// <summary>Every label name the targets use, sorted: the extra labels of <c>reachprobe_target_info</c>.</summary>
-    public IReadOnlyList<string> LabelNames => Targets.SelectMany(t => t.Labels.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+    /// <remarks>With discovery watching, <c>discovered</c> is one of them: the targets it adds carry discovered="true".</remarks>
+    public IReadOnlyList<string> LabelNames => Targets.SelectMany(t => t.Labels.Keys).Concat(Discover is { Watch: true } ? [DiscoveredLabel] : [])
+        .Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The label of the targets discovery adds.</summary>
+    public const string DiscoveredLabel = "discovered";
 
     private static void Known(IConfiguration section, string path, List<string> problems, params string[] names)
     {

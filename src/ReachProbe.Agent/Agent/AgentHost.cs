@@ -114,9 +114,15 @@ public static class AgentHost
         builder.Services.AddProbeScheduler(probes, time);
         if (config.Targets.Any(t => t.Host is not null) || reload is not null)
             builder.Services.AddHostedService(sp => new HostResolver(sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ILogger<HostResolver>>(), time));
-        if (reload is not null || hangups is not null)
-            builder.Services.AddHostedService(sp => new ConfigReloader(reload, config, sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ProbeRegistry>(),
+        if (reload is not null || hangups is not null || config.Discover is not null)
+        {
+            builder.Services.AddSingleton(sp => new ConfigReloader(reload, config, sp.GetRequiredService<AgentService>(), sp.GetRequiredService<ProbeRegistry>(),
                 sp.GetRequiredService<Quartz.ISchedulerFactory>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), time, hangups));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
+        }
+        if (config.Discover is not null)
+            builder.Services.AddHostedService(sp => new AgentDiscovery(config, captureInterface, sp.GetRequiredService<ConfigReloader>(), sp.GetRequiredService<AgentMetrics>(),
+                sp.GetRequiredService<ILogger<AgentDiscovery>>(), time));
         return builder.Build();
     }
 }

@@ -45,6 +45,8 @@ public sealed record ConfigChange(
         ("listen", (a, b) => Equals(a.Listen, b.Listen), (c, r) => c with { Listen = r.Listen }),
         ("interface", (a, b) => a.Interface == b.Interface, (c, r) => c with { Interface = r.Interface }),
         ("resolver", (a, b) => Equals(a.Resolver, b.Resolver), (c, r) => c with { Resolver = r.Resolver }),
+        ("discover", (a, b) => a.Discover is null ? b.Discover is null : b.Discover is not null && a.Discover.Kinds.SequenceEqual(b.Discover.Kinds)
+            && a.Discover with { Kinds = [] } == b.Discover with { Kinds = [] }, (c, r) => c with { Discover = r.Discover }),
         ("history", (a, b) => a.History == b.History, (c, r) => c with { History = r.History }),
         ("logLevel", (a, b) => a.LogLevel == b.LogLevel, (c, r) => c with { LogLevel = r.LogLevel }),
         ("logFormat", (a, b) => a.LogFormat == b.LogFormat, (c, r) => c with { LogFormat = r.LogFormat }),
@@ -99,6 +101,72 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
         (hangups ?? (_own = new Hangups())).Attach(() => _ = Task.Run(() => ReloadAsync(CancellationToken.None))); // never throws: every fault is logged
         agent.Moved += t => _ = Task.Run(() => Follow(t, CancellationToken.None));
         return Task.CompletedTask;
+    }
+
+    private readonly List<TargetConfig> _discovered = [];
+
+    /// <summary>The targets discovery added, in the order added.</summary>
+    public IReadOnlyList<TargetConfig> Discovered
+    {
+        get
+        {
+            lock (_discovered) return [.. _discovered];
+        }
+    }
+
+    /// <summary>
+    /// Discovery found devices to watch: each not yet a target (by MAC) is added — a name already in use gives way to its
+    /// MAC — within the agent's <c>maxTargets</c>, its probes made at the address it was heard at. Taken in turn with
+    /// reloads; returns the targets added. Never throws.
+    /// </summary>
+    public async Task<IReadOnlyList<TargetConfig>> AddDiscoveredAsync(IReadOnlyList<TargetConfig> found, CancellationToken cancel)
+    {
+        try
+        {
+            await _one.WaitAsync(cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return [];
+        }
+        try
+        {
+            var macs = _current.Targets.Where(t => t.Mac is not null).Select(t => t.Mac!).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            // A device already watched by its address (configured, or where a target is now) is that target: not a second one.
+            var watched = _current.Targets.SelectMany(t => new[] { t.Ip, agent.Current(t)?.Ip }).OfType<System.Net.IPAddress>().ToHashSet();
+            var names = _current.Targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            var adding = new List<TargetConfig>();
+            foreach (var t in found)
+            {
+                if (t.Mac is null || t.Ip is not null && watched.Contains(t.Ip) || !macs.Add(t.Mac) || _current.Targets.Count + adding.Count >= _current.MaxTargets) continue;
+                var named = names.Add(t.Name) ? t : t with { Name = t.Mac };
+                names.Add(named.Name);
+                adding.Add(named);
+            }
+            if (adding.Count == 0) return [];
+            var next = _current with { Targets = [.. _current.Targets, .. adding] };
+            var probes = AgentHost.Probes(next with { Targets = adding }, out var problems);
+            foreach (var p in problems) log.FollowProblem("discovery", p);
+            var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
+            agent.Reconfigure(next);
+            await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry, probes, time, cancel).ConfigureAwait(false);
+            _current = next;
+            lock (_discovered) _discovered.AddRange(adding);
+            return adding;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return [];
+        }
+        catch (Exception e)
+        {
+            log.ReloadFailed(e);
+            return [];
+        }
+        finally
+        {
+            _one.Release();
+        }
     }
 
     /// <summary>
@@ -191,6 +259,9 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
                 log.ReloadRefused(e.Problems.Count);
                 return false;
             }
+            // What discovery added stays watched: the file never named it.
+            var kept = _discovered.Where(d => !next.Targets.Any(t => t.Name == d.Name || t.Mac == d.Mac)).ToList();
+            if (kept.Count > 0) next = next with { Targets = [.. next.Targets, .. kept] };
             if (next.Targets.Count == 0)
             {
                 log.ReloadProblem("no targets");

@@ -114,6 +114,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 5009, Level = LogLevel.Error, Message = "{Target}: its probes could not follow it to its new address")]
     public static partial void FollowFailed(this ILogger log, string target, Exception e);
 
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Information, Message = "discovered {Target}, a {Kind}{At}: watching it by its MAC")]
+    public static partial void DiscoveredWatching(this ILogger log, string target, string kind, string at);
+
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Warning, Message = "discovery has added {Count} targets, the most discover.maxTargets allows: no more are added (a LAN full of forged announcements?)")]
+    public static partial void DiscoveryCapped(this ILogger log, int count);
+
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "discovery on {Interface}: {Problem}; retried")]
+    public static partial void DiscoveryFailed(this ILogger log, string @interface, string problem);
+
+    [LoggerMessage(EventId = 5013, Level = LogLevel.Information, Message = "discovery on {Interface}: listening, and searching for PlayStations every {Interval}; watching {Kinds} as they appear")]
+    public static partial void DiscoveryStarted(this ILogger log, string @interface, string interval, string kinds);
+
     [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "reload: nothing to reload: the agent was started without a configuration file (its targets came from the command line or the default gateway)")]
     public static partial void NothingToReload(this ILogger log);
 

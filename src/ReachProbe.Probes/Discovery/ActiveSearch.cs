@@ -103,12 +103,25 @@ public sealed class ActiveSearch(LocalLink link)
         udp.Bind(new IPEndPoint(local, 0));
         // Multicast leaves by this interface, whatever the routes say (a lab namespace, or a host with no default route).
         udp.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, local.GetAddressBytes());
-        var broadcast = Addresses.ToIPAddress(link.Broadcast);
-        Send(udp, "ddp", Ddp.Ps4Search, new IPEndPoint(broadcast, Ddp.Ps4Port));
-        Send(udp, "ddp", Ddp.Ps5Search, new IPEndPoint(broadcast, Ddp.Ps5Port));
+        SendDdp(udp);
         Send(udp, "ssdp", Encoding.ASCII.GetBytes("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 2\r\nST: ssdp:all\r\n\r\n"),
             new IPEndPoint(IPAddress.Parse("239.255.255.250"), 1900));
         Send(udp, "mdns", MdnsServiceQuery, new IPEndPoint(IPAddress.Parse("224.0.0.251"), 5353));
+    }
+
+    /// <summary>One PlayStation discovery (DDP) search for PS4 and PS5, to the subnet's broadcast address (the agent's, every <c>discover.intervalSeconds</c>).</summary>
+    public void SendDdpSearch()
+    {
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { EnableBroadcast = true };
+        udp.Bind(new IPEndPoint(Addresses.ToIPAddress(link.Address), 0));
+        SendDdp(udp);
+    }
+
+    private void SendDdp(Socket udp)
+    {
+        var broadcast = Addresses.ToIPAddress(link.Broadcast);
+        Send(udp, "ddp", Ddp.Ps4Search, new IPEndPoint(broadcast, Ddp.Ps4Port));
+        Send(udp, "ddp", Ddp.Ps5Search, new IPEndPoint(broadcast, Ddp.Ps5Port));
     }
 
     private void Send(Socket udp, string what, byte[] payload, IPEndPoint to)

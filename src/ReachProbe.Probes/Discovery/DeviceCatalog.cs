@@ -87,6 +87,12 @@ public sealed class Device(ulong mac, long firstSeen)
 /// </summary>
 public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int maxDevices = DeviceCatalog.DefaultMaxDevices, ulong ownMac = 0)
 {
+    /// <summary>
+    /// The capture filter for what the catalog reads: ARP, DHCP, mDNS, SSDP, and PlayStation discovery answers — UDP
+    /// whose payload starts "HTTP" (a console answers from any port).
+    /// </summary>
+    public const string CaptureFilter = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or (udp and udp[8:4] = 0x48545450)";
+
     /// <summary>Devices kept unless told otherwise.</summary>
     public const int DefaultMaxDevices = 4096;
 

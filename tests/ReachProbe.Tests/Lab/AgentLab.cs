@@ -88,7 +88,8 @@ public abstract partial class AgentLab : IDisposable
         return seen;
     }
 
-    // The console, by its address, by its MAC (a target given by its MAC alone), or by the name a test gives it.
-    [GeneratedRegex("""^reachprobe_target_state\{target="(?:198\.18\.0\.27|02:00:00:00:00:27|console)",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
+    // The console, by its address, by its MAC (a target given by its MAC alone), by the name a test gives it, or by the
+    // name it gives itself (discovered).
+    [GeneratedRegex("""^reachprobe_target_state\{target="(?:198\.18\.0\.27|02:00:00:00:00:27|console|PS4-LAB)",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
     private static partial Regex StateLine();
 }

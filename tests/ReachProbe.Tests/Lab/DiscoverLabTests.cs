@@ -54,6 +54,75 @@ public sealed class DiscoverLabTests(ITestOutputHelper output) : AgentLab(output
     }
 
     [Fact]
+    public void Run_Discovering_WatchesTheConsoleWithinOneSearch_CallsItDeaf_AndKeepsItThroughAReload()
+    {
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:9942", "defaults": { "probes": ["icmp", "arp"], "intervalSeconds": 1 },
+              "discover": { "kinds": ["playstation"], "watch": true, "intervalSeconds": 2 },
+              "targets": [ { "name": "router", "ip": "{{LabNetwork.RouterIp}}", "probes": ["icmp"] } ] }
+            """);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var agent = LabNet.StartAgent(["--config", config]);
+        WaitFor("up", TimeSpan.FromSeconds(20));
+        Output.WriteLine($"the console discovered and up {watch.Elapsed.TotalSeconds:0.0} s after the agent started (DDP search every 2 s)");
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_discovered_devices{interface="br0",kind="playstation"} 1""", metrics);
+        Assert.Matches("""reachprobe_target_info\{target="PS4-LAB",ip="198\.18\.0\.27",mac="02:00:00:00:00:27",host_type="[^"]*",firmware="7\.02",discovered="true"\} 1""", metrics);
+        Assert.Matches("""reachprobe_target_info\{target="router",[^}]*,discovered=""\} 1""", metrics);
+
+        WaitForAgent(); // the full view, before a fault
+        LabNet.MakeDeaf();
+        var path = WaitFor("deaf", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("down", path);
+
+        // A reload of the file (which never named the console) keeps what discovery added, in its state.
+        using (var hup = System.Diagnostics.Process.Start("kill", ["-HUP", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) hup.WaitForExit();
+        Assert.Equal(["deaf"], Watch(TimeSpan.FromSeconds(3)));
+        lock (LabNet.AgentLog) Assert.Contains("configuration unchanged", LabNet.AgentLog.ToString());
+    }
+
+    [Fact]
+    public void Run_Discovering_AFloodOfForgedConsoles_AddsAtMostTheCap_TheConfiguredTargetsUnchanged()
+    {
+        LabNet.AddSilentHost(); // its port sends the forgeries
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:9942", "defaults": { "probes": ["icmp"], "intervalSeconds": 1 },
+              "discover": { "kinds": ["playstation"], "watch": true, "maxTargets": 8 },
+              "targets": [ { "name": "console", "ip": "{{LabNetwork.ConsoleIp}}", "probes": ["icmp", "arp"] } ] }
+            """);
+        var agent = LabNet.StartAgent(["--config", config]);
+        WaitForAgent();
+        long Rss() => long.Parse(File.ReadLines($"/proc/{agent.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        var before = Rss();
+        LabNet.ForgeConsoles(10_000);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        string metrics = "";
+        while (watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            metrics = Metrics() ?? "";
+            if (Heard(metrics) > 4000 && System.Text.RegularExpressions.Regex.Matches(metrics, """reachprobe_target_info\{[^}]*discovered="true"\} 1""").Count == 8) break;
+            Thread.Sleep(200);
+        }
+        Output.WriteLine($"RSS {before / 1024} MB before 10,000 forged consoles, {Rss() / 1024} MB after; {Heard(metrics)} devices kept");
+        // The catalog keeps at most 4,096 devices (the rest are counted, not stored); discovery adds at most maxTargets
+        // and says so once; the console is the configured target still, never a second, discovered one.
+        Assert.InRange(Heard(metrics), 4000, 4096);
+        Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(metrics, """reachprobe_target_info\{[^}]*discovered="true"\} 1""").Count);
+        Assert.Contains("""reachprobe_target_info{target="console",ip="198.18.0.27",mac="02:00:00:00:00:27",""", metrics);
+        Assert.Equal("up", State());
+        Assert.DoesNotContain("""target="PS4-LAB""", metrics);
+        Thread.Sleep(1500);
+        lock (LabNet.AgentLog) Assert.Single(System.Text.RegularExpressions.Regex.Matches(LabNet.AgentLog.ToString(), "no more are added"));
+    }
+
+    private static int Heard(string metrics) =>
+        System.Text.RegularExpressions.Regex.Matches(metrics, """reachprobe_discovered_devices\{interface="br0",kind="\w+"\} (\d+)""")
+            .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
     public void DiscoverActive_AsksOncePolitely_TheSilentHostOnlyTheSweepFinds_TheConsoleByItsSearch()
     {
         LabNet.AddSilentHost();
