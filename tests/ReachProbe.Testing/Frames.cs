@@ -97,6 +97,36 @@ public static class Frames
         return [.. m];
     }
 
+    /// <summary>
+    /// A DHCP message (RFC 2131) for the client <paramref name="mac"/>: op 1 (request) or 2 (reply), message type
+    /// (option 53: 1 discover, 3 request, 5 ack), and optionally its host name (12), vendor class (60), the address it
+    /// requests (50) or is given (yiaddr). The broadcast flag is set.
+    /// </summary>
+    public static byte[] Dhcp(byte op, string mac, byte type, string? hostName = null, string? vendorClass = null, string? requested = null, string? yiaddr = null)
+    {
+        var p = new byte[236];
+        p[0] = op;
+        p[1] = 1;
+        p[2] = 6;
+        p[4] = 0x5e;
+        p[10] = 0x80;
+        if (yiaddr is not null) IPAddress.Parse(yiaddr).GetAddressBytes().CopyTo(p, 16);
+        Convert.FromHexString(mac.Replace(":", "")).CopyTo(p, 28);
+        var o = new List<byte>(p) { 99, 130, 83, 99, 53, 1, type };
+        void Option(byte code, byte[] value)
+        {
+            var v = value.Length > 255 ? value[..255] : value;
+            o.Add(code);
+            o.Add((byte)v.Length);
+            o.AddRange(v);
+        }
+        if (hostName is not null) Option(12, System.Text.Encoding.UTF8.GetBytes(hostName));
+        if (vendorClass is not null) Option(60, System.Text.Encoding.UTF8.GetBytes(vendorClass));
+        if (requested is not null) Option(50, IPAddress.Parse(requested).GetAddressBytes());
+        o.Add(255);
+        return [.. o];
+    }
+
     /// <summary>UDP datagram.</summary>
     public static byte[] Udp(LanHost from, LanHost to, ushort sport, ushort dport, byte[] payload)
     {

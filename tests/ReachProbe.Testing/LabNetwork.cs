@@ -277,6 +277,17 @@ public sealed partial class LabNetwork : IDisposable
         }
     });
 
+    /// <summary>The DHCP client's MAC (<see cref="DhcpClientRequest"/>).</summary>
+    public const string DhcpClientMac = "02:00:00:00:00:88";
+
+    /// <summary>
+    /// From the silent host's port: a DHCP client (<see cref="DhcpClientMac"/>, named "<paramref name="hostName"/>")
+    /// asks the lab's dnsmasq for <paramref name="address"/> (a request in INIT-REBOOT, as after a reboot; dnsmasq is
+    /// authoritative and acknowledges it, broadcast).
+    /// </summary>
+    public void DhcpClientRequest(string hostName, string address) => Inject("a0", Frames.Udp(new LanHost("0.0.0.0", DhcpClientMac),
+        new LanHost("255.255.255.255", "ff:ff:ff:ff:ff:ff"), 68, 67, Frames.Dhcp(1, DhcpClientMac, 3, hostName, vendorClass: "android-dhcp-14", requested: address)));
+
     /// <summary>Sends a raw frame out of the attacker's interface (libpcap, from a thread inside its namespace).</summary>
     private void Inject(string device, byte[] frame) => InNamespace(Attacker, () =>
     {
@@ -299,6 +310,8 @@ public sealed partial class LabNetwork : IDisposable
         File.WriteAllText(hosts, $"{_consoleRecord} console.lan\n{RouterIp} router.lan\n");
         _dnsmasq = Start("ip", "netns", "exec", Router, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
             $"--addn-hosts={hosts}", "--local=/lan/", "--interface=r0", "--bind-interfaces", $"--listen-address={RouterIp}",
+            // DHCP too, as a home router serves it (discover's DHCP host takes its address from it).
+            "--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,1h", "--dhcp-authoritative", $"--dhcp-leasefile={Path.Combine(_dir, "leases")}",
             $"--pid-file={Path.Combine(_dir, "dnsmasq.pid")}", "--user=root", "--log-facility=-");
         // Ready when it answers on port 53.
         for (var i = 0; i < 100 && !Run("ip", "netns", "exec", Router, "ss", "-lun").Contains($"{RouterIp}:53"); i++) Thread.Sleep(50);
@@ -440,6 +453,40 @@ public sealed partial class LabNetwork : IDisposable
                 catch (SocketException)
                 {
                     await Task.Delay(1000);
+                }
+            }
+        });
+    }
+
+    /// <summary>The router answers SSDP searches (M-SEARCH to 239.255.255.250:1900) as a media renderer (a TV) does.</summary>
+    public void StartSsdpResponder()
+    {
+        UdpClient? udp = null;
+        InNamespace(Router, () =>
+        {
+            udp = new UdpClient();
+            udp.Client.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            udp.Client.Bind(new IPEndPoint(IPAddress.Any, 1900));
+            udp.JoinMulticastGroup(IPAddress.Parse("239.255.255.250"), IPAddress.Parse(RouterIp));
+        });
+        _sockets.Add(udp!);
+        var answer = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: urn:schemas-upnp-org:device:MediaRenderer:1\r\n"
+            + "SERVER: Linux/6.1 UPnP/1.0 Lab-TV/1.0\r\nUSN: uuid:lab-tv::urn:schemas-upnp-org:device:MediaRenderer:1\r\nLOCATION: http://198.18.0.1:49152/\r\n\r\n");
+        _ = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var r = await udp!.ReceiveAsync(_stop.Token);
+                    if (Encoding.ASCII.GetString(r.Buffer).StartsWith("M-SEARCH", StringComparison.Ordinal)) await udp.SendAsync(answer, r.RemoteEndPoint, _stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
                 }
             }
         });

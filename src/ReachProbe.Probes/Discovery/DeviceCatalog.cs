@@ -19,6 +19,12 @@ public static class Learned
     public const string Ssdp = "ssdp";
     /// <summary>Its answer to a PlayStation discovery (DDP) search (model, name, firmware, standby).</summary>
     public const string Ddp = "ddp";
+    /// <summary>Its NetBIOS name registration (Windows, Samba, some TVs and printers).</summary>
+    public const string NetBios = "netbios";
+    /// <summary>Its LLMNR answer (its name, its address).</summary>
+    public const string Llmnr = "llmnr";
+    /// <summary>Its Xbox (SmartGlass) discovery answer on UDP 5050.</summary>
+    public const string Xbox = "xbox";
 }
 
 /// <summary>One device on the segment, known by its MAC: what it said of itself, and how.</summary>
@@ -91,7 +97,8 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
     /// The capture filter for what the catalog reads: ARP, DHCP, mDNS, SSDP, and PlayStation discovery answers — UDP
     /// whose payload starts "HTTP" (a console answers from any port).
     /// </summary>
-    public const string CaptureFilter = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or (udp and udp[8:4] = 0x48545450)";
+    public const string CaptureFilter = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
+        + " or (udp and udp[8:4] = 0x48545450)";
 
     /// <summary>Devices kept unless told otherwise.</summary>
     public const int DefaultMaxDevices = 4096;
@@ -129,7 +136,10 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
         var payload = UdpPayload(frame);
         if (payload.IsEmpty) return;
         if (f.DstPort == 67 || f.SrcPort == 67) Dhcp(payload, time);
-        else if (f.SrcPort == 5353 || f.DstPort == 5353) Mdns(f, payload, time);
+        else if (f.SrcPort == 5353 || f.DstPort == 5353) Mdns(f, payload, time, Learned.Mdns);
+        else if (f.SrcPort == 5355) Mdns(f, payload, time, Learned.Llmnr); // LLMNR answers are DNS messages too
+        else if (f.SrcPort == 137 && f.DstPort == 137) NetBios(f, payload, time);
+        else if (f.SrcPort == 5050) XboxAnswer(f, time);
         else if (f.DstPort == 1900 || f.SrcPort == 1900) Ssdp(f, payload, time);
         // A console answers a DDP search from any port (an ephemeral one, often): it is told by what it says.
         else if (payload.StartsWith("HTTP/1.1 "u8)) DdpAnswer(f, payload, time);
@@ -253,7 +263,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
 
     // mDNS (RFC 6762): a DNS message. The sender's answers name it (A records for its own address: its host name) and
     // its services (PTR records of _service._proto.local).
-    private void Mdns(in DecodedFrame f, ReadOnlySpan<byte> p, long time)
+    private void Mdns(in DecodedFrame f, ReadOnlySpan<byte> p, long time, string learned)
     {
         if (p.Length < 12 || (p[2] & 0x80) == 0) return; // answers only: a query says nothing of the asker
         var questions = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
@@ -265,7 +275,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
             offset += 4;
         }
         if (Get(f.SrcMac, time) is not { } d) return;
-        d.LearnedFrom.Add(Learned.Mdns);
+        d.LearnedFrom.Add(learned);
         for (var r = 0; r < records && r < 64; r++)
         {
             if (!DnsWire.TryReadName(p, ref offset, out var owner) || offset + 10 > p.Length) return;
@@ -291,6 +301,35 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
             offset = data + length;
         }
         Classify(d);
+    }
+
+    // NetBIOS name service (RFC 1002): a registration or refresh (opcode 5, 8 or 9) names its sender — 16 bytes, first
+    // level encoded as 32 letters 'A'–'P': 15 of name, padded with spaces, and a suffix byte (0x00 a workstation, 0x20 a server).
+    private void NetBios(in DecodedFrame f, ReadOnlySpan<byte> p, long time)
+    {
+        if (p.Length < 12 + 34 || (p[2] & 0x80) != 0 || ((p[2] >> 3) & 0x0F) is not (5 or 8 or 9) || p[12] != 32) return;
+        var name = new StringBuilder(15);
+        for (var i = 0; i < 16; i++)
+        {
+            int hi = p[13 + 2 * i] - 'A', lo = p[14 + 2 * i] - 'A';
+            if (hi is < 0 or > 15 || lo is < 0 or > 15) return;
+            var c = (char)((hi << 4) | lo);
+            if (i < 15) name.Append(c);
+            else if (c is not ('\0' or ' ')) return; // other suffixes name services and groups, not the host
+        }
+        if (Get(f.SrcMac, time) is not { } d) return;
+        d.LearnedFrom.Add(Learned.NetBios);
+        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, f.IpSrc);
+        d.AddName(name.ToString().TrimEnd());
+    }
+
+    // Xbox SmartGlass discovery: a console answers on UDP 5050.
+    private void XboxAnswer(in DecodedFrame f, long time)
+    {
+        if (Get(f.SrcMac, time) is not { } d) return;
+        d.LearnedFrom.Add(Learned.Xbox);
+        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, f.IpSrc);
+        if (d.Kind is not ("playstation" or "nintendo")) d.Kind = "xbox";
     }
 
     private static string Local(string name) => name.EndsWith(".local", StringComparison.OrdinalIgnoreCase) ? name[..^6] : name;

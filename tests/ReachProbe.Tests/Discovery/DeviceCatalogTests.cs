@@ -46,8 +46,8 @@ public sealed class DeviceCatalogTests : IDisposable
     {
         var c = Catalog();
         var zero = new LanHost("0.0.0.0", Phone.Mac);
-        Feed(c, Frames.Udp(zero, All, 68, 67, Dhcp(op: 1, Phone.Mac, type: 3, hostName: "PS5-123\u0007", vendorClass: "PS5", requested: "198.18.0.40")), 0);
-        Feed(c, Frames.Udp(Gateway, All, 67, 68, Dhcp(op: 2, Phone.Mac, type: 5, yiaddr: "198.18.0.41")), 0.01);
+        Feed(c, Frames.Udp(zero, All, 68, 67, Frames.Dhcp(op: 1, Phone.Mac, type: 3, hostName: "PS5-123\u0007", vendorClass: "PS5", requested: "198.18.0.40")), 0);
+        Feed(c, Frames.Udp(Gateway, All, 67, 68, Frames.Dhcp(op: 2, Phone.Mac, type: 5, yiaddr: "198.18.0.41")), 0.01);
         var d = Of(c, Phone);
         Assert.Equal(["PS5-123"], d.Names); // the bell is gone
         Assert.Equal("PS5", d.VendorClass);
@@ -103,6 +103,36 @@ public sealed class DeviceCatalogTests : IDisposable
     }
 
     [Fact]
+    public void NetBios_RegistrationNamesTheHost_LlmnrAnswerToo_XboxBy5050()
+    {
+        var c = Catalog();
+        var pc = new LanHost("198.18.0.80", "02:00:00:00:00:80");
+        var bcast = new LanHost("198.18.0.255", "ff:ff:ff:ff:ff:ff");
+        Feed(c, Frames.Udp(pc, bcast, 137, 137, NetBiosRegistration("LIVINGROOM-PC", 0x00)), 0);
+        Feed(c, Frames.Udp(pc, bcast, 137, 137, NetBiosRegistration("WORKGROUP", 0x1E)), 0.1); // a group name: not the host's
+        Assert.Equal(["LIVINGROOM-PC"], Of(c, pc).Names);
+        Assert.Equal(["netbios"], Of(c, pc).LearnedFrom);
+
+        var nas = new LanHost("198.18.0.81", "02:00:00:00:00:81");
+        Feed(c, Frames.Udp(nas, pc, 5355, 50000, Mdns(("nas", 1, [198, 18, 0, 81]))), 1);
+        Assert.Equal(["nas"], Of(c, nas).Names);
+        Assert.Equal(["llmnr"], Of(c, nas).LearnedFrom);
+
+        var xbox = new LanHost("198.18.0.82", "02:00:00:00:00:82");
+        Feed(c, Frames.Udp(xbox, pc, 5050, 50000, [0xDD, 0x01, 0, 0]), 2);
+        Assert.Equal(("xbox", "xbox"), (Of(c, xbox).Kind, Of(c, xbox).LearnedFrom.Single()));
+    }
+
+    private static byte[] NetBiosRegistration(string name, byte suffix)
+    {
+        var p = new List<byte> { 0x12, 0x34, 0x29, 0x10, 0, 1, 0, 0, 0, 0, 0, 1, 32 }; // opcode 5 (registration), one question
+        var raw = Encoding.ASCII.GetBytes(name.PadRight(15)).Append(suffix).ToArray();
+        foreach (var b in raw) p.AddRange([(byte)('A' + (b >> 4)), (byte)('A' + (b & 0x0F))]);
+        p.AddRange([0, 0, 0x20, 0, 1]);
+        return [.. p];
+    }
+
+    [Fact]
     public void Nintendo_IsKnownByItsOui()
     {
         var c = Catalog();
@@ -118,7 +148,7 @@ public sealed class DeviceCatalogTests : IDisposable
         for (var i = 0; i < 10_000; i++)
         {
             var fake = new LanHost($"198.18.{i / 250}.{1 + i % 250}", $"02:aa:00:00:{i >> 8:x2}:{i & 0xFF:x2}");
-            Feed(c, Frames.Udp(fake, All, 68, 67, Dhcp(op: 1, fake.Mac, type: 1, hostName: new string('x', 500))), i * 0.001);
+            Feed(c, Frames.Udp(fake, All, 68, 67, Frames.Dhcp(op: 1, fake.Mac, type: 1, hostName: new string('x', 500))), i * 0.001);
         }
         Assert.Equal(64, c.Devices.Count);
         Assert.Equal(10_000 - 64, c.NotKept);
@@ -139,31 +169,6 @@ public sealed class DeviceCatalogTests : IDisposable
         }
         // Whatever was made of the noise is cleaned: no control characters reach a name.
         Assert.All(c.Devices.SelectMany(d => d.Names), n => Assert.DoesNotContain(n, ch => char.IsControl(ch)));
-    }
-
-    private static byte[] Dhcp(byte op, string mac, byte type, string? hostName = null, string? vendorClass = null, string? requested = null, string? yiaddr = null)
-    {
-        var p = new List<byte>(new byte[236]);
-        p[0] = op;
-        p[1] = 1;
-        p[2] = 6;
-        if (yiaddr is not null) BinaryPrimitives.WriteUInt32BigEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p)[16..], Ip(yiaddr));
-        var m = Convert.FromHexString(mac.Replace(":", ""));
-        for (var i = 0; i < 6; i++) p[28 + i] = m[i];
-        p.AddRange([99, 130, 83, 99, 53, 1, type]);
-        if (hostName is not null) Option(p, 12, Encoding.UTF8.GetBytes(hostName));
-        if (vendorClass is not null) Option(p, 60, Encoding.UTF8.GetBytes(vendorClass));
-        if (requested is not null) Option(p, 50, BitConverter.GetBytes(BinaryPrimitives.ReverseEndianness(Ip(requested))));
-        p.Add(255);
-        return [.. p];
-    }
-
-    private static void Option(List<byte> p, byte code, byte[] value)
-    {
-        var v = value.Length > 255 ? value[..255] : value;
-        p.Add(code);
-        p.Add((byte)v.Length);
-        p.AddRange(v);
     }
 
     private static byte[] Name(string name) => [.. name.Split('.').SelectMany(l => new[] { (byte)l.Length }.Concat(Encoding.UTF8.GetBytes(l))), 0];

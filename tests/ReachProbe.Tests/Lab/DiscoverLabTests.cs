@@ -123,6 +123,41 @@ public sealed class DiscoverLabTests(ITestOutputHelper output) : AgentLab(output
             .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
+    public async Task DiscoverActive_FindsEachKindOfDevice_WithinTenSeconds()
+    {
+        // The console (a PlayStation: DDP), the router (mDNS announcements, and an SSDP answer as a TV), a tablet taking its
+        // address from the lab's dnsmasq (DHCP, with a host name), and a silent host only the ARP sweep finds.
+        LabNet.AddSilentHost();
+        LabNet.StartMdns("lab-router", "_http._tcp");
+        LabNet.StartSsdpResponder();
+        var started = DateTimeOffset.UtcNow;
+        var discover = Task.Run(() => LabNet.Reachprobe("discover", "--seconds", "10", "--json", "--active"));
+        await Task.Delay(2000);
+        LabNet.DhcpClientRequest("lab-tablet", "198.18.0.120");
+        var (code, stdout, stderr) = await discover;
+        Assert.True(code == 0, $"discover: exit {code}\n{stderr}");
+        Output.WriteLine(stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var devices = doc.RootElement.EnumerateArray().ToDictionary(d => d.GetProperty("mac").GetString()!);
+        string[] Strings(JsonElement d, string name) => [.. d.GetProperty(name).EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Object ? e.GetProperty("address").GetString()! : e.GetString()!)];
+
+        var console = devices[LabNetwork.ConsoleMac];
+        Assert.Equal(("playstation", "PS4-LAB"), (console.GetProperty("kind").GetString(), Strings(console, "names").Single()));
+        var router = devices["02:00:00:00:00:01"];
+        Assert.Equal(("tv", "lab-router"), (router.GetProperty("kind").GetString(), Strings(router, "names").Single()));
+        Assert.Superset(new HashSet<string> { "mdns", "ssdp" }, Strings(router, "learnedFrom").ToHashSet());
+        var tablet = devices[LabNetwork.DhcpClientMac];
+        Assert.Equal(["lab-tablet"], Strings(tablet, "names"));
+        Assert.Contains("198.18.0.120", Strings(tablet, "addresses"));
+        Assert.Equal("android-dhcp-14", tablet.GetProperty("dhcpVendorClass").GetString());
+        var silent = devices[LabNetwork.AttackerMac];
+        Assert.Equal(["arp"], Strings(silent, "learnedFrom"));
+        Assert.Equal([LabNetwork.SilentIp], Strings(silent, "addresses"));
+        foreach (var (name, d) in new[] { ("playstation", console), ("mdns+ssdp", router), ("dhcp", tablet), ("silent", silent) })
+            Output.WriteLine($"{name}: first heard {(DateTimeOffset.Parse(d.GetProperty("firstSeen").GetString()!, System.Globalization.CultureInfo.InvariantCulture) - started).TotalSeconds:0.0} s after discover started");
+    }
+
+    [Fact]
     public void DiscoverActive_AsksOncePolitely_TheSilentHostOnlyTheSweepFinds_TheConsoleByItsSearch()
     {
         LabNet.AddSilentHost();
