@@ -78,7 +78,7 @@ public sealed class AgentDiscovery(AgentConfig config, string iface, ConfigReloa
                 if (now >= nextPublish)
                 {
                     nextPublish = now + TimeSpan.FromSeconds(1);
-                    metrics.Discovered(iface, DiscoverConfig.AllKinds, Catalog.Devices.GroupBy(d => d.Kind).ToDictionary(g => g.Key, g => g.Count()));
+                    metrics.Discovered(iface, DiscoverConfig.AllKinds, Catalog.Devices.GroupBy(d => d.Kind).ToDictionary(g => g.Key, g => g.Count()), Catalog.NotKept);
                     if (_settings.Watch) await WatchNewAsync(stop).ConfigureAwait(false);
                 }
                 try

@@ -19,7 +19,7 @@ public sealed class AgentMetrics
     private readonly Histogram _probeDurationAll, _incidentDuration, _scheduleLag;
     private readonly Counter _missedRounds;
     private readonly Counter _probes, _evidence, _changes, _capture, _incidents, _conflicts, _historyDropped, _flooded;
-    private readonly Gauge _historyUp, _historyPending, _filter, _view, _address, _discovered;
+    private readonly Gauge _historyUp, _historyPending, _filter, _view, _address, _discovered, _notKept;
     private readonly Counter _addressChanges;
     private readonly Counter _resultsDropped;
     // Every collector made, so that a target's series are forgotten from their labels, not from a hand-kept list.
@@ -82,6 +82,7 @@ public sealed class AgentMetrics
             ["target", "ip", "mac", "host_type", "firmware", .. LabelNames]);
         _address = f.CreateGauge("reachprobe_target_address", "The address the target is watched at (value 1): given, or learned from the wire and followed for a target given by its MAC.", "target", "address", "family");
         _discovered = f.CreateGauge("reachprobe_discovered_devices", "Devices the agent's discovery has heard on the interface, by kind (playstation, xbox, nintendo, printer, tv, router, unknown).", "interface", "kind");
+        _notKept = f.CreateGauge("reachprobe_discovered_devices_not_kept", "Devices the agent's discovery heard but did not keep because it already keeps 4,096 (a flood of forged announcements?); counted up to 65,536.", "interface");
         _addressChanges = f.CreateCounter("reachprobe_target_address_changes_total", "Times a target given by its MAC moved to another address (a new DHCP lease), its probes following it.", "target");
         // Its first label is not "target": forgetting a target never touches it.
         f.CreateGauge("reachprobe_build_info", "The agent's build: its version, the commit it was built from, its runtime; the value is always 1.",
@@ -99,9 +100,10 @@ public sealed class AgentMetrics
     }
 
     /// <summary>The devices discovery has heard on <paramref name="iface"/>, by kind (every kind named, 0 when none).</summary>
-    public void Discovered(string iface, IEnumerable<string> kinds, IReadOnlyDictionary<string, int> counts)
+    public void Discovered(string iface, IEnumerable<string> kinds, IReadOnlyDictionary<string, int> counts, int notKept)
     {
         foreach (var kind in kinds) _discovered.WithLabels(iface, kind).Set(counts.GetValueOrDefault(kind));
+        _notKept.WithLabels(iface).Set(notKept);
     }
 
     /// <summary>Counts <paramref name="moves"/> moves of a target given by its MAC (0 makes the series, at 0).</summary>

@@ -110,6 +110,9 @@ public sealed class DiscoverLabTests(ITestOutputHelper output) : AgentLab(output
         // The catalog keeps at most 4,096 devices (the rest are counted, not stored); discovery adds at most maxTargets
         // and says so once; the console is the configured target still, never a second, discovered one.
         Assert.InRange(Heard(metrics), 4000, 4096);
+        var notKept = System.Text.RegularExpressions.Regex.Match(metrics, """reachprobe_discovered_devices_not_kept\{interface="br0"\} (\d+)""");
+        Assert.True(notKept.Success && int.Parse(notKept.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, "the devices not kept are not counted");
+        Output.WriteLine($"not kept so far: {notKept.Groups[1].Value}");
         Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(metrics, """reachprobe_target_info\{[^}]*discovered="true"\} 1""").Count);
         Assert.Contains("""reachprobe_target_info{target="console",ip="198.18.0.27",mac="02:00:00:00:00:27",""", metrics);
         Assert.Equal("up", State());
