@@ -182,17 +182,29 @@ public sealed partial class LabNetwork : IDisposable
     /// </summary>
     public void AddDuplicate(bool clone = false)
     {
-        if (Topology != LabTopology.Bridge) throw new InvalidOperationException("the duplicate host joins the inline bridge");
+        AddBridgeHost(clone ? ConsoleMac : AttackerMac, ConsoleIp, "the duplicate host");
+        Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
+    }
+
+    /// <summary>The attacker's namespace (deleted with the lab), its loopback up and IPv6 off.</summary>
+    private void AddAttackerNamespace()
+    {
         Run("ip", "netns", "add", Attacker);
         _attacker = true;
         Run("ip", "-n", Attacker, "link", "set", "lo", "up");
         Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
-        Run("ip", "link", "add", "a0", "netns", Attacker, "address", clone ? ConsoleMac : AttackerMac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
+    }
+
+    /// <summary>A fourth host on the bridge: the attacker's namespace with <paramref name="mac"/> and <paramref name="ip"/> on port pa0.</summary>
+    private void AddBridgeHost(string mac, string ip, string what)
+    {
+        if (Topology != LabTopology.Bridge) throw new InvalidOperationException($"{what} joins the inline bridge");
+        AddAttackerNamespace();
+        Run("ip", "link", "add", "a0", "netns", Attacker, "address", mac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
         Run("ip", "-n", Probe, "link", "set", "pa0", "master", "br0");
         Run("ip", "-n", Probe, "link", "set", "pa0", "promisc", "on", "up");
-        Run("ip", "-n", Attacker, "addr", "add", $"{ConsoleIp}/24", "dev", "a0");
+        Run("ip", "-n", Attacker, "addr", "add", $"{ip}/24", "dev", "a0");
         Run("ip", "-n", Attacker, "link", "set", "a0", "up");
-        Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
     }
 
     /// <summary>The silent host's address (<see cref="AddSilentHost"/>).</summary>
@@ -202,19 +214,7 @@ public sealed partial class LabNetwork : IDisposable
     /// A fourth host on the bridge (port pa0, <see cref="AttackerMac"/>, <see cref="SilentIp"/>) that sends nothing of its
     /// own: only its kernel's answers to ARP show it — as a sweep finds it.
     /// </summary>
-    public void AddSilentHost()
-    {
-        if (Topology != LabTopology.Bridge) throw new InvalidOperationException("the silent host joins the inline bridge");
-        Run("ip", "netns", "add", Attacker);
-        _attacker = true;
-        Run("ip", "-n", Attacker, "link", "set", "lo", "up");
-        Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
-        Run("ip", "link", "add", "a0", "netns", Attacker, "address", AttackerMac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
-        Run("ip", "-n", Probe, "link", "set", "pa0", "master", "br0");
-        Run("ip", "-n", Probe, "link", "set", "pa0", "promisc", "on", "up");
-        Run("ip", "-n", Attacker, "addr", "add", $"{SilentIp}/24", "dev", "a0");
-        Run("ip", "-n", Attacker, "link", "set", "a0", "up");
-    }
+    public void AddSilentHost() => AddBridgeHost(AttackerMac, SilentIp, "the silent host");
 
     /// <summary>The flooder's two made-up hosts: MACs the segment has never seen.</summary>
     public const string FloodMacA = "02:aa:00:00:00:01", FloodMacB = "02:bb:00:00:00:02";
@@ -226,10 +226,7 @@ public sealed partial class LabNetwork : IDisposable
     public void AddFlooder()
     {
         if (Topology != LabTopology.Switch) throw new InvalidOperationException("the flooder joins the switch");
-        Run("ip", "netns", "add", Attacker);
-        _attacker = true;
-        Run("ip", "-n", Attacker, "link", "set", "lo", "up");
-        Run("ip", "netns", "exec", Attacker, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        AddAttackerNamespace();
         foreach (var (dev, mac, port) in new[] { ("a0", FloodMacA, "sa0"), ("b0", FloodMacB, "sb0") })
         {
             Run("ip", "link", "add", dev, "netns", Attacker, "address", mac, "type", "veth", "peer", "name", port, "netns", Switch);

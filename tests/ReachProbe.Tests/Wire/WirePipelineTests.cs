@@ -2,17 +2,22 @@ using ReachProbe.Analysis;
 
 namespace ReachProbe.Tests.Wire;
 
-public class WirePipelineTests
+/// <summary>A pipeline's clock, and frames fed at their time.</summary>
+public abstract class PipelineFeed
 {
-    private readonly PacketClock _clock = new();
+    protected PacketClock Clock { get; } = new();
 
-    private WirePipeline Discovering(int maxHosts = 1024) => new(new VerdictOptions(), _clock, null, maxHosts);
-
-    private void Feed(WirePipeline p, byte[] frame, double at)
+    protected void Feed(WirePipeline p, byte[] frame, double at)
     {
-        _clock.Now = At(at);
+        Clock.Now = At(at);
         p.Process(LinkKind.Ethernet, frame, At(at));
     }
+}
+
+public class WirePipelineTests : PipelineFeed
+{
+
+    private WirePipeline Discovering(int maxHosts = 1024) => new(new VerdictOptions(), Clock, null, maxHosts);
 
     [Fact]
     public void Process_ArpLearnsTheMacAndMarksTheAskedHost()
@@ -61,7 +66,7 @@ public class WirePipelineTests
     [Fact]
     public void Process_EchoFloodAtOneTarget_EvictsInsteadOfGrowing()
     {
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
         // 20,000 requests within one reply timeout: nothing can expire, so only the bound keeps the table small.
         for (var i = 0; i < 20_000; i++) Feed(p, Frames.EchoRequest(Pc, GameConsole, (ushort)(i >> 16), (ushort)i), i * 1e-5);
         var console = p.Find(Ip(GameConsole.Ip))!;
@@ -78,7 +83,7 @@ public class WirePipelineTests
     {
         // 20,000 queries a second "from the console" (its MAC and address forged), each answered and each repeated:
         // a flood, far above any resolver client's rate. The healthy console keeps answering pings.
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
         for (var i = 0; i < 10_000; i++)
         {
             var t = i * 5e-5;
@@ -103,7 +108,7 @@ public class WirePipelineTests
     [Fact]
     public void Process_RequestsFromTheMonitorItself_AreLeftToTheProbeResults()
     {
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 }) { Monitor = Ip(Pc.Ip) };
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 }) { Monitor = Ip(Pc.Ip) };
         Feed(p, Frames.EchoRequest(Pc, GameConsole, 1, 1), 0);
         Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0);
         Feed(p, Frames.EchoRequest(Laptop, GameConsole, 1, 1), 0);
@@ -149,7 +154,7 @@ public class WirePipelineTests
     public void Process_NewMacAnsweringWhileTheOldIsSilent_IsTakenAfterMacChange()
     {
         var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(60) };
-        var p = new WirePipeline(options, _clock);
+        var p = new WirePipeline(options, Clock);
         Feed(p, Frames.ArpReply(GameConsole, Pc), 0);
         // A new card: the old MAC never sends again; the new one answers every 10 s.
         for (var t = 10; t < 60; t += 10) Feed(p, Frames.ArpReply(Spoofer, Pc), t);
@@ -164,7 +169,7 @@ public class WirePipelineTests
     public void Process_SpooferWhileTheOwnerStillTransmits_NeverTakesTheAddress()
     {
         var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(60) };
-        var p = new WirePipeline(options, _clock);
+        var p = new WirePipeline(options, Clock);
         Feed(p, Frames.ArpReply(GameConsole, Pc), 0);
         for (var t = 1; t < 600; t += 2)
         {
@@ -178,7 +183,7 @@ public class WirePipelineTests
     public void Process_ConfiguredMac_NeverChangesOnTheWire()
     {
         var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(10) };
-        var p = new WirePipeline(options, _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
+        var p = new WirePipeline(options, Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
         for (var t = 0; t < 120; t += 5) Feed(p, Frames.ArpReply(Spoofer, Pc), t);
         Assert.Equal(Mac(GameConsole.Mac), p.Find(Ip(GameConsole.Ip))!.Identity.Mac);
     }
@@ -186,7 +191,7 @@ public class WirePipelineTests
     [Fact]
     public void Process_DeafConsoleWithASpooferAnsweringForIt_StaysDeaf()
     {
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
         Feed(p, Frames.ArpReply(GameConsole, Pc), 0); // healthy: learned
         var states = new List<TargetState>();
         for (var t = 1; t < 120; t++)
@@ -208,23 +213,16 @@ public class WirePipelineTests
 }
 
 /// <summary>A target known by its MAC: its address is learned from the wire and followed (issue 19, item 3).</summary>
-public class WirePipelineFollowTests
+public class WirePipelineFollowTests : PipelineFeed
 {
-    private readonly PacketClock _clock = new();
     private static readonly LanHost Moved = new("192.168.1.28", GameConsole.Mac);
     private readonly List<AddressMove> _moves = [];
 
     private WirePipeline Watching()
     {
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong>());
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong>());
         p.AddressMoved += _moves.Add;
         return p;
-    }
-
-    private void Feed(WirePipeline p, byte[] frame, double at)
-    {
-        _clock.Now = At(at);
-        p.Process(LinkKind.Ethernet, frame, At(at));
     }
 
     [Fact]
@@ -301,7 +299,7 @@ public class WirePipelineFollowTests
     [Fact]
     public void Follow_ToAnotherTargetsAddress_IsRefused_AndSaidOnce()
     {
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(Moved.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(Moved.Ip)] = 0 });
         p.AddressMoved += _moves.Add;
         var host = p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip))!;
         var other = p.Find(Ip(Moved.Ip))!;
