@@ -420,6 +420,14 @@ public sealed class AgentLoopTests
         Assert.Contains("reachprobe_target_address_changes_total{target=\"console\"} 1", metrics);
         Assert.Contains("ip=\"198.18.0.28\",mac=\"02:00:00:00:00:27\"", metrics);
         Assert.Single(log.Messages, m => m.Contains("moved from 198.18.0.27 to 198.18.0.28", StringComparison.Ordinal));
+
+        // A reload that adds a target keeps the followed one where it is now: its identity is its name and MAC, not an address.
+        agent.Reconfigure(config with { Targets = [.. config.Targets, Target("router", LabRouter)] });
+        Until(42);
+        Assert.Same(host, agent.Host("console"));
+        Assert.Equal(renewed.Address, agent.Current(config.Targets[0])!.Ip);
+        Assert.NotNull(agent.Host(IPAddress.Parse(LabRouter.Ip)));
+        Assert.Equal([TargetState.Unknown, TargetState.Up], states.Select(x => x.Item2));
     }
 
     [Fact]
