@@ -135,4 +135,48 @@ public sealed class ConfigReloaderTests : IDisposable
         var newName = AgentConfig.Parse("""{ "targets": [ { "ip": "198.18.0.27", "name": "console", "labels": { "room": "living" } }, { "ip": "198.18.0.28", "labels": { "model": "PS5" } } ] }""", "test");
         Assert.Equal(["labels"], ConfigChange.Between(running, newName).NeedRestart);
     }
+
+    [Fact]
+    public async Task AddDiscovered_NewDevicesBecomeTargets_NeverASecondForOneWatched_WithinMaxTargets_KeptThroughAReload()
+    {
+        var initial = AgentConfig.Parse("""
+            { "maxTargets": 4, "discover": { "watch": true },
+              "targets": [ { "name": "console", "ip": "198.18.0.27" }, { "name": "ps5", "mac": "02:00:00:00:00:55" } ] }
+            """, "test");
+        var file = initial;
+        var reloader = Reloader(initial, () => file);
+        TargetConfig Found(string name, string mac, string ip) => new()
+        {
+            Name = name, Mac = mac, Ip = IPAddress.Parse(ip), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1),
+            Labels = new Dictionary<string, string> { ["discovered"] = "true" },
+        };
+        var added = await reloader.AddDiscoveredAsync([
+            Found("PS4-LAB", "02:00:00:00:00:27", "198.18.0.27"), // at the address "console" is watched at: that target
+            Found("other", "02:00:00:00:00:55", "198.18.0.55"),   // ps5's MAC: that target
+            Found("console", "02:00:00:00:00:31", "198.18.0.31"), // a name in use: named by its MAC
+            Found("PS5-B", "02:00:00:00:00:32", "198.18.0.32"),
+            Found("PS5-C", "02:00:00:00:00:33", "198.18.0.33"),   // past maxTargets (4)
+        ], CancellationToken.None);
+        Assert.Equal(["02:00:00:00:00:31", "PS5-B"], added.Select(t => t.Name));
+        Assert.Equal(4, reloader.Current.Targets.Count);
+        Assert.Empty(await reloader.AddDiscoveredAsync([Found("PS5-B", "02:00:00:00:00:32", "198.18.0.32")], CancellationToken.None)); // once only
+
+        // A reload of the file (which never named them) keeps them; discover's settings wait for a restart.
+        file = AgentConfig.Parse("""{ "maxTargets": 4, "discover": { "watch": true, "kinds": ["xbox"] }, "targets": [ { "name": "console", "ip": "198.18.0.27" }, { "name": "ps5", "mac": "02:00:00:00:00:55" } ] }""", "test");
+        Assert.True(await reloader.ReloadAsync(CancellationToken.None));
+        Assert.Equal(["console", "ps5", "02:00:00:00:00:31", "PS5-B"], reloader.Current.Targets.Select(t => t.Name));
+        Assert.Equal(["playstation"], reloader.Current.Discover!.Kinds);
+        Assert.Contains(_log.Entries, e => e.Message.Contains("discover", StringComparison.Ordinal) && e.Message.Contains("next restart", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ConfigChange_ATargetByHostName_IsTheSameWhileItsNameIs()
+    {
+        var before = AgentConfig.Parse("""{ "targets": [ { "name": "console", "host": "console.lan" } ] }""", "test");
+        var renamedHost = AgentConfig.Parse("""{ "targets": [ { "name": "console", "host": "ps5.lan" } ] }""", "test");
+        var change = ConfigChange.Between(before, renamedHost);
+        Assert.Single(change.Added);
+        Assert.Single(change.Removed);
+        Assert.True(ConfigChange.Between(before, AgentConfig.Parse("""{ "targets": [ { "name": "console", "host": "CONSOLE.lan." } ] }""", "test")).IsEmpty);
+    }
 }
