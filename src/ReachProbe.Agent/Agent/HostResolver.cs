@@ -15,11 +15,18 @@ namespace ReachProbe.Agent;
 /// </summary>
 public sealed partial class HostResolver(AgentService agent, ILogger<HostResolver> log, TimeProvider time) : BackgroundService
 {
+
     /// <summary>How long one lookup may take.</summary>
     public static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>The longest a name goes without being asked again, whatever its TTL.</summary>
     public static readonly TimeSpan MaxRecheck = TimeSpan.FromHours(1);
+
+    /// <summary>Lookups in flight at once, at start and after: a venue's thousand names must not be a thousand queries at once to the resolver.</summary>
+    public const int MaxInFlight = 32;
+
+    // Never disposed: lookups still finishing as the host stops release it (its wait handle is never made).
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
 
     /// <summary>How soon a name that failed is asked again (or its interval, when longer).</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
@@ -71,7 +78,20 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
         CancellationToken cancel)
     {
         var named = targets.Where(t => t.Host is not null).ToList();
-        var lookups = await Task.WhenAll(named.Select(t => ResolveAsync(t.Host!, server, cancel))).ConfigureAwait(false);
+        using var gate = new SemaphoreSlim(MaxInFlight, MaxInFlight);
+        async Task<Lookup> Bounded(string host)
+        {
+            await gate.WaitAsync(cancel).ConfigureAwait(false);
+            try
+            {
+                return await ResolveAsync(host, server, cancel).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        var lookups = await Task.WhenAll(named.Select(t => Bounded(t.Host!))).ConfigureAwait(false);
         var addresses = new Dictionary<string, IPAddress>();
         var problems = new List<string>();
         for (var i = 0; i < named.Count; i++)
@@ -135,7 +155,15 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
         Lookup lookup;
         try
         {
-            lookup = await ResolveAsync(t.Host!, server, stop).ConfigureAwait(false);
+            await _inFlight.WaitAsync(stop).ConfigureAwait(false);
+            try
+            {
+                lookup = await ResolveAsync(t.Host!, server, stop).ConfigureAwait(false);
+            }
+            finally
+            {
+                _inFlight.Release();
+            }
         }
         catch (OperationCanceledException)
         {
