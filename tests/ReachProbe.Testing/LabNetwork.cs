@@ -620,6 +620,43 @@ public sealed partial class LabNetwork : IDisposable
     }
 
     /// <summary>
+    /// A link between this lab's probe namespace and <paramref name="other"/>'s (a veth pair, deleted with either): this
+    /// side <paramref name="mine"/>/30, that side <paramref name="theirs"/>/30 — the monitors' way to a central server.
+    /// </summary>
+    public void LinkTo(LabNetwork other, string mine, string theirs)
+    {
+        Run("ip", "link", "add", "fed0", "netns", Probe, "type", "veth", "peer", "name", "fed1", "netns", other.Probe);
+        Run("ip", "-n", Probe, "addr", "add", $"{mine}/30", "dev", "fed0");
+        Run("ip", "-n", other.Probe, "addr", "add", $"{theirs}/30", "dev", "fed1");
+        Run("ip", "-n", Probe, "link", "set", "fed0", "up");
+        Run("ip", "-n", other.Probe, "link", "set", "fed1", "up");
+    }
+
+    /// <summary>
+    /// Starts a real Prometheus in the probe namespace with <paramref name="configText"/> (its files in the lab's
+    /// directory, under <paramref name="name"/>), listening on <paramref name="listen"/>, with <paramref name="flags"/>;
+    /// waits until it is ready.
+    /// </summary>
+    public void StartPrometheusWith(string name, string configText, string listen, params string[] flags)
+    {
+        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("prometheus is not installed (apt-get install prometheus; .ci/deps does it)");
+        var dir = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
+        var config = Path.Combine(dir, "prometheus.yml");
+        File.WriteAllText(config, configText);
+        var agent = flags.Contains("--enable-feature=agent");
+        Start("ip", ["netns", "exec", Probe, prometheus, $"--config.file={config}", agent ? $"--storage.agent.path={dir}/wal" : $"--storage.tsdb.path={dir}/tsdb",
+            $"--web.listen-address={listen}", "--log.level=warn", .. flags]);
+        var (host, port) = (listen.Split(':')[0], int.Parse(listen.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture));
+        for (var i = 0; i < 300; i++)
+        {
+            if (HttpGet(host, port, "/-/ready") is { } r && r.Contains("Ready", StringComparison.Ordinal)) return;
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException($"prometheus ({name}) did not become ready within 30 s");
+    }
+
+    /// <summary>
     /// Starts a real Prometheus (Debian's package) in the probe namespace, scraping the agent every second with the
     /// given rule files, and waits until it is ready. Returns its base address.
     /// </summary>

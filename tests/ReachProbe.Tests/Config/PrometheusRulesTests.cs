@@ -28,6 +28,17 @@ public class PrometheusRulesTests
     }
 
     [Fact]
+    public void FleetConfigs_PassPromtoolCheck()
+    {
+        var fleet = Path.Combine(Dir, "fleet");
+        var (code, output) = RepoFiles.Run(RepoFiles.Promtool, fleet, "check", "config", "central.yml");
+        Assert.True(code == 0, output);
+        Assert.Contains("SUCCESS: 8 rules found", output); // the same alerts, for every site
+        (code, output) = RepoFiles.Run(RepoFiles.Promtool, fleet, "check", "config", "--agent", "agent.yml");
+        Assert.True(code == 0, output);
+    }
+
+    [Fact]
     public void UnitTests_CoverEveryAlert()
     {
         var alerts = File.ReadAllLines(Path.Combine(Dir, "alerts.yml")).Select(l => l.Trim()).Where(l => l.StartsWith("- alert: ")).Select(l => l[9..]).ToList();
