@@ -90,7 +90,8 @@ public sealed partial class AgentLoop : IDisposable
             return;
         }
         _configOf[to] = t;
-        var host = Loop.Pipeline.AddTarget(to, t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? mac : 0);
+        // One with a MAC too is followed from there (its MAC's later ARP moves it; from the same address, nothing).
+        var host = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? Loop.Pipeline.Follow(mac, to)! : Loop.Pipeline.AddTarget(to, 0);
         Placed(t, 0, to, host);
     }
 

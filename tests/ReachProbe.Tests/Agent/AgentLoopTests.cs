@@ -467,6 +467,27 @@ public sealed class AgentLoopTests
     }
 
     [Fact]
+    public void Pass_AHostNameWithAMac_ResolvedAfterStart_ItsOwnArpThereIsNoConflict()
+    {
+        var s = new Scenario("name-and-mac");
+        s.Add(3, Frames.GratuitousArp(LabConsole));
+        var clock = new FakeTimeProvider(T0);
+        var log = new LogLines();
+        var target = new TargetConfig { Name = "console", Host = "console.lan", Mac = LabConsole.Mac, Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) };
+        using var agent = AgentLoop.Create(new AgentConfig { History = null, Targets = [target] }, "lab0", _ => new ReplaySource(s, clock), () => true, null, null,
+            new AgentMetrics(Prometheus.Metrics.NewCustomRegistry()), log, clock);
+        for (var t = 0.0; t <= 5; t = Math.Round(t + 0.05, 6))
+        {
+            clock.SetUtcNow(T0 + TimeSpan.FromSeconds(t));
+            if (Math.Abs(t - 1) < 1e-9) agent.MoveTo("console", IPAddress.Parse(LabConsole.Ip)); // its name resolved
+            agent.Loop.Pass(clock.GetUtcNow());
+        }
+        Assert.Single(agent.Loop.Pipeline.Hosts);
+        Assert.Equal(IPAddress.Parse(LabConsole.Ip), agent.Current(target)!.Ip);
+        Assert.DoesNotContain(log.Messages, m => m.Contains("not followed there", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Reconfigure_AddsATarget_UnchangedOneKeepsItsState()
     {
         bool Hears(double t) => t < 20;
