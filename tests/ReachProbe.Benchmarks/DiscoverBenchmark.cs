@@ -15,8 +15,13 @@ internal static class DiscoverBenchmark
 {
     public static int Run(int flood)
     {
+        GC.Collect();
+        var heap = GC.GetTotalMemory(true);
+        var watch = Stopwatch.StartNew();
         var oui = OuiRegistry.Load();
-        Console.WriteLine($"Discovery's device catalog (OUI registry: {(oui is null ? "missing" : $"{oui.Count:N0} prefixes")})");
+        var loaded = watch.Elapsed;
+        var ouiBytes = GC.GetTotalMemory(true) - heap;
+        Console.WriteLine($"Discovery's device catalog (OUI registry: {(oui is null ? "missing" : $"{oui.Count:N0} prefixes, read in {loaded.TotalMilliseconds:N0} ms, {ouiBytes / 1024.0 / 1024:N1} MB")})");
         var all = new LanHost("198.18.0.255", "ff:ff:ff:ff:ff:ff");
         var home = new List<byte[]>();
         for (var i = 0; i < 200; i++)

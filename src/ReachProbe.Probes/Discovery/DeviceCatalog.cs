@@ -451,12 +451,16 @@ public sealed class OuiRegistry
         {
             if (!File.Exists(path)) return null;
             var map = new Dictionary<uint, string>();
+            // One string per organisation: a vendor with hundreds of prefixes is kept once (a third of the registry's memory).
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var line in File.ReadLines(path).Skip(1))
             {
                 var fields = Csv(line);
                 if (fields.Count < 3 || fields[0] != "MA-L" || fields[1].Length != 6
                     || !uint.TryParse(fields[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var prefix)) continue;
-                if (DeviceCatalog.Clean(fields[2]) is { } org) map[prefix] = org;
+                if (DeviceCatalog.Clean(fields[2]) is not { } org) continue;
+                if (!names.TryGetValue(org, out var kept)) names[org] = kept = org;
+                map[prefix] = kept;
             }
             return map.Count == 0 ? null : new OuiRegistry(map);
         }
