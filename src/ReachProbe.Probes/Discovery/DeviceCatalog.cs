@@ -94,10 +94,13 @@ public sealed class Device(ulong mac, long firstSeen)
 public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int maxDevices = DeviceCatalog.DefaultMaxDevices, ulong ownMac = 0)
 {
     /// <summary>
-    /// The capture filter for what the catalog reads: ARP, DHCP, mDNS, SSDP, and PlayStation discovery answers — UDP
-    /// whose payload starts "HTTP" (a console answers from any port).
+    /// The capture filter for what the catalog reads: ARP, DHCP, mDNS, SSDP, NetBIOS, LLMNR, Xbox and PlayStation
+    /// discovery answers — UDP whose payload starts "HTTP" (a console answers from any port) — and on a trunk the same,
+    /// tagged (802.1Q): a fixed filter, cheap to compile twice.
     /// </summary>
-    public const string CaptureFilter = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
+    public const string CaptureFilter = Untagged + " or (vlan and (" + Untagged + "))";
+
+    private const string Untagged = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
         + " or (udp and udp[8:4] = 0x48545450)";
 
     /// <summary>Devices kept unless told otherwise.</summary>

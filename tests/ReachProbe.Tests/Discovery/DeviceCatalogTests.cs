@@ -133,6 +133,23 @@ public sealed class DeviceCatalogTests : IDisposable
     }
 
     [Fact]
+    public void CaptureFilter_LetsInWhatTheCatalogReads_TaggedOrNot_AndNotTheRest()
+    {
+        var answer = Frames.Udp(Console, Gateway, 40123, 9303, Encoding.ASCII.GetBytes("HTTP/1.1 200 Ok\nhost-type:PS5\n"));
+        var tagged = new byte[answer.Length + 4];
+        answer.AsSpan(0, 12).CopyTo(tagged);
+        tagged[12] = 0x81;
+        tagged[15] = 10;
+        answer.AsSpan(12).CopyTo(tagged.AsSpan(16));
+        Assert.Equal(true, CaptureFilter.Matches(DeviceCatalog.CaptureFilter, answer));
+        Assert.Equal(true, CaptureFilter.Matches(DeviceCatalog.CaptureFilter, tagged));
+        Assert.Equal(false, CaptureFilter.Matches(DeviceCatalog.CaptureFilter, Frames.Udp(Console, Gateway, 40123, 443, [1, 2, 3, 4, 5, 6, 7, 8])));
+        var c = Catalog();
+        Feed(c, tagged, 0);
+        Assert.Equal("playstation", Of(c, Console).Kind);
+    }
+
+    [Fact]
     public void Nintendo_IsKnownByItsOui()
     {
         var c = Catalog();
