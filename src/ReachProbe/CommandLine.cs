@@ -13,6 +13,19 @@ internal static class CommandLine
 {
     public const int Ok = 0, Usage = 2, OutputError = 74;
 
+    /// <summary>
+    /// True, having said so in one line, when the process lacks CAP_NET_RAW or CAP_NET_ADMIN: <paramref name="command"/>
+    /// cannot <paramref name="purpose"/> without them (root, setcap, and <paramref name="otherWay"/> when given).
+    /// </summary>
+    public static bool LacksCaptureCapabilities(string command, string purpose, string? otherWay, TextWriter stderr)
+    {
+        if (ReachProbe.Wire.SysNet.MissingCaptureCapabilities() is not [_, ..] missing) return false;
+        stderr.WriteLine($"reachprobe: {command} needs {string.Join(" and ", missing)} to {purpose}, and does not have {(missing.Count == 1 ? "it" : "them")}: "
+            + $"run it as root, or give them to the program (sudo setcap cap_net_raw,cap_net_admin+eip {Environment.ProcessPath ?? "reachprobe"})"
+            + (otherWay is null ? "" : $", {otherWay}"));
+        return true;
+    }
+
     private const string ExitStatus = """
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
         (a capture broken part-way is still analysed up to the break). probe, by its verdict: 0 up, 1 deaf,

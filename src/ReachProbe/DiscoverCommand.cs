@@ -24,9 +24,6 @@ internal static class DiscoverCommand
     /// <summary>Listened for unless --seconds says otherwise: most consoles and TVs announce themselves within half a minute.</summary>
     public const int DefaultSeconds = 30;
 
-    /// <summary>What reaches the process (<see cref="DeviceCatalog.CaptureFilter"/>).</summary>
-    public const string Filter = DeviceCatalog.CaptureFilter;
-
     /// <summary>Kinds written to --config-out: the consoles.</summary>
     public static readonly string[] ConsoleKinds = ["playstation", "xbox", "nintendo"];
 
@@ -54,12 +51,7 @@ internal static class DiscoverCommand
             stderr.WriteLine($"reachprobe: --config-out {configOut}: already exists; discover never overwrites a file (give another name)");
             return CommandLine.Usage;
         }
-        if (SysNet.MissingCaptureCapabilities() is [_, ..] missing)
-        {
-            stderr.WriteLine($"reachprobe: discover needs {string.Join(" and ", missing)} to listen, and does not have {(missing.Count == 1 ? "it" : "them")}: run it as root, "
-                + $"or give them to the program (sudo setcap cap_net_raw,cap_net_admin+eip {Environment.ProcessPath ?? "reachprobe"})");
-            return CommandLine.Usage;
-        }
+        if (CommandLine.LacksCaptureCapabilities("discover", "listen", null, stderr)) return CommandLine.Usage;
         iface ??= AgentHost.CaptureInterface(new AgentConfig());
         if (iface is null)
         {
@@ -76,7 +68,7 @@ internal static class DiscoverCommand
         var gateway = AgentHost.DefaultGateway() is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } g ? Addresses.ToUInt(g) : 0;
         // Its own frames (our searches, our ARP) are not a device of the segment.
         var catalog = new DeviceCatalog(oui, gateway, ownMac: SysNet.Mac(iface) ?? 0);
-        using var capture = new LiveCapture(iface, Filter);
+        using var capture = new LiveCapture(iface, DeviceCatalog.CaptureFilter);
         try
         {
             capture.Open();

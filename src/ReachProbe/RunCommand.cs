@@ -124,13 +124,7 @@ internal static class RunCommand
 
         // Without these the capture never opens: say so once and stop, rather than warn every few seconds forever with
         // every target unknown.
-        if (SysNet.MissingCaptureCapabilities() is [_, ..] missing)
-        {
-            stderr.WriteLine($"reachprobe: run needs {string.Join(" and ", missing)} to capture and probe, and does not have {(missing.Count == 1 ? "it" : "them")}: "
-                + $"run it as root, or give them to the program (sudo setcap cap_net_raw,cap_net_admin+eip {Environment.ProcessPath ?? "reachprobe"}), "
-                + "or use the systemd unit, which grants them (AmbientCapabilities)");
-            return CommandLine.Usage;
-        }
+        if (CommandLine.LacksCaptureCapabilities("run", "capture and probe", "or use the systemd unit, which grants them (AmbientCapabilities)", stderr)) return CommandLine.Usage;
         // Host names resolve before anything starts: a name that does not is a mistake to say now, not an unknown target.
         var (resolved, unresolved) = await HostResolver.ResolveAllAsync(config.Targets, config.Resolver, CancellationToken.None).ConfigureAwait(false);
         if (unresolved.Count > 0)

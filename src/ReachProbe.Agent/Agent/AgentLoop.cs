@@ -168,7 +168,7 @@ public sealed partial class AgentLoop : IDisposable
         _configOf[to] = t;
         var address = Addresses.ToIPAddress(to);
         _addresses[t.Name] = address;
-        Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
+        PublishAddresses();
         // A target by host name is let into the capture by its address: the filter follows it (one by MAC needs nothing new).
         if (t.Mac is null) _capture.Filter = Filter(Watched);
         _observer.Moved(host, from);
@@ -186,6 +186,9 @@ public sealed partial class AgentLoop : IDisposable
             _moved?.Invoke(now);
         }
     }
+
+    /// <summary>Probe results are taken for each target at the address it is at now.</summary>
+    private void PublishAddresses() => Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
 
     /// <summary>The targets, each with the address it is watched at now (none for one whose address is not known yet).</summary>
     private IEnumerable<TargetConfig> Watched => _config.Targets.Select(t => _addresses.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t);
@@ -246,7 +249,7 @@ public sealed partial class AgentLoop : IDisposable
             if (t.Ip is not null && t.Mac is null) pipeline.AddTarget(Addresses.ToUInt(t.Ip), 0);
             else Start(t);
         }
-        Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
+        PublishAddresses();
         _config = next;
         _capture.Filter = Filter(Watched);
     }
