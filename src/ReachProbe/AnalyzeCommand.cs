@@ -33,7 +33,7 @@ internal static class AnalyzeCommand
             foreach (var (setting, option) in thresholds)
                 if (parse.GetValue(option) is { } value) setting.Set(verdict, value);
             if (verdict.Validate(v => v.Flag) is [var problem, ..]) throw new UsageException(problem);
-            Dictionary<uint, ulong>? hosts = null;
+            Dictionary<UInt128, ulong>? hosts = null;
             foreach (var t in parse.GetValue(targets) ?? [])
             {
                 hosts ??= [];
@@ -48,7 +48,7 @@ internal static class AnalyzeCommand
         return command;
     }
 
-    private static int Run(string file, VerdictOptions verdict, Dictionary<uint, ulong>? targets, CaptureView? view, bool json, bool quiet, bool import, string? db, string? firmware,
+    private static int Run(string file, VerdictOptions verdict, Dictionary<UInt128, ulong>? targets, CaptureView? view, bool json, bool quiet, bool import, string? db, string? firmware,
         TextWriter stdout, TextWriter stderr)
     {
         if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
@@ -101,7 +101,7 @@ internal static class AnalyzeCommand
     /// </summary>
     private sealed class IncidentRecorder : IAnalysisObserver
     {
-        private readonly Dictionary<uint, HostMonitor> _hosts = [];
+        private readonly Dictionary<UInt128, HostMonitor> _hosts = [];
 
         public void OnHostAdded(HostMonitor host) => _hosts[host.Identity.Ip] = host;
 

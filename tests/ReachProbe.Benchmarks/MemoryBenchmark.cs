@@ -47,7 +47,7 @@ internal static class MemoryBenchmark
 
         // Sized as the agent sizes it for n targets (AgentLoop).
         var capacity = Wire.Trackers.SignatureTracker.TableCapacityFor(n);
-        var pipeline = new WirePipeline(new VerdictOptions(), clock, hosts.ToDictionary(h => Ip(h.Address), _ => 0UL), tableCapacity: capacity) { Monitor = Ip(monitor.Address) };
+        var pipeline = new WirePipeline(new VerdictOptions(), clock, hosts.ToDictionary(h => (UInt128)Ip(h.Address), _ => 0UL), tableCapacity: capacity) { Monitor = Ip(monitor.Address) };
         var metrics = new AgentMetrics(Metrics.NewCustomRegistry());
         foreach (var h in hosts)
         {

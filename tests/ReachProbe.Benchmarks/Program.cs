@@ -134,7 +134,7 @@ static int Measure(string mode, string path)
             break;
         case "reachprobe-target":
             var console = Addresses.ToUInt(Scenarios.GameConsole.Address);
-            packets = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = new Dictionary<uint, ulong> { [console] = 0 } }).Counters.Frames;
+            packets = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = new Dictionary<UInt128, ulong> { [console] = 0 } }).Counters.Frames;
             break;
         case "read":
             using (var source = CaptureFileSource.Open(path))

@@ -14,7 +14,10 @@ public sealed record LanHost(string Ip, string Mac)
     public PhysicalAddress Hardware { get; } = PhysicalAddress.Parse(Mac.Replace(':', '-').ToUpperInvariant());
 }
 
-/// <summary>Builds Ethernet frames with PacketDotNet, the way a test states what is on the wire.</summary>
+/// <summary>
+/// Builds Ethernet frames with PacketDotNet, the way a test states what is on the wire. Each frame takes the family of
+/// its hosts' addresses: between IPv6 hosts an echo is ICMPv6, and ARP is its twin, neighbour discovery (RFC 4861).
+/// </summary>
 public static class Frames
 {
     private static readonly PhysicalAddress Broadcast = PhysicalAddress.Parse("FF-FF-FF-FF-FF-FF");
@@ -46,6 +49,13 @@ public static class Frames
 
     private static byte[] Icmp(LanHost from, LanHost to, IcmpV4TypeCode type, ushort id, ushort seq)
     {
+        if (IsV6(from))
+        {
+            var echo = new byte[8 + 32];
+            echo[0] = type == IcmpV4TypeCode.EchoRequest ? (byte)128 : (byte)129;
+            echo[4] = (byte)(id >> 8); echo[5] = (byte)id; echo[6] = (byte)(seq >> 8); echo[7] = (byte)seq;
+            return IcmpV6(from.Hardware, to.Hardware, from.Address, to.Address, echo);
+        }
         var payload = new byte[8 + 32];
         var icmp = new IcmpV4Packet(new ByteArraySegment(payload)) { TypeCode = type, Id = id, Sequence = seq };
         var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = icmp, TimeToLive = 64 };
@@ -57,6 +67,7 @@ public static class Frames
     /// <summary>ARP who-has <paramref name="target"/> from <paramref name="from"/>; broadcast, or unicast to <paramref name="unicastTo"/>'s MAC.</summary>
     public static byte[] ArpRequest(LanHost from, string target, LanHost? unicastTo = null)
     {
+        if (IsV6(from)) return NeighbourSolicitation(from, IPAddress.Parse(target), unicastTo);
         var arp = new ArpPacket(ArpOperation.Request, Zero, IPAddress.Parse(target), from.Hardware, from.Address);
         return new EthernetPacket(from.Hardware, unicastTo?.Hardware ?? Broadcast, EthernetType.Arp) { PayloadPacket = arp }.Bytes;
     }
@@ -64,6 +75,7 @@ public static class Frames
     /// <summary>ARP reply from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public static byte[] ArpReply(LanHost from, LanHost to)
     {
+        if (IsV6(from)) return NeighbourAdvertisement(from, to.Hardware, to.Address, solicited: true);
         var arp = new ArpPacket(ArpOperation.Response, to.Hardware, to.Address, from.Hardware, from.Address);
         return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.Arp) { PayloadPacket = arp }.Bytes;
     }
@@ -71,6 +83,7 @@ public static class Frames
     /// <summary>Gratuitous ARP (a broadcast request for its own address).</summary>
     public static byte[] GratuitousArp(LanHost from)
     {
+        if (IsV6(from)) return NeighbourAdvertisement(from, AllNodesMac, AllNodes, solicited: false);
         var arp = new ArpPacket(ArpOperation.Request, Zero, from.Address, from.Hardware, from.Address);
         return new EthernetPacket(from.Hardware, Broadcast, EthernetType.Arp) { PayloadPacket = arp }.Bytes;
     }
@@ -131,6 +144,12 @@ public static class Frames
     public static byte[] Udp(LanHost from, LanHost to, ushort sport, ushort dport, byte[] payload)
     {
         var udp = new UdpPacket(sport, dport) { PayloadData = payload };
+        if (IsV6(from))
+        {
+            var ip6 = new IPv6Packet(from.Address, to.Address) { PayloadPacket = udp, HopLimit = 64 };
+            udp.UpdateUdpChecksum();
+            return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv6) { PayloadPacket = ip6 }.Bytes;
+        }
         var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = udp, TimeToLive = 64 };
         udp.UpdateUdpChecksum();
         ip.UpdateIPChecksum();
@@ -148,9 +167,85 @@ public static class Frames
             WindowSize = 64240,
             PayloadData = new byte[payloadLength],
         };
+        if (IsV6(from))
+        {
+            var ip6 = new IPv6Packet(from.Address, to.Address) { PayloadPacket = tcp, HopLimit = 64 };
+            tcp.UpdateTcpChecksum();
+            return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv6) { PayloadPacket = ip6 }.Bytes;
+        }
         var ip = new IPv4Packet(from.Address, to.Address) { PayloadPacket = tcp, TimeToLive = 64 };
         tcp.UpdateTcpChecksum();
         ip.UpdateIPChecksum();
         return new EthernetPacket(from.Hardware, to.Hardware, EthernetType.IPv4) { PayloadPacket = ip }.Bytes;
+    }
+
+    private static bool IsV6(LanHost host) => host.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+
+    /// <summary>ff02::1, all nodes on the link.</summary>
+    public static readonly IPAddress AllNodes = IPAddress.Parse("ff02::1");
+    private static readonly PhysicalAddress AllNodesMac = PhysicalAddress.Parse("33-33-00-00-00-01");
+
+    /// <summary>The solicited-node multicast group of <paramref name="address"/> (ff02::1:ffXX:XXXX) and its MAC (33:33:ff:XX:XX:XX).</summary>
+    public static (IPAddress Group, PhysicalAddress Mac) SolicitedNode(IPAddress address)
+    {
+        var a = address.GetAddressBytes();
+        var group = IPAddress.Parse("ff02::1:ff00:0").GetAddressBytes();
+        group[13] = a[13]; group[14] = a[14]; group[15] = a[15];
+        return (new IPAddress(group), new PhysicalAddress([0x33, 0x33, 0xFF, a[13], a[14], a[15]]));
+    }
+
+    /// <summary>
+    /// Neighbour solicitation (ARP who-has's twin) from <paramref name="from"/> for <paramref name="target"/>: to its
+    /// solicited-node group, or unicast to <paramref name="unicastTo"/>; with the source link-layer address option
+    /// (none from :: — duplicate address detection, when <paramref name="dad"/>).
+    /// </summary>
+    public static byte[] NeighbourSolicitation(LanHost from, IPAddress target, LanHost? unicastTo = null, bool dad = false)
+    {
+        var (group, groupMac) = SolicitedNode(target);
+        var body = new byte[dad ? 24 : 32];
+        body[0] = 135;
+        target.GetAddressBytes().CopyTo(body, 8);
+        if (!dad)
+        {
+            body[24] = 1; body[25] = 1;
+            from.Hardware.GetAddressBytes().CopyTo(body, 26);
+        }
+        return IcmpV6(from.Hardware, unicastTo?.Hardware ?? groupMac, dad ? IPAddress.IPv6Any : from.Address, unicastTo?.Address ?? group, body, hopLimit: 255);
+    }
+
+    /// <summary>Neighbour advertisement (ARP reply's twin) of <paramref name="from"/>'s address, with its target link-layer address option.</summary>
+    public static byte[] NeighbourAdvertisement(LanHost from, PhysicalAddress toMac, IPAddress to, bool solicited, LanHost? claiming = null)
+    {
+        var body = new byte[32];
+        body[0] = 136;
+        body[4] = (byte)((solicited ? 0x40 : 0) | 0x20);
+        (claiming ?? from).Address.GetAddressBytes().CopyTo(body, 8);
+        body[24] = 2; body[25] = 1;
+        from.Hardware.GetAddressBytes().CopyTo(body, 26);
+        return IcmpV6(from.Hardware, toMac, from.Address, to, body, hopLimit: 255);
+    }
+
+    /// <summary>An Ethernet/IPv6 frame carrying the ICMPv6 message <paramref name="icmp"/>, its checksum filled in (RFC 4443 §2.3).</summary>
+    public static byte[] IcmpV6(PhysicalAddress fromMac, PhysicalAddress toMac, IPAddress src, IPAddress dst, byte[] icmp, byte hopLimit = 64)
+    {
+        var frame = new byte[14 + 40 + icmp.Length];
+        toMac.GetAddressBytes().CopyTo(frame, 0);
+        fromMac.GetAddressBytes().CopyTo(frame, 6);
+        frame[12] = 0x86; frame[13] = 0xDD;
+        frame[14] = 0x60;
+        frame[18] = (byte)(icmp.Length >> 8); frame[19] = (byte)icmp.Length;
+        frame[20] = 58;
+        frame[21] = hopLimit;
+        src.GetAddressBytes().CopyTo(frame, 22);
+        dst.GetAddressBytes().CopyTo(frame, 38);
+        icmp.CopyTo(frame, 54);
+        frame[56] = frame[57] = 0;
+        uint sum = (uint)icmp.Length + 58;
+        for (var i = 22; i < 54; i += 2) sum += (uint)(frame[i] << 8 | frame[i + 1]);
+        for (var i = 54; i < frame.Length; i += 2) sum += (uint)(frame[i] << 8 | (i + 1 < frame.Length ? frame[i + 1] : 0));
+        while (sum >> 16 != 0) sum = (sum & 0xFFFF) + (sum >> 16);
+        var check = (ushort)~sum;
+        frame[56] = (byte)(check >> 8); frame[57] = (byte)check;
+        return frame;
     }
 }

@@ -20,6 +20,9 @@ internal static class TestFrames
         return ip;
     }
 
+    /// <summary>An address of either family as the wire path keys it.</summary>
+    public static UInt128 Key(string text) => Addresses.ToKey(System.Net.IPAddress.Parse(text));
+
     public static ulong Mac(string text)
     {
         Assert.True(Addresses.TryParseMac(text, out var mac));

@@ -18,7 +18,7 @@ public sealed partial class AgentLoop : IDisposable
     private readonly CaptureMonitor _capture;
     private readonly AgentObserver _observer;
     // Each target by the address it is at now (a target followed by its MAC is not here until its address is known).
-    private readonly Dictionary<uint, TargetConfig> _configOf;
+    private readonly Dictionary<UInt128, TargetConfig> _configOf;
     // Targets with a MAC, by it: their address is followed.
     private readonly Dictionary<ulong, TargetConfig> _followed = [];
     // Each target's address now, by name (read by the probe scheduler's thread).
@@ -29,7 +29,7 @@ public sealed partial class AgentLoop : IDisposable
     private AgentConfig _config;
 
     private AgentLoop(AgentConfig config, AnalysisLoop loop, ProbeEvidence probes, CaptureMonitor capture, HistoryRecorder history, AgentObserver observer,
-        Dictionary<uint, TargetConfig> configOf, AgentMetrics metrics, ILogger log)
+        Dictionary<UInt128, TargetConfig> configOf, AgentMetrics metrics, ILogger log)
     {
         _config = config;
         _metrics = metrics;
@@ -78,10 +78,10 @@ public sealed partial class AgentLoop : IDisposable
     private void Relocate(string name, IPAddress address, DateTimeOffset now)
     {
         if (_config.Targets.FirstOrDefault(t => t.Name == name) is not { } t) return; // removed by a reload since
-        var to = Addresses.ToUInt(address);
+        var to = Addresses.ToKey(address);
         if (_addresses.TryGetValue(name, out var at))
         {
-            Loop.Pipeline.MoveTarget(Addresses.ToUInt(at), to, now.UtcTicks); // OnMoved does the rest
+            Loop.Pipeline.MoveTarget(Addresses.ToKey(at), to, now.UtcTicks); // OnMoved does the rest
             return;
         }
         if (Loop.Pipeline.Find(to) is { } holder)
@@ -131,7 +131,7 @@ public sealed partial class AgentLoop : IDisposable
     {
         if (t.Mac is null || !Addresses.TryParseMac(t.Mac, out var mac)) return;
         _followed[mac] = t;
-        var at = _addresses.TryGetValue(t.Name, out var ip) ? Addresses.ToUInt(ip) : 0;
+        var at = _addresses.TryGetValue(t.Name, out var ip) ? Addresses.ToKey(ip) : UInt128.Zero;
         Loop.Pipeline.Follow(mac, at);
         _metrics.AddressChanges(t.Name, 0);
         if (at == 0)
@@ -162,7 +162,7 @@ public sealed partial class AgentLoop : IDisposable
     }
 
     /// <summary>The target is at <paramref name="to"/> now, from <paramref name="from"/> (0: its first address): the agent's books, the metrics, the log, its probes.</summary>
-    private void Placed(TargetConfig t, uint from, uint to, HostMonitor host)
+    private void Placed(TargetConfig t, UInt128 from, UInt128 to, HostMonitor host)
     {
         if (from != 0) _configOf.Remove(from);
         _configOf[to] = t;
@@ -188,7 +188,7 @@ public sealed partial class AgentLoop : IDisposable
     }
 
     /// <summary>Probe results are taken for each target at the address it is at now.</summary>
-    private void PublishAddresses() => Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToUInt(kv.Value)));
+    private void PublishAddresses() => Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToKey(kv.Value)));
 
     /// <summary>The targets, each with the address it is watched at now (none for one whose address is not known yet).</summary>
     private IEnumerable<TargetConfig> Watched => _config.Targets.Select(t => _addresses.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t);
@@ -221,7 +221,7 @@ public sealed partial class AgentLoop : IDisposable
         {
             if (_addresses.TryRemove(t.Name, out var at))
             {
-                var ip = Addresses.ToUInt(at);
+                var ip = Addresses.ToKey(at);
                 if (pipeline.Find(ip) is { } host) _history.Forget(t.Name, host.Verdict, now);
                 pipeline.RemoveTarget(ip);
                 _configOf.Remove(ip);
@@ -233,7 +233,7 @@ public sealed partial class AgentLoop : IDisposable
         }
         foreach (var t in change.Changed)
         {
-            if (_addresses.TryGetValue(t.Name, out var at)) _configOf[Addresses.ToUInt(at)] = t;
+            if (_addresses.TryGetValue(t.Name, out var at)) _configOf[Addresses.ToKey(at)] = t;
             if (t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac)) _followed[mac] = t;
             _history.Firmware(t.Name, t.Firmware, now);
         }
@@ -243,10 +243,10 @@ public sealed partial class AgentLoop : IDisposable
             _history.Firmware(t.Name, t.Firmware, now);
             if (t.Ip is { } start)
             {
-                _configOf[Addresses.ToUInt(start)] = t;
+                _configOf[Addresses.ToKey(start)] = t;
                 _addresses[t.Name] = start;
             }
-            if (t.Ip is not null && t.Mac is null) pipeline.AddTarget(Addresses.ToUInt(t.Ip), 0);
+            if (t.Ip is not null && t.Mac is null) pipeline.AddTarget(Addresses.ToKey(t.Ip), 0);
             else Start(t);
         }
         PublishAddresses();
@@ -264,7 +264,7 @@ public sealed partial class AgentLoop : IDisposable
     public ProbeEvidence Probes { get; }
 
     /// <summary>The pipeline's host for a target address, or null.</summary>
-    public HostMonitor? Host(IPAddress ip) => Loop.Pipeline.Find(Addresses.ToUInt(ip));
+    public HostMonitor? Host(IPAddress ip) => Loop.Pipeline.Find(Addresses.ToKey(ip));
 
     /// <summary>The pipeline's host for a target by name (wherever its address is now), or null.</summary>
     public HostMonitor? Host(string target) => _addresses.TryGetValue(target, out var ip) ? Host(ip) : null;
@@ -287,19 +287,19 @@ public sealed partial class AgentLoop : IDisposable
         ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null,
         Func<TargetConfig, IPAddress?>? startAt = null)
     {
-        var configOf = new Dictionary<uint, TargetConfig>();
-        var targets = new Dictionary<uint, ulong>();
+        var configOf = new Dictionary<UInt128, TargetConfig>();
+        var targets = new Dictionary<UInt128, ulong>();
         // Targets with a MAC are followed: the pipeline makes their hosts (AgentLoop's constructor), where they are known
         // to be — given, or as the kernel last saw the MAC (unless another target has that address).
         foreach (var t in config.Targets.Where(t => t.Ip is not null))
         {
-            var ip = Addresses.ToUInt(t.Ip!);
+            var ip = Addresses.ToKey(t.Ip!);
             configOf[ip] = t;
             if (t.Mac is null) targets[ip] = 0;
         }
         foreach (var t in config.Targets.Where(t => t.Ip is null))
-            if (startAt?.Invoke(t) is { } seen && configOf.TryAdd(Addresses.ToUInt(seen), t) && t.Mac is null)
-                targets[Addresses.ToUInt(seen)] = 0;
+            if (startAt?.Invoke(t) is { } seen && configOf.TryAdd(Addresses.ToKey(seen), t) && t.Mac is null)
+                targets[Addresses.ToKey(seen)] = 0;
         var history = new HistoryRecorder(config.History, metrics, log);
         history.Start(time.GetUtcNow());
         history.Watch(config.Targets, time.GetUtcNow());
@@ -334,7 +334,7 @@ public sealed partial class AgentLoop : IDisposable
 
     /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>
     public static ProbeEvidence NewProbeEvidence(AgentConfig config, AgentMetrics metrics, ILogger log, TimeProvider time) =>
-        new(config.Targets.Where(t => t.Ip is not null).ToDictionary(t => t.Name, t => Addresses.ToUInt(t.Ip!)), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
+        new(config.Targets.Where(t => t.Ip is not null).ToDictionary(t => t.Name, t => Addresses.ToKey(t.Ip!)), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
 
     /// <summary>Runs until <paramref name="stop"/>, waking for frames, probe results and ticks.</summary>
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);

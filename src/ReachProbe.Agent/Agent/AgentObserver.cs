@@ -7,7 +7,7 @@ using ReachProbe.Wire;
 namespace ReachProbe.Agent;
 
 /// <summary>What the agent does with the loop's evidence and verdicts: metrics, the log, the history, target metadata.</summary>
-internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConfig> configOf, AgentMetrics metrics, HistoryRecorder history, ILogger log, TimeProvider time)
+internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetConfig> configOf, AgentMetrics metrics, HistoryRecorder history, ILogger log, TimeProvider time)
     : IAnalysisObserver
 {
     private static readonly TimeSpan AliveEvery = TimeSpan.FromSeconds(5);
@@ -15,7 +15,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
     private DateTimeOffset _nextAlive = DateTimeOffset.MinValue;
     private readonly HashSet<(string, ulong)> _conflictsLogged = [];
 
-    private readonly Dictionary<uint, HostMonitor> _hosts = [];
+    private readonly Dictionary<UInt128, HostMonitor> _hosts = [];
     private bool _conflictTick;
 
     public void OnHostAdded(HostMonitor host)
@@ -38,7 +38,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<uint, TargetConf
     }
 
     /// <summary>A target followed by its MAC is at its host's address now, from <paramref name="from"/> (0: first seen).</summary>
-    public void Moved(HostMonitor host, uint from)
+    public void Moved(HostMonitor host, UInt128 from)
     {
         if (from == 0)
         {

@@ -12,16 +12,16 @@ namespace ReachProbe.Agent;
 /// unreachable is unanswered; an error is the monitor's own problem and says nothing about the target. The probe jobs
 /// hand results over through a bounded channel and never wait; the loop drains it on its thread.
 /// </summary>
-public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targets, AgentMetrics metrics, ILogger log, TimeProvider time, int degradeAfter = 3)
+public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128> targets, AgentMetrics metrics, ILogger log, TimeProvider time, int degradeAfter = 3)
     : IEvidenceProducer, IProbeResultSink
 {
     // Per probe (its key): whether it was ever answered, how many attempts in a row went unanswered since, and whether
     // its target is degraded for it (up, but no longer answering this probe).
     private readonly Dictionary<string, (bool Answered, int Misses, bool Degraded)> _health = [];
-    private IReadOnlyDictionary<string, uint> _ipOfTarget = targets;
+    private IReadOnlyDictionary<string, UInt128> _ipOfTarget = targets;
 
     /// <summary>The targets after a reload (on the loop's thread): results for others are dropped.</summary>
-    public void SetTargets(IReadOnlyDictionary<string, uint> ipOfTarget) => _ipOfTarget = ipOfTarget;
+    public void SetTargets(IReadOnlyDictionary<string, UInt128> ipOfTarget) => _ipOfTarget = ipOfTarget;
 
     /// <summary>Probe results waiting for the loop, at most: past that the oldest is dropped, and counted.</summary>
     public const int QueueCapacity = 4096;
@@ -32,7 +32,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     private readonly HashSet<HostMonitor> _socketBlind = [];
     private readonly HashSet<string> _discovered = [];
     // Echo replies (and refusals) to the monitor seen on the wire, per sender address: the last few (type, sequence, MAC, time).
-    private readonly Dictionary<uint, (byte Type, ushort Seq, ulong Mac, long Time)[]> _wireReplies = [];
+    private readonly Dictionary<UInt128, (byte Type, ushort Seq, ulong Mac, long Time)[]> _wireReplies = [];
     private const int RepliesKept = 8;
     // ICMP answers the socket got, waiting for the wire to show the echo reply (or the refusal) from the target's own MAC.
     private readonly List<(HostMonitor Host, byte Type, ushort? Seq, DateTimeOffset Sent, DateTimeOffset Answered, DateTimeOffset Deadline)> _unconfirmed = [];
@@ -52,7 +52,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     /// An echo reply (type 0) or a destination unreachable about an echo request (type 3) to the monitor on the wire
     /// (wired to <see cref="WirePipeline.IcmpToMonitor"/>).
     /// </summary>
-    public void OnIcmpToMonitor(uint from, ulong mac, byte type, ushort seq, long at)
+    public void OnIcmpToMonitor(UInt128 from, ulong mac, byte type, ushort seq, long at)
     {
         if (!_wireReplies.TryGetValue(from, out var ring))
         {
@@ -155,7 +155,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, uint> targ
     {
         if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload (or not yet seen)
         // An attempt at an address the target has left (it moved, followed by its MAC): says nothing about it.
-        if (probe.Address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } probed && Addresses.ToUInt(probed) != ip) return;
+        if (probe.Address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } probed && Addresses.ToKey(probed) != ip) return;
         // What the answer proves is the probe's row's word (ProbeType.All), never a test of the probe's type here.
         // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
         // (result="resolver_down"), and neither its answer nor its silence says anything about the target.

@@ -37,7 +37,7 @@ public interface IEvidenceIntake
     IReadOnlyCollection<HostMonitor> Hosts { get; }
 
     /// <summary>The host of an address, or null.</summary>
-    HostMonitor? Find(uint ip);
+    HostMonitor? Find(UInt128 ip);
 
     /// <summary>Evidence about one host.</summary>
     void Add(HostMonitor host, in Evidence evidence);
@@ -119,7 +119,7 @@ public sealed class AnalysisLoop : IEvidenceIntake
     public IReadOnlyCollection<HostMonitor> Hosts => Pipeline.Hosts;
 
     /// <inheritdoc/>
-    public HostMonitor? Find(uint ip) => Pipeline.Find(ip);
+    public HostMonitor? Find(UInt128 ip) => Pipeline.Find(ip);
 
     /// <inheritdoc/>
     public void Add(HostMonitor host, in Evidence evidence) => host.Add(evidence);

@@ -11,7 +11,7 @@ public sealed class AnalysisOptions
     public VerdictOptions Verdict { get; init; } = new();
 
     /// <summary>Targets (IP → MAC or 0); null to discover them: every host on the captured segment that others tried to reach or that showed deafness.</summary>
-    public IReadOnlyDictionary<uint, ulong>? Targets { get; init; }
+    public IReadOnlyDictionary<UInt128, ulong>? Targets { get; init; }
 
     /// <summary>The capture's view when known (<c>--view</c>); null to detect it (see <see cref="SegmentView"/>).</summary>
     public CaptureView? View { get; init; }
@@ -36,7 +36,7 @@ public readonly record struct AnalysisProgress(long Packets, long Bytes, long Fi
 /// <param name="Changes">Its state changes, in order.</param>
 /// <param name="Notes">Notes for the timeline (gratuitous ARP, conflicts, view changes …).</param>
 /// <param name="Totals">Every piece of evidence over the whole capture.</param>
-public sealed record TargetReport(uint Ip, ulong Mac, TargetState FinalState, long? LastFrame, IReadOnlyList<IncidentReport> Incidents,
+public sealed record TargetReport(UInt128 Ip, ulong Mac, TargetState FinalState, long? LastFrame, IReadOnlyList<IncidentReport> Incidents,
     IReadOnlyList<StateChange> Changes, IReadOnlyList<Evidence> Notes, EvidenceCounts Totals)
 {
     /// <summary>The host's report, copied from its engine.</summary>

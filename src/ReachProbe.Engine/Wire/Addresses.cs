@@ -11,6 +11,36 @@ public static class Addresses
     /// <summary>Dotted-quad text of an address in host order.</summary>
     public static string Ip(uint ip) => $"{ip >> 24}.{(ip >> 16) & 0xFF}.{(ip >> 8) & 0xFF}.{ip & 0xFF}";
 
+    /// <summary>
+    /// Text of an address as the wire path keeps it (see <see cref="DecodedFrame"/>): dotted quad for IPv4, RFC 5952
+    /// text for IPv6.
+    /// </summary>
+    public static string Ip(UInt128 ip) => IsV4(ip) ? Ip((uint)ip) : ToIPAddress(ip).ToString();
+
+    /// <summary>True when the wire path's address is an IPv4 one (its 32 low bits only).</summary>
+    public static bool IsV4(UInt128 ip) => ip >> 32 == 0;
+
+    /// <summary>"ipv4" or "ipv6", as metrics and reports name an address's family.</summary>
+    public static string Family(UInt128 ip) => IsV4(ip) ? "ipv4" : "ipv6";
+
+    /// <summary>An address (either family; an IPv4-mapped IPv6 address reads as IPv4) as the wire path keeps it.</summary>
+    public static UInt128 ToKey(System.Net.IPAddress ip)
+    {
+        if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
+        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) return ToUInt(ip);
+        var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(ip.GetAddressBytes());
+        return key >> 32 == 0 ? UInt128.Zero : key;
+    }
+
+    /// <summary>The wire path's address as an <see cref="System.Net.IPAddress"/> (no zone).</summary>
+    public static System.Net.IPAddress ToIPAddress(UInt128 ip)
+    {
+        if (IsV4(ip)) return ToIPAddress((uint)ip);
+        var bytes = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, ip);
+        return new System.Net.IPAddress(bytes);
+    }
+
     /// <summary>Colon-separated lower-case hex of a MAC address.</summary>
     public static string Mac(ulong mac) => string.Join(':', Enumerable.Range(0, 6).Select(i => ((mac >> (40 - 8 * i)) & 0xFF).ToString("x2", CultureInfo.InvariantCulture)));
 

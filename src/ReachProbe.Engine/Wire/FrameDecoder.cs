@@ -59,7 +59,7 @@ public static class FrameDecoder
         {
             case EtherTypeArp: DecodeArp(payload, ref frame); break;
             case EtherTypeIPv4: DecodeIPv4(payload, ref frame); break;
-            case EtherTypeIPv6: frame.IsIPv6 = true; break;
+            case EtherTypeIPv6: DecodeIPv6(payload, ref frame); break;
         }
         return true;
     }
@@ -120,6 +120,119 @@ public static class FrameDecoder
             case 6: DecodeTcp(l4, ref frame); break;
             case 17: DecodeUdp(l4, ref frame); break;
         }
+    }
+
+    /// <summary>Reads a 16-byte IPv6 address; ::/96 (unspecified, loopback, IPv4-compatible) reads as :: so it never looks like IPv4.</summary>
+    internal static UInt128 ReadIPv6(ReadOnlySpan<byte> b)
+    {
+        var a = BinaryPrimitives.ReadUInt128BigEndian(b);
+        return a >> 32 == 0 ? UInt128.Zero : a;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void DecodeIPv6(ReadOnlySpan<byte> p, ref DecodedFrame frame)
+    {
+        if (p.Length < 40 || (p[0] >> 4) != 6) { frame.Issue = DecodeIssue.BadIpv6Header; return; }
+        frame.Kind = FrameKind.IPv6;
+        frame.IpSrc = ReadIPv6(p[8..]);
+        frame.IpDst = ReadIPv6(p[24..]);
+        // Payload length 0 is a jumbogram or what segmentation offload leaves in local captures: use the capture.
+        var length = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
+        var end = length == 0 ? p.Length : Math.Min(40 + length, p.Length);
+        var next = p[6];
+        var offset = 40;
+        // Extension headers (RFC 8200 §4): hop-by-hop (MLD), routing, destination options, fragment, AH — a bounded walk.
+        for (var headers = 0; headers < 8 && next is 0 or 43 or 44 or 51 or 60; headers++)
+        {
+            if (offset + 8 > end) { frame.Issue = DecodeIssue.BadIpv6Header; return; }
+            var h = p[offset..];
+            if (next == 44)
+            {
+                // Only the first fragment carries the transport header.
+                if ((BinaryPrimitives.ReadUInt16BigEndian(h[2..]) & 0xFFF8) != 0) { frame.IpProtocol = h[0]; return; }
+                next = h[0];
+                offset += 8;
+                continue;
+            }
+            var size = next == 51 ? (h[1] + 2) * 4 : (h[1] + 1) * 8;
+            next = h[0];
+            offset += size;
+        }
+        if (offset > end) { frame.Issue = DecodeIssue.BadIpv6Header; return; }
+        frame.IpProtocol = next;
+        var l4 = p[offset..end];
+        switch (next)
+        {
+            case 58: DecodeIcmpV6(l4, ref frame); break;
+            case 6: DecodeTcp(l4, ref frame); break;
+            case 17: DecodeUdp(l4, ref frame); break;
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void DecodeIcmpV6(ReadOnlySpan<byte> p, ref DecodedFrame frame)
+    {
+        if (p.Length < 8) { frame.Issue = DecodeIssue.TruncatedTransport; return; }
+        frame.IcmpCode = p[1];
+        switch (p[0])
+        {
+            case 128 or 129:
+                frame.Transport = TransportKind.IcmpEcho;
+                frame.IcmpType = p[0] == 128 ? (byte)8 : (byte)0;
+                frame.IcmpId = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
+                frame.IcmpSeq = BinaryPrimitives.ReadUInt16BigEndian(p[6..]);
+                return;
+            case 135 or 136:
+                DecodeNdp(p, ref frame);
+                return;
+        }
+        frame.Transport = TransportKind.IcmpOther;
+        // In ICMPv4's numbers: destination unreachable 3, time exceeded 11, parameter problem 12; the rest keep theirs
+        // (2, packet too big, and the informational types from 128 on collide with no ICMPv4 type the trackers read).
+        frame.IcmpType = p[0] switch { 1 => 3, 3 => 11, 4 => 12, var t => t };
+        // A destination unreachable quotes as much of the offending packet as fits (RFC 4443): when that was an echo
+        // request, its identifier and sequence say which attempt was refused.
+        var quoted = p[8..];
+        if (p[0] == 1 && quoted.Length >= 48 && quoted[0] >> 4 == 6 && quoted[6] == 58 && quoted[40] == 128)
+        {
+            frame.IcmpId = BinaryPrimitives.ReadUInt16BigEndian(quoted[44..]);
+            frame.IcmpSeq = BinaryPrimitives.ReadUInt16BigEndian(quoted[46..]);
+        }
+    }
+
+    /// <summary>
+    /// A neighbour solicitation (135) or advertisement (136), RFC 4861 §4.3–4.4, into the ARP fields: see
+    /// <see cref="FrameKind.Ndp"/>. The link-layer address options give the sender's MAC; without one, the frame's source.
+    /// </summary>
+    private static void DecodeNdp(ReadOnlySpan<byte> p, ref DecodedFrame frame)
+    {
+        if (p.Length < 24) { frame.Issue = DecodeIssue.BadNdp; return; }
+        var solicitation = p[0] == 135;
+        var target = ReadIPv6(p[8..]);
+        var option = solicitation ? 1 : 2; // source or target link-layer address
+        var mac = frame.SrcMac;
+        for (var o = 24; o + 2 <= p.Length;)
+        {
+            var len = p[o + 1] * 8;
+            if (len == 0 || o + len > p.Length) { frame.Issue = DecodeIssue.BadNdp; return; }
+            if (p[o] == option && len >= 8) mac = ReadMac(p[(o + 2)..]);
+            o += len;
+        }
+        frame.Kind = FrameKind.Ndp;
+        frame.IcmpType = p[0];
+        frame.ArpSenderMac = mac;
+        if (solicitation)
+        {
+            frame.ArpOp = 1;
+            frame.ArpSenderIp = frame.IpSrc;
+            frame.ArpTargetIp = target;
+            return;
+        }
+        frame.ArpOp = 2;
+        frame.ArpSenderIp = target;
+        var toGroup = frame.IpDst >> 120 == 0xFF;
+        frame.ArpTargetIp = toGroup ? target : frame.IpDst;
+        frame.ArpTargetMac = toGroup ? 0 : frame.DstMac;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

@@ -21,7 +21,7 @@ public sealed class HostMonitor : IEvidenceSink
 {
     private readonly SignatureTracker[] _trackers;
 
-    internal HostMonitor(uint ip, VerdictOptions options, TimeProvider time, Segment segment, int tableCapacity = SignatureTracker.DefaultTableCapacity)
+    internal HostMonitor(UInt128 ip, VerdictOptions options, TimeProvider time, Segment segment, int tableCapacity = SignatureTracker.DefaultTableCapacity)
     {
         Identity = new TargetIdentity(ip, segment);
         Verdict = new TargetVerdict(options, time) { Switched = segment.Switched };
@@ -128,7 +128,7 @@ public sealed class HostMonitor : IEvidenceSink
     /// The host now has <paramref name="ip"/> (a target followed by its MAC, after a DHCP renew): its verdict, open
     /// incident and learned rhythm carry on; requests its trackers held for the old address are forgotten.
     /// </summary>
-    internal void Move(uint ip)
+    internal void Move(UInt128 ip)
     {
         Identity.Ip = ip;
         foreach (var t in _trackers) t.Forget();

@@ -10,13 +10,13 @@ public sealed class Segment
     /// <summary>Hosts remembered as answering the monitor's ARP.</summary>
     public const int MaxResponders = 4096;
 
-    private readonly BoundedTable<uint, bool> _answeredMonitor = new(MaxResponders);
+    private readonly BoundedTable<UInt128, bool> _answeredMonitor = new(MaxResponders);
 
     /// <summary>
     /// The live agent's own address (0 offline). Its probes' requests are counted once, by the probe results, so the
     /// echo and ARP trackers leave them out: one lost probe must not weigh as two.
     /// </summary>
-    public uint Monitor { get; set; }
+    public UInt128 Monitor { get; set; }
 
     /// <summary>The capture's view; null reads as full (as before views were known).</summary>
     public SegmentView? View { get; set; }
@@ -34,9 +34,9 @@ public sealed class Segment
     public bool FullSince(long since) => View is null || (View.View == CaptureView.Full && View.FullSince <= since);
 
     /// <summary><paramref name="ip"/> answered the monitor's ARP at <paramref name="time"/>.</summary>
-    public void AnsweredMonitor(uint ip, long time) => _answeredMonitor.Set(ip, true, time);
+    public void AnsweredMonitor(UInt128 ip, long time) => _answeredMonitor.Set(ip, true, time);
 
     /// <summary>True when <paramref name="ip"/> answered the monitor's ARP within <paramref name="within"/> before <paramref name="now"/>.</summary>
-    public bool AnswersArp(uint ip, long now, TimeSpan within) =>
+    public bool AnswersArp(UInt128 ip, long now, TimeSpan within) =>
         _answeredMonitor.TryGet(ip, out _, out var at) && now - at <= within.Ticks;
 }

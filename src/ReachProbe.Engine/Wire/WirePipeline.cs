@@ -14,11 +14,11 @@ public sealed class WirePipeline
     private readonly bool _discover;
     private readonly int _maxHosts;
     private readonly int _tableCapacity;
-    private readonly Dictionary<uint, HostMonitor> _byIp = [];
+    private readonly Dictionary<UInt128, HostMonitor> _byIp = [];
     private readonly Dictionary<ulong, HostMonitor> _byMac = [];
     // First IPv4 source address seen behind each MAC: a MAC that sends for two addresses is a router (or a host
     // with aliases), so addresses learned from it are not on the segment.
-    private readonly Dictionary<ulong, uint> _firstIpOfMac = [];
+    private readonly Dictionary<ulong, UInt128> _firstIpOfMac = [];
     private readonly HashSet<ulong> _sharedMacs = [];
     private const int MaxMacsRemembered = 4096;
     private const int PairCacheSize = 256;
@@ -26,7 +26,7 @@ public sealed class WirePipeline
     // host, and one bit test is cheaper than three dictionary lookups. False positives only cost the lookup.
     private readonly ulong[] _ipBits = new ulong[1024];
     private readonly ulong[] _macBits = new ulong[1024];
-    private readonly (ulong Mac, uint Ip)[] _pairCache = new (ulong, uint)[PairCacheSize];
+    private readonly (ulong Mac, UInt128 Ip)[] _pairCache = new (ulong, UInt128)[PairCacheSize];
     private long _nextTick = long.MinValue;
     private static readonly long TickTicks = TimeSpan.FromMilliseconds(100).Ticks;
 
@@ -38,7 +38,7 @@ public sealed class WirePipeline
     /// <param name="maxHosts">Bound on hosts tracked in discovery mode.</param>
     /// <param name="tableCapacity">Bound of each tracker's request table (<see cref="Trackers.SignatureTracker.TableCapacityFor"/>
     /// for the live agent's target count).</param>
-    public WirePipeline(VerdictOptions options, TimeProvider time, IReadOnlyDictionary<uint, ulong>? targets = null, int maxHosts = 1024,
+    public WirePipeline(VerdictOptions options, TimeProvider time, IReadOnlyDictionary<UInt128, ulong>? targets = null, int maxHosts = 1024,
         int tableCapacity = Trackers.SignatureTracker.DefaultTableCapacity)
     {
         _options = options;
@@ -58,7 +58,7 @@ public sealed class WirePipeline
     public WireCounters Counters { get; } = new();
 
     /// <summary>The live agent's own IPv4 address: its probes are counted by their results, not again from the wire.</summary>
-    public uint Monitor
+    public UInt128 Monitor
     {
         get => Segment.Monitor;
         set => Segment.Monitor = value;
@@ -79,14 +79,14 @@ public sealed class WirePipeline
     /// <summary>The most addresses <see cref="HostsNotTracked"/> remembers, so a flood of made-up addresses costs bounded memory.</summary>
     public const int MaxNotTrackedCounted = 65_536;
 
-    private readonly HashSet<uint> _notTracked = [];
+    private readonly HashSet<UInt128> _notTracked = [];
 
     /// <summary>
     /// An echo reply, or a destination unreachable about an echo request, to the live agent's own address
     /// (<see cref="Monitor"/>) was on the wire: its sender's address and MAC, ICMP type (0 or 3), the echo's sequence
     /// number and time. The agent matches them with its ICMP probes' attempts.
     /// </summary>
-    public event Action<uint, ulong, byte, ushort, long>? IcmpToMonitor;
+    public event Action<UInt128, ulong, byte, ushort, long>? IcmpToMonitor;
 
     /// <summary>
     /// The capture's view of the segment (null: always full, as before views were known). Setting it applies its view
@@ -113,7 +113,7 @@ public sealed class WirePipeline
     public event Action<HostMonitor>? HostAdded;
 
     /// <summary>Starts watching a target (a configuration reloaded with a new one); returns its host.</summary>
-    public HostMonitor AddTarget(uint ip, ulong mac)
+    public HostMonitor AddTarget(UInt128 ip, ulong mac)
     {
         if (_byIp.TryGetValue(ip, out var existing)) return existing;
         var h = AddHost(ip);
@@ -122,7 +122,7 @@ public sealed class WirePipeline
     }
 
     /// <summary>Stops watching a target; its state is dropped. The address bitmaps keep its bits (a false positive only costs a lookup).</summary>
-    public bool RemoveTarget(uint ip)
+    public bool RemoveTarget(UInt128 ip)
     {
         if (!_byIp.Remove(ip, out var h)) return false;
         if (h.Identity.Mac != 0 && _byMac.GetValueOrDefault(h.Identity.Mac) == h) _byMac.Remove(h.Identity.Mac);
@@ -131,9 +131,9 @@ public sealed class WirePipeline
     }
 
     // Targets known by their MAC, whose address is learned from the wire and followed (0 until first seen).
-    private readonly Dictionary<ulong, uint> _followed = [];
+    private readonly Dictionary<ulong, UInt128> _followed = [];
     // Moves refused because another target holds the address, each said once.
-    private readonly HashSet<(ulong, uint)> _refused = [];
+    private readonly HashSet<(ulong, UInt128)> _refused = [];
 
     /// <summary>
     /// A followed MAC (<see cref="Follow"/>) showed at a new address: <see cref="AddressMove.From"/> is 0 the first time.
@@ -149,7 +149,7 @@ public sealed class WirePipeline
     /// known, from the source of its IPv4 frames; a later move needs its ARP (a DHCP client announces its new address,
     /// and asks for its gateway from it). Returns the host, or null while the address is unknown.
     /// </summary>
-    public HostMonitor? Follow(ulong mac, uint ip)
+    public HostMonitor? Follow(ulong mac, UInt128 ip)
     {
         _followed[mac] = ip;
         Mark(_macBits, mac);
@@ -165,12 +165,12 @@ public sealed class WirePipeline
     }
 
     /// <summary>The address a followed MAC is at now (0: not seen yet), or null when it is not followed.</summary>
-    public uint? AddressOf(ulong mac) => _followed.TryGetValue(mac, out var ip) ? ip : null;
+    public UInt128? AddressOf(ulong mac) => _followed.TryGetValue(mac, out var ip) ? ip : null;
 
     /// <summary>How many MAC-address pairs a refused move is remembered for (each refusal is said once).</summary>
     private const int MaxRefused = 1024;
 
-    private void FollowedAt(ulong mac, uint ip, long time)
+    private void FollowedAt(ulong mac, UInt128 ip, long time)
     {
         if (!_followed.TryGetValue(mac, out var current) || current == ip || !IsUnicast(ip)) return;
         var host = current == 0 ? null : _byIp.GetValueOrDefault(current);
@@ -194,7 +194,7 @@ public sealed class WirePipeline
     /// its state carried on, with <see cref="AddressMoved"/> raised as for a followed MAC — refused, and said, when
     /// another target holds <paramref name="to"/>. False when no target is at <paramref name="from"/>.
     /// </summary>
-    public bool MoveTarget(uint from, uint to, long time)
+    public bool MoveTarget(UInt128 from, UInt128 to, long time)
     {
         if (!_byIp.TryGetValue(from, out var host)) return false;
         if (from == to) return true;
@@ -209,17 +209,17 @@ public sealed class WirePipeline
         return true;
     }
 
-    private void Rekey(HostMonitor host, uint from, uint to)
+    private void Rekey(HostMonitor host, UInt128 from, UInt128 to)
     {
         _byIp.Remove(from);
         _byIp[to] = host;
-        Mark(_ipBits, to);
+        Mark(_ipBits, (ulong)to);
         Array.Clear(_pairCache);
         host.Move(to);
     }
 
     /// <summary>Looks up a tracked host.</summary>
-    public HostMonitor? Find(uint ip) => _byIp.GetValueOrDefault(ip);
+    public HostMonitor? Find(UInt128 ip) => _byIp.GetValueOrDefault(ip);
 
     /// <summary>True when the host's address is on the captured segment (its MAC is its own, not a router's).</summary>
     public bool IsOnSegment(HostMonitor h) => h.MacSource switch
@@ -252,12 +252,12 @@ public sealed class WirePipeline
         // Route to every host the frame involves, once each.
         HostMonitor? a = null, b = null, c = null;
         if (f.SrcMac != 0 && Has(_macBits, f.SrcMac)) Route(_byMac.GetValueOrDefault(f.SrcMac), ref a, ref b, ref c);
-        if (f.Kind == FrameKind.IPv4)
+        if (f.IsIp)
         {
             Route(ByIp(f.IpSrc), ref a, ref b, ref c);
             Route(ByIp(f.IpDst), ref a, ref b, ref c);
         }
-        else if (f.Kind == FrameKind.Arp)
+        else if (f.IsNeighbour)
         {
             Route(ByIp(f.ArpSenderIp), ref a, ref b, ref c);
             Route(ByIp(f.ArpTargetIp), ref a, ref b, ref c);
@@ -268,7 +268,7 @@ public sealed class WirePipeline
         Advance(f.Time);
     }
 
-    private HostMonitor? ByIp(uint ip) => Has(_ipBits, ip) ? _byIp.GetValueOrDefault(ip) : null;
+    private HostMonitor? ByIp(UInt128 ip) => Has(_ipBits, (ulong)ip) ? _byIp.GetValueOrDefault(ip) : null;
 
     private static bool Has(ulong[] bits, ulong key) => (bits[(key >> 6) & 1023] & (1UL << (int)(key & 63))) != 0;
 
@@ -300,25 +300,28 @@ public sealed class WirePipeline
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Learn(in DecodedFrame f)
     {
-        if (f.Kind == FrameKind.Arp)
+        if (f.IsNeighbour)
         {
             var spa = f.ArpSenderIp;
-            if (_followed.Count > 0 && spa != 0 && f.ArpSenderMac == f.SrcMac && _followed.ContainsKey(f.SrcMac)) FollowedAt(f.SrcMac, spa, f.Time);
+            if (_followed.Count > 0 && f.Kind == FrameKind.Arp && spa != 0 && f.ArpSenderMac == f.SrcMac && _followed.ContainsKey(f.SrcMac)) FollowedAt(f.SrcMac, spa, f.Time);
             if (spa != 0 && f.ArpSenderMac != 0 && GetOrDiscover(spa) is { } sender) LearnArp(sender, f.ArpSenderMac, f.Time);
             if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
             if (f.ArpOp == 2 && spa != 0 && ((Segment.Monitor != 0 && f.ArpTargetIp == Segment.Monitor) || (Segment.MonitorMac != 0 && f.DstMac == Segment.MonitorMac)))
                 Segment.AnsweredMonitor(spa, f.Time);
         }
-        else if (f.Kind == FrameKind.IPv4)
+        else if (f.IsIp)
         {
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 8 && f.IpSrc != f.IpDst && GetOrDiscover(f.IpDst) is { } pinged)
                 pinged.TriedByOthers = true;
             if (f.SrcMac == 0) return;
-            if (_followed.Count > 0 && _followed.TryGetValue(f.SrcMac, out var at) && at == 0 && !_sharedMacs.Contains(f.SrcMac)) FollowedAt(f.SrcMac, f.IpSrc, f.Time);
+            if (_followed.Count > 0 && f.Kind == FrameKind.IPv4 && _followed.TryGetValue(f.SrcMac, out var at) && at == 0 && !_sharedMacs.Contains(f.SrcMac)) FollowedAt(f.SrcMac, f.IpSrc, f.Time);
             // An echo reply from a known host's address but another MAC: a duplicate address answering pings.
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && ByIp(f.IpSrc) is { MacSource: not MacSource.None } replier
                 && replier.Identity.Mac != f.SrcMac && !_sharedMacs.Contains(f.SrcMac))
                 ArpClaim(replier, f.SrcMac, f.Time);
+            // A host has several IPv6 addresses (link-local, global, temporary) and its MAC is learned from its NDP: only
+            // IPv4 tells a router's MAC by its many addresses, and lends a host a tentative MAC.
+            if (f.Kind != FrameKind.IPv4) return;
             NoteMacAddress(f.SrcMac, f.IpSrc);
             if (ByIp(f.IpSrc) is { MacSource: MacSource.None } src && !_sharedMacs.Contains(f.SrcMac))
                 SetMac(src, f.SrcMac, MacSource.IPv4);
@@ -352,10 +355,10 @@ public sealed class WirePipeline
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void NoteMacAddress(ulong mac, uint ip)
+    private void NoteMacAddress(ulong mac, UInt128 ip)
     {
         // Most frames repeat a (MAC, IP) pair seen a moment ago: a small direct-mapped cache skips the dictionary.
-        var slot = (int)((mac ^ (mac >> 17) ^ ip) & (PairCacheSize - 1));
+        var slot = (int)((mac ^ (mac >> 17) ^ (ulong)ip) & (PairCacheSize - 1));
         if (_pairCache[slot].Mac == mac && _pairCache[slot].Ip == ip) return;
         _pairCache[slot] = (mac, ip);
         if (_firstIpOfMac.TryGetValue(mac, out var first))
@@ -375,7 +378,7 @@ public sealed class WirePipeline
         }
     }
 
-    private HostMonitor? GetOrDiscover(uint ip)
+    private HostMonitor? GetOrDiscover(UInt128 ip)
     {
         if (_byIp.TryGetValue(ip, out var h)) return h;
         if (!_discover || !IsUnicast(ip)) return null;
@@ -387,11 +390,11 @@ public sealed class WirePipeline
         return AddHost(ip);
     }
 
-    private HostMonitor AddHost(uint ip)
+    private HostMonitor AddHost(UInt128 ip)
     {
         var h = new HostMonitor(ip, _options, _time, Segment, _tableCapacity);
         _byIp[ip] = h;
-        Mark(_ipBits, ip);
+        Mark(_ipBits, (ulong)ip);
         HostAdded?.Invoke(h);
         return h;
     }
@@ -405,8 +408,11 @@ public sealed class WirePipeline
         Mark(_macBits, mac);
     }
 
-    /// <summary>True for an address a host can own: not 0.0.0.0/8, loopback, multicast or limited broadcast.</summary>
+    /// <summary>True for an IPv4 address a host can own: not 0.0.0.0/8, loopback, multicast or limited broadcast.</summary>
     public static bool IsUnicast(uint ip) => (ip >> 24) is not (0 or 127) && ip < 0xE000_0000;
+
+    /// <summary>True for an address a host can own (see <see cref="DecodedFrame"/>): an IPv4 one as above; IPv6 not multicast or in ::/96 (unspecified, loopback).</summary>
+    public static bool IsUnicast(UInt128 ip) => ip >> 32 == 0 ? IsUnicast((uint)ip) : ip >> 120 != 0xFF;
 }
 
 /// <summary>
@@ -415,4 +421,4 @@ public sealed class WirePipeline
 /// one); <paramref name="Holder"/>, when not null, is the other target that holds <paramref name="To"/>, and the move was
 /// refused.
 /// </summary>
-public readonly record struct AddressMove(ulong Mac, uint From, uint To, long Time, HostMonitor? Host, HostMonitor? Holder);
+public readonly record struct AddressMove(ulong Mac, UInt128 From, UInt128 To, long Time, HostMonitor? Host, HostMonitor? Holder);

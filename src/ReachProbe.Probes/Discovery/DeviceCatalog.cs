@@ -132,7 +132,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
             // Its own ARP (sender MAC is the frame's source): the address is its own. A probe (sender 0.0.0.0) shows the device.
             if (f.ArpSenderMac != f.SrcMac || Get(f.SrcMac, time) is not { } d) return;
             d.LearnedFrom.Add(Learned.Arp);
-            if (f.ArpSenderIp != 0 && WirePipeline.IsUnicast(f.ArpSenderIp)) AddAddress(d, f.ArpSenderIp);
+            if (f.ArpSenderIp != 0 && WirePipeline.IsUnicast(f.ArpSenderIp)) AddAddress(d, (uint)f.ArpSenderIp);
             return;
         }
         if (f.Kind != FrameKind.IPv4 || f.Transport != TransportKind.Udp || link != LinkKind.Ethernet) return;
@@ -322,7 +322,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
         }
         if (Get(f.SrcMac, time) is not { } d) return;
         d.LearnedFrom.Add(Learned.NetBios);
-        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, f.IpSrc);
+        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, (uint)f.IpSrc);
         d.AddName(name.ToString().TrimEnd());
     }
 
@@ -331,7 +331,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
     {
         if (Get(f.SrcMac, time) is not { } d) return;
         d.LearnedFrom.Add(Learned.Xbox);
-        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, f.IpSrc);
+        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, (uint)f.IpSrc);
         if (d.Kind is not ("playstation" or "nintendo")) d.Kind = "xbox";
     }
 
@@ -356,7 +356,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
         }
         if (Get(f.SrcMac, time) is not { } d) return;
         d.LearnedFrom.Add(Learned.Ssdp);
-        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, f.IpSrc);
+        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, (uint)f.IpSrc);
         if (d.Model is null && Clean(server) is { } s) d.Model = s;
         if (Clean(type) is { } t && d.Services.Count < Device.MaxNames) d.Services.Add(t);
         Classify(d);
@@ -366,7 +366,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
     {
         if (!Probes.Ddp.TryParse(p, out var info, out _) || info is null || info.HostType is null && info.HostId is null || Get(f.SrcMac, time) is not { } d) return;
         d.LearnedFrom.Add(Learned.Ddp);
-        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, f.IpSrc);
+        if (WirePipeline.IsUnicast(f.IpSrc)) AddAddress(d, (uint)f.IpSrc);
         d.Kind = "playstation";
         d.AddName(info.HostName);
         if (Clean(info.HostType) is { } model) d.Model = model;

@@ -183,7 +183,7 @@ public sealed class ArpEngine : IDisposable
             if (status == GetPacketStatus.Error) return; // the next Send reopens
             if (capture is null) continue;
             if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp || f.ArpOp != 2) continue;
-            if (!_waiting.TryGetValue(f.ArpSenderIp, out var set)) continue;
+            if (!_waiting.TryGetValue((uint)f.ArpSenderIp, out var set)) continue;
             var at = capture.Timeval.Date.ToUniversalTime().Ticks;
             foreach (var (onReply, _) in set) onReply(f.ArpSenderMac, at);
         }

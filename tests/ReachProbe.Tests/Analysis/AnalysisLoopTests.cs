@@ -88,7 +88,7 @@ public sealed class AnalysisLoopTests
     public async Task RunAsync_FakeClock_TicksEvery250Ms_WakesForFrames_AndStopsWhenAsked()
     {
         var clock = new FakeTimeProvider(T0);
-        var pipeline = new WirePipeline(new ReachProbe.Verdict.VerdictOptions(), clock, new Dictionary<uint, ulong> { [TestFrames.Ip(GameConsole.Ip)] = 0 });
+        var pipeline = new WirePipeline(new ReachProbe.Verdict.VerdictOptions(), clock, new Dictionary<UInt128, ulong> { [TestFrames.Ip(GameConsole.Ip)] = 0 });
         var source = new QueueSource();
         var watcher = new Watcher();
         var loop = new AnalysisLoop(pipeline, clock) { Source = source }.AddObserver(watcher).AddProducer(watcher);

@@ -24,7 +24,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         _ => throw new ArgumentException(name),
     };
 
-    private AnalysisResult Analyze(Scenario s, IReadOnlyDictionary<uint, ulong>? targets = null, CaptureView? view = null)
+    private AnalysisResult Analyze(Scenario s, IReadOnlyDictionary<UInt128, ulong>? targets = null, CaptureView? view = null)
     {
         var path = s.WriteTo(Path.Combine(_dir, s.Name + ".pcap"));
         var result = CaptureAnalyzer.AnalyzeFile(path, new AnalysisOptions { Targets = targets, View = view });
@@ -110,7 +110,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
     public void AnalyzeFile_ExplicitTarget_ReportsOnlyIt()
     {
         var ip = TestFrames.Ip(Scenarios.Laptop.Ip);
-        var result = Analyze(Scenarios.FieldReport(), new Dictionary<uint, ulong> { [ip] = 0 });
+        var result = Analyze(Scenarios.FieldReport(), new Dictionary<UInt128, ulong> { [ip] = 0 });
         var t = Assert.Single(result.Targets);
         Assert.Equal(ip, t.Ip);
         Assert.Empty(t.Incidents);

@@ -66,7 +66,7 @@ public class WirePipelineTests : PipelineFeed
     [Fact]
     public void Process_EchoFloodAtOneTarget_EvictsInsteadOfGrowing()
     {
-        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = 0 });
         // 20,000 requests within one reply timeout: nothing can expire, so only the bound keeps the table small.
         for (var i = 0; i < 20_000; i++) Feed(p, Frames.EchoRequest(Pc, GameConsole, (ushort)(i >> 16), (ushort)i), i * 1e-5);
         var console = p.Find(Ip(GameConsole.Ip))!;
@@ -83,7 +83,7 @@ public class WirePipelineTests : PipelineFeed
     {
         // 20,000 queries a second "from the console" (its MAC and address forged), each answered and each repeated:
         // a flood, far above any resolver client's rate. The healthy console keeps answering pings.
-        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
         for (var i = 0; i < 10_000; i++)
         {
             var t = i * 5e-5;
@@ -108,7 +108,7 @@ public class WirePipelineTests : PipelineFeed
     [Fact]
     public void Process_RequestsFromTheMonitorItself_AreLeftToTheProbeResults()
     {
-        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 }) { Monitor = Ip(Pc.Ip) };
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = 0 }) { Monitor = Ip(Pc.Ip) };
         Feed(p, Frames.EchoRequest(Pc, GameConsole, 1, 1), 0);
         Feed(p, Frames.ArpRequest(Pc, GameConsole.Ip), 0);
         Feed(p, Frames.EchoRequest(Laptop, GameConsole, 1, 1), 0);
@@ -183,7 +183,7 @@ public class WirePipelineTests : PipelineFeed
     public void Process_ConfiguredMac_NeverChangesOnTheWire()
     {
         var options = new VerdictOptions { MacChange = TimeSpan.FromSeconds(10) };
-        var p = new WirePipeline(options, Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
+        var p = new WirePipeline(options, Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac) });
         for (var t = 0; t < 120; t += 5) Feed(p, Frames.ArpReply(Spoofer, Pc), t);
         Assert.Equal(Mac(GameConsole.Mac), p.Find(Ip(GameConsole.Ip))!.Identity.Mac);
     }
@@ -191,7 +191,7 @@ public class WirePipelineTests : PipelineFeed
     [Fact]
     public void Process_DeafConsoleWithASpooferAnsweringForIt_StaysDeaf()
     {
-        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = 0 });
         Feed(p, Frames.ArpReply(GameConsole, Pc), 0); // healthy: learned
         var states = new List<TargetState>();
         for (var t = 1; t < 120; t++)
@@ -220,7 +220,7 @@ public class WirePipelineFollowTests : PipelineFeed
 
     private WirePipeline Watching()
     {
-        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong>());
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong>());
         p.AddressMoved += _moves.Add;
         return p;
     }
@@ -299,7 +299,7 @@ public class WirePipelineFollowTests : PipelineFeed
     [Fact]
     public void Follow_ToAnotherTargetsAddress_IsRefused_AndSaidOnce()
     {
-        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<uint, ulong> { [Ip(Moved.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(Moved.Ip)] = 0 });
         p.AddressMoved += _moves.Add;
         var host = p.Follow(Mac(GameConsole.Mac), Ip(GameConsole.Ip))!;
         var other = p.Find(Ip(Moved.Ip))!;
@@ -333,7 +333,7 @@ public class WirePipelineMoveTests
     [Fact]
     public void MoveTarget_ToAFreeAddress_MovesTheSameHost_ToATakenOne_IsRefused()
     {
-        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<uint, ulong> { [Ip(GameConsole.Ip)] = 0, [Ip(Router.Ip)] = 0 });
+        var p = new WirePipeline(new VerdictOptions(), _clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = 0, [Ip(Router.Ip)] = 0 });
         var moves = new List<AddressMove>();
         p.AddressMoved += moves.Add;
         var host = p.Find(Ip(GameConsole.Ip))!;

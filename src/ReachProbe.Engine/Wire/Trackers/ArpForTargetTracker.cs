@@ -11,8 +11,8 @@ namespace ReachProbe.Wire.Trackers;
 public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
     : SignatureTracker(target, sink, options)
 {
-    private readonly BoundedTable<ulong, bool> _pending = new(capacity);   // (requester, n) → broadcast
-    private readonly BoundedTable<uint, byte> _repliedTo = new(capacity);  // requester → time of the target's last reply to it
+    private readonly BoundedTable<(UInt128 Requester, uint N), bool> _pending = new(capacity);   // (requester, n) → broadcast
+    private readonly BoundedTable<UInt128, byte> _repliedTo = new(capacity);  // requester → time of the target's last reply to it
     private uint _n;
 
     /// <inheritdoc/>
@@ -28,11 +28,10 @@ public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sin
     /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
-        if (f.Kind != FrameKind.Arp) return;
+        if (!f.IsNeighbour) return;
         if (f.ArpOp == 1 && f.ArpTargetIp == Target.Ip && f.ArpSenderIp != Target.Ip && f.ArpSenderIp != 0 && f.ArpSenderIp != Target.Monitor && Target.IsDeliveredTo(f) && Target.AnswerWouldShow(f))
         {
-            var broadcast = f.DstMac == DecodedFrame.BroadcastMac;
-            _pending.Set(((ulong)f.ArpSenderIp << 32) | ++_n, broadcast, f.Time);
+            _pending.Set((f.ArpSenderIp, ++_n), f.IsGroupDestination, f.Time);
         }
         else if (f.ArpOp == 2 && f.ArpSenderIp == Target.Ip && f.ArpTargetIp != Target.Ip && (Target.Mac == 0 || f.ArpSenderMac == Target.Mac && f.SrcMac == Target.Mac))
         {
@@ -46,8 +45,7 @@ public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sin
     {
         _pending.Expire(now - Options.ReplyTimeout.Ticks, (key, broadcast, asked) =>
         {
-            var requester = (uint)(key >> 32);
-            if (_repliedTo.TryGet(requester, out _, out var replied) && replied >= asked) return;
+            if (_repliedTo.TryGet(key.Requester, out _, out var replied) && replied >= asked) return;
             Emit(EvidenceKind.ArpForTargetUnanswered, asked, broadcast);
         });
         // A reply is kept long enough to settle every request it answers.

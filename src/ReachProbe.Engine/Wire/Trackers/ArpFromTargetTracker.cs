@@ -12,7 +12,7 @@ namespace ReachProbe.Wire.Trackers;
 public sealed class ArpFromTargetTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
     : SignatureTracker(target, sink, options)
 {
-    private readonly BoundedTable<uint, bool> _asked = new(capacity); // asked-for IP → replied; stamp: asked or replied
+    private readonly BoundedTable<UInt128, bool> _asked = new(capacity); // asked-for IP → replied; stamp: asked or replied
 
     /// <inheritdoc/>
     public override long Evicted => _asked.Evicted;
@@ -26,7 +26,7 @@ public sealed class ArpFromTargetTracker(TargetIdentity target, IEvidenceSink si
     /// <inheritdoc/>
     public override void Observe(in DecodedFrame f)
     {
-        if (f.Kind != FrameKind.Arp) return;
+        if (!f.IsNeighbour) return;
         if (f.ArpOp == 1 && f.ArpSenderIp == Target.Ip && f.ArpTargetIp != Target.Ip && f.ArpTargetIp != 0)
         {
             if (_asked.TryGet(f.ArpTargetIp, out var replied, out var stamp) && f.Time - stamp <= Options.ArpRepeatWindow.Ticks

@@ -11,7 +11,7 @@ namespace ReachProbe.Wire.Trackers;
 public sealed class DnsRepeatTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
     : SignatureTracker(target, sink, options)
 {
-    private readonly record struct QueryKey(ushort Id, ushort Port, ushort Type, ulong Name, uint Server);
+    private readonly record struct QueryKey(ushort Id, ushort Port, ushort Type, ulong Name, UInt128 Server);
 
     private readonly BoundedTable<QueryKey, bool> _queries = new(capacity); // → answered; stamp: sent or answered
 

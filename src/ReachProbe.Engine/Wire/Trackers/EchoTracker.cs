@@ -7,9 +7,9 @@ public sealed class EchoTracker(TargetIdentity target, IEvidenceSink sink, Verdi
     : SignatureTracker(target, sink, options)
 {
     // Key: requester IP, echo id and sequence, so concurrent pingers never answer each other's requests.
-    private readonly BoundedTable<ulong, byte> _pending = new(capacity);
+    private readonly BoundedTable<(UInt128, ushort, ushort), byte> _pending = new(capacity);
     // Requests answered lately (the same key): a second reply to one of them is a duplicate.
-    private readonly BoundedTable<ulong, byte> _answered = new(capacity);
+    private readonly BoundedTable<(UInt128, ushort, ushort), byte> _answered = new(capacity);
 
     /// <inheritdoc/>
     public override long Evicted => _pending.Evicted + _answered.Evicted;
@@ -48,5 +48,5 @@ public sealed class EchoTracker(TargetIdentity target, IEvidenceSink sink, Verdi
         _answered.Expire(now - Options.ReplyTimeout.Ticks, static (_, _, _) => { });
     }
 
-    private static ulong Key(uint requester, ushort id, ushort seq) => ((ulong)requester << 32) | ((ulong)id << 16) | seq;
+    private static (UInt128, ushort, ushort) Key(UInt128 requester, ushort id, ushort seq) => (requester, id, seq);
 }

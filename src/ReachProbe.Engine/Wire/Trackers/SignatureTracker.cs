@@ -3,10 +3,10 @@ using ReachProbe.Verdict;
 namespace ReachProbe.Wire.Trackers;
 
 /// <summary>What a tracker knows of the host it watches (the MAC is learned from the wire) and of the segment it is on.</summary>
-public sealed class TargetIdentity(uint ip, Segment? segment = null)
+public sealed class TargetIdentity(UInt128 ip, Segment? segment = null)
 {
-    /// <summary>IPv4 address, host order (a target followed by its MAC moves: <see cref="HostMonitor.Move"/>).</summary>
-    public uint Ip { get; internal set; } = ip;
+    /// <summary>IP address (see <see cref="DecodedFrame"/>) (a target followed by its MAC moves: <see cref="HostMonitor.Move"/>).</summary>
+    public UInt128 Ip { get; internal set; } = ip;
 
     /// <summary>MAC address, 0 until learned.</summary>
     public ulong Mac { get; set; }
@@ -15,7 +15,7 @@ public sealed class TargetIdentity(uint ip, Segment? segment = null)
     public Segment Segment { get; } = segment ?? new Segment();
 
     /// <summary>The live agent's own address (0 offline): see <see cref="Segment.Monitor"/>.</summary>
-    public uint Monitor => Segment.Monitor;
+    public UInt128 Monitor => Segment.Monitor;
 
     /// <summary>
     /// True when the frame was sent to this host's MAC (or broadcast/multicast), or its MAC is not known yet: an answer
@@ -30,10 +30,10 @@ public sealed class TargetIdentity(uint ip, Segment? segment = null)
     /// </summary>
     public bool AnswerWouldShow(in DecodedFrame request) => !Segment.Switched || (Segment.MonitorMac != 0 && request.SrcMac == Segment.MonitorMac);
 
-    /// <summary>True when the frame was sent by this host: its MAC when known, else its IPv4 or ARP sender address.</summary>
+    /// <summary>True when the frame was sent by this host: its MAC when known, else its IP or ARP (NDP) sender address.</summary>
     public bool IsFrom(in DecodedFrame f) => Mac != 0
         ? f.SrcMac == Mac
-        : (f.Kind == FrameKind.IPv4 && f.IpSrc == Ip) || (f.Kind == FrameKind.Arp && f.ArpSenderIp == Ip);
+        : (f.IsIp && f.IpSrc == Ip) || (f.IsNeighbour && f.ArpSenderIp == Ip);
 }
 
 /// <summary>Receives evidence from trackers.</summary>

@@ -11,7 +11,7 @@ namespace ReachProbe.Wire.Trackers;
 public sealed class SynRetransmitTracker(TargetIdentity target, IEvidenceSink sink, VerdictOptions options, int capacity = SignatureTracker.DefaultTableCapacity)
     : SignatureTracker(target, sink, options)
 {
-    private readonly record struct ConnKey(uint Peer, ushort LocalPort, ushort PeerPort, uint Isn);
+    private readonly record struct ConnKey(UInt128 Peer, ushort LocalPort, ushort PeerPort, uint Isn);
 
     // Value: the peer's ISN once its SYN/ACK was seen, or null while the SYN is pending; stamp: SYN or SYN/ACK time.
     private readonly BoundedTable<ConnKey, uint?> _conns = new(capacity);
