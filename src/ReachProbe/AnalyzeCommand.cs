@@ -15,7 +15,7 @@ internal static class AnalyzeCommand
         var targets = new Option<List<string>>("--target")
         {
             HelpName = "IP[=MAC]",
-            Description = "a host to analyse (repeatable); default: every host on the captured segment that others pinged or ARPed for",
+            Description = "a host to analyse, IPv4 or IPv6 (repeatable); default: every host on the captured segment that others pinged, ARPed or solicited for",
         };
         var json = new Option<bool>("--json") { Description = "JSON instead of the timeline (shape in README)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress on stderr (progress is also off when stderr is not a terminal)" };
@@ -146,11 +146,12 @@ internal static class AnalyzeCommand
     }
 
 
-    internal static (uint Ip, ulong Mac) ParseTarget(string text)
+    internal static (UInt128 Ip, ulong Mac) ParseTarget(string text)
     {
         var eq = text.IndexOf('=');
         var ipText = eq < 0 ? text : text[..eq];
-        if (!Addresses.TryParseHostIp(ipText, out var ip, out var problem)) throw new UsageException($"--target '{Quote.Clip(text)}': '{Quote.Clip(ipText)}' {problem}");
+        // A capture file has no interfaces: a link-local address's zone is not needed, and not checked.
+        if (!Addresses.TryParseHostAddress(ipText, out var ip, out _, out var problem)) throw new UsageException($"--target '{Quote.Clip(text)}': '{Quote.Clip(ipText)}' {problem}");
         ulong mac = 0;
         if (eq >= 0 && !Addresses.TryParseHostMac(text[(eq + 1)..], out mac, out problem))
             throw new UsageException($"--target '{Quote.Clip(text)}': '{Quote.Clip(text[(eq + 1)..])}' {problem}");

@@ -31,19 +31,32 @@ public static class Scenarios
     /// server. From 757 s it is deaf: pings unanswered, the PC's ARP unanswered ×3 unicast then broadcast, DNS queries
     /// repeated after their answers, SYNs retransmitted after SYN/ACKs. At 997.3 s a gratuitous ARP; from 998 s it answers.
     /// </summary>
-    public static Scenario FieldReport()
+    public static Scenario FieldReport() => FieldReport(Router, Pc, GameConsole, Http, Laptop, "field-report");
+
+    /// <summary>
+    /// The field report's incident replayed over IPv6 (2001:db8:1::/64, the same MACs): ICMPv6 echo, neighbour
+    /// discovery in ARP's place (unicast solicitations ×3 then to the solicited-node group; an unsolicited advertisement
+    /// where the gratuitous ARP was), DNS and TCP over IPv6.
+    /// </summary>
+    public static Scenario FieldReportIPv6() =>
+        FieldReport(V6(Router, "2001:db8:1::1"), V6(Pc, "2001:db8:1::12"), V6(GameConsole, "2001:db8:1::27"), V6(Http, "2001:db8:1::10"), V6(Laptop, "2001:db8:1::31"), "field-report-ipv6");
+
+    /// <summary>The host with the same MAC at an IPv6 address.</summary>
+    public static LanHost V6(LanHost host, string address) => new(address, host.Mac);
+
+    private static Scenario FieldReport(LanHost router, LanHost pc, LanHost console, LanHost http, LanHost laptop, string name)
     {
-        var s = new Scenario("field-report");
+        var s = new Scenario(name);
         const double deaf = 757, heal = 998, end = 1100;
         bool Hears(double t) => t < deaf || t >= heal;
-        Ping(s, Pc, GameConsole, 0x0001, 0.5, end, 1.0, t => Hears(t));
-        ArpRefresh(s, Pc, GameConsole, 30, end, 60, Hears, unicastTries: 3, broadcastUntil: heal);
-        OwnArp(s, GameConsole, Router, 45, end, 60, Hears);
-        DnsClient(s, GameConsole, Router, 3, end, 15, Hears, "store.playstation.lan");
-        TcpClient(s, GameConsole, Http, 10, end, 30, Hears, 80);
-        Chatter(s, Laptop, Router, 1, end);
-        s.Add(997.3, Frames.GratuitousArp(GameConsole));
-        s.Planted.Add(new PlantedIncident(GameConsole.Ip, "deaf", deaf, heal));
+        Ping(s, pc, console, 0x0001, 0.5, end, 1.0, t => Hears(t));
+        ArpRefresh(s, pc, console, 30, end, 60, Hears, unicastTries: 3, broadcastUntil: heal);
+        OwnArp(s, console, router, 45, end, 60, Hears);
+        DnsClient(s, console, router, 3, end, 15, Hears, "store.playstation.lan");
+        TcpClient(s, console, http, 10, end, 30, Hears, 80);
+        Chatter(s, laptop, router, 1, end);
+        s.Add(997.3, Frames.GratuitousArp(console));
+        s.Planted.Add(new PlantedIncident(console.Ip, "deaf", deaf, heal));
         return s;
     }
 

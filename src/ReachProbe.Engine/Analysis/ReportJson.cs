@@ -11,9 +11,10 @@ internal sealed record JsonReport(string File, long Packets, double DurationSeco
 internal sealed record JsonView([property: JsonPropertyName("view")] string Name, string Source, string? CapturedBy);
 
 internal sealed record JsonCounts(long Bytes, long ArpRequests, long ArpReplies, long ArpGratuitous, long EchoRequests, long EchoReplies, long DnsQueries,
-    long DnsResponses, long TcpSyn, long TcpSynAck, long Ipv6, IReadOnlyDictionary<string, long> Malformed);
+    long DnsResponses, long TcpSyn, long TcpSynAck, long Ipv6, long NdpSolicitations, long NdpAdvertisements, long NdpUnsolicited, long EchoV6Requests,
+    long EchoV6Replies, IReadOnlyDictionary<string, long> Malformed);
 
-internal sealed record JsonTarget(string Ip, string? Mac, string FinalState, string? LastFrame, IReadOnlyList<JsonIncident> Incidents, IReadOnlyList<JsonChange> Changes);
+internal sealed record JsonTarget(string Ip, string Family, string? Mac, string FinalState, string? LastFrame, IReadOnlyList<JsonIncident> Incidents, IReadOnlyList<JsonChange> Changes);
 
 internal sealed record JsonIncident(string State, string Start, string? End, double StartOffsetSeconds, double? EndOffsetSeconds, string EndReason,
     IReadOnlyDictionary<string, long> Evidence);

@@ -18,6 +18,9 @@ public static class ReportWriter
             + (r.FirstTime is { } f ? $", {Wall(f, "yyyy-MM-dd HH:mm:ss.fff")} to {Wall(r.LastTime!.Value, "yyyy-MM-dd HH:mm:ss.fff")} UTC" : ""));
         w.WriteLine($"  ARP {c.ArpRequests} requests / {c.ArpReplies} replies / {c.ArpGratuitous} gratuitous; echo {c.EchoRequests} requests / {c.EchoReplies} replies; "
             + $"DNS {c.DnsQueries} queries / {c.DnsResponses} responses; TCP {c.TcpSyn} SYN / {c.TcpSynAck} SYN/ACK");
+        if (c.IPv6 > 0)
+            w.WriteLine($"  IPv6 {c.IPv6} frames: NDP {c.NdpSolicitations} solicitations / {c.NdpAdvertisements} advertisements / {c.NdpUnsolicited} unsolicited; "
+                + $"echo {c.EchoV6Requests} requests / {c.EchoV6Replies} replies");
         w.WriteLine($"  view: {ViewText(r.View)}");
         if (c.Malformed.Count > 0)
             w.WriteLine("  malformed: " + string.Join(", ", c.Malformed.OrderBy(k => k.Key).Select(k => $"{IssueName(k.Key)} ×{k.Value}")));
@@ -26,7 +29,7 @@ public static class ReportWriter
         if (r.Targets.Count == 0)
         {
             w.WriteLine();
-            w.WriteLine("No target: no host on the captured segment was pinged or ARPed for by another host. Name one with --target IP.");
+            w.WriteLine("No target: no host on the captured segment was pinged, ARPed or solicited for by another host. Name one with --target IP.");
         }
         var start = r.FirstTime ?? 0;
         foreach (var t in r.Targets)
@@ -36,7 +39,7 @@ public static class ReportWriter
                 + $"{t.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {t.Incidents.Count(i => i.State == TargetState.Down)} down"
                 + (t.Incidents.Any(i => i.State == TargetState.Unresponsive) ? $", {t.Incidents.Count(i => i.State == TargetState.Unresponsive)} unresponsive" : "")
                 + $"; last state {t.FinalState.Name()}");
-            foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {text}");
+            foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {InFamily(text, t.Ip)}");
         }
         if (r.Error is not null)
         {
@@ -84,6 +87,18 @@ public static class ReportWriter
         return lines.OrderBy(l => l.Time).ThenBy(l => l.Order).Select(l => (l.Time, l.Text));
     }
 
+    /// <summary>
+    /// A line of evidence in the words of <paramref name="ip"/>'s family: for an IPv6 host, ARP's signatures are read from
+    /// neighbour discovery (solicitations for ARP requests, to the solicited-node group for broadcast, an unsolicited
+    /// advertisement for a gratuitous ARP), and say so.
+    /// </summary>
+    public static string InFamily(string text, UInt128 ip) => Addresses.IsV4(ip) ? text : text
+        .Replace("ARP for it unanswered", "NDP for it unanswered", StringComparison.Ordinal)
+        .Replace(" broadcast", " multicast", StringComparison.Ordinal)
+        .Replace("gratuitous ARP", "unsolicited NA", StringComparison.Ordinal)
+        .Replace("its ARP repeated after reply", "its NDP repeated after advertisement", StringComparison.Ordinal)
+        .Replace("ARP", "NDP", StringComparison.Ordinal);
+
     /// <summary>One line of evidence for an incident, e.g. "echo unanswered ×3 since 757.0 s; ARP for it unanswered ×3 unicast then ×2 broadcast".</summary>
     public static string Summary(EvidenceCounts e, long start)
     {
@@ -115,9 +130,10 @@ public static class ReportWriter
             new JsonView(ViewName(r.View.View), r.View.Forced ? "option" : r.View.Decided ? "detected" : "assumed", r.View.OwnMac != 0 ? Addresses.Mac(r.View.OwnMac) : null),
             r.FirstTime is { } first ? Iso(first) : null, r.Error is null, r.Error,
             new JsonCounts(c.Bytes, c.ArpRequests, c.ArpReplies, c.ArpGratuitous, c.EchoRequests, c.EchoReplies, c.DnsQueries, c.DnsResponses, c.TcpSyn, c.TcpSynAck, c.IPv6,
+                c.NdpSolicitations, c.NdpAdvertisements, c.NdpUnsolicited, c.EchoV6Requests, c.EchoV6Replies,
                 c.Malformed.OrderBy(k => k.Key).ToDictionary(k => IssueName(k.Key), k => k.Value)),
             r.Targets.Select(t => new JsonTarget(
-                Addresses.Ip(t.Ip), t.Mac == 0 ? null : Addresses.Mac(t.Mac), t.FinalState.Name(), t.LastFrame is { } lf ? Iso(lf) : null,
+                Addresses.Ip(t.Ip), Addresses.Family(t.Ip), t.Mac == 0 ? null : Addresses.Mac(t.Mac), t.FinalState.Name(), t.LastFrame is { } lf ? Iso(lf) : null,
                 t.Incidents.Select(i => new JsonIncident(i.State.Name(), Iso(i.Start), i.End is { } end ? Iso(end) : null, Offset(i.Start),
                     i.End is { } e2 ? Offset(e2) : null, Names.Camel(i.EndReason.Name()), Evidence(i.Evidence))).ToList(),
                 t.Changes.Select(ch => new JsonChange(ch.State.Name(), Iso(ch.At), Offset(ch.At), ch.Cause.Info().JsonName)).ToList())).ToList());

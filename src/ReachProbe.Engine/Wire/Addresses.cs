@@ -99,6 +99,58 @@ public static class Addresses
     }
 
     /// <summary>
+    /// Parses a host's address of either family as a person writes it: IPv4 as <see cref="TryParseHostIp"/> takes it, or
+    /// IPv6 (RFC 4291 text, with a zone after '%' for a link-local one: fe80::1%br0). An IPv6 address must be one a host
+    /// can have: not multicast, unspecified, loopback, IPv4-mapped (write the IPv4 address) or in ::/96. The zone is
+    /// returned as written (null when none; the caller checks that it names an interface); only a link-local address
+    /// takes one. On failure, <paramref name="problem"/> completes "'TEXT' …".
+    /// </summary>
+    public static bool TryParseHostAddress(string text, out UInt128 ip, out string? zone, out string problem)
+    {
+        ip = 0;
+        zone = null;
+        if (!text.Contains(':', StringComparison.Ordinal))
+        {
+            var ok = TryParseHostIp(text, out var v4, out problem);
+            if (!ok && !text.Contains('.', StringComparison.Ordinal)) problem = "is not an IP address (IPv4 such as 198.18.0.27, or IPv6 such as 2001:db8::27)";
+            ip = v4;
+            return ok;
+        }
+        var percent = text.IndexOf('%', StringComparison.Ordinal);
+        var bare = percent < 0 ? text : text[..percent];
+        if (percent >= 0)
+        {
+            zone = text[(percent + 1)..];
+            if (zone.Length == 0) { problem = "has an empty zone after '%' (fe80::1%br0)"; return false; }
+        }
+        if (bare.Contains('%', StringComparison.Ordinal) || bare.Contains('[', StringComparison.Ordinal) || !System.Net.IPAddress.TryParse(bare, out var address)
+            || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            problem = "is not an IPv6 address (such as 2001:db8::27, or fe80::27%br0)";
+            return false;
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            problem = $"is an IPv4-mapped address: write {address.MapToIPv4()}";
+            return false;
+        }
+        var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(address.GetAddressBytes());
+        if (key >> 32 == 0 || key >> 120 == 0xFF)
+        {
+            problem = key >> 120 == 0xFF ? "is a multicast address, not a host's" : "is not a unicast host address (unspecified, loopback or IPv4-compatible)";
+            return false;
+        }
+        if (zone is not null && !address.IsIPv6LinkLocal)
+        {
+            problem = $"has a zone (%{zone}), which only a link-local address (fe80::/10) takes";
+            return false;
+        }
+        ip = key;
+        problem = "";
+        return true;
+    }
+
+    /// <summary>
     /// A host name as DNS takes it (RFC 1123): dot-separated labels of letters, digits and hyphens (not at a label's
     /// ends), 1–63 characters each, at most 253 in all, with a letter somewhere (so that a mistyped IPv4 address is not
     /// taken for a name); a final dot is allowed. On failure, <paramref name="problem"/> completes "'TEXT' …".

@@ -304,7 +304,7 @@ public sealed class HistoryStore : IDisposable
             var id = byMac ?? byIp ?? byName;
             if (id is null)
                 id = (long)Scalar("INSERT INTO target(name, ip, mac) VALUES ($n, $ip, $m) RETURNING id", tx,
-                    ("$n", name), ("$ip", (object?)ip ?? (Wire.Addresses.TryParseIp(name, out _) ? name : DBNull.Value)), ("$m", (object?)mac ?? DBNull.Value))!;
+                    ("$n", name), ("$ip", (object?)ip ?? (System.Net.IPAddress.TryParse(name, out _) ? name : DBNull.Value)), ("$m", (object?)mac ?? DBNull.Value))!;
             else
             {
                 if (byMac is { } keep && byIp is { } other && other != keep)

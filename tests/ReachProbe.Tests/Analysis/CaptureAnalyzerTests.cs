@@ -10,11 +10,12 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<string> PlantedScenarios => ["field-report", "lab-phases", "lab-phase3", "down-host", "switch-port-deaf", "switch-port-down"];
+    public static TheoryData<string> PlantedScenarios => ["field-report", "field-report-ipv6", "lab-phases", "lab-phase3", "down-host", "switch-port-deaf", "switch-port-down"];
 
     private static Scenario Make(string name) => name switch
     {
         "field-report" => Scenarios.FieldReport(),
+        "field-report-ipv6" => Scenarios.FieldReportIPv6(),
         "lab-phases" => Scenarios.LabPhases(),
         "lab-phase3" => Scenarios.LabPhase3Only(),
         "down-host" => Scenarios.DownHost(),
@@ -44,7 +45,7 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         var start = result.FirstTime!.Value;
         foreach (var planted in s.Planted)
         {
-            Assert.True(Addresses.TryParseIp(planted.TargetIp, out var ip));
+            var ip = TestFrames.Key(planted.TargetIp);
             var target = Assert.Single(result.Targets, t => t.Ip == ip);
             var incident = Assert.Single(target.Incidents);
             Assert.Equal(planted.State, incident.State.Name());
@@ -80,6 +81,40 @@ public sealed class CaptureAnalyzerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, e[EvidenceKind.GratuitousArp]);
         Assert.True(e[EvidenceKind.FrameFromTarget] > 0);
         Assert.Equal(Addresses.Mac(TestFrames.Mac(Scenarios.GameConsole.Mac)), Addresses.Mac(console.Mac));
+    }
+
+    [Fact]
+    public void AnalyzeFile_FieldReportOverIPv6_FindsWhatIPv4Finds()
+    {
+        var v4 = Analyze(Scenarios.FieldReport());
+        var v6 = Analyze(Scenarios.FieldReportIPv6());
+        var console4 = Assert.Single(v4.Targets, t => t.Ip == TestFrames.Ip(Scenarios.GameConsole.Ip));
+        var console6 = Assert.Single(v6.Targets, t => t.Ip == TestFrames.Key("2001:db8:1::27"));
+        Assert.Equal(console4.Mac, console6.Mac);
+        Assert.Equal(console4.Incidents.Select(i => (i.State, i.Start, i.End)), console6.Incidents.Select(i => (i.State, i.Start, i.End)));
+        var (e4, e6) = (Assert.Single(console4.Incidents).Evidence, Assert.Single(console6.Incidents).Evidence);
+        foreach (var kind in Enum.GetValues<EvidenceKind>())
+            Assert.True(e4[kind] == e6[kind], $"{kind}: {e4[kind]} over IPv4, {e6[kind]} over IPv6");
+        Assert.Equal((e4.ArpUnansweredBroadcast, e4.FirstArpUnicast, e4.FirstArpBroadcast), (e6.ArpUnansweredBroadcast, e6.FirstArpUnicast, e6.FirstArpBroadcast));
+        // The same hosts are found (the router, asked for by the console; the console), at their IPv6 addresses.
+        Assert.Equal(["2001:db8:1::1", "2001:db8:1::27"], v6.Targets.Select(t => Addresses.Ip(t.Ip)).Order());
+        Assert.Equal(v4.Counters.EchoRequests, v6.Counters.EchoV6Requests);
+        // A gratuitous ARP is a request; its twin, an unsolicited advertisement.
+        Assert.Equal(v4.Counters.ArpRequests - v4.Counters.ArpGratuitous, v6.Counters.NdpSolicitations);
+        Assert.Equal(v4.Counters.ArpReplies + v4.Counters.ArpGratuitous, v6.Counters.NdpAdvertisements);
+        Assert.Equal(v4.Counters.ArpGratuitous, v6.Counters.NdpUnsolicited);
+        // The report says it in neighbour discovery's words, and names the family.
+        var text = new StringWriter();
+        ReportWriter.WriteText(v6, text);
+        Assert.Contains("NDP for it unanswered ×3 unicast then ×182 multicast", text.ToString());
+        Assert.Contains("unsolicited NA", text.ToString());
+        Assert.Contains("up     answered NDP, after 240.5 s deaf", text.ToString());
+        Assert.DoesNotContain("ARP", text.ToString().Split('\n').Skip(3).Aggregate("", (a, l) => a + l));
+        using var json = new MemoryStream();
+        ReportWriter.WriteJson(v6, json);
+        var doc = System.Text.Json.JsonDocument.Parse(json.ToArray()).RootElement;
+        Assert.Equal("ipv6", doc.GetProperty("targets")[1].GetProperty("family").GetString());
+        Assert.Equal(v6.Counters.NdpSolicitations, doc.GetProperty("counts").GetProperty("ndpSolicitations").GetInt64());
     }
 
     [Fact]

@@ -57,6 +57,25 @@ public sealed class AnalyzeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Analyze_IPv6Target_ReportsTheReplayedIncident()
+    {
+        var file = Scenarios.FieldReportIPv6().WriteTo(Path.Combine(_dir, "field-report-ipv6.pcap"));
+        var (code, stdout, stderr) = Run("analyze", file, "--quiet", "--target", "2001:db8:1::27=00:d9:d1:79:4d:be");
+        Assert.Equal((0, ""), (code, stderr));
+        var lines = stdout.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("  IPv6 4907 frames: NDP 241 solicitations / "));
+        Assert.Single(lines, l => l.StartsWith("target "));
+        Assert.Contains(lines, l => l.StartsWith("target 2001:db8:1::27  mac 00:d9:d1:79:4d:be  1 deaf, 0 down"));
+        var deaf = Assert.Single(lines, l => l.Contains(" deaf   "));
+        Assert.StartsWith("    757.5 s  20:12:37.500  deaf   echo unanswered ×", deaf);
+        Assert.Contains("NDP for it unanswered ×3 unicast then ×", deaf);
+        Assert.Contains(lines, l => l == "    997.3 s  20:16:37.300  unsolicited NA");
+        var (_, json, _) = Run("analyze", file, "--json", "--target", "2001:db8:1::27");
+        var target = Assert.Single(JsonDocument.Parse(json).RootElement.GetProperty("targets").EnumerateArray());
+        Assert.Equal(("2001:db8:1::27", "ipv6"), (target.GetProperty("ip").GetString(), target.GetProperty("family").GetString()));
+    }
+
+    [Fact]
     public void Analyze_SwitchPortCapture_SaysTheView_AndViewOptionOverridesIt()
     {
         var pcap = Scenarios.SwitchPortDeaf().WriteTo(Path.Combine(_dir, "switch-port.pcap"));
@@ -84,6 +103,12 @@ public sealed class AnalyzeCommandTests : IDisposable
     [InlineData(new[] { "analyze", "a.pcap", "b.pcap" }, "analyze takes one capture file; got 'a.pcap' and 'b.pcap'")]
     [InlineData(new[] { "analyze", "a.pcap", "--frobnicate" }, "unknown option '--frobnicate' for analyze")]
     [InlineData(new[] { "analyze", "a.pcap", "--target", "192.168.1.300" }, "--target '192.168.1.300': '192.168.1.300' is not an IPv4 address")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "2001:db8::g" }, "--target '2001:db8::g': '2001:db8::g' is not an IPv6 address (such as 2001:db8::27, or fe80::27%br0)")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "ff02::1" }, "'ff02::1' is a multicast address, not a host's")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "::" }, "'::' is not a unicast host address (unspecified, loopback or IPv4-compatible)")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "::ffff:198.18.0.27" }, "'::ffff:198.18.0.27' is an IPv4-mapped address: write 198.18.0.27")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "2001:db8::1%eth0" }, "'2001:db8::1%eth0' has a zone (%eth0), which only a link-local address (fe80::/10) takes")]
+    [InlineData(new[] { "analyze", "a.pcap", "--target", "console" }, "'console' is not an IP address (IPv4 such as 198.18.0.27, or IPv6 such as 2001:db8::27)")]
     [InlineData(new[] { "analyze", "a.pcap", "--target", "224.0.0.251" }, "'224.0.0.251' is not a unicast host address")]
     [InlineData(new[] { "analyze", "a.pcap", "--target", "10.0.0.1=zz" }, "'zz' is not a MAC address")]
     [InlineData(new[] { "analyze", "a.pcap", "--target" }, "--target needs a value")]
