@@ -20,6 +20,13 @@ public static class Addresses
     /// <summary>True when the wire path's address is an IPv4 one (its 32 low bits only).</summary>
     public static bool IsV4(UInt128 ip) => ip >> 32 == 0;
 
+    /// <summary>Reads a 16-byte IPv6 address; ::/96 (unspecified, loopback, IPv4-compatible) reads as :: so it never looks like IPv4.</summary>
+    public static UInt128 ReadIPv6(ReadOnlySpan<byte> b)
+    {
+        var a = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
+        return a >> 32 == 0 ? UInt128.Zero : a;
+    }
+
     /// <summary>"ipv4" or "ipv6", as metrics and reports name an address's family.</summary>
     public static string Family(UInt128 ip) => IsV4(ip) ? "ipv4" : "ipv6";
 

@@ -122,12 +122,7 @@ public static class FrameDecoder
         }
     }
 
-    /// <summary>Reads a 16-byte IPv6 address; ::/96 (unspecified, loopback, IPv4-compatible) reads as :: so it never looks like IPv4.</summary>
-    internal static UInt128 ReadIPv6(ReadOnlySpan<byte> b)
-    {
-        var a = BinaryPrimitives.ReadUInt128BigEndian(b);
-        return a >> 32 == 0 ? UInt128.Zero : a;
-    }
+    private static UInt128 ReadIPv6(ReadOnlySpan<byte> b) => Addresses.ReadIPv6(b);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DecodeIPv6(ReadOnlySpan<byte> p, ref DecodedFrame frame)

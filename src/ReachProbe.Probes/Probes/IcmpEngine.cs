@@ -7,11 +7,11 @@ using System.Security.Cryptography;
 namespace ReachProbe.Probes;
 
 /// <summary>
-/// One ICMP socket for every ICMP probe of the process: echo requests go out through it, and one receive loop hands
+/// One ICMP socket for every ICMP probe of the process (and one ICMPv6 socket for IPv6 targets): echo requests go out through it, and one receive loop hands
 /// each reply (or ICMP error) to the attempt it answers, by the target's address and the attempt's sequence number
 /// (and, on a raw socket, this agent's random identifier). With a socket per target, every raw socket received every
 /// reply: a thousand targets cost a million wake-ups a second. A raw socket is used when allowed, else a ping socket
-/// (net.ipv4.ping_group_range), whose identifier the kernel sets.
+/// (net.ipv4.ping_group_range, which governs ICMPv6 ping sockets too), whose identifier the kernel sets.
 /// </summary>
 public sealed class IcmpEngine : IDisposable
 {
@@ -21,9 +21,9 @@ public sealed class IcmpEngine : IDisposable
     public static IcmpEngine Shared => Instance.Value;
 
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<(uint Target, ushort Seq), Action<Answer?>> _pending = new();
+    private readonly ConcurrentDictionary<(UInt128 Target, ushort Seq), Action<Answer?>> _pending = new();
     private readonly byte[] _payload = RandomNumberGenerator.GetBytes(24);
-    private Socket? _socket;
+    private Socket? _socket, _socket6;
     private CancellationTokenSource? _stop;
 
     /// <summary>An engine with a random identifier (<see cref="Shared"/> is the process's).</summary>
@@ -39,7 +39,8 @@ public sealed class IcmpEngine : IDisposable
     public ushort Id { get; }
 
     /// <summary>What answered an attempt: a reply, or an ICMP error about it (type, code, from whom).</summary>
-    public readonly record struct Answer(IcmpMatch Kind, byte Type, byte Code, uint From);
+    /// <remarks>An ICMPv6 error's type and code are given in ICMPv4's numbers (<see cref="IcmpPacket.TryReadV6"/>).</remarks>
+    public readonly record struct Answer(IcmpMatch Kind, byte Type, byte Code, UInt128 From);
 
     /// <summary>Attempts waiting for their answer.</summary>
     public int Pending => _pending.Count;
@@ -64,10 +65,10 @@ public sealed class IcmpEngine : IDisposable
         Expire(Begin(target, sequence, done), done, time.GetTimestamp(), timeout, time);
 
     // Whoever removes the attempt first (the receive loop with an answer, or the sweep at its deadline) completes it.
-    private void Expire((uint, ushort) key, Action<Answer?> done, long started, TimeSpan timeout, TimeProvider time) =>
+    private void Expire((UInt128, ushort) key, Action<Answer?> done, long started, TimeSpan timeout, TimeProvider time) =>
         DeadlineSweep.For(time).Add(started, timeout, () =>
         {
-            if (_pending.TryRemove(new KeyValuePair<(uint, ushort), Action<Answer?>>(key, done))) done(null);
+            if (_pending.TryRemove(new KeyValuePair<(UInt128, ushort), Action<Answer?>>(key, done))) done(null);
         });
 
     /// <summary>
@@ -87,70 +88,75 @@ public sealed class IcmpEngine : IDisposable
         }
         finally
         {
-            _pending.TryRemove(new KeyValuePair<(uint, ushort), Action<Answer?>>(key, done));
+            _pending.TryRemove(new KeyValuePair<(UInt128, ushort), Action<Answer?>>(key, done));
         }
     }
 
-    private (uint, ushort) Begin(IPAddress target, ushort sequence, Action<Answer?> done)
+    private (UInt128, ushort) Begin(IPAddress target, ushort sequence, Action<Answer?> done)
     {
-        var key = (Wire.Addresses.ToUInt(target), sequence);
+        var key = (Wire.Addresses.ToKey(target), sequence);
         _pending[key] = done;
         return key;
     }
 
-    private void Send(IPAddress target, ushort sequence, (uint, ushort) key, Action<Answer?> done)
+    private void Send(IPAddress target, ushort sequence, (UInt128, ushort) key, Action<Answer?> done)
     {
         try
         {
             // A datagram to a raw or ping socket: the kernel queues it at once (never a wait for the wire).
-            Open().SendTo(IcmpPacket.EchoRequest(Id, sequence, _payload), SocketFlags.None, new IPEndPoint(target, 0));
+            var v6 = target.AddressFamily == AddressFamily.InterNetworkV6;
+            Open(v6).SendTo(v6 ? IcmpPacket.EchoRequestV6(Id, sequence, _payload) : IcmpPacket.EchoRequest(Id, sequence, _payload), SocketFlags.None, new IPEndPoint(target, 0));
         }
         catch
         {
-            _pending.TryRemove(new KeyValuePair<(uint, ushort), Action<Answer?>>(key, done));
+            _pending.TryRemove(new KeyValuePair<(UInt128, ushort), Action<Answer?>>(key, done));
             throw;
         }
     }
 
-    private Socket Open()
+    private Socket Open(bool v6)
     {
         lock (_gate)
         {
-            if (_socket is not null) return _socket;
+            if ((v6 ? _socket6 : _socket) is { } open) return open;
+            var family = v6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
+            var protocol = v6 ? ProtocolType.IcmpV6 : ProtocolType.Icmp;
+            Socket socket;
             try
             {
-                _socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Icmp);
+                socket = new Socket(family, SocketType.Raw, protocol);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.AccessDenied or SocketError.OperationNotSupported)
             {
                 try
                 {
-                    _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Icmp);
+                    socket = new Socket(family, SocketType.Dgram, protocol);
                 }
                 catch (SocketException)
                 {
-                    throw new InvalidOperationException("no permission for ICMP: needs CAP_NET_RAW (run as root, or 'setcap cap_net_raw+ep' on the program), "
+                    throw new InvalidOperationException($"no permission for {(v6 ? "ICMPv6" : "ICMP")}: needs CAP_NET_RAW (run as root, or 'setcap cap_net_raw+ep' on the program), "
                         + "or a group in net.ipv4.ping_group_range");
                 }
             }
+            if (v6) _socket6 = socket;
+            else _socket = socket;
             // Bound before the receive loop starts: an unbound socket refuses ReceiveFrom until its first send.
-            _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+            socket.Bind(new IPEndPoint(v6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
             // Replies are read by a thread of the engine's own, blocked in recvfrom: no thread-pool thread is held or
             // needed (at start the pool is busy, and a reply that waited for it past its deadline was a false timeout),
             // and a reply costs one wake-up, not the socket engine's and then a pool thread's.
-            _socket.ReceiveTimeout = 1000; // to notice Dispose
-            _stop = new CancellationTokenSource();
-            var socket = _socket;
+            socket.ReceiveTimeout = 1000; // to notice Dispose
+            _stop ??= new CancellationTokenSource();
             var stop = _stop.Token;
-            new Thread(() => Receive(socket, socket.SocketType == SocketType.Raw, stop)) { IsBackground = true, Name = "icmp replies" }.Start();
-            return _socket;
+            new Thread(() => Receive(socket, socket.SocketType == SocketType.Raw, v6, stop)) { IsBackground = true, Name = v6 ? "icmpv6 replies" : "icmp replies" }.Start();
+            return socket;
         }
     }
 
-    private void Receive(Socket socket, bool raw, CancellationToken stop)
+    private void Receive(Socket socket, bool raw, bool v6, CancellationToken stop)
     {
         var buffer = new byte[2048];
-        var address = new SocketAddress(AddressFamily.InterNetwork);
+        var address = new SocketAddress(v6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
         while (!stop.IsCancellationRequested)
         {
             int n;
@@ -171,13 +177,17 @@ public sealed class IcmpEngine : IDisposable
                 // The socket is broken: the next attempt opens a new one.
                 lock (_gate)
                 {
-                    if (ReferenceEquals(_socket, socket))
-                    {
-                        _socket.Dispose();
-                        _socket = null;
-                    }
+                    if (ReferenceEquals(_socket, socket)) _socket = null;
+                    if (ReferenceEquals(_socket6, socket)) _socket6 = null;
+                    socket.Dispose();
                 }
                 return;
+            }
+            if (v6)
+            {
+                // sockaddr_in6: family (2 bytes), port (2), flow information (4), then the address. No IPv6 header comes.
+                DispatchV6(buffer.AsSpan(0, n), raw, Wire.Addresses.ReadIPv6(address.Buffer.Span.Slice(8, 16)));
+                continue;
             }
             // sockaddr_in: family (2 bytes), port (2), then the address.
             var from = BinaryPrimitives.ReadUInt32BigEndian(address.Buffer.Span.Slice(4, 4));
@@ -185,8 +195,16 @@ public sealed class IcmpEngine : IDisposable
         }
     }
 
+    /// <summary>Hands one received ICMPv6 message to the attempt it answers, if any is still waiting.</summary>
+    internal void DispatchV6(ReadOnlySpan<byte> data, bool raw, UInt128 from)
+    {
+        if (!IcmpPacket.TryReadV6(data, from, out var m)) return;
+        if (raw && m.Id != Id) return; // another pinger's
+        if (_pending.TryRemove((m.Target, m.Sequence), out var done)) done(new Answer(m.Kind, m.Type, m.Code, m.From));
+    }
+
     /// <summary>Hands one received ICMP message to the attempt it answers, if any is still waiting.</summary>
-    internal void Dispatch(ReadOnlySpan<byte> data, bool raw, uint from)
+    internal void Dispatch(ReadOnlySpan<byte> data, bool raw, UInt128 from)
     {
         if (!IcmpPacket.TryRead(data, raw, from, out var m)) return;
         if (raw && m.Id != Id) return; // another pinger's
@@ -199,8 +217,10 @@ public sealed class IcmpEngine : IDisposable
         lock (_gate)
         {
             _stop?.Cancel();
+            _stop = null;
             _socket?.Dispose();
-            _socket = null;
+            _socket6?.Dispose();
+            _socket = _socket6 = null;
         }
     }
 }

@@ -21,7 +21,9 @@ public enum IcmpMatch : byte
 /// <param name="Type">ICMP type.</param>
 /// <param name="Code">ICMP code.</param>
 /// <param name="From">Who sent this message.</param>
-public readonly record struct IcmpMessage(IcmpMatch Kind, uint Target, ushort Id, ushort Sequence, byte Type, byte Code, uint From);
+/// <remarks>Addresses as the wire path keeps them (IPv4 in the low word). An ICMPv6 message's type and code are given
+/// in ICMPv4's numbers (<see cref="IcmpPacket.TryReadV6"/>), so that one reading serves both families.</remarks>
+public readonly record struct IcmpMessage(IcmpMatch Kind, UInt128 Target, ushort Id, ushort Sequence, byte Type, byte Code, UInt128 From);
 
 /// <summary>Builds echo requests and matches replies and errors to them. Pure; parsing uses Try-style returns, no throws.</summary>
 public static class IcmpPacket
@@ -36,6 +38,53 @@ public static class IcmpPacket
         payload.CopyTo(packet.AsSpan(8));
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), Checksum(packet));
         return packet;
+    }
+
+    /// <summary>
+    /// Builds an ICMPv6 echo request (type 128). The checksum is left 0: it covers the IPv6 pseudo-header, which the
+    /// kernel fills in for ICMPv6 sockets (RFC 3542 §3.1), raw and datagram alike.
+    /// </summary>
+    public static byte[] EchoRequestV6(ushort id, ushort sequence, ReadOnlySpan<byte> payload)
+    {
+        var packet = new byte[8 + payload.Length];
+        packet[0] = 128;
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), id);
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(6), sequence);
+        payload.CopyTo(packet.AsSpan(8));
+        return packet;
+    }
+
+    /// <summary>
+    /// Reads a received ICMPv6 message (an ICMPv6 socket passes no IPv6 header; <paramref name="from"/> is its sender) that
+    /// may be about one of our echo requests: an echo reply (129) from its target, or an error quoting an echo request
+    /// (its target the quoted destination). Type and code come in ICMPv4's numbers: destination unreachable 3 (no route
+    /// 0 → network unreachable; address unreachable 3 → host unreachable 1; port unreachable 4 → 3; administratively
+    /// prohibited 1, and the policy and reject routes 5 and 6, → 13), time exceeded 11, parameter problem 12. False for
+    /// anything else (neighbour discovery, another's request).
+    /// </summary>
+    public static bool TryReadV6(ReadOnlySpan<byte> icmp, UInt128 from, out IcmpMessage message)
+    {
+        message = default;
+        if (icmp.Length < 8) return false;
+        byte type = icmp[0], code = icmp[1];
+        if (type == 129)
+        {
+            message = new IcmpMessage(IcmpMatch.Reply, from, BinaryPrimitives.ReadUInt16BigEndian(icmp[4..]), BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]), 0, 0, from);
+            return true;
+        }
+        if (type is not (1 or 3 or 4)) return false;
+        // The error quotes as much of our packet as fits (RFC 4443 §3): the IPv6 header, then our echo request.
+        var quoted = icmp[8..];
+        if (quoted.Length < 48 || quoted[0] >> 4 != 6 || quoted[6] != 58 || quoted[40] != 128) return false;
+        var (v4Type, v4Code) = type switch
+        {
+            1 => ((byte)3, code switch { 0 => (byte)0, 3 => (byte)1, 4 => (byte)3, 1 or 5 or 6 => (byte)13, _ => code }),
+            3 => ((byte)11, code),
+            _ => ((byte)12, code),
+        };
+        message = new IcmpMessage(IcmpMatch.Error, Wire.Addresses.ReadIPv6(quoted[24..]),
+            BinaryPrimitives.ReadUInt16BigEndian(quoted[44..]), BinaryPrimitives.ReadUInt16BigEndian(quoted[46..]), v4Type, v4Code, from);
+        return true;
     }
 
     /// <summary>The RFC 1071 Internet checksum.</summary>
@@ -55,7 +104,7 @@ public static class IcmpPacket
     /// destination). <paramref name="withIpHeader"/> is true for raw sockets (the kernel passes the IPv4 header), false
     /// for datagram ICMP sockets, where <paramref name="from"/> gives the sender. False for anything else.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> data, bool withIpHeader, uint from, out IcmpMessage message)
+    public static bool TryRead(ReadOnlySpan<byte> data, bool withIpHeader, UInt128 from, out IcmpMessage message)
     {
         message = default;
         var icmp = data;
@@ -91,8 +140,8 @@ public static class IcmpPacket
     /// Matches a received ICMP message to one request (<see cref="TryRead"/>, then its target, sequence and, when
     /// <paramref name="matchId"/>, identifier: false for datagram sockets, where the kernel rewrites the identifier).
     /// </summary>
-    public static IcmpMatch Match(ReadOnlySpan<byte> data, bool withIpHeader, uint target, ushort id, ushort sequence, bool matchId,
-        out byte type, out byte code, out uint from)
+    public static IcmpMatch Match(ReadOnlySpan<byte> data, bool withIpHeader, UInt128 target, ushort id, ushort sequence, bool matchId,
+        out byte type, out byte code, out UInt128 from)
     {
         type = code = 0;
         from = 0;

@@ -40,14 +40,14 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEn
     /// <inheritdoc/>
     public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => EngineProbe.UntilCancelledAsync(this, cancellation);
 
-    private readonly uint _targetAddress = Wire.Addresses.ToUInt(target);
+    private readonly UInt128 _targetAddress = Wire.Addresses.ToKey(target);
 
     /// <summary>
     /// What an attempt's answer says. A destination unreachable sent by the target itself (its firewall's reject: port,
     /// protocol or administratively prohibited) means the request reached it and it answered: refused, proof of receipt,
     /// as a TCP RST is. The same from a router (no route, no ARP answer) says nothing of the target: unreachable.
     /// </summary>
-    internal static ProbeResult Result(uint target, IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
+    internal static ProbeResult Result(UInt128 target, IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
     {
         null => new ProbeResult("icmp", ProbeStatus.Timeout, elapsed, "timeout"),
         // The sweep runs every few milliseconds: an answer it had not yet cut off, but after the deadline, is late — lost.
@@ -74,7 +74,7 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEn
 
     private static string Describe(SocketError error) => error switch
     {
-        SocketError.HostUnreachable => "host unreachable (no ARP answer)",
+        SocketError.HostUnreachable => "host unreachable (no ARP or neighbour discovery answer)",
         SocketError.NetworkUnreachable => "network unreachable (no route)",
         _ => error.ToString(),
     };
