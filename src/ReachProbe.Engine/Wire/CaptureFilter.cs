@@ -35,24 +35,43 @@ public static partial class CaptureFilter
     public static Choice For(IEnumerable<(IPAddress? Ip, string? Mac)> targets)
     {
         var list = targets.ToList();
-        var terms = list.SelectMany(t => new[] { t.Ip is null ? null : $"host {t.Ip}", t.Mac is null ? null : $"ether host {t.Mac}" }.OfType<string>()).ToList();
+        // IPv6 targets bring neighbour discovery, ARP's twin: a solicitation for a target goes to its solicited-node
+        // group, from the asker, and names the target only inside — "host A" never matches it.
+        var neighbours = list.Any(t => t.Ip?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) ? $"arp or {Ndp}" : "arp";
+        var terms = list.SelectMany(t => new[] { t.Ip is null ? null : $"host {Host(t.Ip)}", t.Mac is null ? null : $"ether host {t.Mac}" }.OfType<string>()).ToList();
         // Nothing known of any target yet (host names that have not resolved): ARP alone, until their addresses are.
         if (terms.Count == 0) return new Choice(WithVlan("arp"), "hosts", Instructions(WithVlan("arp")));
         if (terms.Count <= MaxTerms)
         {
-            var hosts = WithVlan("arp or " + string.Join(" or ", terms));
+            var hosts = WithVlan($"{neighbours} or " + string.Join(" or ", terms));
             var n = Instructions(hosts);
             if (n is >= 0 and <= KernelLimit || n == -1) return new Choice(hosts, "hosts", n);
         }
-        var nets = list.Where(t => t.Ip is not null).Select(t => t.Ip!.GetAddressBytes()).Select(b => $"net {b[0]}.{b[1]}.{b[2]}.0/24").Distinct()
+        var nets = list.Where(t => t.Ip is not null).Select(t => Subnet(t.Ip!)).Distinct()
             .Concat(list.Where(t => t.Ip is null && t.Mac is not null).Select(t => $"ether host {t.Mac}")).ToList();
         if (nets.Count <= MaxTerms)
         {
-            var subnets = WithVlan("arp or " + string.Join(" or ", nets));
+            var subnets = WithVlan($"{neighbours} or " + string.Join(" or ", nets));
             var n = Instructions(subnets);
             if (n is >= 0 and <= KernelLimit) return new Choice(subnets, "subnets", n);
         }
-        return new Choice(WithVlan("arp or ip"), "all_ip", Instructions(WithVlan("arp or ip")));
+        var all = WithVlan(neighbours == "arp" ? "arp or ip" : "arp or ip or ip6");
+        return new Choice(all, "all_ip", Instructions(all));
+    }
+
+    /// <summary>Neighbour solicitations and advertisements (ICMPv6 135 and 136, which never carry extension headers).</summary>
+    public const string Ndp = "(icmp6 and (ip6[40] = 135 or ip6[40] = 136))";
+
+    /// <summary>An address as libpcap takes it: without a link-local address's zone.</summary>
+    private static string Host(IPAddress ip) => Addresses.Ip(Addresses.ToKey(ip));
+
+    /// <summary>The /24 of an IPv4 address, the /64 of an IPv6 one (a LAN's prefix).</summary>
+    private static string Subnet(IPAddress ip)
+    {
+        var b = ip.GetAddressBytes();
+        if (b.Length == 4) return $"net {b[0]}.{b[1]}.{b[2]}.0/24";
+        Array.Clear(b, 8, 8);
+        return $"net {new IPAddress(b)}/64";
     }
 
     /// <summary>The compiled length of a filter for Ethernet, or -1 when it does not compile or libpcap cannot be loaded.</summary>
