@@ -17,7 +17,7 @@ internal static class RunCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var config = Values.Path("--config", "JSON configuration (example: config/reachprobe.json)");
-        var targets = Values.HostTargets("--target", "monitor this host with the default probes (repeatable): its IPv4 address, its host name (resolved on its TTL), or its MAC (its address learned from the wire and followed); default: the gateway");
+        var targets = Values.HostTargets("--target", "monitor this host with the default probes (repeatable): its IPv4 or IPv6 address (fe80::…%IFACE for a link-local one), its host name (resolved on its TTL), or its MAC (its address learned from the wire and followed); default: the gateway");
         var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default {ProbeSpec.DefaultInterval.TotalSeconds}, {Interval.Text})");
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
@@ -85,7 +85,7 @@ internal static class RunCommand
         // The file's targets are reloaded on SIGHUP unless the command line named the targets.
         var fromFile = configPath is not null && targets.Count == 0;
         config = Overrides(config);
-        var defaults = probeList ?? ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
+        var defaults = probeList ?? DefaultProbes;
         var every = interval is { } i ? TimeSpan.FromSeconds(i) : ProbeSpec.DefaultInterval;
         var asked = timeoutSeconds is { } t0 ? TimeSpan.FromSeconds(t0) : ProbeSpec.DefaultTimeout;
         var timeout = every < asked ? every : asked;
@@ -184,11 +184,15 @@ internal static class RunCommand
     }
 
     /// <summary>The default probes, less ARP for a target on no attached subnet (ARP cannot reach it; said once).</summary>
+    private static readonly IReadOnlyList<ProbeSpec> DefaultProbes = ProbeSpec.ParseList(ProbeSpec.Defaults, out _);
+
     private static IReadOnlyList<ProbeSpec> DefaultsFor(IPAddress target, string? iface, IReadOnlyList<ProbeSpec> defaults, TextWriter stderr)
     {
+        // The defaults in the target's family (ndp for arp over IPv6); a list given with --probes is taken as it is.
+        if (ReferenceEquals(defaults, DefaultProbes)) defaults = ProbeSpec.ForFamily(defaults, target);
         if (NetworkPath.Find(target, iface, out var problem) is not null) return defaults;
-        stderr.WriteLine($"reachprobe: {target}: no ARP probe: {problem}");
-        return defaults.Where(p => p.Kind != ProbeKind.Arp).ToList();
+        stderr.WriteLine($"reachprobe: {target}: no {(target.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "NDP" : "ARP")} probe: {problem}");
+        return defaults.Where(p => p.Kind is not (ProbeKind.Arp or ProbeKind.Ndp)).ToList();
     }
 
 }

@@ -21,7 +21,7 @@ internal static class Values
         CustomParser = r => Parse<double?>(r, text => range.TryParse(text, out var v) ? v : null, text => $"{flag} {range.Problem(text)}"),
     };
 
-    /// <summary>A host's IPv4 address (dotted decimal, unicast), repeatable.</summary>
+    /// <summary>A host by its address (IPv4, or IPv6 with a link-local one's zone), its MAC or its name; repeatable.</summary>
     public static Option<List<(IPAddress? Ip, string? Mac, string? Host)>> HostTargets(string flag, string help) => new(flag)
     {
         Description = help,
@@ -54,12 +54,12 @@ internal static class Values
                     if (!list.Contains((null, null, host))) list.Add((null, null, host));
                     continue;
                 }
-                if (!Addresses.TryParseHostIp(token.Value, out var ip, out var problem))
+                if (ReachProbe.Agent.AgentConfig.HostAddress(token.Value, out var problem) is not { } ip)
                 {
-                    r.AddError($"{flag} '{Quote.Clip(token.Value)}' {problem}{(token.Value.Contains(':', StringComparison.Ordinal) ? " (nor a MAC address, aa:bb:cc:dd:ee:ff)" : "")}");
+                    r.AddError($"{flag} '{Quote.Clip(token.Value)}' {problem}{(token.Value.Contains(':', StringComparison.Ordinal) && !token.Value.Contains("::", StringComparison.Ordinal) ? " (nor a MAC address, aa:bb:cc:dd:ee:ff)" : "")}");
                     return list;
                 }
-                if (!list.Contains((Addresses.ToIPAddress(ip), null, null))) list.Add((Addresses.ToIPAddress(ip), null, null));
+                if (!list.Contains((ip, null, null))) list.Add((ip, null, null));
             }
             return list;
         },

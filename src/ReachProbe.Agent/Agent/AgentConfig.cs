@@ -354,8 +354,8 @@ public sealed record AgentConfig
                 if (Value(t, "mac") is null && Value(t, "host") is null)
                     problems.Add($"{path}: give its \"ip\", its \"host\" name, or its \"mac\" (its address is then learned from the wire and followed)");
             }
-            else if (Addresses.TryParseHostIp(ipText, out var ipv, out var problem)) ip = Addresses.ToIPAddress(ipv);
-            else problems.Add($"{path}.ip: '{Quote.Clip(ipText)}' {problem}");
+            else if (HostAddress(ipText, out var ipProblem) is { } parsed) ip = parsed;
+            else problems.Add($"{path}.ip: '{Quote.Clip(ipText)}' {ipProblem}");
             string? mac = null;
             if (Value(t, "mac") is { } macText)
             {
@@ -367,6 +367,8 @@ public sealed record AgentConfig
             if (nameSection.Exists() && string.IsNullOrEmpty(name)) problems.Add($"{path}.name: must not be empty");
             else if (name is { Length: > MaxNameLength }) problems.Add($"{path}.name: longer than {MaxNameLength} characters: '{Quote.Clip(name)}'");
             var probes = t.GetSection("probes").Exists() ? Probes(t.GetSection("probes"), problems) : defaultProbes;
+            if (ip is not null && probes is not null)
+                probes = t.GetSection("probes").Exists() ? FamilyProblems(probes, ip, $"{path}.probes", problems) : ProbeSpec.ForFamily(probes, ip);
             var interval = Number(t, "intervalSeconds", IntervalSeconds, problems) is { } i ? TimeSpan.FromSeconds(i) : defaultInterval;
             var timeout = Number(t, "timeoutSeconds", ProbeRunner.TimeoutSeconds, problems) is { } to ? TimeSpan.FromSeconds(to) : defaultTimeout;
             if (timeout > interval) problems.Add($"{path}.timeoutSeconds: must be 0.01 s up to the interval ({interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), not {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}");
@@ -374,7 +376,7 @@ public sealed record AgentConfig
             if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
             var labels = Labels(t, path, problems);
             if (ip is null && mac is null && host is null || probes is null) continue;
-            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? ip?.ToString() ?? host ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
+            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? Value(t, "ip") ?? host ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
         }
         var labelNames = targets.SelectMany(t => t.Labels.Keys).Distinct().Count();
         if (labelNames > MaxLabelNames) problems.Add($"$.targets: {labelNames} different label names, more than {MaxLabelNames}: each is a label of reachprobe_target_info");
@@ -491,6 +493,39 @@ public sealed record AgentConfig
         var list = ProbeSpec.ParseList(string.Join(",", items.OrderBy(i => int.Parse(i.Key, CultureInfo.InvariantCulture)).Select(i => i.Value)), out var errors);
         foreach (var err in errors) problems.Add($"{Path(section)}: {err}");
         return errors.Count == 0 ? list : null;
+    }
+
+    /// <summary>
+    /// A target's address, IPv4 or IPv6 (<see cref="Addresses.TryParseHostAddress"/>), with a link-local address's zone
+    /// resolved to its interface (<see cref="IPAddress.ScopeId"/>): a link-local address means nothing without one, and a
+    /// zone must name an interface of this machine. Null otherwise, with <paramref name="problem"/> completing "'TEXT' …".
+    /// </summary>
+    public static IPAddress? HostAddress(string text, out string problem, string sysfs = SysNet.ClassNet)
+    {
+        if (!Addresses.TryParseHostAddress(text, out var key, out var zone, out problem)) return null;
+        var ip = Addresses.ToIPAddress(key);
+        if (!ip.IsIPv6LinkLocal) return ip;
+        if (zone is null)
+        {
+            problem = $"is link-local: name its interface, as in {ip}%br0";
+            return null;
+        }
+        if (!System.Text.RegularExpressions.Regex.IsMatch(zone, "^[A-Za-z0-9_.:@-]{1,15}$") || SysNet.IfIndex(zone, sysfs) is not { } index
+            || !long.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out var scope))
+        {
+            problem = $"has a zone (%{Quote.Clip(zone)}) that names no interface of this machine";
+            return null;
+        }
+        ip.ScopeId = scope;
+        return ip;
+    }
+
+    /// <summary>Each probe of a target's own list that its address's family cannot take, said; the list, or null if any.</summary>
+    private static IReadOnlyList<ProbeSpec>? FamilyProblems(IReadOnlyList<ProbeSpec> probes, IPAddress ip, string where, List<string> problems)
+    {
+        var bad = probes.Select(p => ProbeSpec.FamilyProblem(p, ip)).OfType<string>().ToList();
+        foreach (var b in bad) problems.Add($"{where}: {b}");
+        return bad.Count == 0 ? probes : null;
     }
 
     /// <summary>Parses "ADDRESS:PORT" (IPv4 or [IPv6]).</summary>

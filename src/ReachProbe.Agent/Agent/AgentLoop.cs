@@ -276,6 +276,7 @@ public sealed partial class AgentLoop : IDisposable
     /// <param name="ownCarrier">The monitor's own link carrier.</param>
     /// <param name="targetLinks">The carrier behind each target's MAC, when capturing on a bridge.</param>
     /// <param name="monitorAddress">The monitor's own IPv4 address, whose requests the probe results count.</param>
+    /// <param name="monitorV6">Its own IPv6 addresses, likewise.</param>
     /// <param name="metrics">Metrics.</param>
     /// <param name="log">Log.</param>
     /// <param name="time">The clock.</param>
@@ -285,7 +286,7 @@ public sealed partial class AgentLoop : IDisposable
     /// or its MAC in the kernel's neighbour table; null to wait for its MAC on the wire or its name to resolve.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
         ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null,
-        Func<TargetConfig, IPAddress?>? startAt = null)
+        Func<TargetConfig, IPAddress?>? startAt = null, UInt128[]? monitorV6 = null)
     {
         var configOf = new Dictionary<UInt128, TargetConfig>();
         var targets = new Dictionary<UInt128, ulong>();
@@ -307,6 +308,7 @@ public sealed partial class AgentLoop : IDisposable
         // Request tables sized for the target count: memory stays bounded whatever a flood sends at every target.
         var pipeline = new WirePipeline(config.Thresholds, time, targets, tableCapacity: Wire.Trackers.SignatureTracker.TableCapacityFor(targets.Count));
         if (monitorAddress is { } own) pipeline.Monitor = own;
+        pipeline.Segment.MonitorV6 = monitorV6 ?? [];
         pipeline.View = new SegmentView(forced: config.View) { OwnMac = monitorMac ?? 0 };
         metrics.View(captureInterface, pipeline.View.View);
         log.ViewAtStart(captureInterface, pipeline.View.View.ToString().ToLowerInvariant(), config.View is not null

@@ -95,7 +95,8 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
                 agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => SysNet.Carrier(captureInterface) == true,
                     bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface),
                     // Where a target whose address is not given starts: its host name as resolved at start, else its MAC where the kernel last saw it.
-                    t => t.Host is not null ? resolved?.GetValueOrDefault(t.Name) : t.Mac is not null ? NeighbourTable.IpOf(t.Mac) : null);
+                    t => t.Host is not null ? resolved?.GetValueOrDefault(t.Name) : t.Mac is not null ? NeighbourTable.IpOf(t.Mac) : null,
+                    MonitorV6(captureInterface));
                 if (_moved is not null) agent.Moved += _moved;
                 foreach (var (target, address) in _early) agent.MoveTo(target, address);
                 _early.Clear();
@@ -111,6 +112,21 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
             log.LoopFailed(e);
             lifetime.StopApplication();
             throw;
+        }
+    }
+
+    /// <summary>The capture interface's IPv6 addresses (the sources of our ICMPv6 and NDP probes).</summary>
+    private static UInt128[] MonitorV6(string iface)
+    {
+        try
+        {
+            var nic = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == iface);
+            return nic?.GetIPProperties().UnicastAddresses.Where(u => u.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+                .Select(u => Addresses.ToKey(u.Address)).Where(k => k != 0).ToArray() ?? [];
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return [];
         }
     }
 

@@ -63,7 +63,9 @@ public sealed class ProbeWatch : IDisposable
         };
         var metrics = new AgentMetrics(Prometheus.Metrics.NewCustomRegistry());
         var agent = AgentLoop.Create(config, iface, createCapture ?? (filter => new LiveCapture(iface, filter)), () => SysNet.Carrier(iface) != false,
-            bridge.IsBridge ? bridge : null, Addresses.ToUInt(path.Address), metrics, log ?? NullLogger.Instance, time, monitorMac: SysNet.Mac(iface));
+            bridge.IsBridge ? bridge : null, path.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? Addresses.ToUInt(path.Address) : null,
+            metrics, log ?? NullLogger.Instance, time, monitorMac: SysNet.Mac(iface),
+            monitorV6: path.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? [Addresses.ToKey(path.Address)] : null);
         return new ProbeWatch(agent, target, iface, view, known is not null, time);
     }
 

@@ -18,6 +18,12 @@ public sealed class Segment
     /// </summary>
     public UInt128 Monitor { get; set; }
 
+    /// <summary>The live agent's own IPv6 addresses (none offline), left out as <see cref="Monitor"/> is: its NDP and ICMPv6 probes come from them.</summary>
+    public UInt128[] MonitorV6 { get; set; } = [];
+
+    /// <summary>True for one of the live agent's own addresses (<see cref="Monitor"/>, <see cref="MonitorV6"/>).</summary>
+    public bool IsMonitor(UInt128 ip) => ip != 0 && (ip == Monitor || Array.IndexOf(MonitorV6, ip) >= 0);
+
     /// <summary>The capture's view; null reads as full (as before views were known).</summary>
     public SegmentView? View { get; set; }
 

@@ -243,8 +243,7 @@ public sealed class WirePipeline
     {
         Counters.Count(f, length);
         if (f.Issue == DecodeIssue.TruncatedLinkHeader) return;
-        var monitor = Segment.Monitor;
-        if (monitor != 0 && f.IpDst == monitor && (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 || f.Transport == TransportKind.IcmpOther && f.IcmpType == 3))
+        if (f.IsIp && Segment.IsMonitor(f.IpDst) && (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 || f.Transport == TransportKind.IcmpOther && f.IcmpType == 3))
             IcmpToMonitor?.Invoke(f.IpSrc, f.SrcMac, f.IcmpType, f.IcmpSeq, f.Time);
         Learn(f);
         Segment.View?.Observe(f);
@@ -306,7 +305,7 @@ public sealed class WirePipeline
             if (_followed.Count > 0 && f.Kind == FrameKind.Arp && spa != 0 && f.ArpSenderMac == f.SrcMac && _followed.ContainsKey(f.SrcMac)) FollowedAt(f.SrcMac, spa, f.Time);
             if (spa != 0 && f.ArpSenderMac != 0 && GetOrDiscover(spa) is { } sender) LearnArp(sender, f.ArpSenderMac, f.Time);
             if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
-            if (f.ArpOp == 2 && spa != 0 && ((Segment.Monitor != 0 && f.ArpTargetIp == Segment.Monitor) || (Segment.MonitorMac != 0 && f.DstMac == Segment.MonitorMac)))
+            if (f.ArpOp == 2 && spa != 0 && (Segment.IsMonitor(f.ArpTargetIp) || (Segment.MonitorMac != 0 && f.DstMac == Segment.MonitorMac)))
                 Segment.AnsweredMonitor(spa, f.Time);
         }
         else if (f.IsIp)

@@ -7,8 +7,9 @@ using SharpPcap.LibPcap;
 namespace ReachProbe.Probes;
 
 /// <summary>
-/// One capture handle per interface for every ARP probe on it: requests are injected through it, and one reader
-/// thread hands each reply to the probes waiting for that address. A thousand targets cost one handle and one thread,
+/// One capture handle per interface for every ARP probe on it (and every NDP probe, ARP's IPv6 twin): requests are
+/// injected through it, and one reader thread hands each reply (or neighbour advertisement) to the probes waiting for
+/// that address. A thousand targets cost one handle and one thread,
 /// not a thousand handles each polled by a blocked thread-pool thread. The handle is reopened after a failure or when
 /// the interface was deleted and created again (a new ifindex).
 /// </summary>
@@ -26,7 +27,7 @@ public sealed class ArpEngine : IDisposable
 
     private readonly string _interface;
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<uint, ConcurrentDictionary<Action<ulong, long>, byte>> _waiting = new();
+    private readonly ConcurrentDictionary<UInt128, ConcurrentDictionary<Action<ulong, long>, byte>> _waiting = new();
     private LibPcapLiveDevice? _device;
     private string? _openedIndex;
     private DateTimeOffset _indexChecked;
@@ -79,9 +80,10 @@ public sealed class ArpEngine : IDisposable
 
     /// <summary>
     /// Calls <paramref name="onReply"/> (on the engine's reader thread) with the sender MAC and capture time (UTC ticks)
-    /// of every ARP reply from <paramref name="targetIp"/> (host order), until the returned action unsubscribes it.
+    /// of every ARP reply from <paramref name="targetIp"/>, or neighbour advertisement of it (an IPv6 address; the MAC is
+    /// then the frame's source), until the returned action unsubscribes it.
     /// </summary>
-    public Action Subscribe(uint targetIp, Action<ulong, long> onReply)
+    public Action Subscribe(UInt128 targetIp, Action<ulong, long> onReply)
     {
         var set = _waiting.GetOrAdd(targetIp, _ => new());
         set[onReply] = 0;
@@ -142,7 +144,7 @@ public sealed class ArpEngine : IDisposable
                 // once — where libpcap's default 2 MiB stayed resident for nothing (measured: a Pi's RSS, README).
                 BufferSize = 512 * 1024,
             });
-            device.Filter = "arp and arp[6:2] = 2"; // replies only
+            device.Filter = Filter;
             _device = device;
             _openedIndex = SysNet.IfIndex(_interface);
             Generation++;
@@ -182,12 +184,17 @@ public sealed class ArpEngine : IDisposable
             }
             if (status == GetPacketStatus.Error) return; // the next Send reopens
             if (capture is null) continue;
-            if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || f.Kind != FrameKind.Arp || f.ArpOp != 2) continue;
-            if (!_waiting.TryGetValue((uint)f.ArpSenderIp, out var set)) continue;
+            if (!FrameDecoder.TryDecode(LinkKind.Ethernet, capture.Data, 0, out var f) || !f.IsNeighbour || f.ArpOp != 2) continue;
+            if (!_waiting.TryGetValue(f.ArpSenderIp, out var set)) continue;
             var at = capture.Timeval.Date.ToUniversalTime().Ticks;
-            foreach (var (onReply, _) in set) onReply(f.ArpSenderMac, at);
+            // An advertisement's target link-layer option names a MAC; the frame's source is who sent it.
+            var mac = f.Kind == FrameKind.Ndp ? f.SrcMac : f.ArpSenderMac;
+            foreach (var (onReply, _) in set) onReply(mac, at);
         }
     }
+
+    /// <summary>ARP replies and neighbour advertisements only (an advertisement never carries extension headers).</summary>
+    public const string Filter = "(arp and arp[6:2] = 2) or (icmp6 and ip6[40] = 136)";
 
     private void Reset()
     {

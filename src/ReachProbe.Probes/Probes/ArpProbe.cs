@@ -9,14 +9,17 @@ namespace ReachProbe.Probes;
 /// <summary>
 /// ARP who-has for the target, built with PacketDotNet and injected with SharpPcap on the interface facing it, from that
 /// interface's MAC and IP; the reply is matched on its sender IP. A reply from another MAC than the configured or last
-/// seen one is flagged: a duplicate or changed address.
+/// seen one is flagged: a duplicate or changed address. For an IPv6 target it is ARP's twin, <c>ndp</c>: a neighbour
+/// solicitation (RFC 4861 §7.2.2) to the target's solicited-node group, or unicast to its MAC once known (as neighbour
+/// unreachability detection asks), proven only by an advertisement of its address from that MAC.
 /// </summary>
 public sealed class ArpProbe : IEngineProbe
 {
     private readonly TimeProvider _time;
 
     private readonly IPAddress _target;
-    private readonly uint _targetIp;
+    private readonly UInt128 _targetIp;
+    private readonly bool _v6;
     private NetworkPath _path;
     private ArpEngine? _engine;
     private int _generation;
@@ -25,14 +28,15 @@ public sealed class ArpProbe : IEngineProbe
     public ArpProbe(IPAddress target, NetworkPath path, PhysicalAddress? expectedMac = null, TimeProvider? time = null)
     {
         _target = target;
-        _targetIp = Wire.Addresses.ToUInt(target);
+        _targetIp = Wire.Addresses.ToKey(target);
+        _v6 = target.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         _path = path;
         ExpectedMac = expectedMac;
         _time = time ?? TimeProvider.System;
     }
 
     /// <inheritdoc/>
-    public string Name => "arp";
+    public string Name => _v6 ? "ndp" : "arp";
 
     /// <summary>The MAC the target should answer from: configured, else the last one seen.</summary>
     public PhysicalAddress? ExpectedMac { get; private set; }
@@ -119,10 +123,45 @@ public sealed class ArpProbe : IEngineProbe
         }
     }
 
-    private byte[] Request() => new EthernetPacket(_path.Mac, Addresses.ToPhysicalAddress(0xFFFF_FFFF_FFFF), EthernetType.Arp)
+    private byte[] Request() => _v6 ? Solicitation() : new EthernetPacket(_path.Mac, Addresses.ToPhysicalAddress(0xFFFF_FFFF_FFFF), EthernetType.Arp)
     {
         PayloadPacket = new ArpPacket(ArpOperation.Request, Addresses.ToPhysicalAddress(0), _target, _path.Mac, _path.Address),
     }.Bytes;
+
+    /// <summary>A neighbour solicitation for the target from the path's address, with our MAC in its source link-layer option.</summary>
+    private byte[] Solicitation()
+    {
+        var target = _target.GetAddressBytes();
+        // Unicast to the MAC it answered from; until then, to its solicited-node group ff02::1:ffXX:XXXX (33:33:ff:XX:XX:XX).
+        byte[] dstMac, dst;
+        if (ExpectedMac is { } known)
+        {
+            dstMac = known.GetAddressBytes();
+            dst = target;
+        }
+        else
+        {
+            dstMac = [0x33, 0x33, 0xFF, target[13], target[14], target[15]];
+            dst = [0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, target[13], target[14], target[15]];
+        }
+        var frame = new byte[14 + 40 + 32];
+        dstMac.CopyTo(frame, 0);
+        _path.Mac.GetAddressBytes().CopyTo(frame, 6);
+        frame[12] = 0x86; frame[13] = 0xDD;
+        frame[14] = 0x60;
+        frame[19] = 32;   // payload length
+        frame[20] = 58;   // ICMPv6
+        frame[21] = 255;  // hop limit: neighbour discovery is refused otherwise
+        _path.Address.GetAddressBytes().CopyTo(frame, 22);
+        dst.CopyTo(frame, 38);
+        var icmp = frame.AsSpan(54);
+        icmp[0] = 135;
+        target.CopyTo(icmp[8..]);
+        icmp[24] = 1; icmp[25] = 1; // source link-layer address
+        _path.Mac.GetAddressBytes().CopyTo(icmp[26..]);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[2..], IcmpPacket.ChecksumV6(frame.AsSpan(22, 16), frame.AsSpan(38, 16), icmp));
+        return frame;
+    }
 
     /// <inheritdoc/>
     public void Dispose()

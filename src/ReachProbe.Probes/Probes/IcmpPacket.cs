@@ -87,6 +87,18 @@ public static class IcmpPacket
         return true;
     }
 
+    /// <summary>The ICMPv6 checksum (RFC 4443 §2.3): RFC 1071's over the IPv6 pseudo-header and the message (its checksum field zero).</summary>
+    public static ushort ChecksumV6(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> message)
+    {
+        var pseudo = new byte[40 + message.Length];
+        source.CopyTo(pseudo);
+        destination.CopyTo(pseudo.AsSpan(16));
+        BinaryPrimitives.WriteUInt32BigEndian(pseudo.AsSpan(32), (uint)message.Length);
+        pseudo[39] = 58;
+        message.CopyTo(pseudo.AsSpan(40));
+        return Checksum(pseudo);
+    }
+
     /// <summary>The RFC 1071 Internet checksum.</summary>
     public static ushort Checksum(ReadOnlySpan<byte> data)
     {

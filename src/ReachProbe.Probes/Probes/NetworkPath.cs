@@ -5,9 +5,9 @@ using System.Net.Sockets;
 
 namespace ReachProbe.Probes;
 
-/// <summary>The local interface on the target's link: its name, IPv4 address and MAC (what an ARP probe is sent from).</summary>
+/// <summary>The local interface on the target's link: its name, address and MAC (what an ARP or NDP probe is sent from).</summary>
 /// <param name="Interface">Interface name, e.g. "eth0".</param>
-/// <param name="Address">Its IPv4 address on the target's subnet.</param>
+/// <param name="Address">Its address on the target's subnet (IPv6: on its prefix, or its link-local one for a link-local target).</param>
 /// <param name="Mac">Its MAC.</param>
 public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAddress Mac)
 {
@@ -17,6 +17,7 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
     /// </summary>
     public static NetworkPath? Find(IPAddress target, string? interfaceName, out string? problem)
     {
+        if (target.AddressFamily == AddressFamily.InterNetworkV6) return FindV6(target, interfaceName, out problem);
         var t = Wire.Addresses.ToUInt(target);
         NetworkInterface[] all;
         try
@@ -46,5 +47,52 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
             ? $"{target} is on no directly attached subnet (ARP only reaches the local link)"
             : $"interface {interfaceName} does not exist or has no IPv4 address on {target}'s subnet";
         return null;
+    }
+
+    /// <summary>
+    /// The interface on an IPv6 target's link: for a link-local target, the interface its zone names (or the named one)
+    /// with its link-local address; else the one with an address on the target's prefix.
+    /// </summary>
+    private static NetworkPath? FindV6(IPAddress target, string? interfaceName, out string? problem)
+    {
+        var t = target.GetAddressBytes();
+        NetworkInterface[] all;
+        try
+        {
+            all = NetworkInterface.GetAllNetworkInterfaces();
+        }
+        catch (NetworkInformationException e)
+        {
+            problem = $"cannot list interfaces: {e.Message}";
+            return null;
+        }
+        foreach (var nic in all)
+        {
+            if (interfaceName is not null && nic.Name != interfaceName) continue;
+            if (nic.NetworkInterfaceType == NetworkInterfaceType.Loopback) continue;
+            var properties = nic.GetIPProperties();
+            if (target.IsIPv6LinkLocal && target.ScopeId != 0 && properties.GetIPv6Properties()?.Index != target.ScopeId) continue;
+            foreach (var u in properties.UnicastAddresses)
+            {
+                if (u.Address.AddressFamily != AddressFamily.InterNetworkV6 || u.Address.IsIPv6LinkLocal != target.IsIPv6LinkLocal) continue;
+                if (!target.IsIPv6LinkLocal && !SamePrefix(u.Address.GetAddressBytes(), t, u.PrefixLength)) continue;
+                problem = null;
+                return new NetworkPath(nic.Name, new IPAddress(u.Address.GetAddressBytes()), nic.GetPhysicalAddress());
+            }
+        }
+        problem = interfaceName is null
+            ? $"{target} is on no directly attached prefix (neighbour discovery only reaches the local link)"
+            : $"interface {interfaceName} does not exist or has no IPv6 address on {target}'s prefix";
+        return null;
+    }
+
+    private static bool SamePrefix(byte[] a, byte[] b, int bits)
+    {
+        for (var i = 0; i < 16 && bits > 0; i++, bits -= 8)
+        {
+            var mask = bits >= 8 ? 0xFF : (byte)(0xFF << (8 - bits));
+            if ((a[i] & mask) != (b[i] & mask)) return false;
+        }
+        return true;
     }
 }

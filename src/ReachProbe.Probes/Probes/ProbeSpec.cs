@@ -11,6 +11,8 @@ public enum ProbeKind : byte
     Icmp,
     /// <summary>ARP who-has.</summary>
     Arp,
+    /// <summary>IPv6 neighbour solicitation, ARP's twin.</summary>
+    Ndp,
     /// <summary>DNS query to the monitor's resolver (or a configured server).</summary>
     Dns,
     /// <summary>DNS query to the target itself.</summary>
@@ -21,7 +23,7 @@ public enum ProbeKind : byte
     Ddp,
 }
 
-/// <summary>One probe as written on the command line or in the config: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp.</summary>
+/// <summary>One probe as written on the command line or in the config: icmp, arp, ndp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp.</summary>
 /// <param name="Kind">Kind.</param>
 /// <param name="Text">As written (normalised), used as the probe's name.</param>
 /// <param name="Port">TCP port.</param>
@@ -84,8 +86,38 @@ public sealed record ProbeSpec(ProbeKind Kind, string Text, int Port = 0, string
         return false;
     }
 
-    /// <summary>Builds the probe for a target. Returns null with a reason when it cannot be built here (no route for ARP, no resolver).</summary>
-    public IProbe? Create(IPAddress target, ProbeEnvironment environment, out string? problem) => Type.Create(this, target, environment, out problem);
+    /// <summary>
+    /// The default probes for an address of <paramref name="ip"/>'s family: for IPv6, <c>ndp</c> where they say
+    /// <c>arp</c>, and without <c>ddp</c> (PlayStation discovery is IPv4 broadcast); for IPv4, <c>arp</c> where they say <c>ndp</c>.
+    /// </summary>
+    public static IReadOnlyList<ProbeSpec> ForFamily(IReadOnlyList<ProbeSpec> defaults, IPAddress ip)
+    {
+        var v6 = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        var list = new List<ProbeSpec>();
+        foreach (var p in defaults)
+        {
+            var kind = p.Kind switch { ProbeKind.Arp or ProbeKind.Ndp => v6 ? ProbeKind.Ndp : ProbeKind.Arp, _ => p.Kind };
+            if (v6 && kind == ProbeKind.Ddp || list.Any(l => l.Kind == kind && kind is ProbeKind.Arp or ProbeKind.Ndp)) continue;
+            list.Add(kind == p.Kind ? p : new ProbeSpec(kind, kind == ProbeKind.Ndp ? "ndp" : "arp"));
+        }
+        return list;
+    }
+
+    /// <summary>Why <paramref name="probe"/> cannot watch <paramref name="ip"/> (ARP and console discovery are IPv4's, NDP IPv6's), or null.</summary>
+    public static string? FamilyProblem(ProbeSpec probe, IPAddress ip) => (probe.Kind, ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) switch
+    {
+        (ProbeKind.Arp, true) => $"arp asks for an IPv4 address; {ip} is IPv6: its twin is ndp",
+        (ProbeKind.Ddp, true) => $"ddp (PlayStation discovery) is IPv4 broadcast; {ip} is IPv6",
+        (ProbeKind.Ndp, false) => $"ndp asks for an IPv6 address; {ip} is IPv4: its twin is arp",
+        _ => null,
+    };
+
+    /// <summary>Builds the probe for a target. Returns null with a reason when it cannot be built here (no route for ARP, no resolver, the wrong family).</summary>
+    public IProbe? Create(IPAddress target, ProbeEnvironment environment, out string? problem)
+    {
+        problem = FamilyProblem(this, target);
+        return problem is null ? Type.Create(this, target, environment, out problem) : null;
+    }
 
     /// <summary>Its row of the probe table.</summary>
     public ProbeType Type => ProbeType.All.First(p => p.Kind == Kind);
@@ -159,6 +191,11 @@ public sealed class ProbeType
             var path = NetworkPath.Find(target, env.Interface, out problem);
             return path is null ? null : new ArpProbe(target, path, env.ExpectedMac, env.Time);
         }, (_, _) => AnswerProves.ReceiptFromItsMac, ("arp:who", "unknown probe 'arp:who'")),
+        new(ProbeKind.Ndp, "ndp", Word(ProbeKind.Ndp, "ndp"), (ProbeSpec _, IPAddress target, ProbeEnvironment env, out string? problem) =>
+        {
+            var path = NetworkPath.Find(target, env.Interface, out problem);
+            return path is null ? null : new ArpProbe(target, path, env.ExpectedMac, env.Time);
+        }, (_, _) => AnswerProves.ReceiptFromItsMac, ("ndp:ns", "unknown probe 'ndp:ns'")),
         new(ProbeKind.Dns, "dns[:NAME]", Dns(ProbeKind.Dns, "dns"), (ProbeSpec spec, IPAddress _, ProbeEnvironment env, out string? problem) =>
         {
             problem = null;

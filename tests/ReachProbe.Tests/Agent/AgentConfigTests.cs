@@ -55,6 +55,22 @@ public class AgentConfigTests
     }
 
     [Fact]
+    public void Parse_IPv6Target_TakesTheDefaultsInItsFamily()
+    {
+        var c = AgentConfig.Parse("""
+            { "targets": [ { "ip": "2001:db8::27" }, { "ip": "fe80::27%lo", "name": "console" }, { "ip": "198.18.0.27" },
+                           { "ip": "2001:db8::28", "probes": ["icmp", "ndp", "tcp:80"] } ] }
+            """, "test");
+        Assert.Equal(["2001:db8::27", "console", "198.18.0.27", "2001:db8::28"], c.Targets.Select(t => t.Name));
+        Assert.Equal(["icmp", "ndp"], c.Targets[0].Probes.Select(p => p.Text));
+        Assert.Equal(["icmp", "arp", "ddp"], c.Targets[2].Probes.Select(p => p.Text));
+        Assert.Equal(["icmp", "ndp", "tcp:80"], c.Targets[3].Probes.Select(p => p.Text));
+        // The zone is the interface's index: the address is reached through it.
+        Assert.Equal(long.Parse(SysNet.IfIndex("lo")!, System.Globalization.CultureInfo.InvariantCulture), c.Targets[1].Ip!.ScopeId);
+        Assert.Equal(System.Net.IPAddress.Parse("2001:db8::27"), c.Targets[0].Ip);
+    }
+
+    [Fact]
     public void Parse_EnvironmentOverridesTheFile()
     {
         var env = new Dictionary<string, string?>

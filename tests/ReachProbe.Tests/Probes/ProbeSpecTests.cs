@@ -58,7 +58,7 @@ public class ProbeSpecTests
         [
             "'tcp:0': the TCP port must be 1–65535",
             "'tcp:http': the TCP port must be 1–65535",
-            "unknown probe 'smtp' (known: icmp, arp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp)",
+            "unknown probe 'smtp' (known: icmp, arp, ndp, dns[:NAME], dns@target[:NAME], tcp:PORT, ddp)",
             "'icmp' is listed twice",
         ], problems);
     }

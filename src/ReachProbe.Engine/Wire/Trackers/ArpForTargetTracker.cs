@@ -29,7 +29,7 @@ public sealed class ArpForTargetTracker(TargetIdentity target, IEvidenceSink sin
     public override void Observe(in DecodedFrame f)
     {
         if (!f.IsNeighbour) return;
-        if (f.ArpOp == 1 && f.ArpTargetIp == Target.Ip && f.ArpSenderIp != Target.Ip && f.ArpSenderIp != 0 && f.ArpSenderIp != Target.Monitor && Target.IsDeliveredTo(f) && Target.AnswerWouldShow(f))
+        if (f.ArpOp == 1 && f.ArpTargetIp == Target.Ip && f.ArpSenderIp != Target.Ip && f.ArpSenderIp != 0 && !Target.IsMonitor(f.ArpSenderIp) && Target.IsDeliveredTo(f) && Target.AnswerWouldShow(f))
         {
             _pending.Set((f.ArpSenderIp, ++_n), f.IsGroupDestination, f.Time);
         }

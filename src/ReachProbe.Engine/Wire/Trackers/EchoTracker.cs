@@ -25,7 +25,7 @@ public sealed class EchoTracker(TargetIdentity target, IEvidenceSink sink, Verdi
     public override void Observe(in DecodedFrame f)
     {
         if (f.Transport != TransportKind.IcmpEcho) return;
-        if (f.IcmpType == 8 && f.IpDst == Target.Ip && f.IpSrc != Target.Ip && f.IpSrc != Target.Monitor && Target.IsDeliveredTo(f) && Target.AnswerWouldShow(f))
+        if (f.IcmpType == 8 && f.IpDst == Target.Ip && f.IpSrc != Target.Ip && !Target.IsMonitor(f.IpSrc) && Target.IsDeliveredTo(f) && Target.AnswerWouldShow(f))
         {
             var key = Key(f.IpSrc, f.IcmpId, f.IcmpSeq);
             if (!_pending.TryGet(key, out _, out _)) _pending.Set(key, 0, f.Time); // a duplicate keeps the first time

@@ -17,6 +17,9 @@ public sealed class TargetIdentity(UInt128 ip, Segment? segment = null)
     /// <summary>The live agent's own address (0 offline): see <see cref="Segment.Monitor"/>.</summary>
     public UInt128 Monitor => Segment.Monitor;
 
+    /// <summary>True for one of the live agent's own addresses: see <see cref="Segment.IsMonitor"/>.</summary>
+    public bool IsMonitor(UInt128 ip) => Segment.IsMonitor(ip);
+
     /// <summary>
     /// True when the frame was sent to this host's MAC (or broadcast/multicast), or its MAC is not known yet: an answer
     /// sent to another MAC (a duplicate address) never reached it and says nothing about whether it listens.

@@ -27,7 +27,7 @@ public sealed class SilenceTracker(TargetIdentity target, IEvidenceSink sink, Ve
         _reported = false;
         // Its answers to the monitor keep time with our probes, not with its own habit.
         if (Target.Segment.MonitorMac != 0 && f.DstMac == Target.Segment.MonitorMac) return;
-        if (Target.Monitor != 0 && f.IsIp && f.IpDst == Target.Monitor) return;
+        if (f.IsIp && Target.IsMonitor(f.IpDst)) return;
         if (answering()) Cadence.Observe(f.Time);
         else Cadence.Break(); // the gap that ends an outage is not its habit
     }
