@@ -7,6 +7,17 @@ using ReachProbe.Probes;
 
 namespace ReachProbe.Testing;
 
+/// <summary>How the lab speaks IPv6.</summary>
+public enum LabIPv6
+{
+    /// <summary>Not at all: IPv6 is off in every namespace (quiet captures).</summary>
+    Off,
+    /// <summary>Beside IPv4: every host has its 2001:db8::/64 address too.</summary>
+    DualStack,
+    /// <summary>The console has no IPv4 address and answers no ARP (arp_ignore 8); the others are dual-stack.</summary>
+    ConsoleOnly,
+}
+
 /// <summary>Where the lab plugs the monitor in.</summary>
 public enum LabTopology
 {
@@ -32,6 +43,12 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>The probe host's port on the switch (<see cref="LabTopology.Switch"/>).</summary>
     public const string ProbeMac = "02:00:00:00:00:12";
     public const int ConsoleTcpPort = 9295;
+
+    /// <summary>The lab's IPv6 addresses (documentation prefix 2001:db8::/64), when it is built with IPv6.</summary>
+    public const string ConsoleIp6 = "2001:db8::27", RouterIp6 = "2001:db8::1", ProbeIp6 = "2001:db8::12";
+
+    /// <summary>How the lab speaks IPv6: not at all (the default, quiet captures), beside IPv4, or the console IPv6 only.</summary>
+    public LabIPv6 IPv6 { get; }
 
     private readonly Action<string>? _log;
     private readonly string _dir;
@@ -84,10 +101,11 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>What the DDP responder answers: 200 awake or 620 standby.</summary>
     public int DdpStatus { get; set; } = 200;
 
-    private LabNetwork(Action<string>? log, LabTopology topology)
+    private LabNetwork(Action<string>? log, LabTopology topology, LabIPv6 ipv6)
     {
         _log = log;
         Topology = topology;
+        IPv6 = ipv6;
         var suffix = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         Console = $"rpc-{suffix}";
         Router = $"rpr-{suffix}";
@@ -98,10 +116,10 @@ public sealed partial class LabNetwork : IDisposable
     }
 
     /// <summary>Builds the lab. Throws <see cref="LabUnavailableException"/>, saying why, when not root.</summary>
-    public static LabNetwork Create(Action<string>? log = null, LabTopology topology = LabTopology.Bridge)
+    public static LabNetwork Create(Action<string>? log = null, LabTopology topology = LabTopology.Bridge, LabIPv6 ipv6 = LabIPv6.Off)
     {
         RequireRoot();
-        var lab = new LabNetwork(log, topology);
+        var lab = new LabNetwork(log, topology, ipv6);
         try
         {
             lab.Build();
@@ -131,14 +149,24 @@ public sealed partial class LabNetwork : IDisposable
         {
             Run("ip", "netns", "add", ns);
             Run("ip", "-n", ns, "link", "set", "lo", "up");
-            Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+            if (IPv6 == LabIPv6.Off) Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+            // No duplicate address detection and no router advertisements: addresses work at once (lab.md, dual stack).
+            else Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0");
         }
         if (Topology == LabTopology.Switch) BuildSwitch();
         else BuildBridge();
-        Run("ip", "-n", Console, "addr", "add", $"{ConsoleIp}/24", "dev", "c0");
+        if (IPv6 == LabIPv6.ConsoleOnly) Run("ip", "netns", "exec", Console, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=8");
+        else Run("ip", "-n", Console, "addr", "add", $"{ConsoleIp}/24", "dev", "c0");
         Run("ip", "-n", Console, "link", "set", "c0", "up");
         Run("ip", "-n", Router, "addr", "add", $"{RouterIp}/24", "dev", "r0");
         Run("ip", "-n", Router, "link", "set", "r0", "up");
+        if (IPv6 != LabIPv6.Off)
+        {
+            Run("ip", "-n", Console, "-6", "addr", "add", $"{ConsoleIp6}/64", "dev", "c0", "nodad");
+            Run("ip", "-n", Router, "-6", "addr", "add", $"{RouterIp6}/64", "dev", "r0", "nodad");
+            Run("ip", "-n", Probe, "-6", "addr", "add", $"{ProbeIp6}/64", "dev", MonitorInterface, "nodad");
+        }
         StartDns();
         InNamespace(Console, StartConsoleServices);
     }
@@ -331,6 +359,18 @@ public sealed partial class LabNetwork : IDisposable
         _dnsmasq = null;
     }
 
+    /// <summary>
+    /// Deaf on IPv4 only: ARP and IPv4 arriving at the console are dropped (netdev ingress), IPv6 and neighbour
+    /// discovery still answered — a broken ARP cache or IPv4 stack, the field report's failure on a dual-stack LAN.
+    /// </summary>
+    public void MakeDeafOnIPv4Only()
+    {
+        Run("ip", "netns", "exec", Console, "nft", "add", "table", "netdev", "deaf");
+        Run("ip", "netns", "exec", Console, "nft", "add", "chain", "netdev", "deaf", "ingress",
+            "{ type filter hook ingress device \"c0\" priority -500; policy accept; }");
+        Run("ip", "netns", "exec", Console, "nft", "add", "rule", "netdev", "deaf", "ingress", "meta", "protocol", "{", "ip,", "arp", "}", "drop");
+    }
+
     /// <summary>Deaf: the console transmits, but nftables drops everything arriving on its interface (netdev ingress).</summary>
     public void MakeDeaf()
     {
@@ -370,11 +410,12 @@ public sealed partial class LabNetwork : IDisposable
     public void StartChatter()
     {
         UdpClient? udp = null;
-        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)));
+        var v6 = IPv6 == LabIPv6.ConsoleOnly;
+        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(v6 ? IPAddress.IPv6Any : IPAddress.Any, 0)));
         _sockets.Add(udp!);
         _ = Task.Run(async () =>
         {
-            var router = new IPEndPoint(IPAddress.Parse(RouterIp), 5353);
+            var router = new IPEndPoint(IPAddress.Parse(v6 ? RouterIp6 : RouterIp), 5353);
             while (!_stop.IsCancellationRequested)
             {
                 try
@@ -401,11 +442,14 @@ public sealed partial class LabNetwork : IDisposable
     public void StartBroadcasts(TimeSpan interval)
     {
         UdpClient? udp = null;
-        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)) { EnableBroadcast = true });
+        var v6 = IPv6 == LabIPv6.ConsoleOnly;
+        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(v6 ? IPAddress.IPv6Any : IPAddress.Any, 0)) { EnableBroadcast = !v6 });
         _sockets.Add(udp!);
+        // An IPv6-only console announces itself to SSDP's link-local group, ff02::c, out of its one interface.
+        var scope = v6 ? long.Parse(Run("ip", "netns", "exec", Console, "cat", "/sys/class/net/c0/ifindex").Trim(), System.Globalization.CultureInfo.InvariantCulture) : 0;
         _ = Task.Run(async () =>
         {
-            var all = new IPEndPoint(IPAddress.Parse("198.18.0.255"), 1900);
+            var all = v6 ? new IPEndPoint(new IPAddress(IPAddress.Parse("ff02::c").GetAddressBytes(), scope), 1900) : new IPEndPoint(IPAddress.Parse("198.18.0.255"), 1900);
             while (!_stop.IsCancellationRequested)
             {
                 try
@@ -729,8 +773,9 @@ public sealed partial class LabNetwork : IDisposable
 
     private void StartConsoleServices()
     {
-        // TCP service.
-        var listener = new TcpListener(IPAddress.Any, ConsoleTcpPort);
+        // TCP service (both families when the lab has IPv6).
+        var listener = new TcpListener(IPv6 == LabIPv6.Off ? IPAddress.Any : IPAddress.IPv6Any, ConsoleTcpPort);
+        if (IPv6 != LabIPv6.Off) listener.Server.DualMode = true;
         listener.Start();
         _sockets.Add(new Disposer(listener.Stop));
         _ = Task.Run(async () =>

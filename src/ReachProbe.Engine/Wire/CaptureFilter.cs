@@ -36,8 +36,10 @@ public static partial class CaptureFilter
     {
         var list = targets.ToList();
         // IPv6 targets bring neighbour discovery, ARP's twin: a solicitation for a target goes to its solicited-node
-        // group, from the asker, and names the target only inside — "host A" never matches it.
-        var neighbours = list.Any(t => t.Ip?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) ? $"arp or {Ndp}" : "arp";
+        // group, from the asker, and names the target only inside — "host A" never matches it. And IPv6 multicast: a
+        // host's announcements to link-local groups (SSDP's ff02::c, mDNS's ff02::fb) leave from its link-local address,
+        // not the one it is watched at — from a switch port they are all the monitor sees of it (its MAC tells it).
+        var neighbours = list.Any(t => t.Ip?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) ? $"arp or {Ndp} or {Ipv6Multicast}" : "arp";
         var terms = list.SelectMany(t => new[] { t.Ip is null ? null : $"host {Host(t.Ip)}", t.Mac is null ? null : $"ether host {t.Mac}" }.OfType<string>()).ToList();
         // Nothing known of any target yet (host names that have not resolved): ARP alone, until their addresses are.
         if (terms.Count == 0) return new Choice(WithVlan("arp"), "hosts", Instructions(WithVlan("arp")));
@@ -61,6 +63,9 @@ public static partial class CaptureFilter
 
     /// <summary>Neighbour solicitations and advertisements (ICMPv6 135 and 136, which never carry extension headers).</summary>
     public const string Ndp = "(icmp6 and (ip6[40] = 135 or ip6[40] = 136))";
+
+    /// <summary>IPv6 to a multicast group (ff00::/8).</summary>
+    public const string Ipv6Multicast = "(ip6 and ip6[24] = 0xff)";
 
     /// <summary>An address as libpcap takes it: without a link-local address's zone.</summary>
     private static string Host(IPAddress ip) => Addresses.Ip(Addresses.ToKey(ip));

@@ -11,10 +11,10 @@ public abstract partial class AgentLab : IDisposable
     protected static readonly string[] Agent = ["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"];
     private readonly ITestOutputHelper _output;
 
-    protected AgentLab(ITestOutputHelper output, LabTopology topology = LabTopology.Bridge, bool chatter = true)
+    protected AgentLab(ITestOutputHelper output, LabTopology topology = LabTopology.Bridge, bool chatter = true, LabIPv6 ipv6 = LabIPv6.Off)
     {
         _output = output;
-        LabNet = Lab.Create(output, topology);
+        LabNet = Lab.Create(output, topology, ipv6);
         if (chatter) LabNet.StartChatter();
     }
 
@@ -90,6 +90,6 @@ public abstract partial class AgentLab : IDisposable
 
     // The console, by its address, by its MAC (a target given by its MAC alone), by the name a test gives it, or by the
     // name it gives itself (discovered).
-    [GeneratedRegex("""^reachprobe_target_state\{target="(?:198\.18\.0\.27|02:00:00:00:00:27|console|PS4-LAB)",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
+    [GeneratedRegex("""^reachprobe_target_state\{target="(?:198\.18\.0\.27|2001:db8::27|02:00:00:00:00:27|console|PS4-LAB)",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
     private static partial Regex StateLine();
 }

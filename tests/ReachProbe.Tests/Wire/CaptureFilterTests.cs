@@ -83,13 +83,14 @@ public class CaptureFilterTests
         var stranger = new LanHost("2001:db8::99", "02:00:00:00:00:99");
         var c = CaptureFilter.For([(IPAddress.Parse("2001:db8::27"), null), (IPAddress.Parse("fe80::27%1"), null), (IPAddress.Parse("198.18.0.27"), null)]);
         Assert.Equal("hosts", c.Kind);
-        Assert.Equal($"arp or {CaptureFilter.Ndp} or host 2001:db8::27 or host fe80::27 or host 198.18.0.27 or vlan", c.Text); // no zone: libpcap takes none
+        Assert.Equal($"arp or {CaptureFilter.Ndp} or {CaptureFilter.Ipv6Multicast} or host 2001:db8::27 or host fe80::27 or host 198.18.0.27 or vlan", c.Text); // no zone: libpcap takes none
         Assert.InRange(c.Instructions, 1, CaptureFilter.KernelLimit);
         foreach (var (frame, expected) in new[]
         {
             (Frames.EchoRequest(router, console, 1, 1), true),
             (Frames.ArpRequest(router, console.Ip), true),      // to the solicited-node group: in by the NDP clause
             (Frames.GratuitousArp(console), true),              // unsolicited NA
+            (Frames.Udp(new LanHost("fe80::27", console.Mac), new LanHost("ff02::c", "33:33:00:00:00:0c"), 1900, 1900, new byte[8]), true), // its announcement
             (Frames.EchoRequest(router, stranger, 1, 1), false),
             (Frames.Udp(router, stranger, 1, 2, new byte[8]), false),
         })
@@ -97,6 +98,6 @@ public class CaptureFilterTests
         // Past MaxTerms, IPv6 targets go by their /64.
         var many = Enumerable.Range(0, 300).Select(i => ((IPAddress?)IPAddress.Parse($"2001:db8:0:{i % 3}::{i + 1:x}"), (string?)null));
         var subnets = CaptureFilter.For(many);
-        Assert.Equal(("subnets", $"arp or {CaptureFilter.Ndp} or net 2001:db8::/64 or net 2001:db8:0:1::/64 or net 2001:db8:0:2::/64 or vlan"), (subnets.Kind, subnets.Text));
+        Assert.Equal(("subnets", $"arp or {CaptureFilter.Ndp} or {CaptureFilter.Ipv6Multicast} or net 2001:db8::/64 or net 2001:db8:0:1::/64 or net 2001:db8:0:2::/64 or vlan"), (subnets.Kind, subnets.Text));
     }
 }

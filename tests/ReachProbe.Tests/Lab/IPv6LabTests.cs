@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace ReachProbe.Tests.Lab;
+
+/// <summary>An IPv6-only console watched by its address from the bridge: ICMPv6 and NDP probes, the wire's IPv6 signatures.</summary>
+[Trait("Category", "Lab")]
+public sealed class IPv6LabTests(ITestOutputHelper output) : AgentLab(output, ipv6: LabIPv6.ConsoleOnly)
+{
+    private static readonly string[] Agent6 = ["--target", LabNetwork.ConsoleIp6, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"];
+
+    [Fact]
+    public void Run_IPv6OnlyConsole_UpDeafRecoveredDown()
+    {
+        LabNet.StartAgent(Agent6);
+        WaitForAgent();
+        var metrics = Metrics()!;
+        // Its probes in its family: ICMPv6 echo and a neighbour solicitation, both answered.
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="ndp"} 1""", metrics);
+        Assert.DoesNotContain("probe=\"arp\"", metrics);
+        Assert.Contains("""reachprobe_target_address{target="2001:db8::27",address="2001:db8::27",family="ipv6"} 1""", metrics);
+        Assert.Matches("""reachprobe_target_info\{target="2001:db8::27",ip="2001:db8::27",mac="02:00:00:00:00:27"[^}]*\} 1""", metrics);
+
+        LabNet.MakeDeaf();
+        var path = WaitFor("deaf", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("down", path);
+        metrics = Metrics()!;
+        // The wire's IPv6 signatures: its ICMPv6 echo requests unanswered, counted as the IPv4 ones are.
+        Assert.Matches("""reachprobe_probe_success\{target="2001:db8::27",probe="ndp"\} 0""", metrics);
+
+        LabNet.Heal();
+        WaitFor("up", TimeSpan.FromSeconds(10));
+
+        LabNet.LinkDown();
+        path = WaitFor("down", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("deaf", path);
+        Assert.Contains("""reachprobe_target_state_changes_total{target="2001:db8::27",state="deaf"} 1""", Metrics()!);
+    }
+}
+
+/// <summary>The same IPv6-only console from a plain switch port: deaf is told from down without seeing its unicast.</summary>
+[Trait("Category", "Lab")]
+public sealed class IPv6SwitchPortLabTests(ITestOutputHelper output) : AgentLab(output, LabTopology.Switch, chatter: false, ipv6: LabIPv6.ConsoleOnly)
+{
+    [Fact]
+    public void Run_IPv6OnlyConsoleFromASwitchPort_UpDeafDown()
+    {
+        LabNet.StartChatter();                              // unicast to the router over IPv6: invisible from here
+        LabNet.StartBroadcasts(TimeSpan.FromSeconds(2));    // its announcements to ff02::c: all the monitor sees of it
+        LabNet.StartAgent(["--target", LabNetwork.ConsoleIp6, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        WaitForAgent();
+        Thread.Sleep(8000); // a few announcements: its cadence is learned while it answers
+        Assert.Contains("""reachprobe_capture_view{interface="p0",view="switched"} 1""", Metrics()!);
+
+        LabNet.MakeDeaf();
+        var path = WaitFor("deaf", TimeSpan.FromSeconds(15));
+        path.AddRange(Watch(TimeSpan.FromSeconds(6)));
+        Assert.DoesNotContain("down", path);
+        LabNet.Heal();
+        WaitFor("up", TimeSpan.FromSeconds(10));
+        LabNet.LinkDown();
+        // Silent from a switch port: unresponsive first, down once its 2 s cadence is overdue; never deaf.
+        path = WaitFor("down", TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain("deaf", path);
+    }
+}
+
+/// <summary>A dual-stack console deaf on IPv4 only: its IPv4 address is deaf, its IPv6 one up — which family failed shows.</summary>
+[Trait("Category", "Lab")]
+public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(output, ipv6: LabIPv6.DualStack)
+{
+    [Fact]
+    public void Run_DeafOnIPv4Only_TheIPv4AddressIsDeaf_TheIPv6OneUp()
+    {
+        LabNet.StartAgent(["--target", LabNetwork.ConsoleIp, "--target", LabNetwork.ConsoleIp6, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        WaitForAgent();
+        WaitForState(LabNetwork.ConsoleIp6, "up", TimeSpan.FromSeconds(10));
+        LabNet.MakeDeafOnIPv4Only();
+        WaitForState(LabNetwork.ConsoleIp, "deaf", TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal("up", StateOf(LabNetwork.ConsoleIp6));
+            Thread.Sleep(200);
+        }
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="arp"} 0""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="ndp"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp"} 1""", metrics);
+    }
+
+    private string? StateOf(string target) =>
+        Metrics() is { } m && Regex.Match(m, $"^reachprobe_target_state\\{{target=\"{Regex.Escape(target)}\",state=\"(\\w+)\"\\}} 1$", RegexOptions.Multiline) is { Success: true } s ? s.Groups[1].Value : null;
+
+    private void WaitForState(string target, string want, TimeSpan limit)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var seen = new List<string?>();
+        while (watch.Elapsed < limit)
+        {
+            var s = StateOf(target);
+            if (seen.Count == 0 || seen[^1] != s) seen.Add(s);
+            if (s == want) return;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"{target} was not '{want}' within {limit}; seen: {string.Join(" → ", seen)}");
+    }
+}
