@@ -15,11 +15,70 @@ internal static partial class Latency
 {
     private const int Port = 9942;
 
-    public static int Run(int injections, TimeSpan steady, TimeSpan broadcastEvery)
+    public static int Run(int injections, TimeSpan steady, TimeSpan broadcastEvery, IReadOnlyCollection<string> views)
     {
-        Full(injections, steady);
-        Switched(injections, broadcastEvery);
+        if (views.Contains("full")) Full(injections, steady);
+        if (views.Contains("switched")) Switched(injections, broadcastEvery);
+        if (views.Contains("dual-stack")) DualStack(injections);
         return 0;
+    }
+
+    /// <summary>
+    /// Inline, one dual-stack console watched at its IPv4 address (icmp, arp) and its IPv6 one (icmp, ndp): each fault
+    /// is injected once and both targets are timed from it, so the two families are compared on the same injections.
+    /// </summary>
+    private static void DualStack(int injections)
+    {
+        using var lab = LabNetwork.Create(ipv6: LabIPv6.DualStack);
+        lab.ReachprobeDll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+        lab.StartChatter();
+        lab.StartAgent(["--target", LabNetwork.ConsoleIp, "--target", LabNetwork.ConsoleIp6, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        WaitBoth(lab, "up", TimeSpan.FromSeconds(30), Stopwatch.StartNew());
+        var results = new Dictionary<string, List<double>>();
+        void Add(string row, (double V4, double V6) t)
+        {
+            (results.TryGetValue(row + " ipv4", out var a) ? a : results[row + " ipv4"] = []).Add(t.V4);
+            (results.TryGetValue(row + " ipv6", out var b) ? b : results[row + " ipv6"] = []).Add(t.V6);
+        }
+        for (var i = 0; i < injections; i++)
+        {
+            Console.Error.Write($"\r  dual stack: injection {i + 1}/{injections}   ");
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            Add("deaf", TimeBoth(lab, lab.MakeDeaf, "deaf"));
+            Thread.Sleep(1000);
+            Add("recovery", TimeBoth(lab, lab.Heal, "up"));
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            Add("down", TimeBoth(lab, lab.LinkDown, "down"));
+            Thread.Sleep(1000);
+            Add("recovery", TimeBoth(lab, lab.LinkUp, "up"));
+        }
+        Console.Error.WriteLine();
+        Console.WriteLine($"Full view (inline bridge), one dual-stack console at its IPv4 and its IPv6 address, the same {injections} injections:");
+        Header();
+        foreach (var row in new[] { "deaf", "down", "recovery" })
+            foreach (var family in new[] { "ipv4", "ipv6" })
+                Row($"{row} {family}", results[$"{row} {family}"]);
+    }
+
+    private static (double V4, double V6) TimeBoth(LabNetwork lab, Action inject, string want)
+    {
+        var watch = Stopwatch.StartNew();
+        inject();
+        return WaitBoth(lab, want, TimeSpan.FromSeconds(60), watch);
+    }
+
+    private static (double V4, double V6) WaitBoth(LabNetwork lab, string want, TimeSpan limit, Stopwatch watch)
+    {
+        double? v4 = null, v6 = null;
+        while (watch.Elapsed < limit && (v4 is null || v6 is null))
+        {
+            var m = lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics") ?? "";
+            if (v4 is null && m.Contains($"reachprobe_target_state{{target=\"{LabNetwork.ConsoleIp}\",state=\"{want}\"}} 1", StringComparison.Ordinal)) v4 = watch.Elapsed.TotalSeconds;
+            if (v6 is null && m.Contains($"reachprobe_target_state{{target=\"{LabNetwork.ConsoleIp6}\",state=\"{want}\"}} 1", StringComparison.Ordinal)) v6 = watch.Elapsed.TotalSeconds;
+            Thread.Sleep(50);
+        }
+        if (v4 is null || v6 is null) throw new TimeoutException($"not both {want} within {limit} (ipv4 {v4?.ToString() ?? "no"}, ipv6 {v6?.ToString() ?? "no"})");
+        return (v4.Value, v6.Value);
     }
 
     private static void Full(int injections, TimeSpan steady)

@@ -53,17 +53,19 @@ static int LatencyArgs(string[] rest)
 {
     var injections = 10;
     var broadcast = 2.0;
+    string[] views = ["full", "switched", "dual-stack"];
     for (var i = 0; i + 1 < rest.Length; i += 2)
     {
         switch (rest[i])
         {
             case "--injections" when int.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0: injections = n; break;
+            case "--views" when rest[i + 1].Split(',') is var v && v.All(x => x is "full" or "switched" or "dual-stack"): views = v; break;
             case "--broadcast" when double.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var b) && b >= 0.5 && b <= 120: broadcast = b; break;
             default: return Usage();
         }
     }
     if (rest.Length % 2 != 0) return Usage();
-    return Latency.Run(injections, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(broadcast));
+    return Latency.Run(injections, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(broadcast), views);
 }
 
 static int Usage()
@@ -76,11 +78,12 @@ static int Usage()
               libpcap's and ReachProbe's read loops, tcpdump's filter pass (-r FILE -w /dev/null 'host CONSOLE or arp')
               and tshark's two-pass filter (tshark on the --tshark-packets capture only, default the smallest: it is
               slow and its memory grows)
-          ReachProbe.Benchmarks latency [--injections N] [--broadcast SEC]
+          ReachProbe.Benchmarks latency [--injections N] [--broadcast SEC] [--views full,switched,dual-stack]
               as root: the live agent in a lab of network namespaces, inline (full view) and then on a plain switch
               port (switched view, the console broadcasting every SEC s, default 2); fault → new state on /metrics for
               deaf, down and recovery at a 1 s probe interval (p50, p95 over N injections, default 10), time spent
-              unresponsive first, false downs; then its CPU and RSS for a minute
+              unresponsive first, false downs; then its CPU and RSS for a minute; then inline again with a dual-stack
+              console watched at its IPv4 and its IPv6 address, both timed from the same injections
           ReachProbe.Benchmarks footprint [--targets 1,100] [NAME=PROGRAM]…
               as root: each build's folder size, start time (--version, median of 5) and the agent's RSS with 1 and
               100 targets (icmp+arp+ddp every 5 s, the unit's environment, after a minute): each PROGRAM given (a

@@ -17,7 +17,7 @@ public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = nu
 
     private async Task<ProbeResult> ConnectAsync(CancellationToken cancellation)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var started = _time.GetTimestamp();
         try
         {
@@ -30,7 +30,7 @@ public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = nu
             return e.SocketErrorCode switch
             {
                 SocketError.ConnectionRefused => new ProbeResult(Name, ProbeStatus.Refused, elapsed, "refused — host receives"),
-                SocketError.HostUnreachable => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, "host unreachable (no ARP answer)"),
+                SocketError.HostUnreachable => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, "host unreachable (no ARP or neighbour discovery answer)"),
                 SocketError.NetworkUnreachable => new ProbeResult(Name, ProbeStatus.Unreachable, elapsed, "network unreachable (no route)"),
                 SocketError.TimedOut => new ProbeResult(Name, ProbeStatus.Timeout, elapsed, "timeout"),
                 _ => new ProbeResult(Name, ProbeStatus.Error, elapsed, e.Message),

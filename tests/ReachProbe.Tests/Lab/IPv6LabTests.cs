@@ -73,7 +73,14 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
     [Fact]
     public void Run_DeafOnIPv4Only_TheIPv4AddressIsDeaf_TheIPv6OneUp()
     {
-        LabNet.StartAgent(["--target", LabNetwork.ConsoleIp, "--target", LabNetwork.ConsoleIp6, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        // From a file, each address with its family's probes and the console's TCP service (over IPv6 too).
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "defaults": { "intervalSeconds": 1 },
+              "targets": [ { "ip": "{{LabNetwork.ConsoleIp}}", "probes": ["icmp", "arp", "tcp:{{LabNetwork.ConsoleTcpPort}}"] },
+                           { "ip": "{{LabNetwork.ConsoleIp6}}", "probes": ["icmp", "ndp", "tcp:{{LabNetwork.ConsoleTcpPort}}"] } ] }
+            """);
+        LabNet.StartAgent(["--config", config]);
         WaitForAgent();
         WaitForState(LabNetwork.ConsoleIp6, "up", TimeSpan.FromSeconds(10));
         LabNet.MakeDeafOnIPv4Only();
@@ -87,6 +94,8 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="arp"} 0""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="ndp"} 1""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="tcp:9295"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="tcp:9295"} 0""", metrics);
     }
 
     private string? StateOf(string target) =>
