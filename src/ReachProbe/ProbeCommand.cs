@@ -24,7 +24,7 @@ internal static class ProbeCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var target = new Argument<string?>("TARGET") { Arity = ArgumentArity.ExactlyOne, Description = "a target", HelpName = "IP" };
+        var target = new Argument<string?>("TARGET") { Arity = ArgumentArity.ExactlyOne, Description = "a target: its IPv4 or IPv6 address (fe80::…%IFACE for a link-local one)", HelpName = "IP" };
         var probes = new Option<string>("--probes")
         {
             Description = $"comma-separated: {ProbeSpec.Syntaxes} (default {ProbeSpec.Defaults})",
@@ -45,7 +45,7 @@ internal static class ProbeCommand
         command.SetAction((parse, cancel) =>
         {
             var text = parse.GetValue(target) ?? throw new UsageException("probe needs a target: reachprobe probe IP");
-            if (!Addresses.TryParseHostIp(text, out var ip, out var problem)) throw new UsageException($"'{Quote.Clip(text)}' {problem}");
+            if (ReachProbe.Agent.AgentConfig.HostAddress(text, out var problem) is not { } ip) throw new UsageException($"'{Quote.Clip(text)}' {problem}");
             var environment = new ProbeEnvironment
             {
                 Interface = parse.GetValue(iface),
@@ -56,7 +56,7 @@ internal static class ProbeCommand
             var options = new Options(parse.GetValue(probes) ?? ProbeSpec.Defaults, parse.GetValue(probes) is not null, (int)(parse.GetValue(count) ?? 5),
                 TimeSpan.FromSeconds(parse.GetValue(interval) ?? 1), parse.GetValue(timeout) is { } to ? TimeSpan.FromSeconds(to) : ProbeSpec.DefaultTimeout,
                 parse.GetValue(watch) is { } w ? TimeSpan.FromSeconds(w) : DefaultWatch, forced, parse.GetValue(json));
-            return RunAsync(Addresses.ToIPAddress(ip), options, environment, stdout, cancel);
+            return RunAsync(ip, options, environment, stdout, cancel);
         });
         return command;
     }
@@ -73,6 +73,9 @@ internal static class ProbeCommand
     {
         var specs = ProbeSpec.ParseList(o.Probes, out var problems);
         if (problems.Count > 0) throw new UsageException("--probes: " + string.Join("; ", problems));
+        // The defaults in the target's family (ndp for arp over IPv6); a list given is held to it.
+        if (!o.ProbesGiven) specs = ProbeSpec.ForFamily(specs, target);
+        else if (specs.Select(s => ProbeSpec.FamilyProblem(s, target)).OfType<string>().FirstOrDefault() is { } wrong) throw new UsageException("--probes: " + wrong);
 
         var runner = new ProbeRunner(o.Timeout);
         var slots = new List<Slot>();
@@ -139,6 +142,8 @@ internal static class ProbeCommand
         if (verdict.Outcome == ProbeOutcome.Up && slots.Where(Counts).Where(s => s.Results.All(r => !r.ProvesReceipt)).Select(s => s.Spec.Text).ToList() is { Count: > 0 } silent)
             verdict = verdict with { Why = verdict.Why + $"; but {string.Join(", ", silent)} answered nothing (degraded)" };
 
+        // An IPv6 target's evidence in neighbour discovery's words.
+        verdict = verdict with { Why = VerdictWords.InFamily(verdict.Why, Addresses.ToKey(target)) };
         if (o.Json) WriteJson(stdout, target, o.Count, slots, verdict, watch?.Interface);
         else
         {

@@ -106,7 +106,14 @@ internal static class RunCommand
         {
             var list = new List<TargetConfig>();
             foreach (var (ip, mac, hostName) in targets)
-                list.Add(new TargetConfig { Name = ip?.ToString() ?? hostName ?? mac!, Ip = ip, Mac = mac, Host = hostName, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
+            {
+                if (ip is not null && probeList?.Select(p => ProbeSpec.FamilyProblem(p, ip)).OfType<string>().FirstOrDefault() is { } wrong)
+                {
+                    stderr.WriteLine($"reachprobe: --probes: {wrong}");
+                    return CommandLine.Usage;
+                }
+                list.Add(new TargetConfig { Name = ip is null ? hostName ?? mac! : AgentConfig.AddressText(ip), Ip = ip, Mac = mac, Host = hostName, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
+            }
             config = config with { Targets = list };
         }
         else
@@ -191,7 +198,7 @@ internal static class RunCommand
         // The defaults in the target's family (ndp for arp over IPv6); a list given with --probes is taken as it is.
         if (ReferenceEquals(defaults, DefaultProbes)) defaults = ProbeSpec.ForFamily(defaults, target);
         if (NetworkPath.Find(target, iface, out var problem) is not null) return defaults;
-        stderr.WriteLine($"reachprobe: {target}: no {(target.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "NDP" : "ARP")} probe: {problem}");
+        stderr.WriteLine($"reachprobe: {AgentConfig.AddressText(target)}: no {(target.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "NDP" : "ARP")} probe: {problem}");
         return defaults.Where(p => p.Kind is not (ProbeKind.Arp or ProbeKind.Ndp)).ToList();
     }
 

@@ -29,7 +29,7 @@ public sealed record TargetConfig
     public string? Host { get; init; }
 
     /// <summary>How it is named in a sentence: its name, with its address (or host name, or MAC) when that is not its name.</summary>
-    public string Who => (Ip?.ToString() ?? Host ?? Mac) is { } id && id != Name ? $"{Name} ({id})" : Name;
+    public string Who => ((Ip is null ? null : AgentConfig.AddressText(Ip)) ?? Host ?? Mac) is { } id && id != Name ? $"{Name} ({id})" : Name;
     /// <summary>Probes to run.</summary>
     public required IReadOnlyList<ProbeSpec> Probes { get; init; }
     /// <summary>Time between probes.</summary>
@@ -518,6 +518,22 @@ public sealed record AgentConfig
         }
         ip.ScopeId = scope;
         return ip;
+    }
+
+    /// <summary>An address as a person writes it: a link-local one with its interface's name as its zone (fe80::27%br0).</summary>
+    public static string AddressText(IPAddress ip)
+    {
+        if (!ip.IsIPv6LinkLocal || ip.ScopeId == 0) return ip.ToString();
+        var bare = Addresses.Ip(Addresses.ToKey(ip));
+        try
+        {
+            var nic = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.GetIPProperties().GetIPv6Properties()?.Index == ip.ScopeId);
+            return nic is null ? ip.ToString() : $"{bare}%{nic.Name}";
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return ip.ToString();
+        }
     }
 
     /// <summary>Each probe of a target's own list that its address's family cannot take, said; the list, or null if any.</summary>

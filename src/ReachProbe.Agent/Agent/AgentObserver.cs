@@ -108,7 +108,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
                 break;
             default:
                 var evidence = incidents.Count > 0 && incidents[^1].End is null ? incidents[^1].Evidence : host.Verdict.Totals;
-                log.TargetFailing(who, change.State.Loud(), VerdictWords.Why(change.State, evidence, linkDown: host.Verdict.IsLinkDown));
+                log.TargetFailing(who, change.State.Loud(), VerdictWords.InFamily(VerdictWords.Why(change.State, evidence, linkDown: host.Verdict.IsLinkDown), host.Identity.Ip));
                 break;
         }
     }

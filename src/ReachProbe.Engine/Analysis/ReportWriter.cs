@@ -39,7 +39,7 @@ public static class ReportWriter
                 + $"{t.Incidents.Count(i => i.State == TargetState.Deaf)} deaf, {t.Incidents.Count(i => i.State == TargetState.Down)} down"
                 + (t.Incidents.Any(i => i.State == TargetState.Unresponsive) ? $", {t.Incidents.Count(i => i.State == TargetState.Unresponsive)} unresponsive" : "")
                 + $"; last state {t.FinalState.Name()}");
-            foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {InFamily(text, t.Ip)}");
+            foreach (var (time, text) in Timeline(t, start)) w.WriteLine($"{Offset(time, start),9} s  {Wall(time, "HH:mm:ss.fff")}  {VerdictWords.InFamily(text, t.Ip)}");
         }
         if (r.Error is not null)
         {
@@ -86,18 +86,6 @@ public static class ReportWriter
         foreach (var n in v.Notes) lines.Add((n.Time, 0, n.Kind.Info().Text));
         return lines.OrderBy(l => l.Time).ThenBy(l => l.Order).Select(l => (l.Time, l.Text));
     }
-
-    /// <summary>
-    /// A line of evidence in the words of <paramref name="ip"/>'s family: for an IPv6 host, ARP's signatures are read from
-    /// neighbour discovery (solicitations for ARP requests, to the solicited-node group for broadcast, an unsolicited
-    /// advertisement for a gratuitous ARP), and say so.
-    /// </summary>
-    public static string InFamily(string text, UInt128 ip) => Addresses.IsV4(ip) ? text : text
-        .Replace("ARP for it unanswered", "NDP for it unanswered", StringComparison.Ordinal)
-        .Replace(" broadcast", " multicast", StringComparison.Ordinal)
-        .Replace("gratuitous ARP", "unsolicited NA", StringComparison.Ordinal)
-        .Replace("its ARP repeated after reply", "its NDP repeated after advertisement", StringComparison.Ordinal)
-        .Replace("ARP", "NDP", StringComparison.Ordinal);
 
     /// <summary>One line of evidence for an incident, e.g. "echo unanswered ×3 since 757.0 s; ARP for it unanswered ×3 unicast then ×2 broadcast".</summary>
     public static string Summary(EvidenceCounts e, long start)

@@ -66,6 +66,20 @@ public static class VerdictWords
         return parts.Count == 0 ? "frames" : string.Join(", ", parts);
     }
 
+    /// <summary>
+    /// A line of evidence in the words of <paramref name="ip"/>'s family: for an IPv6 host, ARP's signatures are read from
+    /// neighbour discovery (solicitations for ARP requests, to the solicited-node group for broadcast, an unsolicited
+    /// advertisement for a gratuitous ARP), and say so.
+    /// </summary>
+    public static string InFamily(string text, UInt128 ip) => Wire.Addresses.IsV4(ip) ? text : text
+        .Replace("ARP request", "neighbour solicitation", StringComparison.Ordinal)
+        .Replace("answered ARP for it", "answered neighbour discovery for it", StringComparison.Ordinal)
+        .Replace("ARP for it unanswered", "NDP for it unanswered", StringComparison.Ordinal)
+        .Replace(" broadcast", " multicast", StringComparison.Ordinal)
+        .Replace("gratuitous ARP", "unsolicited NA", StringComparison.Ordinal)
+        .Replace("its ARP repeated after reply", "its NDP repeated after advertisement", StringComparison.Ordinal)
+        .Replace("ARP", "NDP", StringComparison.Ordinal);
+
     /// <summary>"42 s", "3 min 5 s", "2 h 4 min", "3 d 2 h".</summary>
     public static string Duration(TimeSpan d)
     {

@@ -15,7 +15,9 @@ public sealed class WirePipeline
     private readonly int _maxHosts;
     private readonly int _tableCapacity;
     private readonly Dictionary<UInt128, HostMonitor> _byIp = [];
-    private readonly Dictionary<ulong, HostMonitor> _byMac = [];
+    // A MAC's hosts: one, or a device watched at several addresses (its IPv4 and its IPv6 one): frames from the MAC
+    // are every one of its hosts' evidence that it transmits.
+    private readonly Dictionary<ulong, HostMonitor[]> _byMac = [];
     // First IPv4 source address seen behind each MAC: a MAC that sends for two addresses is a router (or a host
     // with aliases), so addresses learned from it are not on the segment.
     private readonly Dictionary<ulong, UInt128> _firstIpOfMac = [];
@@ -125,7 +127,7 @@ public sealed class WirePipeline
     public bool RemoveTarget(UInt128 ip)
     {
         if (!_byIp.Remove(ip, out var h)) return false;
-        if (h.Identity.Mac != 0 && _byMac.GetValueOrDefault(h.Identity.Mac) == h) _byMac.Remove(h.Identity.Mac);
+        if (h.Identity.Mac != 0) Unmap(h.Identity.Mac, h);
         Array.Clear(_pairCache);
         return true;
     }
@@ -250,7 +252,8 @@ public sealed class WirePipeline
 
         // Route to every host the frame involves, once each.
         HostMonitor? a = null, b = null, c = null;
-        if (f.SrcMac != 0 && Has(_macBits, f.SrcMac)) Route(_byMac.GetValueOrDefault(f.SrcMac), ref a, ref b, ref c);
+        if (f.SrcMac != 0 && Has(_macBits, f.SrcMac) && _byMac.TryGetValue(f.SrcMac, out var own))
+            foreach (var h in own) Route(h, ref a, ref b, ref c);
         if (f.IsIp)
         {
             Route(ByIp(f.IpSrc), ref a, ref b, ref c);
@@ -364,12 +367,13 @@ public sealed class WirePipeline
         {
             if (first == ip || !_sharedMacs.Add(mac)) return;
             // A router's MAC: unlearn what was tentatively learned from it.
-            if (_byMac.TryGetValue(mac, out var h) && h.MacSource == MacSource.IPv4)
-            {
-                _byMac.Remove(mac);
-                h.Identity.Mac = 0;
-                h.MacSource = MacSource.None;
-            }
+            if (_byMac.TryGetValue(mac, out var hosts))
+                foreach (var h in hosts.Where(h => h.MacSource == MacSource.IPv4))
+                {
+                    Unmap(mac, h);
+                    h.Identity.Mac = 0;
+                    h.MacSource = MacSource.None;
+                }
         }
         else if (_firstIpOfMac.Count < MaxMacsRemembered && IsUnicast(ip))
         {
@@ -400,11 +404,24 @@ public sealed class WirePipeline
 
     private void SetMac(HostMonitor h, ulong mac, MacSource source)
     {
-        if (h.Identity.Mac != 0 && _byMac.GetValueOrDefault(h.Identity.Mac) == h) _byMac.Remove(h.Identity.Mac);
+        if (h.Identity.Mac != 0) Unmap(h.Identity.Mac, h);
         h.Identity.Mac = mac;
         h.MacSource = source;
-        _byMac[mac] = h;
+        var hosts = _byMac.GetValueOrDefault(mac) ?? [];
+        // At most a few addresses for one MAC: beyond them it speaks for others (a router), and the newest count.
+        if (!hosts.Contains(h)) _byMac[mac] = hosts.Length < MaxHostsPerMac ? [.. hosts, h] : [.. hosts[1..], h];
         Mark(_macBits, mac);
+    }
+
+    /// <summary>The most hosts one MAC's frames are routed to (a device's IPv4 address and its IPv6 ones).</summary>
+    private const int MaxHostsPerMac = 2;
+
+    private void Unmap(ulong mac, HostMonitor h)
+    {
+        if (!_byMac.TryGetValue(mac, out var hosts)) return;
+        var rest = hosts.Where(x => x != h).ToArray();
+        if (rest.Length == 0) _byMac.Remove(mac);
+        else _byMac[mac] = rest;
     }
 
     /// <summary>True for an IPv4 address a host can own: not 0.0.0.0/8, loopback, multicast or limited broadcast.</summary>

@@ -80,9 +80,12 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
                 return new NetworkPath(nic.Name, new IPAddress(u.Address.GetAddressBytes()), nic.GetPhysicalAddress());
             }
         }
+        var bare = new IPAddress(t);
         problem = interfaceName is null
-            ? $"{target} is on no directly attached prefix (neighbour discovery only reaches the local link)"
-            : $"interface {interfaceName} does not exist or has no IPv6 address on {target}'s prefix";
+            ? $"{bare} is on no directly attached prefix (neighbour discovery only reaches the local link)"
+            : target.IsIPv6LinkLocal
+                ? $"interface {interfaceName} does not exist, is not {bare}'s (its zone names another) or has no link-local address"
+                : $"interface {interfaceName} does not exist or has no IPv6 address on {bare}'s prefix";
         return null;
     }
 

@@ -22,6 +22,10 @@ public class RunCommandTests
     [InlineData(new[] { "run", "--target", "198.51.100.08" }, "reachprobe: --target '198.51.100.08' has a leading zero: write 198.51.100.8 (some tools read 010 as octal 8) (see 'reachprobe run --help')")]
     [InlineData(new[] { "run", "--target", "198.51.100.027" }, "--target '198.51.100.027' has a leading zero: write 198.51.100.27")]
     [InlineData(new[] { "run", "--target=224.0.0.1" }, "--target '224.0.0.1' is not a unicast host address")]
+    [InlineData(new[] { "run", "--target", "fe80::27" }, "--target 'fe80::27' is link-local: name its interface, as in fe80::27%br0")]
+    [InlineData(new[] { "run", "--target", "fe80::27%nosuch9" }, "--target 'fe80::27%nosuch9' has a zone (%nosuch9) that names no interface of this machine")]
+    [InlineData(new[] { "run", "--target", "ff02::1" }, "--target 'ff02::1' is a multicast address, not a host's")]
+    [InlineData(new[] { "run", "--target", "2001:db8::27", "--probes", "icmp,arp", "--interface", "lo", "--history", "none", "--check" }, "reachprobe: --probes: arp asks for an IPv4 address; 2001:db8::27 is IPv6: its twin is ndp")]
     [InlineData(new[] { "run", "--history", "" }, "--history needs a path, not an empty string")]
     [InlineData(new[] { "run", "--config", "/dev/zero", "--check" }, "reachprobe: /dev/zero: empty, or not a regular file (a pipe or a device); give a JSON configuration file")]
     [InlineData(new[] { "run", "--config", "" }, "--config needs a path, not an empty string")]
@@ -34,6 +38,17 @@ public class RunCommandTests
         var (code, _, stderr) = Run(args);
         Assert.Equal(2, code);
         Assert.Contains(expected, stderr);
+    }
+
+    [Fact]
+    public void Run_IPv6Target_TakesIcmpAndNdp()
+    {
+        var (code, _, stderr) = Run("run", "--target", "2001:db8::27", "--target", "fe80::27%lo", "--history", "none", "--interface", "lo", "--check");
+        Assert.Equal(0, code);
+        // lo has no IPv6 prefix of theirs: no NDP probe, said; ICMPv6 stays. A link-local target is named with its interface.
+        Assert.Contains("reachprobe run: configuration OK: would monitor 2001:db8::27, fe80::27%lo on lo with icmp every 5 s", stderr);
+        Assert.Contains("reachprobe: fe80::27%lo: no NDP probe:", stderr);
+        Assert.DoesNotContain("arp", stderr);
     }
 
     [Fact]

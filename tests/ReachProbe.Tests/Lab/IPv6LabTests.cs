@@ -39,6 +39,25 @@ public sealed class IPv6LabTests(ITestOutputHelper output) : AgentLab(output, ip
     }
 }
 
+/// <summary><c>reachprobe probe</c> at an IPv6-only console: ICMPv6 and NDP by default, the verdict from the capture.</summary>
+[Trait("Category", "Lab")]
+public sealed class IPv6ProbeLabTests(ITestOutputHelper output) : AgentLab(output, ipv6: LabIPv6.ConsoleOnly)
+{
+    [Fact]
+    public void Probe_IPv6OnlyConsole_HealthyThenDeaf()
+    {
+        var (code, stdout, stderr) = LabNet.Reachprobe("probe", LabNetwork.ConsoleIp6, "--count", "3", "--interval", "0.3", "--probes", $"icmp,ndp,tcp:{LabNetwork.ConsoleTcpPort}");
+        Output.WriteLine(stdout + stderr);
+        Assert.Equal((0, ""), (code, stderr));
+        Assert.Contains($"is-at {LabNetwork.ConsoleMac}", stdout.Split('\n').Single(l => l.StartsWith("ndp:", StringComparison.Ordinal)));
+        Assert.StartsWith("verdict: up — answered icmp 3/3, ndp 3/3, tcp:9295 3/3", stdout.TrimEnd().Split('\n')[^1]);
+        LabNet.MakeDeaf();
+        (code, stdout, stderr) = LabNet.Reachprobe("probe", LabNetwork.ConsoleIp6, "--count", "3", "--interval", "0.3");
+        Output.WriteLine(stdout + stderr);
+        Assert.Matches("^verdict: DEAF — transmits .* but answered none of .*neighbour solicitation", stdout.TrimEnd().Split('\n')[^1]);
+    }
+}
+
 /// <summary>The same IPv6-only console from a plain switch port: deaf is told from down without seeing its unicast.</summary>
 [Trait("Category", "Lab")]
 public sealed class IPv6SwitchPortLabTests(ITestOutputHelper output) : AgentLab(output, LabTopology.Switch, chatter: false, ipv6: LabIPv6.ConsoleOnly)

@@ -64,6 +64,31 @@ public class WirePipelineTests : PipelineFeed
     }
 
     [Fact]
+    public void Process_OneDeviceAtTwoAddresses_ItsFramesAreEvidenceForBoth()
+    {
+        // A dual-stack console watched at its IPv4 and its IPv6 address (one MAC): its IPv4 chatter shows that the
+        // device transmits — for its IPv6 host too (the lab's dual-stack latency run: deaf on both, or its IPv6 host was
+        // not told it still sends).
+        var v6 = Scenarios.V6(GameConsole, "2001:db8::27");
+        var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = Mac(GameConsole.Mac), [Key(v6.Ip)] = Mac(GameConsole.Mac) });
+        Feed(p, Frames.Udp(GameConsole, Router, 5000, 6000, new byte[16]), 1);
+        Assert.Equal(At(1), p.Find(Ip(GameConsole.Ip))!.Verdict.LastFrame);
+        Assert.Equal(At(1), p.Find(Key(v6.Ip))!.Verdict.LastFrame);
+        // And its announcement from its link-local address, for its IPv4 host.
+        Feed(p, Frames.Udp(Scenarios.V6(GameConsole, "fe80::27"), new LanHost("ff02::c", "33:33:00:00:00:0c"), 1900, 1900, new byte[16]), 1.5);
+        Assert.Equal(At(1.5), p.Find(Ip(GameConsole.Ip))!.Verdict.LastFrame);
+        Assert.Equal(At(1.5), p.Find(Key(v6.Ip))!.Verdict.LastFrame);
+        // Its IPv6 neighbour advertisement answers for its IPv6 host only.
+        Feed(p, Frames.ArpReply(v6, Scenarios.V6(Pc, "2001:db8::12")), 2);
+        Assert.Equal(1, p.Find(Key(v6.Ip))!.Verdict.Totals[EvidenceKind.ArpAnsweredByTarget]);
+        Assert.Equal(0, p.Find(Ip(GameConsole.Ip))!.Verdict.Totals[EvidenceKind.ArpAnsweredByTarget]);
+        // Removing one address keeps the other's routing.
+        p.RemoveTarget(Key(v6.Ip));
+        Feed(p, Frames.Udp(GameConsole, Router, 5000, 6000, new byte[16]), 3);
+        Assert.Equal(At(3), p.Find(Ip(GameConsole.Ip))!.Verdict.LastFrame);
+    }
+
+    [Fact]
     public void Process_EchoFloodAtOneTarget_EvictsInsteadOfGrowing()
     {
         var p = new WirePipeline(new VerdictOptions(), Clock, new Dictionary<UInt128, ulong> { [Ip(GameConsole.Ip)] = 0 });
