@@ -115,6 +115,16 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp"} 1""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="tcp:9295"} 1""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="tcp:9295"} 0""", metrics);
+
+        // Healed, then deaf on both families: both addresses deaf; healed again: both up.
+        LabNet.Heal();
+        WaitForState(LabNetwork.ConsoleIp, "up", TimeSpan.FromSeconds(10));
+        LabNet.MakeDeaf();
+        WaitForState(LabNetwork.ConsoleIp, "deaf", TimeSpan.FromSeconds(10));
+        WaitForState(LabNetwork.ConsoleIp6, "deaf", TimeSpan.FromSeconds(10));
+        LabNet.Heal();
+        WaitForState(LabNetwork.ConsoleIp, "up", TimeSpan.FromSeconds(10));
+        WaitForState(LabNetwork.ConsoleIp6, "up", TimeSpan.FromSeconds(10));
     }
 
     private string? StateOf(string target) =>
