@@ -34,6 +34,11 @@ internal static partial class Latency
         lab.StartChatter();
         lab.StartAgent(["--target", LabNetwork.ConsoleIp, "--target", LabNetwork.ConsoleIp6, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
         WaitBoth(lab, "up", TimeSpan.FromSeconds(30), Stopwatch.StartNew());
+        // Faults go to an agent that has settled, as a user's has: inline, once it sees the full view.
+        var settle = Stopwatch.StartNew();
+        while (settle.Elapsed < TimeSpan.FromSeconds(60)
+            && !(lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics") ?? "").Contains("reachprobe_capture_view{interface=\"br0\",view=\"full\"} 1", StringComparison.Ordinal))
+            Thread.Sleep(200);
         var results = new Dictionary<string, List<double>>();
         void Add(string row, (double V4, double V6) t)
         {

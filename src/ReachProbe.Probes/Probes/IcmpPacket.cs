@@ -31,11 +31,7 @@ public static class IcmpPacket
     /// <summary>Builds an echo request with the RFC 1071 checksum.</summary>
     public static byte[] EchoRequest(ushort id, ushort sequence, ReadOnlySpan<byte> payload)
     {
-        var packet = new byte[8 + payload.Length];
-        packet[0] = 8;
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), id);
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(6), sequence);
-        payload.CopyTo(packet.AsSpan(8));
+        var packet = Echo(8, id, sequence, payload);
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), Checksum(packet));
         return packet;
     }
@@ -44,10 +40,12 @@ public static class IcmpPacket
     /// Builds an ICMPv6 echo request (type 128). The checksum is left 0: it covers the IPv6 pseudo-header, which the
     /// kernel fills in for ICMPv6 sockets (RFC 3542 §3.1), raw and datagram alike.
     /// </summary>
-    public static byte[] EchoRequestV6(ushort id, ushort sequence, ReadOnlySpan<byte> payload)
+    public static byte[] EchoRequestV6(ushort id, ushort sequence, ReadOnlySpan<byte> payload) => Echo(128, id, sequence, payload);
+
+    private static byte[] Echo(byte type, ushort id, ushort sequence, ReadOnlySpan<byte> payload)
     {
         var packet = new byte[8 + payload.Length];
-        packet[0] = 128;
+        packet[0] = type;
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), id);
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(6), sequence);
         payload.CopyTo(packet.AsSpan(8));

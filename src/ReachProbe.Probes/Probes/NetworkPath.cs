@@ -19,20 +19,9 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
     {
         if (target.AddressFamily == AddressFamily.InterNetworkV6) return FindV6(target, interfaceName, out problem);
         var t = Wire.Addresses.ToUInt(target);
-        NetworkInterface[] all;
-        try
-        {
-            all = NetworkInterface.GetAllNetworkInterfaces();
-        }
-        catch (NetworkInformationException e)
-        {
-            problem = $"cannot list interfaces: {e.Message}";
-            return null;
-        }
+        if (Candidates(interfaceName, out problem) is not { } all) return null;
         foreach (var nic in all)
         {
-            if (interfaceName is not null && nic.Name != interfaceName) continue;
-            if (nic.NetworkInterfaceType == NetworkInterfaceType.Loopback) continue;
             foreach (var u in nic.GetIPProperties().UnicastAddresses)
             {
                 if (u.Address.AddressFamily != AddressFamily.InterNetwork) continue;
@@ -56,20 +45,9 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
     private static NetworkPath? FindV6(IPAddress target, string? interfaceName, out string? problem)
     {
         var t = target.GetAddressBytes();
-        NetworkInterface[] all;
-        try
-        {
-            all = NetworkInterface.GetAllNetworkInterfaces();
-        }
-        catch (NetworkInformationException e)
-        {
-            problem = $"cannot list interfaces: {e.Message}";
-            return null;
-        }
+        if (Candidates(interfaceName, out problem) is not { } all) return null;
         foreach (var nic in all)
         {
-            if (interfaceName is not null && nic.Name != interfaceName) continue;
-            if (nic.NetworkInterfaceType == NetworkInterfaceType.Loopback) continue;
             var properties = nic.GetIPProperties();
             if (target.IsIPv6LinkLocal && target.ScopeId != 0 && properties.GetIPv6Properties()?.Index != target.ScopeId) continue;
             foreach (var u in properties.UnicastAddresses)
@@ -97,5 +75,21 @@ public sealed record NetworkPath(string Interface, IPAddress Address, PhysicalAd
             if ((a[i] & mask) != (b[i] & mask)) return false;
         }
         return true;
+    }
+
+    /// <summary>The non-loopback interfaces (or the named one) a probe may leave by; null, with the problem, when they cannot be listed.</summary>
+    private static IEnumerable<NetworkInterface>? Candidates(string? interfaceName, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            return NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => (interfaceName is null || n.Name == interfaceName) && n.NetworkInterfaceType != NetworkInterfaceType.Loopback).ToList();
+        }
+        catch (NetworkInformationException e)
+        {
+            problem = $"cannot list interfaces: {e.Message}";
+            return null;
+        }
     }
 }
