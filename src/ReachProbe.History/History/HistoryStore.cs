@@ -1,65 +1,24 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 using ReachProbe.Verdict;
 
 namespace ReachProbe.History;
 
-/// <summary>One recorded incident.</summary>
-/// <param name="Id">Row id.</param>
-/// <param name="Target">Target name.</param>
-/// <param name="State">"deaf" or "down".</param>
-/// <param name="Start">Start.</param>
-/// <param name="End">End, null while open.</param>
-/// <param name="EndReason">Why it ended (<see cref="Names.Name(IncidentEnd)"/>).</param>
-/// <param name="Firmware">Firmware at the time, if known.</param>
-/// <param name="Evidence">Counts by evidence kind (kinds never seen during it are absent).</param>
-/// <param name="Source">"agent" or "import".</param>
-public sealed record IncidentRecord(long Id, string Target, string State, DateTimeOffset Start, DateTimeOffset? End, string EndReason, string? Firmware,
-    IReadOnlyDictionary<EvidenceKind, long> Evidence, string Source)
-{
-    /// <summary>The target's identity (its row in <c>target</c>); <see cref="Target"/> is its name now.</summary>
-    public long TargetId { get; init; }
-
-    /// <summary>Duration, or null while open.</summary>
-    public TimeSpan? Duration => End - Start;
-
-    /// <summary>How many of this kind were seen during it.</summary>
-    public long Count(EvidenceKind kind) => Evidence.GetValueOrDefault(kind);
-}
-
-/// <summary>A firmware a target was seen with, from a time on.</summary>
-public sealed record FirmwareRecord(string Target, string Firmware, DateTimeOffset Since)
-{
-    /// <summary>The target's identity.</summary>
-    public long TargetId { get; init; }
-}
-
-/// <summary>A target as the history knows it: one identity across renames and new addresses (by MAC, else address).</summary>
-/// <param name="Id">Its row.</param>
-/// <param name="Name">Its name now (the last one the agent used).</param>
-/// <param name="Ip">Its address now, if known.</param>
-/// <param name="Mac">Its MAC, once known.</param>
-public sealed record TargetRecord(long Id, string Name, string? Ip, string? Mac);
-
-/// <summary>A period during which one target was watched (by an agent run, or an imported capture).</summary>
-public sealed record WatchedPeriod(long Target, DateTimeOffset Start, DateTimeOffset End);
-
-/// <summary>A period during which the agent was watching (from a start mark to its stop, or its last sign of life).</summary>
-public sealed record ObservedPeriod(DateTimeOffset Start, DateTimeOffset End);
-
-/// <summary>A history database that cannot be used, with a message fit to show a person.</summary>
-public sealed class HistoryException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>
-/// Incident history in SQLite (WAL, so a reader never blocks the agent and a write survives a crash once committed):
-/// incidents with their evidence (one row per kind, keyed by <see cref="EvidenceInfo.Name"/>) and the firmware at the
-/// time, firmware changes, and one row per agent run (start, last sign of life, stop), so that an incident left open by
-/// a crash is closed at the last moment the agent was known alive, marked cut short.
+/// The incident history: incidents with their evidence (one row per kind, keyed by <see cref="EvidenceInfo.Name"/>) and
+/// the firmware at the time, firmware changes, each target's identity and watched time, and one row per agent run
+/// (start, last sign of life, stop), so that an incident left open by a crash is closed at the last moment the agent
+/// was known alive, marked cut short. Every run, incident and firmware row carries the agent (and its site) that wrote
+/// it, so many agents may write one database.
 /// </summary>
 /// <remarks>
-/// Schema 1 (first release) had a column per evidence kind and a <c>mark</c> row every 5 s; <see cref="Open"/> migrates
-/// it to schema 2 in one transaction.
+/// One store, two engines: <see cref="SqliteHistoryStore"/> (a file, the embedded default) and
+/// <see cref="PostgresHistoryStore"/> (a <c>postgresql://</c> URI, for a fleet). The SQL here is what both speak; an
+/// engine gives its few differences (<see cref="Greatest"/>, <see cref="FirmwareOrder"/>, how errors read). Writes are
+/// idempotent where a retry may repeat them (a commit whose answer was lost): a run, an incident or a watch already
+/// written is found, not written twice.
 /// </remarks>
-public sealed class HistoryStore : IDisposable
+public abstract class HistoryStore : IDisposable
 {
     /// <summary>Where the agent keeps its history unless configured otherwise; <c>report</c> and <c>analyze --import</c> read it.</summary>
     public static string DefaultPath { get; } = DefaultFor(Environment.GetEnvironmentVariable, Environment.IsPrivilegedProcess);
@@ -87,171 +46,80 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Schema version this build writes; a newer database is refused rather than damaged.</summary>
     public const int SchemaVersion = HistorySchema.Version;
 
-    private readonly SqliteConnection _db;
+    /// <summary>
+    /// Opens (creating on first use) a history database: a <c>postgresql://</c> URI, else an SQLite file. Throws
+    /// <see cref="HistoryException"/> naming the problem.
+    /// </summary>
+    public static HistoryStore Open(string location, HistoryAgent? agent = null) =>
+        PostgresLocation.IsUri(location) ? PostgresHistoryStore.Open(location, agent ?? HistoryAgent.Default) : SqliteHistoryStore.Open(location, agent ?? HistoryAgent.Default);
+
+    /// <summary>Opens a history database to read it, never writing to it (<c>report</c>).</summary>
+    public static HistoryStore OpenReadOnly(string location) =>
+        PostgresLocation.IsUri(location) ? PostgresHistoryStore.OpenReadOnly(location) : SqliteHistoryStore.OpenReadOnly(location);
+
     private long? _run;
     // Names the agent uses now → target rows, for this connection (a name is resolved once a run).
     private readonly Dictionary<string, long> _ids = [];
 
-    private HistoryStore(SqliteConnection db, string path)
+    /// <summary>A store on an open connection.</summary>
+    private protected HistoryStore(DbConnection db, string path, HistoryAgent agent)
     {
-        _db = db;
+        Db = db;
         Path = path;
+        Agent = agent;
     }
 
-    /// <summary>The database file.</summary>
+    /// <summary>The connection.</summary>
+    private protected DbConnection Db { get; set; }
+
+    /// <summary>The database: a file, or a URI without its password (fit for logs).</summary>
     public string Path { get; }
 
-    /// <summary>Opens (creating on first use) a history database. Throws <see cref="HistoryException"/> naming the problem.</summary>
-    public static HistoryStore Open(string path)
+    /// <summary>The agent this store writes as.</summary>
+    public HistoryAgent Agent { get; }
+
+    /// <summary>The engine's name of the larger of two values (SQLite's two-argument MAX, PostgreSQL's GREATEST).</summary>
+    private protected abstract string Greatest { get; }
+
+    /// <summary>The column that orders firmware rows written at the same time (SQLite's rowid, PostgreSQL's id).</summary>
+    private protected abstract string FirmwareOrder { get; }
+
+    /// <summary>A driver's failure as a person reads it, naming the database.</summary>
+    private protected abstract HistoryException Describe(DbException e);
+
+    /// <summary>Serialises identity look-ups between agents writing one database at once (in <paramref name="tx"/>).</summary>
+    private protected virtual void LockIdentities(DbTransaction tx)
     {
-        // A device or a pipe is no database: SQLite would write its journal beside it (/dev/zero-journal).
-        switch (ReachProbe.Settings.FileKinds.Of(path))
-        {
-            case ReachProbe.Settings.FileKind.Directory: throw new HistoryException($"{path}: a directory, not a history database (give a file, e.g. {System.IO.Path.Combine(path, "history.db")})");
-            case ReachProbe.Settings.FileKind.Special: throw new HistoryException($"{path}: a device, a pipe or a socket, not a file: give a file for the history database");
-        }
-        try
-        {
-            var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-            if (dir is not null) Directory.CreateDirectory(dir);
-            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false, DefaultTimeout = 5 }.ToString());
-            db.Open();
-            var store = new HistoryStore(db, path);
-            store.Initialise();
-            return store;
-        }
-        catch (SqliteException e)
-        {
-            throw new HistoryException(Describe(path, e), e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HistoryException($"{path}: cannot open the history database: {e.Message}", e);
-        }
     }
 
-    /// <summary>
-    /// Opens a history database to read it, never writing to it (<c>report</c>): a file that is not a regular, non-empty
-    /// SQLite database written by ReachProbe is refused with one line. A database of an older schema is upgraded in
-    /// memory, the file left as it is.
-    /// </summary>
-    public static HistoryStore OpenReadOnly(string path)
-    {
-        var info = new FileInfo(path);
-        if (Directory.Exists(path)) throw new HistoryException($"{path}: a directory, not a history database");
-        if (ReachProbe.Settings.FileKinds.Of(path) == ReachProbe.Settings.FileKind.Special) throw new HistoryException($"{path}: a device, a pipe or a socket, not a ReachProbe history database");
-        if (!info.Exists) throw new HistoryException($"{path}: no history database there (the agent writes one; give --db FILE)");
-        if (info.Length == 0) throw new HistoryException($"{path}: empty, or not a regular file: not a ReachProbe history database");
-        SqliteConnection? db = null;
-        try
-        {
-            db = OpenReading(path);
-            var store = new HistoryStore(db, path);
-            var version = Convert.ToInt32(store.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
-            if (version > SchemaVersion)
-                throw new HistoryException($"{path}: the history database is from a newer ReachProbe (schema {version}, this one reads {SchemaVersion})");
-            string[] tables = version == 1 ? ["incident", "firmware", "mark"] : ["incident", "incident_evidence", "firmware", "run"];
-            var found = Convert.ToInt32(store.Scalar($"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({string.Join(", ", tables.Select(t => $"'{t}'"))})"),
-                System.Globalization.CultureInfo.InvariantCulture);
-            if (version == 0 || found != tables.Length)
-                throw new HistoryException($"{path}: not a ReachProbe history database (an SQLite file without its tables)");
-            if (version == SchemaVersion) return store;
-            // Schema 1: upgrade a copy in memory; the user's file is not touched.
-            var memory = new SqliteConnection("Data Source=:memory:");
-            memory.Open();
-            db.BackupDatabase(memory);
-            db.Dispose();
-            db = memory;
-            var copy = new HistoryStore(memory, path);
-            using var tx = memory.BeginTransaction();
-            HistorySchema.Upgrade(new HistorySchema.Sql(memory, tx), version);
-            tx.Commit();
-            return copy;
-        }
-        catch (SqliteException e)
-        {
-            db?.Dispose();
-            throw new HistoryException(Describe(path, e), e);
-        }
-        catch (HistoryException)
-        {
-            db?.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// A connection that reads and leaves nothing behind. With no <c>-wal</c> beside the file (no agent writing it, or
-    /// one that stopped cleanly) the file is opened immutable: no journal, no <c>-wal</c> or <c>-shm</c> is made, and a
-    /// directory the reader may not write is fine. With a <c>-wal</c> (an agent writing now, or one that crashed) the
-    /// writer's files are used read-only, so what it wrote last is read too; where they cannot be (a read-only
-    /// directory without <c>-shm</c>), the file alone is read.
-    /// </summary>
-    private static SqliteConnection OpenReading(string path)
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        if (File.Exists(full + "-wal"))
-        {
-            var live = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadOnly, Pooling = false, DefaultTimeout = 5 }.ToString());
-            try
-            {
-                live.Open();
-                using var probe = live.CreateCommand();
-                probe.CommandText = "SELECT count(*) FROM sqlite_master";
-                probe.ExecuteScalar();
-                return live;
-            }
-            catch (SqliteException e) when (e.SqliteErrorCode is 8 or 14)
-            {
-                live.Dispose();
-            }
-        }
-        var immutable = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = "file:" + Uri.EscapeDataString(full).Replace("%2F", "/", StringComparison.Ordinal) + "?immutable=1",
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-        }.ToString());
-        immutable.Open();
-        return immutable;
-    }
-
-    private static string Describe(string path, SqliteException e) => e.SqliteErrorCode switch
-    {
-        26 => $"{path}: not a ReachProbe history database, or corrupt (SQLite: file is not a database)",
-        11 => $"{path}: the history database is corrupt (SQLite: {e.Message})",
-        5 or 6 => $"{path}: the history database is locked by another program",
-        _ => $"{path}: history database error: {e.Message}",
-    };
-
-    private void Initialise()
-    {
-        Exec("PRAGMA busy_timeout = 5000");
-        var mode = Scalar("PRAGMA journal_mode = WAL");
-        _ = mode;
-        Exec("PRAGMA synchronous = FULL");
-        var version = Convert.ToInt32(Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
-            throw new HistoryException($"{Path}: the history database is from a newer ReachProbe (schema {version}, this one reads {SchemaVersion})");
-        if (version == SchemaVersion) return;
-        using var tx = _db.BeginTransaction();
-        HistorySchema.Upgrade(new HistorySchema.Sql(_db, tx), version);
-        tx.Commit();
-    }
+    // The agent's rows, and the rows written before agents had names (an upgraded database is its own agent's).
+    private const string Mine = "(agent = @agent OR agent IS NULL)";
 
     /// <summary>
     /// Records the agent's start (a new run), first closing any incident a crash left open at the last moment the agent
-    /// was known alive (reason "cut_short"), and any target's watch left open with it.
+    /// was known alive (reason "cut_short"), and any target's watch left open with it. Only this agent's: another agent
+    /// writing the same database keeps its open incidents.
     /// </summary>
     public int Start(DateTimeOffset now)
     {
-        using var tx = _db.BeginTransaction();
-        var lastAlive = Scalar("SELECT MAX(last_alive) FROM run", tx) is long t ? t : (long?)null;
+        using var tx = Db.BeginTransaction();
+        // A start written before (its answer lost to a failure) is this run: found, not made twice.
+        if (Scalar($"SELECT id FROM run WHERE agent = @agent AND start = @at AND stop IS NULL", tx, Me(("@at", Ticks(now)))) is long again)
+        {
+            tx.Commit();
+            _run = again;
+            return 0;
+        }
+        var lastAlive = Scalar($"SELECT MAX(last_alive) FROM run WHERE {Mine}", tx, Me()) is long t ? t : (long?)null;
         var cut = 0;
         if (lastAlive is { } alive)
-            cut = Exec("UPDATE incident SET end = MAX(start, $alive), end_reason = $r WHERE end IS NULL AND source = 'agent'", tx, ("$alive", alive), ("$r", IncidentEnd.CutShort.Name()));
-        Exec("UPDATE watch SET end = MAX(start, (SELECT COALESCE(stop, last_alive) FROM run WHERE run.id = watch.run)) WHERE end IS NULL", tx);
-        _run = (long)Scalar("INSERT INTO run(start, last_alive) VALUES ($at, $at) RETURNING id", tx, ("$at", Ticks(now)))!;
+            cut = Exec($"UPDATE incident SET \"end\" = {Greatest}(start, @alive), end_reason = @r WHERE \"end\" IS NULL AND source = 'agent' AND {Mine}", tx,
+                Me(("@alive", alive), ("@r", IncidentEnd.CutShort.Name())));
+        Exec($"""
+            UPDATE watch SET "end" = {Greatest}(start, (SELECT COALESCE(stop, last_alive) FROM run WHERE run.id = watch.run))
+            WHERE "end" IS NULL AND run IN (SELECT id FROM run WHERE {Mine})
+            """, tx, Me());
+        _run = (long)Scalar("INSERT INTO run(start, last_alive, agent, site) VALUES (@at, @at, @agent, @site) RETURNING id", tx, Me(("@at", Ticks(now))))!;
         tx.Commit();
         return cut;
     }
@@ -265,60 +133,64 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Records that the agent is alive (the crash-recovery point): updates this run's row, adds none.</summary>
     public void Alive(DateTimeOffset now)
     {
-        if (_run is { } run) Exec("UPDATE run SET last_alive = $at WHERE id = $id", null, ("$at", Ticks(now)), ("$id", run));
+        if (_run is { } run) Exec("UPDATE run SET last_alive = @at WHERE id = @id", null, ("@at", Ticks(now)), ("@id", run));
     }
 
-    /// <summary>Records a clean stop, closing open incidents as still open at the stop (reason "agent_stopped") and the run's watches.</summary>
+    /// <summary>Records a clean stop, closing this agent's open incidents as still open at the stop (reason "agent_stopped") and the run's watches.</summary>
     public void Stop(DateTimeOffset now)
     {
-        using var tx = _db.BeginTransaction();
-        Exec("UPDATE incident SET end = $at, end_reason = $r WHERE end IS NULL AND source = 'agent'", tx, ("$at", Ticks(now)), ("$r", IncidentEnd.AgentStopped.Name()));
+        using var tx = Db.BeginTransaction();
+        Exec($"UPDATE incident SET \"end\" = @at, end_reason = @r WHERE \"end\" IS NULL AND source = 'agent' AND {Mine}", tx,
+            Me(("@at", Ticks(now)), ("@r", IncidentEnd.AgentStopped.Name())));
         if (_run is { } run)
         {
-            Exec("UPDATE run SET last_alive = $at, stop = $at WHERE id = $id", tx, ("$at", Ticks(now)), ("$id", run));
-            Exec("UPDATE watch SET end = MAX(start, $at) WHERE run = $id AND end IS NULL", tx, ("$at", Ticks(now)), ("$id", run));
+            Exec("UPDATE run SET last_alive = @at, stop = @at WHERE id = @id", tx, ("@at", Ticks(now)), ("@id", run));
+            Exec($"UPDATE watch SET \"end\" = {Greatest}(start, @at) WHERE run = @id AND \"end\" IS NULL", tx, ("@at", Ticks(now)), ("@id", run));
         }
         tx.Commit();
         _run = null;
     }
 
     /// <summary>
-    /// The target's identity: the row with its MAC, else with its address (and no other MAC), else with its name and
-    /// no address; made when none fits. Its name, address and MAC are brought up to date: a renamed target, or one that
-    /// DHCP moved, keeps its history. A MAC learned for a target that another row already has (the device seen before
-    /// at another address) merges the two.
+    /// The target's identity: the row with its MAC (whichever agent saw it: one device seen from two places), else this
+    /// agent's row with its address (and no other MAC), else this agent's row with its name and no address; made when
+    /// none fits. Its name, address and MAC are brought up to date: a renamed target, or one that DHCP moved, keeps its
+    /// history. A MAC learned for a target that another row already has (the device seen before at another address)
+    /// merges the two. The same name on two agents is two devices unless they share a MAC.
     /// </summary>
     public long Target(string name, string? ip = null, string? mac = null) => Target(name, ip, mac, null);
 
-    private long Target(string name, string? ip, string? mac, SqliteTransaction? outer)
+    private long Target(string name, string? ip, string? mac, DbTransaction? outer)
     {
         if (ip is null && mac is null && _ids.TryGetValue(name, out var cached)) return cached;
         mac = mac?.ToLowerInvariant();
-        var tx = outer ?? _db.BeginTransaction();
+        var tx = outer ?? Db.BeginTransaction();
         try
         {
-            long? byMac = mac is null ? null : Scalar("SELECT id FROM target WHERE mac = $m ORDER BY id LIMIT 1", tx, ("$m", mac)) as long?;
-            long? byIp = ip is null ? null : Scalar("SELECT id FROM target WHERE ip = $ip AND (mac IS NULL OR $m IS NULL OR mac = $m) ORDER BY id DESC LIMIT 1", tx,
-                ("$ip", ip), ("$m", (object?)mac ?? DBNull.Value)) as long?;
-            long? byName = ip is null && mac is null ? Scalar("SELECT id FROM target WHERE name = $n ORDER BY id DESC LIMIT 1", tx, ("$n", name)) as long? : null;
+            LockIdentities(tx);
+            long? byMac = mac is null ? null : Scalar("SELECT id FROM target WHERE mac = @m ORDER BY id LIMIT 1", tx, ("@m", mac)) as long?;
+            long? byIp = ip is null ? null : Scalar($"SELECT id FROM target WHERE ip = @ip AND (mac IS NULL OR @m IS NULL OR mac = @m) AND {Mine} ORDER BY id DESC LIMIT 1", tx,
+                Me(("@ip", ip), ("@m", Text(mac)))) as long?;
+            long? byName = ip is null && mac is null ? Scalar($"SELECT id FROM target WHERE name = @n AND {Mine} ORDER BY id DESC LIMIT 1", tx, Me(("@n", name))) as long? : null;
             var id = byMac ?? byIp ?? byName;
             if (id is null)
-                id = (long)Scalar("INSERT INTO target(name, ip, mac) VALUES ($n, $ip, $m) RETURNING id", tx,
-                    ("$n", name), ("$ip", (object?)ip ?? (System.Net.IPAddress.TryParse(name, out _) ? name : DBNull.Value)), ("$m", (object?)mac ?? DBNull.Value))!;
+                id = (long)Scalar("INSERT INTO target(name, ip, mac, agent) VALUES (@n, @ip, @m, @agent) RETURNING id", tx,
+                    Me(("@n", name), ("@ip", Text(ip ?? (System.Net.IPAddress.TryParse(name, out _) ? name : null))), ("@m", Text(mac))))!;
             else
             {
                 if (byMac is { } keep && byIp is { } other && other != keep)
                 {
                     // The same device, seen before under its MAC: one history.
-                    foreach (var table in new[] { "incident", "firmware" }) Exec($"UPDATE {table} SET target_id = $keep WHERE target_id = $other", tx, ("$keep", keep), ("$other", other));
-                    Exec("UPDATE watch SET target = $keep WHERE target = $other", tx, ("$keep", keep), ("$other", other));
-                    Exec("UPDATE OR IGNORE target_label SET target = $keep WHERE target = $other", tx, ("$keep", keep), ("$other", other));
-                    Exec("DELETE FROM target_label WHERE target = $other", tx, ("$other", other));
-                    Exec("DELETE FROM target WHERE id = $other", tx, ("$other", other));
+                    foreach (var table in new[] { "incident", "firmware" }) Exec($"UPDATE {table} SET target_id = @keep WHERE target_id = @other", tx, ("@keep", keep), ("@other", other));
+                    Exec("UPDATE watch SET target = @keep WHERE target = @other", tx, ("@keep", keep), ("@other", other));
+                    Exec("INSERT INTO target_label(target, name, value) SELECT @keep, name, value FROM target_label WHERE target = @other ON CONFLICT DO NOTHING", tx,
+                        ("@keep", keep), ("@other", other));
+                    Exec("DELETE FROM target_label WHERE target = @other", tx, ("@other", other));
+                    Exec("DELETE FROM target WHERE id = @other", tx, ("@other", other));
                     foreach (var (n, v) in _ids.Where(kv => kv.Value == other).ToList()) _ids[n] = keep;
                 }
-                Exec("UPDATE target SET name = $n, ip = COALESCE($ip, ip), mac = COALESCE($m, mac) WHERE id = $id", tx,
-                    ("$n", name), ("$ip", (object?)ip ?? DBNull.Value), ("$m", (object?)mac ?? DBNull.Value), ("$id", id.Value));
+                Exec("UPDATE target SET name = @n, ip = COALESCE(@ip, ip), mac = COALESCE(@m, mac), agent = COALESCE(agent, @agent) WHERE id = @id", tx,
+                    Me(("@n", name), ("@ip", Text(ip)), ("@m", Text(mac)), ("@id", id.Value)));
             }
             if (outer is null) tx.Commit();
             _ids[name] = id.Value;
@@ -340,7 +212,7 @@ public sealed class HistoryStore : IDisposable
     /// </summary>
     public IReadOnlyList<long> Watch(IReadOnlyList<(string Name, string? Ip, string? Mac)> targets, DateTimeOffset now, IReadOnlyList<IReadOnlyDictionary<string, string>>? labels = null)
     {
-        using var tx = _db.BeginTransaction();
+        using var tx = Db.BeginTransaction();
         var ids = new List<long>(targets.Count);
         for (var i = 0; i < targets.Count; i++)
         {
@@ -349,13 +221,13 @@ public sealed class HistoryStore : IDisposable
             ids.Add(id);
             if (labels is not null && i < labels.Count)
             {
-                Exec("DELETE FROM target_label WHERE target = $t", tx, ("$t", id));
+                Exec("DELETE FROM target_label WHERE target = @t", tx, ("@t", id));
                 foreach (var (label, value) in labels[i])
-                    Exec("INSERT INTO target_label(target, name, value) VALUES ($t, $n, $v)", tx, ("$t", id), ("$n", label), ("$v", value));
+                    Exec("INSERT INTO target_label(target, name, value) VALUES (@t, @n, @v)", tx, ("@t", id), ("@n", label), ("@v", value));
             }
             if (_run is not { } run) continue;
-            if (Scalar("SELECT COUNT(*) FROM watch WHERE run = $r AND target = $t AND end IS NULL", tx, ("$r", run), ("$t", id)) is long n && n > 0) continue;
-            Exec("INSERT INTO watch(target, run, start) VALUES ($t, $r, $at)", tx, ("$t", id), ("$r", run), ("$at", Ticks(now)));
+            if (Scalar("SELECT COUNT(*) FROM watch WHERE run = @r AND target = @t AND \"end\" IS NULL", tx, ("@r", run), ("@t", id)) is long n && n > 0) continue;
+            Exec("INSERT INTO watch(target, run, start) VALUES (@t, @r, @at)", tx, ("@t", id), ("@r", run), ("@at", Ticks(now)));
         }
         tx.Commit();
         return ids;
@@ -366,22 +238,38 @@ public sealed class HistoryStore : IDisposable
     {
         if (_run is not { } run) return;
         var id = Target(name);
-        Exec("UPDATE watch SET end = MAX(start, $at) WHERE run = $r AND target = $t AND end IS NULL", null, ("$at", Ticks(now)), ("$r", run), ("$t", id));
+        Exec($"UPDATE watch SET \"end\" = {Greatest}(start, @at) WHERE run = @r AND target = @t AND \"end\" IS NULL", null, ("@at", Ticks(now)), ("@r", run), ("@t", id));
     }
 
-    /// <summary>Records a new incident; returns its id.</summary>
-    public long OpenIncident(string target, TargetState state, DateTimeOffset start, string? firmware, string source = "agent") =>
-        (long)Scalar("INSERT INTO incident(target, target_id, state, start, firmware, source) VALUES ($t, $id, $s, $start, $fw, $src) RETURNING id", null,
-            ("$t", target), ("$id", Target(target)), ("$s", state.Name()), ("$start", Ticks(start)), ("$fw", (object?)firmware ?? DBNull.Value), ("$src", source))!;
+    /// <summary>
+    /// Records a new incident; returns its id. The same incident again (this agent, this target, this start: a retry of
+    /// a write whose answer was lost) is the row already written.
+    /// </summary>
+    public long OpenIncident(string target, TargetState state, DateTimeOffset start, string? firmware, string source = "agent")
+    {
+        var id = Target(target);
+        using var tx = Db.BeginTransaction();
+        if (Scalar("SELECT id FROM incident WHERE target_id = @id AND start = @start AND source = @src AND agent = @agent", tx,
+                Me(("@id", id), ("@start", Ticks(start)), ("@src", source))) is long again)
+        {
+            Exec("UPDATE incident SET state = @s WHERE id = @i", tx, ("@s", state.Name()), ("@i", again));
+            tx.Commit();
+            return again;
+        }
+        var made = (long)Scalar("INSERT INTO incident(target, target_id, state, start, firmware, source, agent, site) VALUES (@t, @id, @s, @start, @fw, @src, @agent, @site) RETURNING id", tx,
+            Me(("@t", target), ("@id", id), ("@s", state.Name()), ("@start", Ticks(start)), ("@fw", Text(firmware)), ("@src", source)))!;
+        tx.Commit();
+        return made;
+    }
 
     /// <summary>Relabels an incident (a down host that started transmitting soon after was deaf all along).</summary>
-    public void UpdateState(long id, TargetState state) => Exec("UPDATE incident SET state = $s WHERE id = $id", null, ("$s", state.Name()), ("$id", id));
+    public void UpdateState(long id, TargetState state) => Exec("UPDATE incident SET state = @s WHERE id = @id", null, ("@s", state.Name()), ("@id", id));
 
     /// <summary>Closes an incident with its evidence.</summary>
     public void CloseIncident(long id, DateTimeOffset? end, string reason, EvidenceCounts evidence)
     {
-        using var tx = _db.BeginTransaction();
-        Exec("UPDATE incident SET end = $end, end_reason = $reason WHERE id = $id", tx, ("$end", end is { } e ? Ticks(e) : DBNull.Value), ("$reason", reason), ("$id", id));
+        using var tx = Db.BeginTransaction();
+        Exec("UPDATE incident SET \"end\" = @end, end_reason = @reason WHERE id = @id", tx, ("@end", Num(end is { } e ? Ticks(e) : null)), ("@reason", reason), ("@id", id));
         WriteEvidence(id, evidence, tx);
         tx.Commit();
     }
@@ -389,26 +277,27 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Saves an open incident's evidence counts so far (they survive a crash).</summary>
     public void UpdateEvidence(long id, EvidenceCounts evidence)
     {
-        using var tx = _db.BeginTransaction();
+        using var tx = Db.BeginTransaction();
         WriteEvidence(id, evidence, tx);
         tx.Commit();
     }
 
-    private void WriteEvidence(long id, EvidenceCounts evidence, SqliteTransaction tx)
+    private void WriteEvidence(long id, EvidenceCounts evidence, DbTransaction tx)
     {
         foreach (var info in EvidenceCatalog.All)
             if (evidence[info.Kind] > 0)
-                Exec("INSERT INTO incident_evidence(incident, kind, count) VALUES ($id, $k, $n) ON CONFLICT(incident, kind) DO UPDATE SET count = excluded.count",
-                    tx, ("$id", id), ("$k", info.Name), ("$n", evidence[info.Kind]));
+                Exec("INSERT INTO incident_evidence(incident, kind, count) VALUES (@id, @k, @n) ON CONFLICT(incident, kind) DO UPDATE SET count = excluded.count",
+                    tx, ("@id", id), ("@k", info.Name), ("@n", evidence[info.Kind]));
     }
 
     /// <summary>Records the target's firmware from a time on, unless it is the one already recorded last. True when it changed.</summary>
     public bool RecordFirmware(string target, string firmware, DateTimeOffset since)
     {
         var id = Target(target);
-        var last = Scalar("SELECT firmware FROM firmware WHERE target_id = $id ORDER BY since DESC, rowid DESC LIMIT 1", null, ("$id", id)) as string;
+        var last = Scalar($"SELECT firmware FROM firmware WHERE target_id = @id ORDER BY since DESC, {FirmwareOrder} DESC LIMIT 1", null, ("@id", id)) as string;
         if (last == firmware) return false;
-        Exec("INSERT INTO firmware(target, target_id, firmware, since) VALUES ($t, $id, $f, $s)", null, ("$t", target), ("$id", id), ("$f", firmware), ("$s", Ticks(since)));
+        Exec("INSERT INTO firmware(target, target_id, firmware, since, agent, site) VALUES (@t, @id, @f, @s, @agent, @site)", null,
+            Me(("@t", target), ("@id", id), ("@f", firmware), ("@s", Ticks(since))));
         return true;
     }
 
@@ -419,29 +308,32 @@ public sealed class HistoryStore : IDisposable
     public int Import(string source, IReadOnlyList<(string Target, string State, DateTimeOffset Start, DateTimeOffset? End, string Reason, EvidenceCounts Evidence)> incidents,
         string? firmware, DateTimeOffset first, DateTimeOffset last, IReadOnlyList<(string Name, string Ip, string? Mac)>? targets = null)
     {
-        using var tx = _db.BeginTransaction();
-        if (Scalar("SELECT COUNT(*) FROM imported WHERE source = $s", tx, ("$s", source)) is long n && n > 0) return 0;
+        using var tx = Db.BeginTransaction();
+        if (Scalar("SELECT COUNT(*) FROM imported WHERE source = @s", tx, ("@s", source)) is long n && n > 0) return 0;
         var ids = new Dictionary<string, long>();
         foreach (var t in targets ?? []) ids[t.Name] = Target(t.Name, t.Ip, t.Mac, tx);
         foreach (var i in incidents) if (!ids.ContainsKey(i.Target)) ids[i.Target] = Target(i.Target, null, null, tx);
         var added = 0;
         foreach (var i in incidents)
         {
-            var id = (long)Scalar("INSERT INTO incident(target, target_id, state, start, firmware, source) VALUES ($t, $tid, $s, $start, $fw, 'import') RETURNING id", tx,
-                ("$t", i.Target), ("$tid", ids[i.Target]), ("$s", i.State), ("$start", Ticks(i.Start)), ("$fw", (object?)firmware ?? DBNull.Value))!;
-            Exec("UPDATE incident SET end = $end, end_reason = $reason WHERE id = $id",
-                tx, ("$end", Ticks(i.End ?? last)), ("$reason", i.End is null ? IncidentEnd.CaptureEnded.Name() : i.Reason), ("$id", id));
+            var id = (long)Scalar("""
+                INSERT INTO incident(target, target_id, state, start, "end", end_reason, firmware, source, agent, site)
+                VALUES (@t, @tid, @s, @start, @end, @reason, @fw, 'import', @agent, @site) RETURNING id
+                """, tx, Me(("@t", i.Target), ("@tid", ids[i.Target]), ("@s", i.State), ("@start", Ticks(i.Start)), ("@end", Ticks(i.End ?? last)),
+                ("@reason", i.End is null ? IncidentEnd.CaptureEnded.Name() : i.Reason), ("@fw", Text(firmware))))!;
             WriteEvidence(id, i.Evidence, tx);
             added++;
         }
         if (firmware is not null)
             foreach (var (t, id) in ids)
-                Exec("INSERT INTO firmware(target, target_id, firmware, since) VALUES ($t, $id, $f, $s)", tx, ("$t", t), ("$id", id), ("$f", firmware), ("$s", Ticks(first)));
-        Exec("INSERT INTO imported(source, at) VALUES ($s, $at)", tx, ("$s", source), ("$at", Ticks(first)));
-        var run = (long)Scalar("INSERT INTO run(start, last_alive, stop) VALUES ($s, $e, $e) RETURNING id", tx, ("$s", Ticks(first)), ("$e", Ticks(last)))!;
+                Exec("INSERT INTO firmware(target, target_id, firmware, since, agent, site) VALUES (@t, @id, @f, @s, @agent, @site)", tx,
+                    Me(("@t", t), ("@id", id), ("@f", firmware), ("@s", Ticks(first))));
+        Exec("INSERT INTO imported(source, at) VALUES (@s, @at)", tx, ("@s", source), ("@at", Ticks(first)));
+        var run = (long)Scalar("INSERT INTO run(start, last_alive, stop, agent, site) VALUES (@s, @e, @e, @agent, @site) RETURNING id", tx,
+            Me(("@s", Ticks(first)), ("@e", Ticks(last))))!;
         // The capture watched each of its targets for its whole span.
         foreach (var id in ids.Values.Distinct())
-            Exec("INSERT INTO watch(target, run, start, end) VALUES ($t, $r, $s, $e)", tx, ("$t", id), ("$r", run), ("$s", Ticks(first)), ("$e", Ticks(last)));
+            Exec("INSERT INTO watch(target, run, start, \"end\") VALUES (@t, @r, @s, @e)", tx, ("@t", id), ("@r", run), ("@s", Ticks(first)), ("@e", Ticks(last)));
         tx.Commit();
         return added;
     }
@@ -453,9 +345,9 @@ public sealed class HistoryStore : IDisposable
         var match = TargetMatch("i.target_id");
         using (var cmd = Command($"""
             SELECT e.incident, e.kind, e.count FROM incident_evidence e JOIN incident i ON i.id = e.incident
-            WHERE i.start >= $since AND {match}
-            """, null, ("$since", Ticks(since)), ("$t", (object?)target ?? DBNull.Value)))
-        using (var r = cmd.ExecuteReader())
+            WHERE i.start >= @since AND {match}
+            """, null, ("@since", Ticks(since)), ("@t", Text(target))))
+        using (var r = Read(cmd))
         {
             while (r.Read())
             {
@@ -467,32 +359,37 @@ public sealed class HistoryStore : IDisposable
             }
         }
         using var q = Command($"""
-            SELECT i.id, COALESCE(t.name, i.target), i.state, i.start, i.end, i.end_reason, i.firmware, i.source, COALESCE(i.target_id, 0)
-            FROM incident i LEFT JOIN target t ON t.id = i.target_id WHERE i.start >= $since AND {match} ORDER BY i.start, i.id
-            """, null, ("$since", Ticks(since)), ("$t", (object?)target ?? DBNull.Value));
-        using var rows = q.ExecuteReader();
+            SELECT i.id, COALESCE(t.name, i.target), i.state, i.start, i."end", i.end_reason, i.firmware, i.source, COALESCE(i.target_id, 0), i.agent, i.site
+            FROM incident i LEFT JOIN target t ON t.id = i.target_id WHERE i.start >= @since AND {match} ORDER BY i.start, i.id
+            """, null, ("@since", Ticks(since)), ("@t", Text(target)));
+        using var rows = Read(q);
         var list = new List<IncidentRecord>();
         while (rows.Read())
         {
             var id = rows.GetInt64(0);
             list.Add(new IncidentRecord(id, rows.GetString(1), rows.GetString(2), Time(rows.GetInt64(3)), rows.IsDBNull(4) ? null : Time(rows.GetInt64(4)),
-                rows.GetString(5), rows.IsDBNull(6) ? null : rows.GetString(6), evidence.GetValueOrDefault(id) ?? [], rows.GetString(7)) { TargetId = rows.GetInt64(8) });
+                rows.GetString(5), rows.IsDBNull(6) ? null : rows.GetString(6), evidence.GetValueOrDefault(id) ?? [], rows.GetString(7))
+            {
+                TargetId = rows.GetInt64(8),
+                Agent = rows.IsDBNull(9) ? null : rows.GetString(9),
+                Site = rows.IsDBNull(10) ? null : rows.GetString(10),
+            });
         }
         return list;
     }
 
-    /// <summary>SQL that holds when <paramref name="column"/> (a target id) is the target named by <c>$t</c> (its name, address or MAC), or <c>$t</c> is null.</summary>
+    /// <summary>SQL that holds when <paramref name="column"/> (a target id) is the target named by <c>@t</c> (its name, address or MAC), or <c>@t</c> is null.</summary>
     private static string TargetMatch(string column) =>
-        $"($t IS NULL OR {column} IN (SELECT id FROM target WHERE name = $t OR ip = $t OR mac = lower($t)))";
+        $"(@t IS NULL OR {column} IN (SELECT id FROM target WHERE name = @t OR ip = @t OR mac = lower(@t)))";
 
     /// <summary>Every firmware change, oldest first (of one target: by name, address or MAC).</summary>
     public List<FirmwareRecord> Firmware(string? target = null)
     {
         using var cmd = Command($"""
             SELECT COALESCE(t.name, f.target), f.firmware, f.since, COALESCE(f.target_id, 0) FROM firmware f LEFT JOIN target t ON t.id = f.target_id
-            WHERE {TargetMatch("f.target_id")} ORDER BY f.since, f.rowid
-            """, null, ("$t", (object?)target ?? DBNull.Value));
-        using var r = cmd.ExecuteReader();
+            WHERE {TargetMatch("f.target_id")} ORDER BY f.since, f.{FirmwareOrder}
+            """, null, ("@t", Text(target)));
+        using var r = Read(cmd);
         var list = new List<FirmwareRecord>();
         while (r.Read()) list.Add(new FirmwareRecord(r.GetString(0), r.GetString(1), Time(r.GetInt64(2))) { TargetId = r.GetInt64(3) });
         return list;
@@ -501,8 +398,8 @@ public sealed class HistoryStore : IDisposable
     /// <summary>The targets the history knows (of one: by name, address or MAC).</summary>
     public List<TargetRecord> Targets(string? target = null)
     {
-        using var cmd = Command($"SELECT id, name, ip, mac FROM target WHERE {TargetMatch("id")} ORDER BY id", null, ("$t", (object?)target ?? DBNull.Value));
-        using var r = cmd.ExecuteReader();
+        using var cmd = Command($"SELECT id, name, ip, mac FROM target WHERE {TargetMatch("id")} ORDER BY id", null, ("@t", Text(target)));
+        using var r = Read(cmd);
         var list = new List<TargetRecord>();
         while (r.Read()) list.Add(new TargetRecord(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
         return list;
@@ -515,16 +412,20 @@ public sealed class HistoryStore : IDisposable
     public List<WatchedPeriod> Watched(string? target = null)
     {
         using var cmd = Command($"""
-            SELECT w.target, w.start, COALESCE(w.end, r.stop, r.last_alive) FROM watch w JOIN run r ON r.id = w.run
+            SELECT w.target, w.start, COALESCE(w."end", r.stop, r.last_alive), r.agent, r.site FROM watch w JOIN run r ON r.id = w.run
             WHERE {TargetMatch("w.target")} ORDER BY w.start, w.id
-            """, null, ("$t", (object?)target ?? DBNull.Value));
-        using var r = cmd.ExecuteReader();
+            """, null, ("@t", Text(target)));
+        using var r = Read(cmd);
         var list = new List<WatchedPeriod>();
         while (r.Read())
         {
             var start = Time(r.GetInt64(1));
             var end = Time(r.GetInt64(2));
-            list.Add(new WatchedPeriod(r.GetInt64(0), start, end < start ? start : end));
+            list.Add(new WatchedPeriod(r.GetInt64(0), start, end < start ? start : end)
+            {
+                Agent = r.IsDBNull(3) ? null : r.GetString(3),
+                Site = r.IsDBNull(4) ? null : r.GetString(4),
+            });
         }
         return list;
     }
@@ -532,8 +433,8 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Each target's value of label <paramref name="name"/> (as it was last watched), by the target's identity; targets without it are not listed.</summary>
     public Dictionary<long, string> LabelValues(string name)
     {
-        using var cmd = Command("SELECT target, value FROM target_label WHERE name = $n", null, ("$n", name));
-        using var r = cmd.ExecuteReader();
+        using var cmd = Command("SELECT target, value FROM target_label WHERE name = @n", null, ("@n", name));
+        using var r = Read(cmd);
         var values = new Dictionary<long, string>();
         while (r.Read()) values[r.GetInt64(0)] = r.GetString(1);
         return values;
@@ -543,53 +444,95 @@ public sealed class HistoryStore : IDisposable
     public List<ObservedPeriod> Observed()
     {
         using var cmd = Command("SELECT start, COALESCE(stop, last_alive) FROM run ORDER BY start, id", null);
-        using var r = cmd.ExecuteReader();
+        using var r = Read(cmd);
         var periods = new List<ObservedPeriod>();
         while (r.Read()) periods.Add(new ObservedPeriod(Time(r.GetInt64(0)), Time(r.GetInt64(1))));
         return periods;
     }
 
-    private static long Ticks(DateTimeOffset t) => t.UtcTicks;
+    private protected static long Ticks(DateTimeOffset t) => t.UtcTicks;
 
-    private static DateTimeOffset Time(long ticks) => ticks is >= 0 and <= 3155378975999999999
+    private protected static DateTimeOffset Time(long ticks) => ticks is >= 0 and <= 3155378975999999999
         ? new(ticks, TimeSpan.Zero)
         : throw new HistoryException($"a time out of range ({ticks}): the history database is damaged");
 
-    private SqliteCommand Command(string sql, SqliteTransaction? tx, params (string, object)[] args)
+    /// <summary>A null that keeps its type (PostgreSQL cannot infer one for <c>@t IS NULL</c>).</summary>
+    private sealed record TypedNull(DbType Type);
+
+    private static readonly TypedNull NullText = new(DbType.String);
+    private static readonly TypedNull NullNumber = new(DbType.Int64);
+
+    /// <summary>A text parameter's value, or a typed null.</summary>
+    private protected static object Text(string? s) => (object?)s ?? NullText;
+
+    /// <summary>A number parameter's value, or a typed null.</summary>
+    private protected static object Num(long? n) => (object?)n ?? NullNumber;
+
+    /// <summary>The arguments with this agent's name and site (<c>@agent</c>, <c>@site</c>).</summary>
+    private (string, object)[] Me(params (string, object)[] args) => [.. args, ("@agent", Agent.Name), ("@site", Text(Agent.Site))];
+
+    private protected DbCommand Command(string sql, DbTransaction? tx, params (string, object)[] args)
     {
-        var cmd = _db.CreateCommand();
+        var cmd = Db.CreateCommand();
         cmd.CommandText = sql;
         cmd.Transaction = tx;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        foreach (var (n, v) in args)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = n;
+            if (v is TypedNull t)
+            {
+                p.DbType = t.Type;
+                p.Value = DBNull.Value;
+            }
+            else p.Value = v;
+            cmd.Parameters.Add(p);
+        }
         return cmd;
     }
 
-    private int Exec(string sql, SqliteTransaction? tx = null, params (string, object)[] args)
+    private DbDataReader Read(DbCommand cmd)
+    {
+        try
+        {
+            return cmd.ExecuteReader();
+        }
+        catch (DbException e)
+        {
+            throw Describe(e);
+        }
+    }
+
+    private protected int Exec(string sql, DbTransaction? tx = null, params (string, object)[] args)
     {
         using var cmd = Command(sql, tx, args);
         try
         {
             return cmd.ExecuteNonQuery();
         }
-        catch (SqliteException e)
+        catch (DbException e)
         {
-            throw new HistoryException(Describe(Path, e), e);
+            throw Describe(e);
         }
     }
 
-    private object? Scalar(string sql, SqliteTransaction? tx = null, params (string, object)[] args)
+    private protected object? Scalar(string sql, DbTransaction? tx = null, params (string, object)[] args)
     {
         using var cmd = Command(sql, tx, args);
         try
         {
-            return cmd.ExecuteScalar();
+            return cmd.ExecuteScalar() is var v && v is DBNull ? null : v;
         }
-        catch (SqliteException e)
+        catch (DbException e)
         {
-            throw new HistoryException(Describe(Path, e), e);
+            throw Describe(e);
         }
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        Db.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -53,7 +53,7 @@ public sealed class HistoryStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         var e = Assert.Throws<HistoryException>(() => HistoryStore.Open(db));
-        Assert.Equal($"{db}: the history database is from a newer ReachProbe (schema 99, this one reads 4)", e.Message);
+        Assert.Equal($"{db}: the history database is from a newer ReachProbe (schema 99, this one reads 5)", e.Message);
     }
 
     [Fact]
