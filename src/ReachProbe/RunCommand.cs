@@ -22,8 +22,8 @@ internal static class RunCommand
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
         var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
         // --db, as report and analyze name the database; --history is its older name here, still taken.
-        var history = Values.Path("--db", $"incident history database, or 'none' (default $REACHPROBE_DB, else the configuration's, else {ReachProbe.History.HistoryStore.DefaultPathText})",
-            "FILE|none", "--history");
+        var history = Values.Path("--db", $"incident history database (a file, or postgresql://[user@][host][:port]/db), or 'none' (default $REACHPROBE_DB, else the configuration's, else {ReachProbe.History.HistoryStore.DefaultPathText})",
+            "FILE|postgresql://…|none", "--history");
         var probes = new Option<string?>("--probes")
         {
             Description = $"comma-separated probes for every target: {ProbeSpec.Syntaxes} (default {ProbeSpec.Defaults}, or the configuration's)",
@@ -85,6 +85,11 @@ internal static class RunCommand
         // The file's targets are reloaded on SIGHUP unless the command line named the targets.
         var fromFile = configPath is not null && targets.Count == 0;
         config = Overrides(config);
+        if (AgentConfig.HistoryProblem(config.History) is { } badHistory)
+        {
+            stderr.WriteLine($"reachprobe: --db: {badHistory}");
+            return CommandLine.Usage;
+        }
         var defaults = probeList ?? DefaultProbes;
         var every = interval is { } i ? TimeSpan.FromSeconds(i) : ProbeSpec.DefaultInterval;
         var asked = timeoutSeconds is { } t0 ? TimeSpan.FromSeconds(t0) : ProbeSpec.DefaultTimeout;
@@ -161,11 +166,11 @@ internal static class RunCommand
             var probeSets = config.Targets.Select(t => string.Join(",", t.Probes.Select(p => p.Text)) + string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $" every {t.Interval.TotalSeconds:0.###} s (timeout {t.Timeout.TotalSeconds:0.###} s)")).Distinct().ToList();
             stderr.WriteLine($"reachprobe run: configuration OK: would monitor {where} with {string.Join("; ", probeSets)}; "
-                + $"metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
+                + $"metrics on http://{config.Listen}/metrics; history {config.HistoryText}");
             foreach (var p in probes) p.Probe.Dispose();
             return CommandLine.Ok;
         }
-        stderr.WriteLine($"reachprobe run: monitoring {where}; metrics on http://{config.Listen}/metrics; history {config.History ?? "off"}");
+        stderr.WriteLine($"reachprobe run: monitoring {where}; metrics on http://{config.Listen}/metrics; history {config.HistoryText}");
         if (NeighbourTable.Warning(config.Targets.Count, NeighbourTable.ReadLimit()) is { } neighbours) stderr.WriteLine($"reachprobe run: warning: {neighbours}");
 
         // SIGHUP re-reads the file; with targets from the command line (or no file) there is nothing to re-read, and the

@@ -95,8 +95,29 @@ public sealed record AgentConfig
     /// <summary>The DNS server that resolves targets' host names and answers "dns" probes; null for the system's (/etc/resolv.conf).</summary>
     public IPAddress? Resolver { get; init; }
 
-    /// <summary>Incident history database (SQLite); null to keep no history.</summary>
+    /// <summary>Incident history database: an SQLite file, or a PostgreSQL URI (<c>postgresql://…</c>); null to keep no history.</summary>
     public string? History { get; init; } = DefaultHistory;
+
+    /// <summary>Who this agent is in a shared history (<c>agent.name</c>, by default the host name; <c>agent.site</c>).</summary>
+    public ReachProbe.History.HistoryAgent Agent { get; init; } = ReachProbe.History.HistoryAgent.Default;
+
+    /// <summary>The history as it may be shown: the file, a URI without its password, or "off".</summary>
+    public string HistoryText => History is null ? "off"
+        : ReachProbe.History.PostgresLocation.IsUri(History) ? (TryPostgres(History, out var location) ? location.Display : "postgresql://…") : History;
+
+    private static bool TryPostgres(string uri, out ReachProbe.History.PostgresLocation location)
+    {
+        try
+        {
+            location = ReachProbe.History.PostgresLocation.Parse(uri);
+            return true;
+        }
+        catch (ReachProbe.History.HistoryException)
+        {
+            location = null!;
+            return false;
+        }
+    }
 
     /// <summary>The most targets this agent takes, from the file and the command line alike.</summary>
     public int MaxTargets { get; init; } = DefaultMaxTargets;
@@ -235,9 +256,24 @@ public sealed record AgentConfig
 
     private static string Path(IConfigurationSection section) => Path(section.Path);
 
+    /// <summary>What is wrong with a history location (a PostgreSQL URI that does not parse), or null.</summary>
+    public static string? HistoryProblem(string? history)
+    {
+        if (history is null || !ReachProbe.History.PostgresLocation.IsUri(history)) return null;
+        try
+        {
+            ReachProbe.History.PostgresLocation.Parse(history);
+            return null;
+        }
+        catch (ReachProbe.History.HistoryException e)
+        {
+            return e.Message;
+        }
+    }
+
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "maxTargets", "resolver", "capture", "thresholds", "defaults", "discover", "targets");
+        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "agent", "maxTargets", "resolver", "capture", "thresholds", "defaults", "discover", "targets");
         var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
         var targetCount = root.GetSection("targets").GetChildren().Count();
         if (targetCount > maxTargets)
@@ -261,6 +297,17 @@ public sealed record AgentConfig
         }
         var history = root.GetSection("history");
         if (history.Exists()) config = config with { History = string.IsNullOrEmpty(history.Value) || history.Value == "none" ? null : history.Value };
+        if (HistoryProblem(config.History) is { } hp) problems.Add($"$.history: {hp}");
+        if (Object(root, "agent", problems) is { } agent)
+        {
+            Known(agent, "$.agent", problems, "name", "site");
+            var name = Value(agent, "name");
+            var site = Value(agent, "site");
+            foreach (var (key, value) in new[] { ("name", name), ("site", site) })
+                if (value is not null && (value.Length is 0 or > 128 || value.Any(char.IsControl)))
+                    problems.Add($"$.agent.{key}: '{Quote.Clip(value)}' is not a name (1 to 128 characters, no control characters)");
+            config = config with { Agent = new ReachProbe.History.HistoryAgent(name ?? ReachProbe.History.HistoryAgent.Default.Name, site) };
+        }
         if (Value(root, "logLevel") is { } lv)
         {
             var match = LogLevels.FirstOrDefault(x => string.Equals(x, lv, StringComparison.OrdinalIgnoreCase));
@@ -269,8 +316,8 @@ public sealed record AgentConfig
         }
         if (Value(root, "logFormat") is { } lf)
         {
-            var match = Agent.LogFormat.Names.FirstOrDefault(x => string.Equals(x, lf, StringComparison.OrdinalIgnoreCase));
-            if (match is null) problems.Add($"$.logFormat: '{Quote.Clip(lf)}' is not one of {string.Join(", ", Agent.LogFormat.Names)}");
+            var match = ReachProbe.Agent.LogFormat.Names.FirstOrDefault(x => string.Equals(x, lf, StringComparison.OrdinalIgnoreCase));
+            if (match is null) problems.Add($"$.logFormat: '{Quote.Clip(lf)}' is not one of {string.Join(", ", ReachProbe.Agent.LogFormat.Names)}");
             else config = config with { LogFormat = match };
         }
         if (Object(root, "capture", problems) is { } capture)

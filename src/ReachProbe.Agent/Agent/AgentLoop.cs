@@ -301,7 +301,7 @@ public sealed partial class AgentLoop : IDisposable
         foreach (var t in config.Targets.Where(t => t.Ip is null))
             if (startAt?.Invoke(t) is { } seen && configOf.TryAdd(Addresses.ToKey(seen), t) && t.Mac is null)
                 targets[Addresses.ToKey(seen)] = 0;
-        var history = new HistoryRecorder(config.History, metrics, log);
+        var history = new HistoryRecorder(config.History, metrics, log, config.Agent);
         history.Start(time.GetUtcNow());
         history.Watch(config.Targets, time.GetUtcNow());
         foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 using ReachProbe.History;
 using ReachProbe.Verdict;
 
@@ -11,8 +14,64 @@ namespace ReachProbe.Agent;
 /// loop's thread. What the queue cannot hold is counted (<c>reachprobe_history_writes_dropped_total</c>), and the
 /// failure and the recovery are logged once each. A database that cannot be opened at start is tried again the same way.
 /// </summary>
-internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics, ILogger log)
+/// <remarks>
+/// A PostgreSQL history is written by a thread of its own, never by the loop: a database across the network that is
+/// slow, restarting or cut off (a connect that waits for its timeout) must not hold up capture and verdicts. The loop
+/// hands each write over in order; the writer keeps them, in order, while the database fails and retries with Polly
+/// (exponential backoff with jitter, 1 s to 1 min, for as long as it takes). Writes that a retry may repeat are
+/// idempotent in the store (a run, an incident, a watch already written is found). An SQLite file is written inline,
+/// as before: local, and a failing disk is retried at the loop's ticks.
+/// </remarks>
+internal sealed partial class HistoryRecorder
 {
+    private readonly string? path;
+    private readonly AgentMetrics metrics;
+    private readonly ILogger log;
+    private readonly HistoryAgent _agent;
+    private readonly string _shown;
+
+    // Background writing (PostgreSQL): the loop's writes wait here for the writer thread.
+    private readonly ConcurrentQueue<(Action<HistoryStore> Write, bool Alive)>? _inbox;
+    private readonly SemaphoreSlim _arrived = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread? _writer;
+    private readonly ResiliencePipeline? _retry;
+    private volatile bool _draining;
+
+    public HistoryRecorder(string? path, AgentMetrics metrics, ILogger log, HistoryAgent? agent = null)
+    {
+        this.path = path;
+        this.metrics = metrics;
+        this.log = log;
+        _agent = agent ?? HistoryAgent.Default;
+        _shown = path is null ? "" : PostgresLocation.IsUri(path) ? Shown(path) : path;
+        if (path is null || !PostgresLocation.IsUri(path)) return;
+        _inbox = new();
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<HistoryException>().Handle<System.Data.Common.DbException>().Handle<InvalidOperationException>(),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromSeconds(1),
+            MaxDelay = TimeSpan.FromMinutes(1),
+        }).Build();
+        _writer = new Thread(Work) { IsBackground = true, Name = "history writer" };
+        _writer.Start();
+    }
+
+    private static string Shown(string uri)
+    {
+        try
+        {
+            return PostgresLocation.Parse(uri).Display;
+        }
+        catch (HistoryException)
+        {
+            return "postgresql://…";
+        }
+    }
+
     /// <summary>Writes kept while the database fails; beyond this the oldest signs of life go first, then new writes are dropped.</summary>
     public const int MaxPending = 10_000;
 
@@ -29,21 +88,21 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     private readonly HashSet<Incident> _seen = [];
     private readonly LinkedList<(Action<HistoryStore> Write, bool Alive)> _pending = new();
     private HistoryStore? _store;
-    private bool _failing;
+    private volatile bool _failing;
     private readonly Resilience.Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
 
     /// <summary>Writes waiting for the database.</summary>
-    public int Pending => _pending.Count;
+    public int Pending => _pending.Count + (_inbox?.Count ?? 0);
 
     public void Start(DateTimeOffset now)
     {
         if (path is null) return;
         Write(s =>
         {
-            log.HistoryOpened(path, s.Start(now));
+            log.HistoryOpened(_shown, s.Start(now));
             _run = s.Run;
         });
-        metrics.History(!_failing, _pending.Count);
+        metrics.History(!_failing, Pending);
     }
 
     // The agent's run in the database, once written: a connection opened anew after a failure goes on with it.
@@ -124,7 +183,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     public void Alive(DateTimeOffset now)
     {
         if (path is null) return;
-        if (_failing && _backoff.Due(now)) Retry(now);
+        if (_inbox is null && _failing && _backoff.Due(now)) Retry(now);
         var open = _open.Select(kv => (kv.Value, Copy(kv.Key.Evidence))).ToList();
         Write(s =>
         {
@@ -132,18 +191,90 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
             foreach (var (row, evidence) in open)
                 if (row.Id >= 0) s.UpdateEvidence(row.Id, evidence);
         }, alive: true);
-        metrics.History(!_failing, _pending.Count);
+        metrics.History(!_failing, Pending);
     }
+
+    /// <summary>How long a stop waits for the writer to write what it holds (a PostgreSQL history).</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     public void Stop(DateTimeOffset now)
     {
         if (path is null) return;
-        if (_failing) Retry(now);
-        Write(s => s.Stop(now));
-        _run = null;
-        if (_pending.Count > 0) log.HistoryLost(_pending.Count);
+        if (_inbox is null)
+        {
+            if (_failing) Retry(now);
+            Write(s =>
+            {
+                s.Stop(now);
+                _run = null;
+            });
+            if (_pending.Count > 0) log.HistoryLost(_pending.Count);
+            _store?.Dispose();
+            _store = null;
+            return;
+        }
+        Write(s =>
+        {
+            s.Stop(now);
+            _run = null;
+        });
+        // The writer writes what it holds, for a while; what is left then is said and lost.
+        _draining = true;
+        _arrived.Release();
+        if (!_writer!.Join(StopGrace))
+        {
+            _stopping.Cancel();
+            _writer.Join(TimeSpan.FromSeconds(5));
+        }
+        if (Pending > 0) log.HistoryLost(Pending);
         _store?.Dispose();
         _store = null;
+    }
+
+    /// <summary>The writer thread: takes the loop's writes in order and writes them, retrying with Polly while the database fails.</summary>
+    private void Work()
+    {
+        var token = _stopping.Token;
+        try
+        {
+            while (true)
+            {
+                _arrived.Wait(TimeSpan.FromSeconds(1), token);
+                if (_inbox!.IsEmpty && _pending.Count == 0)
+                {
+                    if (_draining) return;
+                    continue;
+                }
+                _retry!.Execute(WriteAll, token);
+                metrics.History(true, Pending);
+                if (_failing)
+                {
+                    _failing = false;
+                    log.HistoryHealed(_shown);
+                }
+                if (_draining && _inbox.IsEmpty) return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping with the database away: what is left is counted by Stop.
+        }
+    }
+
+    /// <summary>Writes everything waiting, oldest first; throws at the first write that fails (it stays first).</summary>
+    private void WriteAll(CancellationToken token)
+    {
+        while (_inbox!.TryDequeue(out var item)) Keep(item.Write, item.Alive);
+        while (_pending.First is { } next)
+        {
+            token.ThrowIfCancellationRequested();
+            if (!TryWrite(next.Value.Write))
+            {
+                metrics.History(false, Pending);
+                throw new HistoryException("not written");
+            }
+            _pending.RemoveFirst();
+        }
     }
 
     private static EvidenceCounts Copy(EvidenceCounts counts)
@@ -157,6 +288,18 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
     private void Write(Action<HistoryStore> write, bool alive = false)
     {
         if (path is null) return;
+        if (_inbox is not null)
+        {
+            // Handed to the writer; beyond the bound, a sign of life is the one to lose (the next says as much).
+            if (_inbox.Count >= MaxPending)
+            {
+                metrics.HistoryDropped();
+                if (alive) return;
+            }
+            _inbox.Enqueue((write, alive));
+            _arrived.Release();
+            return;
+        }
         if (!_failing && TryWrite(write)) return;
         Keep(write, alive);
     }
@@ -167,7 +310,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         {
             if (_store is null)
             {
-                _store = HistoryStore.Open(path!);
+                _store = HistoryStore.Open(path!, _agent);
                 if (_run is { } run) _store.Resume(run);
             }
             write(_store);
@@ -181,7 +324,7 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         catch (System.Data.Common.DbException e)
         {
             // A commit that fails (the disk full) comes from the driver as it is: the same failure, kept and retried.
-            Fail($"{path}: {e.Message}");
+            Fail($"{_shown}: {e.Message}");
             return false;
         }
     }
@@ -226,6 +369,6 @@ internal sealed partial class HistoryRecorder(string? path, AgentMetrics metrics
         }
         _failing = false;
         _backoff.Succeeded();
-        log.HistoryHealed(path!);
+        log.HistoryHealed(_shown);
     }
 }

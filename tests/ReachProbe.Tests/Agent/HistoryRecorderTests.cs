@@ -204,3 +204,73 @@ public sealed class HistoryRecorderTests : IDisposable
             incidents.Select(i => (i.State, i.Start, i.End!.Value)));
     }
 }
+
+/// <summary>
+/// A PostgreSQL history that goes away and comes back: the recorder (its writer thread) keeps the writes in order,
+/// retries with backoff and writes each once when the database is back. Its own throwaway cluster, stopped as a crash.
+/// </summary>
+public sealed class PostgresHistoryRecorderTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 14, 20, 0, 0, TimeSpan.Zero);
+    private readonly Prometheus.CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+
+    private string Metrics()
+    {
+        using var s = new MemoryStream();
+        _registry.CollectAndExportAsTextAsync(s).GetAwaiter().GetResult();
+        return System.Text.Encoding.UTF8.GetString(s.ToArray());
+    }
+
+    private static void Until(Func<bool> condition, TimeSpan limit, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < limit, $"{what}: not within {limit.TotalSeconds} s");
+            Thread.Sleep(100);
+        }
+    }
+
+    [SkippableFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void DatabaseStoppedDuringAnOpenIncident_AndStartedAgain_EverythingWrittenOnce_InOrder()
+    {
+        var why = PostgresCluster.Unavailable();
+        Skip.If(why is not null && Environment.GetEnvironmentVariable("CI") != "true", why);
+        using var cluster = PostgresCluster.Start(port: 5434);
+        var uri = cluster.CreateDatabase("fleet");
+        var clock = new FakeTimeProvider(T0);
+        var recorder = new HistoryRecorder(uri, new AgentMetrics(_registry), NullLogger.Instance, new HistoryAgent("pi-hall-a", "hall-a"));
+        recorder.Start(T0);
+        recorder.Watch([new TargetConfig { Name = "console", Ip = System.Net.IPAddress.Parse("198.18.0.27"), Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) }], T0);
+        recorder.Firmware("console", "9.00", T0);
+        var verdict = new TargetVerdict(new VerdictOptions(), clock);
+        verdict.Observe(new Evidence(EvidenceKind.EchoAnswered, T0.UtcTicks));
+        for (var i = 0; i < 3; i++) verdict.Observe(new Evidence(EvidenceKind.DnsRepeatedAfterAnswer, T0.AddSeconds(60 + i).UtcTicks));
+        recorder.Sync("console", verdict);
+        recorder.Alive(T0.AddSeconds(65));
+        Until(() => recorder.Pending == 0, TimeSpan.FromSeconds(30), "the open incident written");
+        Assert.Equal("1", cluster.Psql("fleet", "SELECT count(*) FROM incident WHERE \"end\" IS NULL AND agent = 'pi-hall-a' AND site = 'hall-a'").Trim());
+
+        // PostgreSQL crashes with the incident open; the incident ends while it is away, and the agent goes on.
+        cluster.Stop("immediate");
+        for (var t = 70; t < 120; t += 5) recorder.Alive(T0.AddSeconds(t));
+        verdict.Observe(new Evidence(EvidenceKind.EchoAnswered, T0.AddSeconds(120).UtcTicks));
+        recorder.Sync("console", verdict);
+        recorder.Alive(T0.AddSeconds(125));
+        Until(() => Metrics().Contains("reachprobe_history_up 0", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "history_up 0 with the database away");
+        Assert.True(recorder.Pending > 0);
+
+        // Back: everything kept is written, each once.
+        cluster.StartServer();
+        Until(() => recorder.Pending == 0 && Metrics().Contains("reachprobe_history_up 1", StringComparison.Ordinal), TimeSpan.FromSeconds(90), "written once the database is back");
+        recorder.Stop(T0.AddSeconds(130));
+        using var store = HistoryStore.OpenReadOnly(uri);
+        var incident = Assert.Single(store.Incidents(T0));
+        Assert.Equal(("deaf", "recovered", "9.00", "pi-hall-a", "hall-a"), (incident.State, incident.EndReason, incident.Firmware, incident.Agent, incident.Site));
+        Assert.Equal(T0.AddSeconds(120), incident.End);
+        Assert.Equal(3, incident.Count(EvidenceKind.DnsRepeatedAfterAnswer));
+        Assert.Equal(new ObservedPeriod(T0, T0.AddSeconds(130)), Assert.Single(store.Observed()));
+        Assert.DoesNotContain("reachprobe_history_writes_dropped_total 1", Metrics());
+    }
+}

@@ -11,7 +11,7 @@ public class CommandLineTests
     [InlineData("analyze", "--help", "--reply-timeout <SEC>")]
     [InlineData("analyze", "-h", "--down-confirmation <SEC>")]
     [InlineData("probe", "--help", "--probes <LIST>")]
-    [InlineData("run", "--help", "--history <FILE|none>")]
+    [InlineData("run", "--help", "--history <FILE|postgresql://…|none>")]
     [InlineData("report", "-h", "--since <SPAN>")]
     public void Command_Help_ListsItsOptionsAndExitsZero(string command, string flag, string option)
     {
