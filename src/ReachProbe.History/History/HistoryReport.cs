@@ -35,6 +35,26 @@ public sealed record ReportRow
     public double ShareUnresponsive { get; init; }
     /// <summary>Mean time between incidents (observed time / incidents).</summary>
     public TimeSpan? MeanTimeBetweenIncidents { get; init; }
+    /// <summary>The agents whose watched time or incidents the row holds.</summary>
+    public int Agents { get; init; }
+    /// <summary>The consoles (targets) whose watched time or incidents the row holds.</summary>
+    public int Consoles { get; init; }
+    /// <summary>Median time from an incident's start to the target answering again (incidents that ended so).</summary>
+    public TimeSpan? MedianTimeToRecover { get; init; }
+    /// <summary>Deaf incidents per down one; null with no down incident.</summary>
+    public double? DeafDownRatio => Down == 0 ? null : (double)Deaf / Down;
+}
+
+/// <summary>What the report is made of: the store's records, and the targets' labels by name (<c>model</c>, <c>room</c> …).</summary>
+public sealed record ReportData(IReadOnlyList<IncidentRecord> Incidents, IReadOnlyList<FirmwareRecord> Firmware, IReadOnlyList<WatchedPeriod> Watched,
+    IReadOnlyDictionary<string, Dictionary<long, string>> Labels)
+{
+    /// <summary>The data of one site and/or one agent only (null: all).</summary>
+    public ReportData Only(string? site, string? agent) => site is null && agent is null ? this : this with
+    {
+        Incidents = Incidents.Where(i => (site is null || i.Site == site) && (agent is null || i.Agent == agent)).ToList(),
+        Watched = Watched.Where(w => (site is null || w.Site == site) && (agent is null || w.Agent == agent)).ToList(),
+    };
 }
 
 /// <summary>
@@ -46,16 +66,83 @@ public static class HistoryReport
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>A stretch of one target's watched time on one firmware.</summary>
-    private readonly record struct Segment(long Target, string Firmware, DateTimeOffset Start, DateTimeOffset End);
+    /// <summary>A stretch of one target's watched time on one firmware (by one agent, where rows are per agent or site).</summary>
+    private readonly record struct Segment(long Target, string Firmware, DateTimeOffset Start, DateTimeOffset End, string? Agent = null, string? Site = null);
+
+    /// <summary>The dimensions rows may be keyed by (<c>--by</c>), besides <c>label:NAME</c>.</summary>
+    public static readonly IReadOnlyList<string> Dimensions = ["firmware", "model", "site", "agent", "week"];
 
     /// <summary>Rows per firmware: time by the firmware each target ran at the time, incidents counted by the firmware recorded with them.</summary>
     public static List<ReportRow> ByFirmware(IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched,
-        DateTimeOffset since, DateTimeOffset until)
+        DateTimeOffset since, DateTimeOffset until) =>
+        By(["firmware"], new ReportData(incidents, firmware, watched, new Dictionary<string, Dictionary<long, string>>()), since, until);
+
+    /// <summary>
+    /// Rows per combination of <paramref name="dimensions"/> (<see cref="Dimensions"/> or <c>label:NAME</c>; <c>model</c>
+    /// is the <c>model</c> label): a row's key is its values joined by " / ". Time is per target as everywhere; with
+    /// <c>site</c> or <c>agent</c> among them a console two agents watched counts in each one's rows, otherwise its time
+    /// counts once and an incident both agents saw (the same state, overlapping) counts once.
+    /// </summary>
+    public static List<ReportRow> By(IReadOnlyList<string> dimensions, ReportData data, DateTimeOffset since, DateTimeOffset until)
     {
-        var segments = Segments(firmware, watched, since, until);
-        var keys = segments.Select(g => g.Firmware).Union(incidents.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal);
-        return keys.Select(k => Row(k, [k], segments.Where(g => g.Firmware == k).ToList(), incidents, incidents.Where(i => (i.Firmware ?? "unknown") == k).ToList(), until)).ToList();
+        var perAgent = dimensions.Any(d => d is "site" or "agent");
+        var weekly = dimensions.Contains("week");
+        var segments = Segments(data.Firmware, data.Watched, since, until, perAgent);
+        if (weekly) segments = [.. segments.SelectMany(ByWeekOf)];
+        var incidents = perAgent ? data.Incidents : SeenOnce(data.Incidents);
+        string Label(string name, long target) => data.Labels.TryGetValue(name, out var values) && values.TryGetValue(target, out var v) ? v : NoLabel;
+        string Value(string dimension, long target, string firmware, string? site, string? agent, DateTimeOffset at) => dimension switch
+        {
+            "firmware" => firmware,
+            "site" => site ?? NoLabel,
+            "agent" => agent ?? NoLabel,
+            "week" => Monday(at).ToString("yyyy-MM-dd", Inv),
+            "model" => Label("model", target),
+            _ => Label(dimension["label:".Length..], target),
+        };
+        string KeyOf(Segment g) => string.Join(" / ", dimensions.Select(d => Value(d, g.Target, g.Firmware, g.Site, g.Agent, g.Start)));
+        string KeyOfIncident(IncidentRecord i) => string.Join(" / ", dimensions.Select(d => Value(d, i.TargetId, i.Firmware ?? "unknown", i.Site, i.Agent, i.Start)));
+        var bySegment = segments.GroupBy(KeyOf).ToDictionary(g => g.Key, g => g.ToList());
+        var byIncident = incidents.GroupBy(KeyOfIncident).ToDictionary(g => g.Key, g => g.ToList());
+        var ofTarget = incidents.ToLookup(i => i.TargetId);
+        return bySegment.Keys.Union(byIncident.Keys).Order(StringComparer.Ordinal).Select(k =>
+        {
+            var mine = bySegment.GetValueOrDefault(k) ?? [];
+            var counted = byIncident.GetValueOrDefault(k) ?? [];
+            var seen = mine.Select(g => g.Firmware).Union(counted.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
+            return Row(k, seen, mine, ofTarget, counted, until);
+        }).ToList();
+    }
+
+    /// <summary>
+    /// The incidents with each one counted once: a console two agents watched (one device by its MAC) has its incident
+    /// recorded by both; the second record of the same state that overlaps the first is left out.
+    /// </summary>
+    private static List<IncidentRecord> SeenOnce(IReadOnlyList<IncidentRecord> incidents)
+    {
+        var kept = new List<IncidentRecord>(incidents.Count);
+        var last = new Dictionary<(long, string), IncidentRecord>();
+        foreach (var i in incidents.OrderBy(i => i.Start).ThenBy(i => i.Id))
+        {
+            if (last.TryGetValue((i.TargetId, i.State), out var before) && before.Agent != i.Agent && i.Start <= (before.End ?? DateTimeOffset.MaxValue)) continue;
+            last[(i.TargetId, i.State)] = i;
+            kept.Add(i);
+        }
+        kept.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Id.CompareTo(b.Id));
+        return kept;
+    }
+
+    /// <summary>A segment cut at the Mondays it spans.</summary>
+    private static IEnumerable<Segment> ByWeekOf(Segment g)
+    {
+        var start = g.Start;
+        while (start < g.End)
+        {
+            var next = Monday(start).AddDays(7);
+            var end = next < g.End ? next : g.End;
+            yield return g with { Start = start, End = end };
+            start = end;
+        }
     }
 
     /// <summary>The key of the row of targets that do not carry the label.</summary>
@@ -67,19 +154,8 @@ public static class HistoryReport
     /// targets without the label in one row of their own (<see cref="NoLabel"/>).
     /// </summary>
     public static List<ReportRow> ByLabel(IReadOnlyDictionary<long, string> values, IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware,
-        IReadOnlyList<WatchedPeriod> watched, DateTimeOffset since, DateTimeOffset until)
-    {
-        string Of(long target) => values.TryGetValue(target, out var v) ? v : NoLabel;
-        var segments = Segments(firmware, watched, since, until);
-        var keys = segments.Select(g => Of(g.Target)).Union(incidents.Select(i => Of(i.TargetId))).Distinct().Order(StringComparer.Ordinal);
-        return keys.Select(k =>
-        {
-            var mine = segments.Where(g => Of(g.Target) == k).ToList();
-            var counted = incidents.Where(i => Of(i.TargetId) == k).ToList();
-            var seen = mine.Select(g => g.Firmware).Union(counted.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
-            return Row(k, seen, mine, incidents, counted, until);
-        }).ToList();
-    }
+        IReadOnlyList<WatchedPeriod> watched, DateTimeOffset since, DateTimeOffset until) =>
+        By(["label:x"], new ReportData(incidents, firmware, watched, new Dictionary<string, Dictionary<long, string>> { ["x"] = values.ToDictionary() }), since, until);
 
     /// <summary>Rows per ISO week (Monday, UTC); a week no target was watched in is marked so (<see cref="ReportRow.Watched"/>).</summary>
     /// <param name="incidents">The incidents.</param>
@@ -92,14 +168,15 @@ public static class HistoryReport
         DateTimeOffset since, DateTimeOffset until, string? only = null)
     {
         var rows = new List<ReportRow>();
+        var ofTarget = incidents.ToLookup(i => i.TargetId);
         for (var week = Monday(since); week < until; week = week.AddDays(7))
         {
             var from = week < since ? since : week;
             var to = week.AddDays(7) > until ? until : week.AddDays(7);
-            var segments = Segments(firmware, watched, from, to).Where(g => only is null || g.Firmware == only).ToList();
+            var segments = Segments(firmware, watched, from, to, perAgent: false).Where(g => only is null || g.Firmware == only).ToList();
             var inWeek = incidents.Where(i => i.Start >= from && i.Start < to && (only is null || (i.Firmware ?? "unknown") == only)).ToList();
             var labels = segments.Select(s => s.Firmware).Union(inWeek.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
-            rows.Add(Row(week.ToString("yyyy-MM-dd", Inv), labels, segments, incidents, inWeek, until));
+            rows.Add(Row(week.ToString("yyyy-MM-dd", Inv), labels, segments, ofTarget, inWeek, until));
         }
         return rows;
     }
@@ -107,25 +184,23 @@ public static class HistoryReport
     /// <param name="key">The row's key.</param>
     /// <param name="firmware">Its firmware labels.</param>
     /// <param name="segments">The watched time the row covers.</param>
-    /// <param name="all">Every incident (their time inside <paramref name="segments"/> is the row's).</param>
+    /// <param name="all">Every incident, by target (their time inside <paramref name="segments"/> is the row's).</param>
     /// <param name="counted">The incidents the row counts.</param>
     /// <param name="until">The end of the report (for open incidents).</param>
-    private static ReportRow Row(string key, IReadOnlyList<string> firmware, List<Segment> segments, IReadOnlyList<IncidentRecord> all, List<IncidentRecord> counted,
+    private static ReportRow Row(string key, IReadOnlyList<string> firmware, List<Segment> segments, ILookup<long, IncidentRecord> all, List<IncidentRecord> counted,
         DateTimeOffset until)
     {
         var observed = segments.Aggregate(TimeSpan.Zero, (a, g) => a + (g.End - g.Start));
         var durations = counted.Select(i => (i.End ?? until) - i.Start).Order().ToList();
-        TimeSpan? median = durations.Count == 0 ? null
-            : durations.Count % 2 == 1 ? durations[durations.Count / 2]
-            : (durations[durations.Count / 2 - 1] + durations[durations.Count / 2]) / 2;
+        var median = Median(durations);
         double Share(string state)
         {
             if (observed <= TimeSpan.Zero) return 0;
             var seconds = 0.0;
             foreach (var g in segments)
-                foreach (var i in all)
+                foreach (var i in all[g.Target])
                 {
-                    if (i.TargetId != g.Target || i.State != state) continue;
+                    if (i.State != state) continue;
                     var s = i.Start > g.Start ? i.Start : g.Start;
                     var e = (i.End ?? until) < g.End ? i.End ?? until : g.End;
                     if (e > s) seconds += (e - s).TotalSeconds;
@@ -149,19 +224,27 @@ public static class HistoryReport
             ShareDown = Share("down"),
             ShareUnresponsive = Share("unresponsive"),
             MeanTimeBetweenIncidents = counted.Count == 0 || observed <= TimeSpan.Zero ? null : observed / counted.Count,
+            Agents = segments.Select(g => g.Agent).Concat(counted.Select(i => i.Agent)).OfType<string>().Distinct().Count(),
+            Consoles = segments.Select(g => g.Target).Concat(counted.Select(i => i.TargetId)).Distinct().Count(),
+            MedianTimeToRecover = Median(counted.Where(i => i.End is not null && i.EndReason == "recovered").Select(i => i.End!.Value - i.Start).Order().ToList()),
         };
     }
+
+    private static TimeSpan? Median(List<TimeSpan> sorted) => sorted.Count == 0 ? null
+        : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2]
+        : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
 
     /// <summary>
     /// Each target's watched time within [from, to) — its periods merged, so an import over a run counts once — cut at
     /// its firmware changes.
     /// </summary>
-    private static List<Segment> Segments(IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched, DateTimeOffset from, DateTimeOffset to)
+    private static List<Segment> Segments(IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched, DateTimeOffset from, DateTimeOffset to, bool perAgent)
     {
         var list = new List<Segment>();
-        foreach (var group in watched.GroupBy(w => w.Target))
+        var ofTarget = firmware.ToLookup(f => f.TargetId);
+        foreach (var group in watched.GroupBy(w => perAgent ? (w.Target, w.Agent, w.Site) : (w.Target, null, null)))
         {
-            var changes = firmware.Where(f => f.TargetId == group.Key).OrderBy(f => f.Since).ToList();
+            var changes = ofTarget[group.Key.Target].OrderBy(f => f.Since).ToList();
             foreach (var (pStart, pEnd) in Merge(group.Select(w => (w.Start, w.End))))
             {
                 var start = pStart < from ? from : pStart;
@@ -170,7 +253,8 @@ public static class HistoryReport
                 var cuts = changes.Where(c => c.Since > start && c.Since < end).Select(c => c.Since).Prepend(start).Append(end).ToList();
                 for (var i = 0; i + 1 < cuts.Count; i++)
                     if (cuts[i + 1] > cuts[i])
-                        list.Add(new Segment(group.Key, changes.LastOrDefault(c => c.Since <= cuts[i])?.Firmware ?? "unknown", cuts[i], cuts[i + 1]));
+                        list.Add(new Segment(group.Key.Target, changes.LastOrDefault(c => c.Since <= cuts[i])?.Firmware ?? "unknown", cuts[i], cuts[i + 1],
+                            group.Key.Agent ?? group.Select(w => w.Agent).FirstOrDefault(), group.Key.Site ?? group.Select(w => w.Site).FirstOrDefault()));
             }
         }
         return list;

@@ -19,21 +19,27 @@ public static class ReportRender
     public const string NotWatched = "not watched";
 
     /// <summary>A plain table; a week nobody watched says so rather than look clean.</summary>
-    public static string Table(IReadOnlyList<ReportRow> rows, string keyTitle)
+    /// <param name="rows">The rows.</param>
+    /// <param name="keyTitle">What the rows are keyed by (firmware, week, site / firmware …).</param>
+    /// <param name="fleet">Also the agents and consoles of each row (a history more than one agent wrote).</param>
+    public static string Table(IReadOnlyList<ReportRow> rows, string keyTitle, bool fleet = false)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(string.Create(Inv, $"{keyTitle,-12} {"watched",7} {"deaf",5} {"down",5} {"unresp",6} {"per week",9} {"median",9} {"longest",9} {"deaf %",8} {"down %",8} {"MTBI",9}"));
+        var width = Math.Max(12, rows.Count == 0 ? keyTitle.Length : Math.Max(keyTitle.Length, rows.Max(r => r.Key.Length)));
+        var who = fleet ? string.Create(Inv, $" {"agents",6} {"consoles",8}") : "";
+        sb.AppendLine(string.Create(Inv, $"{keyTitle.PadRight(width)}{who} {"watched",7} {"deaf",5} {"down",5} {"unresp",6} {"per week",9} {"median",9} {"longest",9} {"deaf %",8} {"down %",8} {"MTBI",9} {"deaf:down",9} {"recover",8}"));
         foreach (var r in rows)
         {
             if (!r.Watched)
             {
-                sb.AppendLine($"{r.Key,-12} {NotWatched}");
+                sb.AppendLine($"{r.Key.PadRight(width)} {NotWatched}");
                 continue;
             }
+            var counts = fleet ? string.Create(Inv, $" {r.Agents,6} {r.Consoles,8}") : "";
             var line = string.Create(Inv,
-                $"{r.Key,-12} {Dur(TimeSpan.FromDays(r.DaysObserved)),7} {r.Deaf,5} {r.Down,5} {r.Unresponsive,6} {(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-"),9} {Dur(r.MedianDuration),9} {Dur(r.LongestDuration),9} {r.ShareDeaf * 100,8:0.000} {r.ShareDown * 100,8:0.000} {Dur(r.MeanTimeBetweenIncidents),9}");
-            // Weeks and labels say which firmware their time ran on.
-            sb.AppendLine(keyTitle != "firmware" ? line + "  " + string.Join(", ", r.Firmware) : line);
+                $"{r.Key.PadRight(width)}{counts} {Dur(TimeSpan.FromDays(r.DaysObserved)),7} {r.Deaf,5} {r.Down,5} {r.Unresponsive,6} {(r.IncidentsPerWeek is { } w ? w.ToString("0.00", Inv) : "-"),9} {Dur(r.MedianDuration),9} {Dur(r.LongestDuration),9} {r.ShareDeaf * 100,8:0.000} {r.ShareDown * 100,8:0.000} {Dur(r.MeanTimeBetweenIncidents),9} {(r.DeafDownRatio is { } q ? q.ToString("0.00", Inv) : "-"),9} {Dur(r.MedianTimeToRecover),8}");
+            // Rows not keyed by firmware say which firmware their time ran on.
+            sb.AppendLine(!keyTitle.Contains("firmware", StringComparison.Ordinal) ? line + "  " + string.Join(", ", r.Firmware) : line);
         }
         return sb.ToString();
     }
@@ -57,9 +63,9 @@ public static class ReportRender
     {
         static double? R(double? v) => v is { } x ? Math.Round(x, 6) : null;
         var report = new JsonHistoryReport(by, Iso(since), Iso(until),
-            rows.Select(r => new JsonHistoryRow(by == "week" ? r.Key : null, by == "firmware" ? r.Key : null, by.StartsWith("label:", StringComparison.Ordinal) ? r.Key : null, r.Watched, r.Firmware, Math.Round(r.DaysObserved, 6), r.Deaf, r.Down, r.Unresponsive,
+            rows.Select(r => new JsonHistoryRow(by == "week" ? r.Key : null, by == "firmware" ? r.Key : null, by.StartsWith("label:", StringComparison.Ordinal) ? r.Key : null, r.Key, r.Watched, r.Firmware, Math.Round(r.DaysObserved, 6), r.Deaf, r.Down, r.Unresponsive,
                 R(r.IncidentsPerWeek), R(r.MedianDuration?.TotalSeconds), R(r.LongestDuration?.TotalSeconds), Math.Round(r.ShareDeaf, 9), Math.Round(r.ShareDown, 9),
-                Math.Round(r.ShareUnresponsive, 9), R(r.MeanTimeBetweenIncidents?.TotalSeconds))).ToList());
+                Math.Round(r.ShareUnresponsive, 9), R(r.MeanTimeBetweenIncidents?.TotalSeconds), r.Agents, r.Consoles, R(r.DeafDownRatio), R(r.MedianTimeToRecover?.TotalSeconds))).ToList());
         return System.Text.Json.JsonSerializer.Serialize(report, ReportJsonContext.Default.JsonHistoryReport);
     }
 
@@ -72,17 +78,22 @@ public static class ReportRender
     {
         var sb = new StringBuilder();
         var width = Math.Max(6, incidents.Count == 0 ? 0 : incidents.Max(i => i.Target.Length));
-        sb.AppendLine($"{"target".PadRight(width)} {"firmware",-10} {"state",-12} {"start (UTC)",-19} {"end (UTC)",-19} {"duration",8} {"ended",-13} evidence");
+        // A history more than one agent wrote says which agent (and site) saw each incident.
+        var fleet = incidents.Select(i => i.Agent).Distinct().Count() > 1;
+        var agentWidth = fleet ? incidents.Max(i => Where(i).Length) : 0;
+        sb.AppendLine($"{"target".PadRight(width)} {(fleet ? "agent (site)".PadRight(agentWidth) + " " : "")}{"firmware",-10} {"state",-12} {"start (UTC)",-19} {"end (UTC)",-19} {"duration",8} {"ended",-13} evidence");
         foreach (var i in incidents)
-            sb.AppendLine($"{i.Target.PadRight(width)} {i.Firmware ?? "unknown",-10} {i.State,-12} {When(i.Start),-19} {(i.End is { } e ? When(e) : "open"),-19} {Dur((i.End ?? until) - i.Start),8} {i.EndReason,-13} {Evidence(i)}");
+            sb.AppendLine($"{i.Target.PadRight(width)} {(fleet ? Where(i).PadRight(agentWidth) + " " : "")}{i.Firmware ?? "unknown",-10} {i.State,-12} {When(i.Start),-19} {(i.End is { } e ? When(e) : "open"),-19} {Dur((i.End ?? until) - i.Start),8} {i.EndReason,-13} {Evidence(i)}");
         return sb.ToString();
     }
+
+    private static string Where(IncidentRecord i) => (i.Agent ?? "-") + (i.Site is { } site ? $" ({site})" : "");
 
     /// <summary>The incidents as JSON (times ISO 8601 UTC, durations in seconds, evidence by name).</summary>
     public static string IncidentJson(IReadOnlyList<IncidentRecord> incidents, DateTimeOffset since, DateTimeOffset until)
     {
         var list = new JsonIncidentList(Iso(since), Iso(until), incidents.Select(i => new JsonIncident(i.Target, i.Firmware, i.State, Iso(i.Start), i.End is { } e ? Iso(e) : null,
-            Math.Round(((i.End ?? until) - i.Start).TotalSeconds, 3), i.EndReason, i.Source, i.Evidence.OrderBy(x => x.Key).ToDictionary(x => x.Key.Info().Name, x => x.Value))).ToList());
+            Math.Round(((i.End ?? until) - i.Start).TotalSeconds, 3), i.EndReason, i.Source, i.Evidence.OrderBy(x => x.Key).ToDictionary(x => x.Key.Info().Name, x => x.Value), i.Agent, i.Site)).ToList());
         return System.Text.Json.JsonSerializer.Serialize(list, ReportJsonContext.Default.JsonIncidentList);
     }
 
@@ -203,13 +214,16 @@ internal sealed record JsonHistoryRow(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Week,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Firmware,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label,
-    bool Watched, IReadOnlyList<string> FirmwareSeen, double DaysObserved, int Deaf, int Down, int Unresponsive, double? IncidentsPerWeek, double? MedianDurationSeconds,
-    double? LongestDurationSeconds, double ShareDeaf, double ShareDown, double ShareUnresponsive, double? MeanTimeBetweenIncidentsSeconds);
+    string Key, bool Watched, IReadOnlyList<string> FirmwareSeen, double DaysObserved, int Deaf, int Down, int Unresponsive, double? IncidentsPerWeek, double? MedianDurationSeconds,
+    double? LongestDurationSeconds, double ShareDeaf, double ShareDown, double ShareUnresponsive, double? MeanTimeBetweenIncidentsSeconds, int Agents, int Consoles,
+    double? DeafDownRatio, double? MedianTimeToRecoverSeconds);
 
 internal sealed record JsonIncidentList(string Since, string Until, IReadOnlyList<JsonIncident> Incidents);
 
 internal sealed record JsonIncident(string Target, string? Firmware, string State, string Start, string? End, double DurationSeconds, string Ended, string Source,
-    IReadOnlyDictionary<string, long> Evidence);
+    IReadOnlyDictionary<string, long> Evidence,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Agent,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Site);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(JsonHistoryReport))]

@@ -93,9 +93,9 @@ public sealed class HistoryReportTests : IDisposable
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
         var lines = stdout.Split('\n');
-        Assert.Equal("firmware     watched  deaf  down unresp  per week    median   longest   deaf %   down %      MTBI", lines[1]);
-        Assert.Equal("6.72           35.0d    10     0      0      2.00       30m       40m    0.595    0.000      3.5d", lines[2]);
-        Assert.Equal("7.00           49.0d     0     1      0      0.14      2.0h      2.0h    0.000    0.170     49.0d", lines[3]);
+        Assert.Equal("firmware     watched  deaf  down unresp  per week    median   longest   deaf %   down %      MTBI deaf:down  recover", lines[1]);
+        Assert.Equal("6.72           35.0d    10     0      0      2.00       30m       40m    0.595    0.000      3.5d         -      30m", lines[2]);
+        Assert.Equal("7.00           49.0d     0     1      0      0.14      2.0h      2.0h    0.000    0.170     49.0d      0.00     2.0h", lines[3]);
     }
 
     [Fact]
