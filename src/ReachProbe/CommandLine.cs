@@ -29,8 +29,8 @@ internal static class CommandLine
     private const string ExitStatus = """
         Exit status: analyze: 0 analysed; 2 bad usage, or a capture that is missing, unsupported or broken
         (a capture broken part-way is still analysed up to the break). probe, by its verdict: 0 up, 1 deaf,
-        3 down, 4 unresponsive, 5 no such host, 6 unknown; 2 bad usage. run, report: 0 done; 2 bad usage
-        or input. discover: 0 listened; 1 --config-out found no console; 2 bad usage, or no capture. Any command: 74 when its output cannot be written (a full disk, > /dev/full).
+        3 down, 4 unresponsive, 5 no such host, 6 unknown; 2 bad usage. run, report, history copy: 0 done; 2 bad usage
+        or input (a database that cannot be used). discover: 0 listened; 1 --config-out found no console; 2 bad usage, or no capture. Any command: 74 when its output cannot be written (a full disk, > /dev/full).
         'reachprobe COMMAND --help' lists a command's options.
         """;
 
@@ -44,6 +44,7 @@ internal static class CommandLine
             ProbeCommand.Create(stdout, stderr),
             RunCommand.Create(stdout, stderr),
             ReportCommand.Create(stdout, stderr, time),
+            HistoryCommand.Create(stdout, stderr),
         };
         root.SetAction(_ =>
         {

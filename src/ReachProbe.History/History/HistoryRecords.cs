@@ -75,3 +75,11 @@ public sealed record HistoryAgent(string Name, string? Site = null)
     public static HistoryAgent Default { get; } = new(Environment.MachineName.ToLowerInvariant());
 }
 
+/// <summary>What <see cref="HistoryStore.CopyFrom"/> copied, of how many it read.</summary>
+/// <param name="Runs">Runs copied.</param>
+/// <param name="Incidents">Incidents copied.</param>
+/// <param name="Firmware">Firmware changes copied.</param>
+/// <param name="RunsRead">Runs in the source.</param>
+/// <param name="IncidentsRead">Incidents in the source.</param>
+/// <param name="FirmwareRead">Firmware changes in the source.</param>
+public sealed record CopyCounts(int Runs, int Incidents, int Firmware, int RunsRead, int IncidentsRead, int FirmwareRead);

@@ -450,6 +450,127 @@ public abstract class HistoryStore : IDisposable
         return periods;
     }
 
+    /// <summary>
+    /// Copies another history (an agent's SQLite file) into this one, in one transaction, as this store's agent: its
+    /// targets (by MAC, else address, else name, as the agent would), their labels, its runs with what each watched,
+    /// its incidents with their evidence, its firmware changes and imported captures. Idempotent: a row already here
+    /// (a run of this agent at the same start, an incident of the same target at the same start, the same firmware
+    /// change, watch or import) is not copied again, so a second copy copies nothing.
+    /// </summary>
+    public CopyCounts CopyFrom(HistoryStore source)
+    {
+        var targets = source.Targets();
+        var labels = source.AllLabels();
+        var runs = source.Runs();
+        var watches = source.WatchRows();
+        var incidents = source.Incidents(DateTimeOffset.MinValue);
+        var firmware = source.Firmware();
+        var imports = source.Imports();
+        using var tx = Db.BeginTransaction();
+        var targetIds = new Dictionary<long, long>();
+        foreach (var t in targets)
+        {
+            var id = Target(t.Name, t.Ip, t.Mac, tx);
+            targetIds[t.Id] = id;
+            foreach (var (name, value) in labels.GetValueOrDefault(t.Id) ?? [])
+                Exec("INSERT INTO target_label(target, name, value) VALUES (@t, @n, @v) ON CONFLICT DO NOTHING", tx, ("@t", id), ("@n", name), ("@v", value));
+        }
+        long TargetOf(long sourceId, string name) => targetIds.TryGetValue(sourceId, out var id) ? id : targetIds[sourceId] = Target(name, null, null, tx);
+        var runIds = new Dictionary<long, long>();
+        var newRuns = 0;
+        foreach (var (id, start, last, stop) in runs)
+        {
+            if (Scalar("SELECT id FROM run WHERE agent = @agent AND start = @s", tx, Me(("@s", start))) is long known)
+            {
+                runIds[id] = known;
+                continue;
+            }
+            runIds[id] = (long)Scalar("INSERT INTO run(start, last_alive, stop, agent, site) VALUES (@s, @a, @e, @agent, @site) RETURNING id", tx,
+                Me(("@s", start), ("@a", last), ("@e", Num(stop))))!;
+            newRuns++;
+        }
+        foreach (var (target, run, start, end) in watches)
+        {
+            if (!runIds.TryGetValue(run, out var r) || !targetIds.TryGetValue(target, out var t)) continue;
+            if (Scalar("SELECT COUNT(*) FROM watch WHERE run = @r AND target = @t AND start = @s", tx, ("@r", r), ("@t", t), ("@s", start)) is long n && n > 0) continue;
+            Exec("INSERT INTO watch(target, run, start, \"end\") VALUES (@t, @r, @s, @e)", tx, ("@t", t), ("@r", r), ("@s", start), ("@e", Num(end)));
+        }
+        var newIncidents = 0;
+        foreach (var i in incidents)
+        {
+            var t = TargetOf(i.TargetId, i.Target);
+            if (Scalar("SELECT id FROM incident WHERE target_id = @id AND start = @start AND source = @src AND agent = @agent", tx,
+                    Me(("@id", t), ("@start", Ticks(i.Start)), ("@src", i.Source))) is long) continue;
+            var id = (long)Scalar("""
+                INSERT INTO incident(target, target_id, state, start, "end", end_reason, firmware, source, agent, site)
+                VALUES (@n, @t, @s, @start, @end, @reason, @fw, @src, @agent, @site) RETURNING id
+                """, tx, Me(("@n", i.Target), ("@t", t), ("@s", i.State), ("@start", Ticks(i.Start)), ("@end", Num(i.End is { } e ? Ticks(e) : null)),
+                ("@reason", i.EndReason), ("@fw", Text(i.Firmware)), ("@src", i.Source)))!;
+            foreach (var (kind, count) in i.Evidence)
+                Exec("INSERT INTO incident_evidence(incident, kind, count) VALUES (@i, @k, @n)", tx, ("@i", id), ("@k", kind.Info().Name), ("@n", count));
+            newIncidents++;
+        }
+        var newFirmware = 0;
+        foreach (var f in firmware)
+        {
+            var t = TargetOf(f.TargetId, f.Target);
+            if (Scalar("SELECT COUNT(*) FROM firmware WHERE target_id = @t AND since = @s AND firmware = @f", tx, ("@t", t), ("@s", Ticks(f.Since)), ("@f", f.Firmware)) is long n && n > 0) continue;
+            Exec("INSERT INTO firmware(target, target_id, firmware, since, agent, site) VALUES (@n, @t, @f, @s, @agent, @site)", tx,
+                Me(("@n", f.Target), ("@t", t), ("@f", f.Firmware), ("@s", Ticks(f.Since))));
+            newFirmware++;
+        }
+        foreach (var (name, at) in imports)
+            Exec("INSERT INTO imported(source, at) VALUES (@s, @a) ON CONFLICT DO NOTHING", tx, ("@s", name), ("@a", at));
+        tx.Commit();
+        return new CopyCounts(newRuns, newIncidents, newFirmware, runs.Count, incidents.Count, firmware.Count);
+    }
+
+    /// <summary>The agent that wrote most of this history's runs (a file one agent wrote names it), or null.</summary>
+    public string? WrittenBy() => Scalar("SELECT agent FROM run WHERE agent IS NOT NULL GROUP BY agent ORDER BY COUNT(*) DESC, agent LIMIT 1") as string;
+
+    /// <summary>The site of <see cref="WrittenBy"/>'s last run, or null.</summary>
+    public string? SiteOf(string agent) => Scalar("SELECT site FROM run WHERE agent = @a ORDER BY start DESC LIMIT 1", null, ("@a", agent)) as string;
+
+    private List<(long Id, long Start, long Last, long? Stop)> Runs()
+    {
+        using var cmd = Command("SELECT id, start, last_alive, stop FROM run ORDER BY id", null);
+        using var r = Read(cmd);
+        var list = new List<(long, long, long, long?)>();
+        while (r.Read()) list.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3)));
+        return list;
+    }
+
+    private List<(long Target, long Run, long Start, long? End)> WatchRows()
+    {
+        using var cmd = Command("SELECT target, run, start, \"end\" FROM watch ORDER BY id", null);
+        using var r = Read(cmd);
+        var list = new List<(long, long, long, long?)>();
+        while (r.Read()) list.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3)));
+        return list;
+    }
+
+    private Dictionary<long, List<(string Name, string Value)>> AllLabels()
+    {
+        using var cmd = Command("SELECT target, name, value FROM target_label", null);
+        using var r = Read(cmd);
+        var all = new Dictionary<long, List<(string, string)>>();
+        while (r.Read())
+        {
+            if (!all.TryGetValue(r.GetInt64(0), out var list)) all[r.GetInt64(0)] = list = [];
+            list.Add((r.GetString(1), r.GetString(2)));
+        }
+        return all;
+    }
+
+    private List<(string Source, long At)> Imports()
+    {
+        using var cmd = Command("SELECT source, at FROM imported", null);
+        using var r = Read(cmd);
+        var list = new List<(string, long)>();
+        while (r.Read()) list.Add((r.GetString(0), r.GetInt64(1)));
+        return list;
+    }
+
     private protected static long Ticks(DateTimeOffset t) => t.UtcTicks;
 
     private protected static DateTimeOffset Time(long ticks) => ticks is >= 0 and <= 3155378975999999999
