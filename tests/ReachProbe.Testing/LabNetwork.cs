@@ -101,6 +101,9 @@ public sealed partial class LabNetwork : IDisposable
     /// <summary>What the DDP responder answers: 200 awake or 620 standby.</summary>
     public int DdpStatus { get; set; } = 200;
 
+    /// <summary>The system-version the console's DDP answer gives (07020001 is firmware 7.02).</summary>
+    public string SystemVersion { get; set; } = "07020001";
+
     private LabNetwork(Action<string>? log, LabTopology topology, LabIPv6 ipv6)
     {
         _log = log;
@@ -581,6 +584,9 @@ public sealed partial class LabNetwork : IDisposable
         lock (_broadcasts) return _broadcasts.Where(t => t >= since).Select(t => (long?)t).FirstOrDefault();
     }
 
+    /// <summary>Gives the console another MAC (before an agent starts): labs that stand for different consoles differ in it.</summary>
+    public void SetConsoleMac(string mac) => Run("ip", "-n", Console, "link", "set", "c0", "address", mac);
+
     /// <summary>The console announces itself (gratuitous ARP), as after its connection test.</summary>
     public void GratuitousArp() => GratuitousArp(ConsoleAddress);
 
@@ -809,7 +815,7 @@ public sealed partial class LabNetwork : IDisposable
                         if (!Encoding.ASCII.GetString(r.Buffer).StartsWith("SRCH * HTTP/1.1", StringComparison.Ordinal)) continue;
                         var status = DdpStatus == 200 ? "200 Ok" : $"{DdpStatus} Server Standby";
                         var text = $"HTTP/1.1 {status}\nhost-id:0123456789AB\nhost-type:PS4\nhost-name:PS4-LAB\nhost-request-port:997\n"
-                            + "device-discovery-protocol-version:00020020\nsystem-version:07020001\n";
+                            + $"device-discovery-protocol-version:00020020\nsystem-version:{SystemVersion}\n";
                         await reply.SendAsync(Encoding.UTF8.GetBytes(text), r.RemoteEndPoint, _stop.Token);
                     }
                     catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
