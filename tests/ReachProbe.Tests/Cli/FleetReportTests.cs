@@ -11,34 +11,9 @@ namespace ReachProbe.Tests.Cli;
 [Collection(PostgresCollection.Name)]
 public sealed class FleetReportTests(PostgresFixture postgres)
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero); // a Monday
-    private static readonly DateTimeOffset Now = T0.AddDays(14);
+    private static readonly DateTimeOffset Now = FleetHistory.Now;
 
-    private string Fleet()
-    {
-        var name = postgres.NewDatabase() ?? throw new SkipException(postgres.Unavailable!);
-        var uri = postgres.Cluster!.Uri(name);
-        // Hall A: two PS5s on 9.00 and 9.03; hall B: one on 9.03, which hall A's monitor also sees (one MAC).
-        using var a = HistoryStore.Open(uri, new HistoryAgent("pi-a", "hall-a"));
-        using var b = HistoryStore.Open(uri, new HistoryAgent("pi-b", "hall-b"));
-        foreach (var s in new[] { a, b }) s.Start(T0);
-        var ps5 = new Dictionary<string, string> { ["model"] = "PS5" };
-        a.Watch([("ps5-1", "198.18.0.21", "02:00:00:00:00:21"), ("ps5-2", "198.18.0.22", "02:00:00:00:00:22"), ("ps5-3", "198.18.1.23", "02:00:00:00:00:23")], T0, [ps5, ps5, ps5]);
-        b.Watch([("ps5-3", "198.18.1.23", "02:00:00:00:00:23")], T0, [ps5]);
-        a.RecordFirmware("ps5-1", "9.00", T0);
-        a.RecordFirmware("ps5-2", "9.03", T0);
-        b.RecordFirmware("ps5-3", "9.03", T0);
-        void Incident(HistoryStore s, string target, TargetState state, double startHours, double minutes, string fw) =>
-            s.CloseIncident(s.OpenIncident(target, state, T0.AddHours(startHours), fw), T0.AddHours(startHours).AddMinutes(minutes), "recovered", new EvidenceCounts());
-        Incident(a, "ps5-1", TargetState.Deaf, 10, 4, "9.00");
-        Incident(a, "ps5-1", TargetState.Deaf, 30, 6, "9.00");
-        Incident(a, "ps5-2", TargetState.Down, 50, 10, "9.03");
-        // ps5-3's deaf spell, seen by both monitors: one incident for the console, one for each site.
-        Incident(b, "ps5-3", TargetState.Deaf, 70, 8, "9.03");
-        Incident(a, "ps5-3", TargetState.Deaf, 70, 8, "9.03");
-        foreach (var s in new[] { a, b }) s.Stop(T0.AddDays(14));
-        return uri;
-    }
+    private string Fleet() => FleetHistory.Seed(postgres);
 
     private static (int Code, string Out, string Err) Report(params string[] args)
     {

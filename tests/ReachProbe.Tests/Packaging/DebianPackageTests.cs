@@ -61,6 +61,7 @@ public sealed class DebianPackageTests(Packages packages, ITestOutputHelper outp
         var (_, contents) = Sh("dpkg-deb", "--contents", deb);
         foreach (var path in new[] { "./usr/lib/reachprobe/reachprobe", "./usr/bin/reachprobe -> ../lib/reachprobe/reachprobe", "./lib/systemd/system/reachprobe.service",
                      "./etc/reachprobe/reachprobe.json", "./usr/share/reachprobe/alerts.yml", "./usr/share/reachprobe/grafana/reachprobe-dashboard.json",
+                     "./usr/share/reachprobe/grafana/reachprobe-history-dashboard.json", "./usr/share/reachprobe/grafana/provisioning/datasources/reachprobe-history.yml",
                      "./usr/share/man/man1/reachprobe.1.gz", "./usr/share/doc/reachprobe/copyright", "./usr/share/doc/reachprobe/changelog.gz" })
             Assert.Contains(path, contents);
         Assert.DoesNotMatch(@"\.pdb\n", contents);
