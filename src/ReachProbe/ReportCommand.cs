@@ -104,7 +104,8 @@ internal static class ReportCommand
             if (fleetDb) shown = PostgresLocation.Parse(db).Display;
             using var store = HistoryStore.OpenReadOnly(db);
             var labels = labelNames.Distinct().ToDictionary(n => n, store.LabelValues);
-            data = new ReportData(store.Incidents(from, target), store.Firmware(target), store.Watched(target), labels).Only(q.Site, q.Agent);
+            // Evidence only for the list of incidents; watched time only where it reaches into the window.
+            data = new ReportData(store.Incidents(from, target, withEvidence: q.Incidents), store.Firmware(target), store.Watched(target, from), labels).Only(q.Site, q.Agent);
         }
         catch (HistoryException e)
         {
@@ -140,9 +141,13 @@ internal static class ReportCommand
         }
         else
         {
-            var byFirmware = HistoryReport.ByFirmware(incidents, firmware, observed, from, until);
-            var byWeek = HistoryReport.ByWeek(incidents, firmware, observed, from, until);
-            var rows = by == "week" ? byWeek : by == "firmware" ? byFirmware : HistoryReport.By(dimensions, data, from, until);
+            // Only the rows asked for (and, for the HTML page, the per-firmware ones its charts are made of).
+            var rows = by switch
+            {
+                "week" => HistoryReport.ByWeek(incidents, firmware, observed, from, until),
+                "firmware" => HistoryReport.ByFirmware(incidents, firmware, observed, from, until),
+                _ => HistoryReport.By(dimensions, data, from, until),
+            };
             if (json) stdout.WriteLine(ReportRender.Json(rows, by, from, until));
             else
             {
@@ -153,6 +158,7 @@ internal static class ReportCommand
                 stdout.Write(ReportRender.Table(rows, label ?? string.Join(" / ", dimensions), fleet));
                 if (fleet) foreach (var line in SeenFromSeveral(incidents, observed)) stdout.WriteLine(line);
             }
+            var byFirmware = html is null ? [] : by == "firmware" ? rows : HistoryReport.ByFirmware(incidents, firmware, observed, from, until);
             page = html is null ? "" : ReportRender.Html(byFirmware.Select(f => new FirmwareWeeks(f.Key, HistoryReport.ByWeek(incidents, firmware, observed, from, until, f.Key))).ToList(),
                 byFirmware, title);
         }

@@ -14,6 +14,8 @@ return args switch
     ["measure", var mode, var path] => Measure(mode, path),
     ["analyze", .. var rest] => AnalyzeBenchmark(rest),
     ["history"] => HistoryBenchmark.Run(),
+    ["fleet"] => FleetHistoryBenchmark.Run(agents: 100, consoles: 10, writeSeconds: 10),
+    ["fleet", "--write-seconds", var s] when int.TryParse(s, CultureInfo.InvariantCulture, out var ws) && ws > 0 => FleetHistoryBenchmark.Run(agents: 100, consoles: 10, writeSeconds: ws),
     ["discover"] => DiscoverBenchmark.Run(100_000),
     ["scale", .. var rest] => ScaleArgs(rest),
     ["latency", .. var rest] => LatencyArgs(rest),
@@ -103,6 +105,9 @@ static int Usage()
           ReachProbe.Benchmarks history
               a year of history (one target, weekly restarts, 2 incidents a week): database size and 'report --since
               12w' time, for this build's schema and for the first release's, migrated
+          ReachProbe.Benchmarks fleet [--write-seconds N]
+              as root: a throwaway PostgreSQL; the history's write throughput (incidents and signs of life a second,
+              1 and 10 agents), then a year of 100 agents x 10 consoles and 'report --db' over it, each statement timed
           ReachProbe.Benchmarks generate field-report|lab-phases|lab-phase3|down-host|healthy-loss FILE
         """);
     return 2;

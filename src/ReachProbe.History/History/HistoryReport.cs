@@ -104,7 +104,7 @@ public static class HistoryReport
         string KeyOfIncident(IncidentRecord i) => string.Join(" / ", dimensions.Select(d => Value(d, i.TargetId, i.Firmware ?? "unknown", i.Site, i.Agent, i.Start)));
         var bySegment = segments.GroupBy(KeyOf).ToDictionary(g => g.Key, g => g.ToList());
         var byIncident = incidents.GroupBy(KeyOfIncident).ToDictionary(g => g.Key, g => g.ToList());
-        var ofTarget = incidents.ToLookup(i => i.TargetId);
+        var ofTarget = Timeline.Of(incidents, until);
         return bySegment.Keys.Union(byIncident.Keys).Order(StringComparer.Ordinal).Select(k =>
         {
             var mine = bySegment.GetValueOrDefault(k) ?? [];
@@ -167,16 +167,19 @@ public static class HistoryReport
     public static List<ReportRow> ByWeek(IReadOnlyList<IncidentRecord> incidents, IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched,
         DateTimeOffset since, DateTimeOffset until, string? only = null)
     {
+        // The watched time once, cut at each Monday; the incidents by the week they began in.
+        var ofTarget = Timeline.Of(incidents, until);
+        var segments = Segments(firmware, watched, since, until, perAgent: false).Where(g => only is null || g.Firmware == only).SelectMany(ByWeekOf)
+            .GroupBy(g => Monday(g.Start)).ToDictionary(g => g.Key, g => g.ToList());
+        var began = incidents.Where(i => i.Start >= since && i.Start < until && (only is null || (i.Firmware ?? "unknown") == only))
+            .GroupBy(i => Monday(i.Start)).ToDictionary(g => g.Key, g => g.ToList());
         var rows = new List<ReportRow>();
-        var ofTarget = incidents.ToLookup(i => i.TargetId);
         for (var week = Monday(since); week < until; week = week.AddDays(7))
         {
-            var from = week < since ? since : week;
-            var to = week.AddDays(7) > until ? until : week.AddDays(7);
-            var segments = Segments(firmware, watched, from, to, perAgent: false).Where(g => only is null || g.Firmware == only).ToList();
-            var inWeek = incidents.Where(i => i.Start >= from && i.Start < to && (only is null || (i.Firmware ?? "unknown") == only)).ToList();
-            var labels = segments.Select(s => s.Firmware).Union(inWeek.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
-            rows.Add(Row(week.ToString("yyyy-MM-dd", Inv), labels, segments, ofTarget, inWeek, until));
+            var mine = segments.GetValueOrDefault(week) ?? [];
+            var inWeek = began.GetValueOrDefault(week) ?? [];
+            var labels = mine.Select(s => s.Firmware).Union(inWeek.Select(i => i.Firmware ?? "unknown")).Distinct().Order(StringComparer.Ordinal).ToList();
+            rows.Add(Row(week.ToString("yyyy-MM-dd", Inv), labels, mine, ofTarget, inWeek, until));
         }
         return rows;
     }
@@ -187,26 +190,17 @@ public static class HistoryReport
     /// <param name="all">Every incident, by target (their time inside <paramref name="segments"/> is the row's).</param>
     /// <param name="counted">The incidents the row counts.</param>
     /// <param name="until">The end of the report (for open incidents).</param>
-    private static ReportRow Row(string key, IReadOnlyList<string> firmware, List<Segment> segments, ILookup<long, IncidentRecord> all, List<IncidentRecord> counted,
+    private static ReportRow Row(string key, IReadOnlyList<string> firmware, List<Segment> segments, IReadOnlyDictionary<long, Timeline> all, List<IncidentRecord> counted,
         DateTimeOffset until)
     {
         var observed = segments.Aggregate(TimeSpan.Zero, (a, g) => a + (g.End - g.Start));
         var durations = counted.Select(i => (i.End ?? until) - i.Start).Order().ToList();
         var median = Median(durations);
-        double Share(string state)
-        {
-            if (observed <= TimeSpan.Zero) return 0;
-            var seconds = 0.0;
-            foreach (var g in segments)
-                foreach (var i in all[g.Target])
-                {
-                    if (i.State != state) continue;
-                    var s = i.Start > g.Start ? i.Start : g.Start;
-                    var e = (i.End ?? until) < g.End ? i.End ?? until : g.End;
-                    if (e > s) seconds += (e - s).TotalSeconds;
-                }
-            return Math.Min(1, seconds / observed.TotalSeconds);
-        }
+        // Each state's time inside the row's watched time.
+        var (deaf, down, unresponsive) = (0.0, 0.0, 0.0);
+        foreach (var g in segments)
+            if (all.TryGetValue(g.Target, out var timeline)) timeline.AddOverlap(g.Start, g.End, ref deaf, ref down, ref unresponsive);
+        double Share(double seconds) => observed <= TimeSpan.Zero ? 0 : Math.Min(1, seconds / observed.TotalSeconds);
         return new ReportRow
         {
             Key = key,
@@ -220,14 +214,68 @@ public static class HistoryReport
             IncidentsPerWeek = observed < TimeSpan.FromDays(1) ? null : counted.Count / (observed.TotalDays / 7),
             MedianDuration = median,
             LongestDuration = durations.Count == 0 ? null : durations[^1],
-            ShareDeaf = Share("deaf"),
-            ShareDown = Share("down"),
-            ShareUnresponsive = Share("unresponsive"),
+            ShareDeaf = Share(deaf),
+            ShareDown = Share(down),
+            ShareUnresponsive = Share(unresponsive),
             MeanTimeBetweenIncidents = counted.Count == 0 || observed <= TimeSpan.Zero ? null : observed / counted.Count,
             Agents = segments.Select(g => g.Agent).Concat(counted.Select(i => i.Agent)).OfType<string>().Distinct().Count(),
             Consoles = segments.Select(g => g.Target).Concat(counted.Select(i => i.TargetId)).Distinct().Count(),
             MedianTimeToRecover = Median(counted.Where(i => i.End is not null && i.EndReason == "recovered").Select(i => i.End!.Value - i.Start).Order().ToList()),
         };
+    }
+
+    /// <summary>
+    /// One target's incidents by start, with the latest end so far at each (an open one ends at the report's end), so
+    /// the incidents that overlap a stretch of time are found by a binary search rather than a walk through them all.
+    /// </summary>
+    private sealed class Timeline
+    {
+        private readonly List<(long Start, long End, string State)> _items = [];
+        private long[] _latestEnd = [];
+
+        public static Dictionary<long, Timeline> Of(IEnumerable<IncidentRecord> incidents, DateTimeOffset until)
+        {
+            var timelines = new Dictionary<long, Timeline>();
+            foreach (var i in incidents)
+            {
+                if (!timelines.TryGetValue(i.TargetId, out var t)) timelines[i.TargetId] = t = new Timeline();
+                t._items.Add((i.Start.UtcTicks, (i.End ?? until).UtcTicks, i.State));
+            }
+            foreach (var t in timelines.Values)
+            {
+                t._items.Sort((a, b) => a.Start.CompareTo(b.Start));
+                t._latestEnd = new long[t._items.Count];
+                var latest = long.MinValue;
+                for (var k = 0; k < t._items.Count; k++) t._latestEnd[k] = latest = Math.Max(latest, t._items[k].End);
+            }
+            return timelines;
+        }
+
+        /// <summary>Adds the seconds each state's incidents spent inside [from, to).</summary>
+        public void AddOverlap(DateTimeOffset from, DateTimeOffset to, ref double deaf, ref double down, ref double unresponsive)
+        {
+            var (f, t) = (from.UtcTicks, to.UtcTicks);
+            // The first incident that may reach into the stretch: every one before it ended before the stretch began.
+            int lo = 0, hi = _items.Count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) / 2;
+                if (_latestEnd[mid] > f) hi = mid;
+                else lo = mid + 1;
+            }
+            for (var k = lo; k < _items.Count && _items[k].Start < t; k++)
+            {
+                var (start, end, state) = _items[k];
+                var seconds = (Math.Min(end, t) - Math.Max(start, f)) / (double)TimeSpan.TicksPerSecond;
+                if (seconds <= 0) continue;
+                switch (state)
+                {
+                    case "deaf": deaf += seconds; break;
+                    case "down": down += seconds; break;
+                    case "unresponsive": unresponsive += seconds; break;
+                }
+            }
+        }
     }
 
     private static TimeSpan? Median(List<TimeSpan> sorted) => sorted.Count == 0 ? null

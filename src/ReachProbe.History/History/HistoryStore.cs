@@ -338,11 +338,15 @@ public abstract class HistoryStore : IDisposable
         return added;
     }
 
-    /// <summary>Incidents starting at or after <paramref name="since"/>, optionally of one target (by name, address or MAC), oldest first.</summary>
-    public List<IncidentRecord> Incidents(DateTimeOffset since, string? target = null)
+    /// <summary>
+    /// Incidents starting at or after <paramref name="since"/>, optionally of one target (by name, address or MAC), oldest
+    /// first; with their evidence unless <paramref name="withEvidence"/> is false (figures need none of it).
+    /// </summary>
+    public List<IncidentRecord> Incidents(DateTimeOffset since, string? target = null, bool withEvidence = true)
     {
         var evidence = new Dictionary<long, Dictionary<EvidenceKind, long>>();
         var match = TargetMatch("i.target_id");
+        if (withEvidence)
         using (var cmd = Command($"""
             SELECT e.incident, e.kind, e.count FROM incident_evidence e JOIN incident i ON i.id = e.incident
             WHERE i.start >= @since AND {match}
@@ -409,12 +413,12 @@ public abstract class HistoryStore : IDisposable
     /// Each target's watched periods (of one target: by name, address or MAC), oldest first; a watch still open ends at
     /// its run's stop or last sign of life.
     /// </summary>
-    public List<WatchedPeriod> Watched(string? target = null)
+    public List<WatchedPeriod> Watched(string? target = null, DateTimeOffset? since = null)
     {
         using var cmd = Command($"""
             SELECT w.target, w.start, COALESCE(w."end", r.stop, r.last_alive), r.agent, r.site FROM watch w JOIN run r ON r.id = w.run
-            WHERE {TargetMatch("w.target")} ORDER BY w.start, w.id
-            """, null, ("@t", Text(target)));
+            WHERE {TargetMatch("w.target")} AND (@since IS NULL OR COALESCE(w."end", r.stop, r.last_alive) >= @since) ORDER BY w.start, w.id
+            """, null, ("@t", Text(target)), ("@since", Num(since is { } from ? Ticks(from) : null)));
         using var r = Read(cmd);
         var list = new List<WatchedPeriod>();
         while (r.Read())
