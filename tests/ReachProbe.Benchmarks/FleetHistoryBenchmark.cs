@@ -18,7 +18,7 @@ internal static partial class FleetHistoryBenchmark
 {
     private static readonly DateTimeOffset Start = new(2025, 12, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public static int Run(int agents, int consoles, int writeSeconds)
+    public static int Run(int agents, int consoles, int writeSeconds, string? program = null)
     {
         if (PostgresCluster.Unavailable() is { } why)
         {
@@ -46,6 +46,8 @@ internal static partial class FleetHistoryBenchmark
         foreach (var by in new[] { "firmware", "site", "model", "agent", "site,firmware", "week" })
             Console.WriteLine($"  report --since 52w --by {by,-14} {Time(fleet, clock, ["--since", "52w", "--by", by])}");
         Console.WriteLine($"  report --since 4w --site site-3 --incidents {Time(fleet, clock, ["--since", "4w", "--site", "site-3", "--incidents"])}");
+        Console.WriteLine($"  as a command (a new process each time: start, JIT, connect, read, compute): {Process(fleet, null)}");
+        if (program is not null) Console.WriteLine($"  as a command, {program}: {Process(fleet, program)}");
 
         // Each statement of one report as the server timed it, and the plans of the slow ones (auto_explain).
         pg.Psql("postgres", "ALTER DATABASE fleet SET log_min_duration_statement = 0; ALTER DATABASE fleet SET session_preload_libraries = 'auto_explain'; "
@@ -53,8 +55,11 @@ internal static partial class FleetHistoryBenchmark
         var log = Path.Combine(pg.Directory, "log");
         var before = File.ReadAllText(log).Length;
         ReportCommand.Run(["--db", fleet, "--since", "52w", "--by", "firmware"], TextWriter.Null, Console.Error, clock);
+        var middle = File.ReadAllText(log).Length;
+        ReportCommand.Run(["--db", fleet, "--since", "4w", "--site", "site-3", "--incidents"], TextWriter.Null, Console.Error, clock);
         pg.Psql("postgres", "ALTER DATABASE fleet RESET ALL");
-        var text = File.ReadAllText(log)[before..];
+        var recent = File.ReadAllText(log)[middle..];
+        var text = File.ReadAllText(log)[before..middle];
         Console.WriteLine("  its statements (server time, report --by firmware):");
         foreach (Match m in Statement().Matches(text))
         {
@@ -62,10 +67,22 @@ internal static partial class FleetHistoryBenchmark
             Console.WriteLine($"    {double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),8:0.0} ms  {sql[..Math.Min(110, sql.Length)]}");
         }
         Console.WriteLine("  the plans of those over 20 ms:");
+        Plans(text);
+        Console.WriteLine("  report --since 4w --site site-3 --incidents, its statements:");
+        foreach (Match m in Statement().Matches(recent))
+        {
+            var sql = Regex.Replace(m.Groups[2].Value, @"\s+", " ").Trim();
+            Console.WriteLine($"    {double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),8:0.0} ms  {sql[..Math.Min(110, sql.Length)]}");
+        }
+        Plans(recent);
+        return 0;
+    }
+
+    private static void Plans(string text)
+    {
         foreach (Match m in Plan().Matches(text))
             foreach (var line in m.Groups[1].Value.Split('\n').Where(l => l.Contains("->", StringComparison.Ordinal) || l.TrimStart().StartsWith("Sort", StringComparison.Ordinal) || l.Contains("Scan", StringComparison.Ordinal) || l.Contains("Join", StringComparison.Ordinal)))
                 Console.WriteLine($"    {line.Replace("\t", "  ", StringComparison.Ordinal).TrimEnd()}");
-        return 0;
     }
 
     /// <summary>
@@ -163,6 +180,27 @@ internal static partial class FleetHistoryBenchmark
         var first = times[0];
         times.Sort();
         return $"first {first,5:0} ms, median {times[times.Count / 2],5:0} ms ({lines} lines)";
+    }
+
+    /// <summary><c>dotnet reachprobe.dll report --db … --by firmware</c> over the whole year, as a user runs it: 5 runs.</summary>
+    private static string Process(string db, string? program)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            var psi = new ProcessStartInfo(program ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in (program is null ? [Path.Combine(AppContext.BaseDirectory, "reachprobe.dll")] : Array.Empty<string>()).Concat(["report", "--db", db, "--since", "60w", "--by", "firmware"])) psi.ArgumentList.Add(a);
+            var w = Stopwatch.StartNew();
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEndAsync();
+            var error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            times.Add(w.Elapsed.TotalMilliseconds);
+            if (p.ExitCode != 0) return $"failed (exit {p.ExitCode}): {error}";
+            _ = output.Result;
+        }
+        times.Sort();
+        return $"median {times[2]:0} ms, min {times[0]:0} ms, max {times[^1]:0} ms (5 runs{(program is null ? ", the framework-dependent build" : "")})";
     }
 
     [GeneratedRegex(@"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): (.*?)(?=\n\S|\z)", RegexOptions.Singleline)]

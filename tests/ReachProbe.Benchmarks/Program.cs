@@ -14,8 +14,7 @@ return args switch
     ["measure", var mode, var path] => Measure(mode, path),
     ["analyze", .. var rest] => AnalyzeBenchmark(rest),
     ["history"] => HistoryBenchmark.Run(),
-    ["fleet"] => FleetHistoryBenchmark.Run(agents: 100, consoles: 10, writeSeconds: 10),
-    ["fleet", "--write-seconds", var s] when int.TryParse(s, CultureInfo.InvariantCulture, out var ws) && ws > 0 => FleetHistoryBenchmark.Run(agents: 100, consoles: 10, writeSeconds: ws),
+    ["fleet", .. var rest] => FleetArgs(rest),
     ["discover"] => DiscoverBenchmark.Run(100_000),
     ["scale", .. var rest] => ScaleArgs(rest),
     ["latency", .. var rest] => LatencyArgs(rest),
@@ -30,6 +29,22 @@ return args switch
 static List<(string, string)> Builds(string[] given) => given.Length == 0
     ? [("framework-dependent", Path.Combine(AppContext.BaseDirectory, "reachprobe.dll"))]
     : given.Select(b => b.Split('=', 2)).Select(b => (b[0], b[1])).ToList();
+
+static int FleetArgs(string[] rest)
+{
+    var writeSeconds = 10;
+    string? program = null;
+    for (var i = 0; i + 1 < rest.Length; i += 2)
+    {
+        switch (rest[i])
+        {
+            case "--write-seconds" when int.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var s) && s > 0: writeSeconds = s; break;
+            case "--program" when File.Exists(rest[i + 1]): program = Path.GetFullPath(rest[i + 1]); break;
+            default: return Usage();
+        }
+    }
+    return rest.Length % 2 == 0 ? FleetHistoryBenchmark.Run(agents: 100, consoles: 10, writeSeconds, program) : Usage();
+}
 
 static int ScaleArgs(string[] rest)
 {
@@ -105,9 +120,10 @@ static int Usage()
           ReachProbe.Benchmarks history
               a year of history (one target, weekly restarts, 2 incidents a week): database size and 'report --since
               12w' time, for this build's schema and for the first release's, migrated
-          ReachProbe.Benchmarks fleet [--write-seconds N]
+          ReachProbe.Benchmarks fleet [--write-seconds N] [--program PATH]
               as root: a throwaway PostgreSQL; the history's write throughput (incidents and signs of life a second,
-              1 and 10 agents), then a year of 100 agents x 10 consoles and 'report --db' over it, each statement timed
+              1 and 10 agents), then a year of 100 agents x 10 consoles and 'report --db' over it, each statement timed;
+              the command timed as a process too (PATH: a published reachprobe, e.g. the package's ReadyToRun one)
           ReachProbe.Benchmarks generate field-report|lab-phases|lab-phase3|down-host|healthy-loss FILE
         """);
     return 2;

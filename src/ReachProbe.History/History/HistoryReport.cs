@@ -100,8 +100,10 @@ public static class HistoryReport
             "model" => Label("model", target),
             _ => Label(dimension["label:".Length..], target),
         };
-        string KeyOf(Segment g) => string.Join(" / ", dimensions.Select(d => Value(d, g.Target, g.Firmware, g.Site, g.Agent, g.Start)));
-        string KeyOfIncident(IncidentRecord i) => string.Join(" / ", dimensions.Select(d => Value(d, i.TargetId, i.Firmware ?? "unknown", i.Site, i.Agent, i.Start)));
+        string KeyOf(Segment g) => dimensions.Count == 1 ? Value(dimensions[0], g.Target, g.Firmware, g.Site, g.Agent, g.Start)
+            : string.Join(" / ", dimensions.Select(d => Value(d, g.Target, g.Firmware, g.Site, g.Agent, g.Start)));
+        string KeyOfIncident(IncidentRecord i) => dimensions.Count == 1 ? Value(dimensions[0], i.TargetId, i.Firmware ?? "unknown", i.Site, i.Agent, i.Start)
+            : string.Join(" / ", dimensions.Select(d => Value(d, i.TargetId, i.Firmware ?? "unknown", i.Site, i.Agent, i.Start)));
         var bySegment = segments.GroupBy(KeyOf).ToDictionary(g => g.Key, g => g.ToList());
         var byIncident = incidents.GroupBy(KeyOfIncident).ToDictionary(g => g.Key, g => g.ToList());
         var ofTarget = Timeline.Of(incidents, until);
@@ -120,15 +122,24 @@ public static class HistoryReport
     /// </summary>
     private static List<IncidentRecord> SeenOnce(IReadOnlyList<IncidentRecord> incidents)
     {
-        var kept = new List<IncidentRecord>(incidents.Count);
+        static int Order(IncidentRecord a, IncidentRecord b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Id.CompareTo(b.Id);
+        var ordered = incidents as List<IncidentRecord> ?? [.. incidents];
+        // The store gives them oldest first already; sorted (a copy) only when they are not.
+        for (var k = 1; k < ordered.Count; k++)
+            if (Order(ordered[k - 1], ordered[k]) > 0)
+            {
+                ordered = [.. ordered];
+                ordered.Sort(Order);
+                break;
+            }
+        var kept = new List<IncidentRecord>(ordered.Count);
         var last = new Dictionary<(long, string), IncidentRecord>();
-        foreach (var i in incidents.OrderBy(i => i.Start).ThenBy(i => i.Id))
+        foreach (var i in ordered)
         {
             if (last.TryGetValue((i.TargetId, i.State), out var before) && before.Agent != i.Agent && i.Start <= (before.End ?? DateTimeOffset.MaxValue)) continue;
             last[(i.TargetId, i.State)] = i;
             kept.Add(i);
         }
-        kept.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Id.CompareTo(b.Id));
         return kept;
     }
 
@@ -289,20 +300,36 @@ public static class HistoryReport
     private static List<Segment> Segments(IReadOnlyList<FirmwareRecord> firmware, IReadOnlyList<WatchedPeriod> watched, DateTimeOffset from, DateTimeOffset to, bool perAgent)
     {
         var list = new List<Segment>();
-        var ofTarget = firmware.ToLookup(f => f.TargetId);
-        foreach (var group in watched.GroupBy(w => perAgent ? (w.Target, w.Agent, w.Site) : (w.Target, null, null)))
+        // Each target's firmware changes by time (a stable sort: of two at one time, the one recorded last holds).
+        var changesOf = firmware.GroupBy(f => f.TargetId).ToDictionary(g => g.Key, g => g.OrderBy(f => f.Since).ToList());
+        // Each target's periods (each agent's, where rows are per agent), with the first agent and site seen.
+        var groups = new Dictionary<(long Target, string? Agent, string? Site), (List<(DateTimeOffset Start, DateTimeOffset End)> Periods, string? Agent, string? Site)>();
+        foreach (var w in watched)
         {
-            var changes = ofTarget[group.Key.Target].OrderBy(f => f.Since).ToList();
-            foreach (var (pStart, pEnd) in Merge(group.Select(w => (w.Start, w.End))))
+            var key = perAgent ? (w.Target, w.Agent, w.Site) : (w.Target, null, null);
+            if (!groups.TryGetValue(key, out var g)) groups[key] = g = ([], w.Agent, w.Site);
+            g.Periods.Add((w.Start, w.End));
+        }
+        foreach (var (key, (periods, firstAgent, firstSite)) in groups)
+        {
+            var changes = changesOf.GetValueOrDefault(key.Target) ?? [];
+            var (agent, site) = (key.Agent ?? firstAgent, key.Site ?? firstSite);
+            foreach (var (pStart, pEnd) in Merge(periods))
             {
                 var start = pStart < from ? from : pStart;
                 var end = pEnd > to ? to : pEnd;
                 if (end <= start) continue;
-                var cuts = changes.Where(c => c.Since > start && c.Since < end).Select(c => c.Since).Prepend(start).Append(end).ToList();
-                for (var i = 0; i + 1 < cuts.Count; i++)
-                    if (cuts[i + 1] > cuts[i])
-                        list.Add(new Segment(group.Key.Target, changes.LastOrDefault(c => c.Since <= cuts[i])?.Firmware ?? "unknown", cuts[i], cuts[i + 1],
-                            group.Key.Agent ?? group.Select(w => w.Agent).FirstOrDefault(), group.Key.Site ?? group.Select(w => w.Site).FirstOrDefault()));
+                // The firmware current at the start (the last change at or before it), then each change inside.
+                var k = 0;
+                while (k < changes.Count && changes[k].Since <= start) k++;
+                var current = k > 0 ? changes[k - 1].Firmware : "unknown";
+                var at = start;
+                for (; k < changes.Count && changes[k].Since < end; k++)
+                {
+                    if (changes[k].Since > at) list.Add(new Segment(key.Target, current, at, changes[k].Since, agent, site));
+                    (current, at) = (changes[k].Firmware, changes[k].Since > at ? changes[k].Since : at);
+                }
+                list.Add(new Segment(key.Target, current, at, end, agent, site));
             }
         }
         return list;
