@@ -76,6 +76,19 @@ public sealed class PostgresCluster : IDisposable
     public string Psql(string database, string sql) =>
         AsPostgres("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", Directory, "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database, "-c", sql);
 
+    /// <summary>Makes <paramref name="role"/> log in with its password (scram-sha-256) over the socket; the others keep trust.</summary>
+    public void RequirePassword(string role)
+    {
+        var hba = Path.Combine(Directory, "data", "pg_hba.conf");
+        var line = $"local all {role} scram-sha-256";
+        var lines = File.ReadAllLines(hba);
+        if (lines.Contains(line)) return;
+        File.WriteAllLines(hba, [line, .. lines]);
+        AsPostgres("pg_ctl", "-D", Path.Combine(Directory, "data"), "reload");
+        // The postmaster rereads the file on the signal, a moment later.
+        Thread.Sleep(500);
+    }
+
     /// <summary>Starts the server (again, after <see cref="Stop"/>).</summary>
     public void StartServer()
     {

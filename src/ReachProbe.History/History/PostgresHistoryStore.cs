@@ -30,11 +30,13 @@ public sealed class PostgresHistoryStore : HistoryStore
     /// <summary>A driver's failure in a person's words, naming the database (never its password).</summary>
     internal static string Describe(string display, Exception e) => e switch
     {
-        PostgresException { SqlState: "28P01" or "28000" } p => $"{display}: the database refused the credentials ({p.MessageText}); give the password in PGPASSWORD or ~/.pgpass",
+        PostgresException { SqlState: "28P01" or "28000" } p => $"{display}: the database refused the credentials ({p.MessageText}); give the password in PGPASSWORD or a password file (PGPASSFILE, ~/.pgpass)",
         PostgresException { SqlState: "3D000" } p => $"{display}: {p.MessageText} (create it: createdb)",
         PostgresException { SqlState: "42501" } p => $"{display}: not allowed: {p.MessageText} (the user needs CREATE on the database to make the schema, or the schema made by one that has)",
         PostgresException { SqlState: "57P01" or "57P02" or "57P03" } p => $"{display}: the database is shutting down or starting ({p.MessageText})",
         PostgresException p => $"{display}: {p.MessageText} (PostgreSQL {p.SqlState})",
+        NpgsqlException n when n is not PostgresException && n.Message.Contains("No password has been provided", StringComparison.Ordinal) =>
+            $"{display}: the database wants a password and none was given; give it in PGPASSWORD or a password file (PGPASSFILE, ~/.pgpass)",
         NpgsqlException { InnerException: { } inner } when inner is System.Net.Sockets.SocketException or IOException or TimeoutException =>
             $"{display}: cannot reach the database: {inner.Message}",
         _ => $"{display}: {e.Message}",
