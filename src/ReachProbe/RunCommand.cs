@@ -78,7 +78,7 @@ internal static class RunCommand
                 var each = TimeSpan.FromSeconds(interval.Value);
                 c = c with { Targets = c.Targets.Select(t => t with { Interval = each, Timeout = t.Timeout > each ? each : t.Timeout }).ToList() };
             }
-            if (probeList is not null) c = c with { Targets = c.Targets.Select(t => t with { Probes = probeList }).ToList() };
+            if (probeList is not null) c = c with { Targets = c.Targets.Select(t => t with { Probes = probeList, ProbesGiven = true }).ToList() };
             if (timeoutSeconds is { } ts) c = c with { Targets = c.Targets.Select(t => t with { Timeout = TimeSpan.FromSeconds(Math.Min(ts, t.Interval.TotalSeconds)) }).ToList() };
             return c;
         }
@@ -117,7 +117,7 @@ internal static class RunCommand
                     stderr.WriteLine($"reachprobe: --probes: {wrong}");
                     return CommandLine.Usage;
                 }
-                list.Add(new TargetConfig { Name = ip is null ? hostName ?? mac! : AgentConfig.AddressText(ip), Ip = ip, Mac = mac, Host = hostName, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), Interval = every, Timeout = timeout });
+                list.Add(new TargetConfig { Name = ip is null ? hostName ?? mac! : AgentConfig.AddressText(ip), Ip = ip, Mac = mac, Host = hostName, Probes = ip is null ? defaults : DefaultsFor(ip, iface, defaults, stderr), ProbesGiven = probeList is not null, Interval = every, Timeout = timeout });
             }
             config = config with { Targets = list };
         }

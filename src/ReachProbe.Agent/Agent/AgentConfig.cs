@@ -32,6 +32,16 @@ public sealed record TargetConfig
     public string Who => ((Ip is null ? null : AgentConfig.AddressText(Ip)) ?? Host ?? Mac) is { } id && id != Name ? $"{Name} ({id})" : Name;
     /// <summary>Probes to run.</summary>
     public required IReadOnlyList<ProbeSpec> Probes { get; init; }
+
+    /// <summary>
+    /// Whether <see cref="Probes"/> was given for it (the configuration's <c>probes</c>, or <c>--probes</c>) rather than
+    /// the defaults: a target whose address is learned (a host name, a MAC) takes the defaults in the family of the
+    /// address it is at (<see cref="ProbeSpec.ForFamily"/>: ndp for arp, no ddp over IPv6); a given list is kept.
+    /// </summary>
+    public bool ProbesGiven { get; init; }
+
+    /// <summary>The target at <paramref name="ip"/>: its probes in that address's family unless they were given.</summary>
+    public TargetConfig At(IPAddress ip) => this with { Ip = ip, Probes = ProbesGiven ? Probes : ProbeSpec.ForFamily(Probes, ip) };
     /// <summary>Time between probes.</summary>
     public required TimeSpan Interval { get; init; }
     /// <summary>Per-attempt timeout.</summary>
@@ -423,7 +433,7 @@ public sealed record AgentConfig
             if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
             var labels = Labels(t, path, problems);
             if (ip is null && mac is null && host is null || probes is null) continue;
-            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? Value(t, "ip") ?? host ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
+            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? Value(t, "ip") ?? host ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, ProbesGiven = t.GetSection("probes").Exists(), Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
         }
         var labelNames = targets.SelectMany(t => t.Labels.Keys).Distinct().Count();
         if (labelNames > MaxLabelNames) problems.Add($"$.targets: {labelNames} different label names, more than {MaxLabelNames}: each is a label of reachprobe_target_info");

@@ -58,7 +58,7 @@ public sealed partial class AgentLoop : IDisposable
         else if (_addresses.TryGetValue(t.Name, out var ip))
         {
             _log.AddressLearned(t.Who, ip.ToString());
-            lock (_moves) _moves.Add(t with { Ip = ip });
+            lock (_moves) _moves.Add(t.At(ip));
         }
         else
         {
@@ -143,7 +143,7 @@ public sealed partial class AgentLoop : IDisposable
         {
             // Where the kernel last saw it: its probes start there (the scheduler made none for it).
             _log.AddressLearned(t.Who, ip!.ToString());
-            lock (_moves) _moves.Add(t with { Ip = ip });
+            lock (_moves) _moves.Add(t.At(ip));
         }
     }
 
@@ -178,7 +178,7 @@ public sealed partial class AgentLoop : IDisposable
             _metrics.AddressChanges(t.Name, 1);
             _log.AddressChanged((t.Host ?? t.Mac) is { } id && id != t.Name ? $"{t.Name} ({id})" : t.Name, Addresses.Ip(from), address.ToString());
         }
-        var now = t with { Ip = address };
+        var now = t.At(address);
         lock (_moves)
         {
             _moves.RemoveAll(m => m.Name == t.Name);

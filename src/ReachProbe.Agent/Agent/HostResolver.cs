@@ -32,12 +32,12 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>A lookup's outcome: the addresses (none on failure), the smallest TTL, and what went wrong.</summary>
-    /// <param name="Addresses">The IPv4 addresses, sorted.</param>
+    /// <param name="Addresses">The IPv4 addresses, sorted; for a name with none, its IPv6 ones.</param>
     /// <param name="Ttl">The records' smallest TTL.</param>
-    /// <param name="Problem">Why there is no address (no such name, no answer from the server, no A record), or null.</param>
+    /// <param name="Problem">Why there is no address (no such name, no answer from the server, no A or AAAA record), or null.</param>
     public sealed record Lookup(IReadOnlyList<IPAddress> Addresses, TimeSpan Ttl, string? Problem);
 
-    /// <summary>Asks <paramref name="server"/> (null: the system's resolvers) for <paramref name="host"/>'s A records. Never throws but for cancellation.</summary>
+    /// <summary>Asks <paramref name="server"/> (null: the system's resolvers) for <paramref name="host"/>'s A records, else its AAAA records. Never throws but for cancellation.</summary>
     public static async Task<Lookup> ResolveAsync(string host, IPAddress? server, CancellationToken cancel)
     {
         var options = server is null ? new LookupClientOptions() : new LookupClientOptions(new NameServer(server));
@@ -51,12 +51,16 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
         {
             var client = new LookupClient(options);
             from = server?.ToString() ?? string.Join(", ", client.NameServers.Select(n => n.Address));
-            var answer = await client.QueryAsync(host, QueryType.A, QueryClass.IN, cancel).ConfigureAwait(false);
-            if (answer.HasError) return new Lookup([], TimeSpan.Zero, $"{answer.ErrorMessage} (from {from})");
-            var records = answer.Answers.OfType<ARecord>().ToList();
-            if (records.Count == 0) return new Lookup([], TimeSpan.Zero, $"no IPv4 address for it (from {from})");
-            return new Lookup(records.Select(r => r.Address).Distinct().OrderBy(a => Wire.Addresses.ToUInt(a)).ToList(),
-                TimeSpan.FromSeconds(records.Min(r => r.TimeToLive)), null);
+            // Its IPv4 addresses; a name with none (an IPv6-only device) is watched at its IPv6 ones.
+            foreach (var type in new[] { QueryType.A, QueryType.AAAA })
+            {
+                var answer = await client.QueryAsync(host, type, QueryClass.IN, cancel).ConfigureAwait(false);
+                if (answer.HasError) return new Lookup([], TimeSpan.Zero, $"{answer.ErrorMessage} (from {from})");
+                var records = answer.Answers.OfType<AddressRecord>().Where(r => r is ARecord == (type == QueryType.A)).ToList();
+                if (records.Count > 0)
+                    return new Lookup(records.Select(r => r.Address).Distinct().OrderBy(Wire.Addresses.ToKey).ToList(), TimeSpan.FromSeconds(records.Min(r => r.TimeToLive)), null);
+            }
+            return new Lookup([], TimeSpan.Zero, $"no address for it: no A or AAAA record (from {from})");
         }
         catch (DnsResponseException e)
         {

@@ -20,6 +20,24 @@ public class AgentConfigTests
     }
 
     [Fact]
+    public void ATargetAtALearnedAddress_TakesTheDefaultsInItsFamily_AGivenListIsKept()
+    {
+        var c = AgentConfig.Parse("""
+            { "targets": [ { "name": "ps5", "host": "ps5.lan" }, { "name": "pi", "host": "pi.lan", "probes": ["icmp", "arp", "tcp:22"] } ] }
+            """, "test");
+        var (byDefault, given) = (c.Targets[0], c.Targets[1]);
+        Assert.False(byDefault.ProbesGiven);
+        Assert.True(given.ProbesGiven);
+        var v6 = System.Net.IPAddress.Parse("2001:db8::27");
+        var v4 = System.Net.IPAddress.Parse("198.18.0.27");
+        // ndp for arp and no ddp over IPv6; over IPv4 the defaults as they are.
+        Assert.Equal(["icmp", "ndp"], byDefault.At(v6).Probes.Select(p => p.Text));
+        Assert.Equal(["icmp", "arp", "ddp"], byDefault.At(v4).Probes.Select(p => p.Text));
+        Assert.Equal(v6, byDefault.At(v6).Ip);
+        Assert.Equal(["icmp", "arp", "tcp:22"], given.At(v6).Probes.Select(p => p.Text));
+    }
+
+    [Fact]
     public void Load_ShippedExample_HasTheDocumentedDefaults()
     {
         var root = AppContext.BaseDirectory;

@@ -37,6 +37,34 @@ public sealed class IPv6LabTests(ITestOutputHelper output) : AgentLab(output, ip
         Assert.DoesNotContain("deaf", path);
         Assert.Contains("""reachprobe_target_state_changes_total{target="2001:db8::27",state="deaf"} 1""", Metrics()!);
     }
+
+    [Fact]
+    public void Run_IPv6OnlyConsoleByItsHostName_ItsAAAARecord_TheDefaultsInItsFamily()
+    {
+        // The router's DNS knows the console by its IPv6 address only (no A record, as for an IPv6-only device).
+        LabNet.ConsoleRecord(LabNetwork.ConsoleIp6);
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "resolver": "{{LabNetwork.RouterIp}}", "defaults": { "intervalSeconds": 1 },
+              "targets": [ { "name": "console", "host": "console.lan" } ] }
+            """);
+        LabNet.StartAgent(["--config", config]);
+        WaitForAgent();
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_target_address{target="console",address="2001:db8::27",family="ipv6"} 1""", metrics);
+        // The default probes in its family: ndp for arp, and no ddp (PlayStation discovery is IPv4 broadcast).
+        Assert.Contains("""reachprobe_probe_success{target="console",probe="icmp"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="console",probe="ndp"} 1""", metrics);
+        Assert.DoesNotContain("probe=\"arp\"", metrics);
+        Assert.DoesNotContain("probe=\"ddp\"", metrics);
+        lock (LabNet.AgentLog) Assert.Contains("console (console.lan) at 2001:db8::27", LabNet.AgentLog.ToString());
+
+        LabNet.MakeDeaf();
+        var path = WaitFor("deaf", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("down", path);
+        LabNet.Heal();
+        WaitFor("up", TimeSpan.FromSeconds(10));
+    }
 }
 
 /// <summary><c>reachprobe probe</c> at an IPv6-only console: ICMPv6 and NDP by default, the verdict from the capture.</summary>
