@@ -45,6 +45,9 @@ public sealed partial class AgentLoop : IDisposable
         foreach (var (ip, t) in configOf) _addresses[t.Name] = Addresses.ToIPAddress(ip);
         loop.Pipeline.AddressMoved += OnMoved;
         foreach (var t in config.Targets) Start(t);
+        // Probe results count for every target at the address it starts at — those placed at start too (a host name
+        // resolved, a MAC in the kernel's neighbour table), not only once they first move.
+        PublishAddresses();
     }
 
     /// <summary>

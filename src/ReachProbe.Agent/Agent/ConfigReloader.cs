@@ -187,7 +187,7 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
         {
             // A target removed (or replaced) by a reload since: nothing to follow.
             if (_current.Targets.FirstOrDefault(t => t.Name == moved.Name) is not { } now || now.Mac != moved.Mac) return;
-            var probes = AgentHost.Probes(_current with { Targets = [(now with { Ip = moved.Ip })] }, out var problems);
+            var probes = AgentHost.Probes(_current with { Targets = [now.At(moved.Ip!)] }, out var problems);
             foreach (var p in problems) log.FollowProblem(moved.Who, p);
             var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
             var old = ProbeSchedulingExtensions.Unschedule(registry, registry.All.Where(p => p.Target == moved.Name).Select(p => p.Key).ToList());

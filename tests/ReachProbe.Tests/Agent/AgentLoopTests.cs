@@ -447,15 +447,27 @@ public sealed class AgentLoopTests
         var moves = new List<TargetConfig>();
         agent.Moved += moves.Add; // the move at start is told to a listener that comes later
         var states = new List<TargetState>();
+        // Its probes' results count from the start, at the address its name resolved to (not only once it has moved).
+        var arp = ScheduledProbe.Of("console", new ProbeSpec(ProbeKind.Arp, "arp"), new Named("arp"), IPAddress.Parse(LabConsole.Ip), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        string? early = null;
         for (var t = 0.0; t <= 30; t = Math.Round(t + 0.05, 6))
         {
             clock.SetUtcNow(T0 + TimeSpan.FromSeconds(t));
+            if (Math.Abs(t - 2) < 1e-9)
+                agent.Probes.Record(arp, new ProbeResult("arp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.3), "reply") { Mac = LabConsole.Mac }, clock.GetUtcNow());
+            if (Math.Abs(t - 3) < 1e-9)
+            {
+                using var at3 = new MemoryStream();
+                await registry.CollectAndExportAsTextAsync(at3);
+                early = System.Text.Encoding.UTF8.GetString(at3.ToArray());
+            }
             if (Math.Abs(t - 20.1) < 1e-9) agent.MoveTo("console", renewed.Address);
             agent.Loop.Pass(clock.GetUtcNow());
             var state = agent.Host("console")?.Verdict.State ?? TargetState.Unknown;
             if (states.Count == 0 || states[^1] != state) states.Add(state);
         }
         Assert.Equal([IPAddress.Parse(LabConsole.Ip), renewed.Address], moves.Select(m => m.Ip));
+        Assert.Contains("reachprobe_probe_success{target=\"console\",probe=\"arp\"} 1", early);
         Assert.Equal([TargetState.Unknown, TargetState.Up], states);
         Assert.Equal(renewed.Address, agent.Current(target)!.Ip);
         Assert.Empty(agent.Host("console")!.Verdict.Incidents);

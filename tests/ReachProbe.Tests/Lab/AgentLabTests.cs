@@ -118,6 +118,8 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         LabNet.StartAgent(["--config", config]);
         WaitForAgent();
         Assert.Contains("""reachprobe_target_address{target="console",address="198.18.0.27",family="ipv4"} 1""", Metrics());
+        // Its probes answered there from the start (their results count before its first move too).
+        WaitForMetric("""^reachprobe_probe_success\{target="console",probe="icmp"\} 1$""", TimeSpan.FromSeconds(5));
         Assert.True(LogHas("console (console.lan) at 198.18.0.27"), "the start line does not say where the name resolved");
 
         // A renew: the router's DNS says .28 as the console takes it. dnsmasq's TTL is 0: the name is asked again every
