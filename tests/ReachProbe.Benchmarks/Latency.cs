@@ -82,7 +82,14 @@ internal static partial class Latency
             if (v6 is null && m.Contains($"reachprobe_target_state{{target=\"{LabNetwork.ConsoleIp6}\",state=\"{want}\"}} 1", StringComparison.Ordinal)) v6 = watch.Elapsed.TotalSeconds;
             Thread.Sleep(50);
         }
-        if (v4 is null || v6 is null) throw new TimeoutException($"not both {want} within {limit} (ipv4 {v4?.ToString() ?? "no"}, ipv6 {v6?.ToString() ?? "no"})");
+        if (v4 is null || v6 is null)
+        {
+            // What the agent said and showed, for whoever reads the failure.
+            lock (lab.AgentLog) Console.Error.WriteLine($"\nagent log:\n{lab.AgentLog}");
+            Console.Error.WriteLine(string.Join('\n', (lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics") ?? "").Split('\n')
+                .Where(l => l.StartsWith("reachprobe_target_state{", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal) || l.StartsWith("reachprobe_probe_success", StringComparison.Ordinal))));
+            throw new TimeoutException($"not both {want} within {limit} (ipv4 {v4?.ToString() ?? "no"}, ipv6 {v6?.ToString() ?? "no"})");
+        }
         return (v4.Value, v6.Value);
     }
 

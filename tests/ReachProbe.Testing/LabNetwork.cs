@@ -154,8 +154,12 @@ public sealed partial class LabNetwork : IDisposable
             Run("ip", "-n", ns, "link", "set", "lo", "up");
             if (IPv6 == LabIPv6.Off) Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
             // No duplicate address detection and no router advertisements: addresses work at once (lab.md, dual stack).
+            // Addresses kept when a link goes down, as a device that gets its address back on reconnecting (SLAAC,
+            // DHCPv6) has it again: by default the kernel drops a down link's IPv6 addresses, and a console whose link
+            // came back would answer nothing at its address — alive on the wire, so "deaf", truly, but not the fault
+            // a link-down test means.
             else Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
-                "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0");
+                "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0", "net.ipv6.conf.all.keep_addr_on_down=1", "net.ipv6.conf.default.keep_addr_on_down=1");
         }
         if (Topology == LabTopology.Switch) BuildSwitch();
         else BuildBridge();
