@@ -346,22 +346,7 @@ public abstract class HistoryStore : IDisposable
     {
         var evidence = new Dictionary<long, Dictionary<EvidenceKind, long>>();
         var match = TargetMatch("i.target_id");
-        if (withEvidence)
-        using (var cmd = Command($"""
-            SELECT e.incident, e.kind, e.count FROM incident_evidence e JOIN incident i ON i.id = e.incident
-            WHERE i.start >= @since AND {match}
-            """, null, ("@since", Ticks(since)), ("@t", Text(target))))
-        using (var r = Read(cmd))
-        {
-            while (r.Read())
-            {
-                // A kind this build does not know (written by a newer one) is left out rather than misread.
-                if (!EvidenceCatalog.TryParse(r.GetString(1), out var kind)) continue;
-                var id = r.GetInt64(0);
-                if (!evidence.TryGetValue(id, out var counts)) evidence[id] = counts = [];
-                counts[kind] = r.GetInt64(2);
-            }
-        }
+        if (withEvidence) ReadEvidence(since, target, evidence);
         // Each target's name as it is now (a renamed target's incidents go by its new name); joined and sorted here, not
         // by the server: over a fleet's year (100,000 incidents) that halves the time the rows take to arrive.
         var names = new Dictionary<long, string>();
@@ -387,6 +372,24 @@ public abstract class HistoryStore : IDisposable
         }
         list.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Id.CompareTo(b.Id));
         return list;
+    }
+
+    /// <summary>The evidence of the incidents <see cref="Incidents"/> reads, by incident.</summary>
+    private void ReadEvidence(DateTimeOffset since, string? target, Dictionary<long, Dictionary<EvidenceKind, long>> evidence)
+    {
+        using var cmd = Command($"""
+            SELECT e.incident, e.kind, e.count FROM incident_evidence e JOIN incident i ON i.id = e.incident
+            WHERE i.start >= @since AND {TargetMatch("i.target_id")}
+            """, null, ("@since", Ticks(since)), ("@t", Text(target)));
+        using var r = Read(cmd);
+        while (r.Read())
+        {
+            // A kind this build does not know (written by a newer one) is left out rather than misread.
+            if (!EvidenceCatalog.TryParse(r.GetString(1), out var kind)) continue;
+            var id = r.GetInt64(0);
+            if (!evidence.TryGetValue(id, out var counts)) evidence[id] = counts = [];
+            counts[kind] = r.GetInt64(2);
+        }
     }
 
     /// <summary>SQL that holds when <paramref name="column"/> (a target id) is the target named by <c>@t</c> (its name, address or MAC), or <c>@t</c> is null.</summary>
@@ -544,18 +547,14 @@ public abstract class HistoryStore : IDisposable
     /// <summary>The site of <see cref="WrittenBy"/>'s last run, or null.</summary>
     public string? SiteOf(string agent) => Scalar("SELECT site FROM run WHERE agent = @a ORDER BY start DESC LIMIT 1", null, ("@a", agent)) as string;
 
-    private List<(long Id, long Start, long Last, long? Stop)> Runs()
-    {
-        using var cmd = Command("SELECT id, start, last_alive, stop FROM run ORDER BY id", null);
-        using var r = Read(cmd);
-        var list = new List<(long, long, long, long?)>();
-        while (r.Read()) list.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3)));
-        return list;
-    }
+    private List<(long Id, long Start, long Last, long? Stop)> Runs() => FourNumbers("SELECT id, start, last_alive, stop FROM run ORDER BY id");
 
-    private List<(long Target, long Run, long Start, long? End)> WatchRows()
+    private List<(long Target, long Run, long Start, long? End)> WatchRows() => FourNumbers("SELECT target, run, start, \"end\" FROM watch ORDER BY id");
+
+    /// <summary>Rows of three numbers and a fourth that may be null.</summary>
+    private List<(long, long, long, long?)> FourNumbers(string sql)
     {
-        using var cmd = Command("SELECT target, run, start, \"end\" FROM watch ORDER BY id", null);
+        using var cmd = Command(sql, null);
         using var r = Read(cmd);
         var list = new List<(long, long, long, long?)>();
         while (r.Read()) list.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3)));
