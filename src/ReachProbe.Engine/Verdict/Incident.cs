@@ -50,5 +50,5 @@ public sealed class Incident
     /// <summary>The proof of receipt that ended it, when <see cref="EndReason"/> is <see cref="IncidentEnd.Recovered"/>.</summary>
     public EvidenceKind? RecoveredBy { get; internal set; }
     /// <summary>The evidence seen from its start to its end.</summary>
-    public EvidenceCounts Evidence { get; private set; }
+    public EvidenceCounts Evidence { get; internal set; }
 }
