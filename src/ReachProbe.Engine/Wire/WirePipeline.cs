@@ -132,56 +132,95 @@ public sealed class WirePipeline
         return true;
     }
 
-    // Targets known by their MAC, whose address is learned from the wire and followed (0 until first seen).
-    private readonly Dictionary<ulong, UInt128> _followed = [];
+    // Targets known by their MAC, whose addresses (one per family) are learned from the wire and followed (0 until first seen).
+    private readonly Dictionary<ulong, Followed> _followed = [];
     // Moves refused because another target holds the address, each said once.
     private readonly HashSet<(ulong, UInt128)> _refused = [];
 
+    private sealed class Followed
+    {
+        public UInt128 V4, V6;
+        public long V6Seen = long.MinValue; // when its IPv6 address was last its word (a source, an advertisement)
+
+        public ref UInt128 Slot(UInt128 ip) => ref ip >> 32 == 0 ? ref V4 : ref V6;
+    }
+
     /// <summary>
-    /// A followed MAC (<see cref="Follow"/>) showed at a new address: <see cref="AddressMove.From"/> is 0 the first time.
-    /// Raised after the pipeline acted — the host made at the address, or moved to it — or, when another target holds
-    /// the address (<see cref="AddressMove.Holder"/>), instead of a move (once for each MAC and address).
+    /// A followed MAC's IPv6 address moves only once it has not been the device's word (the source of its frames, its
+    /// neighbour advertisements — answers to the ndp probe among them) for this long: a host has several IPv6 addresses
+    /// at once (stable, temporary), and the one watched stays while it is in use.
+    /// </summary>
+    public static readonly TimeSpan V6AddressHeld = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A followed MAC (<see cref="Follow"/>) showed at a new address: <see cref="AddressMove.From"/> is 0 the first time
+    /// in that address's family. Raised after the pipeline acted — the host made at the address, or moved to it — or,
+    /// when another target holds the address (<see cref="AddressMove.Holder"/>), instead of a move (once for each MAC and address).
     /// </summary>
     public event Action<AddressMove>? AddressMoved;
 
     /// <summary>
-    /// Watches the target whose MAC is <paramref name="mac"/> wherever its address goes: at <paramref name="ip"/> now
-    /// (0: not known yet; its host is made when the MAC first shows with an address). The address is learned from the
-    /// MAC's ARP (sender address and Ethernet source both its own: ARP never crosses a router) and, until it is first
-    /// known, from the source of its IPv4 frames; a later move needs its ARP (a DHCP client announces its new address,
-    /// and asks for its gateway from it). Returns the host, or null while the address is unknown.
+    /// Watches the device whose MAC is <paramref name="mac"/> wherever its addresses go — its IPv4 address and its IPv6
+    /// one, each a host of its own — at <paramref name="ip"/> now in that family (0: none known yet; a host is made when
+    /// the MAC first shows with an address). The IPv4 address is learned from the MAC's ARP (sender address and Ethernet
+    /// source both its own: ARP never crosses a router) and, until first known, from the source of its IPv4 frames; a
+    /// later move needs its ARP (a DHCP client announces its new address). The IPv6 address (global or unique-local,
+    /// never link-local) likewise from its neighbour discovery (advertisements, solicitations, duplicate address
+    /// detection) and, until first known, from its IPv6 frames; it moves once the one watched is out of use
+    /// (<see cref="V6AddressHeld"/>). Returns the host at <paramref name="ip"/>, or null when it is 0.
     /// </summary>
     public HostMonitor? Follow(ulong mac, UInt128 ip)
     {
-        _followed[mac] = ip;
+        if (!_followed.TryGetValue(mac, out var f)) _followed[mac] = f = new Followed();
         Mark(_macBits, mac);
-        return ip == 0 ? null : AddTarget(ip, mac);
+        if (ip == 0) return null;
+        f.Slot(ip) = ip;
+        return AddTarget(ip, mac);
     }
 
-    /// <summary>Stops following <paramref name="mac"/> and watching its host; false when it was not followed.</summary>
+    /// <summary>Stops following <paramref name="mac"/> and watching its hosts; false when it was not followed.</summary>
     public bool Unfollow(ulong mac)
     {
-        if (!_followed.Remove(mac, out var ip)) return false;
-        if (ip != 0) RemoveTarget(ip);
+        if (!_followed.Remove(mac, out var f)) return false;
+        if (f.V4 != 0) RemoveTarget(f.V4);
+        if (f.V6 != 0) RemoveTarget(f.V6);
         return true;
     }
 
-    /// <summary>The address a followed MAC is at now (0: not seen yet), or null when it is not followed.</summary>
-    public UInt128? AddressOf(ulong mac) => _followed.TryGetValue(mac, out var ip) ? ip : null;
+    /// <summary>The IPv4 address a followed MAC is at now, else its IPv6 one (0: not seen yet), or null when it is not followed.</summary>
+    public UInt128? AddressOf(ulong mac) => _followed.TryGetValue(mac, out var f) ? f.V4 != 0 ? f.V4 : f.V6 : null;
+
+    /// <summary>The addresses a followed MAC is at now, per family (0: none yet), or null when it is not followed.</summary>
+    public (UInt128 V4, UInt128 V6)? AddressesOf(ulong mac) => _followed.TryGetValue(mac, out var f) ? (f.V4, f.V6) : null;
 
     /// <summary>How many MAC-address pairs a refused move is remembered for (each refusal is said once).</summary>
     private const int MaxRefused = 1024;
 
+    /// <summary>True for an IPv6 address a device is watched at: global or unique-local unicast (not link-local, multicast or ::/96).</summary>
+    public static bool IsWatchableV6(UInt128 ip) => ip >> 32 != 0 && ip >> 120 != 0xFF && ip >> 118 != 0x3FA;
+
     private void FollowedAt(ulong mac, UInt128 ip, long time)
     {
-        if (!_followed.TryGetValue(mac, out var current) || current == ip || !IsUnicast(ip)) return;
+        if (!_followed.TryGetValue(mac, out var f) || !IsUnicast(ip)) return;
+        var v6 = ip >> 32 != 0;
+        if (v6 && !IsWatchableV6(ip)) return;
+        ref var slot = ref f.Slot(ip);
+        var current = slot;
+        if (current == ip)
+        {
+            if (v6) f.V6Seen = time;
+            return;
+        }
+        // Its IPv6 address in use is kept: a host speaks from several at once.
+        if (v6 && current != 0 && time - f.V6Seen < V6AddressHeld.Ticks) return;
         var host = current == 0 ? null : _byIp.GetValueOrDefault(current);
         if (_byIp.TryGetValue(ip, out var holder) && holder != host)
         {
             if (_refused.Count < MaxRefused && _refused.Add((mac, ip))) AddressMoved?.Invoke(new AddressMove(mac, current, ip, time, host, holder));
             return;
         }
-        _followed[mac] = ip;
+        slot = ip;
+        if (v6) f.V6Seen = time;
         if (host is null)
         {
             host = AddHost(ip);
@@ -205,7 +244,7 @@ public sealed class WirePipeline
             AddressMoved?.Invoke(new AddressMove(host.Identity.Mac, from, to, time, host, holder));
             return true;
         }
-        if (_followed.ContainsKey(host.Identity.Mac)) _followed[host.Identity.Mac] = to;
+        if (_followed.TryGetValue(host.Identity.Mac, out var f) && f.Slot(from) == from && (from >> 32 == 0) == (to >> 32 == 0)) f.Slot(to) = to;
         Rekey(host, from, to);
         AddressMoved?.Invoke(new AddressMove(host.Identity.Mac, from, to, time, host, null));
         return true;
@@ -305,7 +344,12 @@ public sealed class WirePipeline
         if (f.IsNeighbour)
         {
             var spa = f.ArpSenderIp;
-            if (_followed.Count > 0 && f.Kind == FrameKind.Arp && spa != 0 && f.ArpSenderMac == f.SrcMac && _followed.ContainsKey(f.SrcMac)) FollowedAt(f.SrcMac, spa, f.Time);
+            if (_followed.Count > 0 && f.ArpSenderMac == f.SrcMac && _followed.ContainsKey(f.SrcMac))
+            {
+                // Its own ARP names its IPv4 address; its NDP the IPv6 one it advertises, solicits from, or is about to take (DAD: from ::).
+                var own = f.Kind == FrameKind.Arp ? spa : f.ArpOp == 1 && spa == 0 ? f.ArpTargetIp : spa;
+                if (own != 0) FollowedAt(f.SrcMac, own, f.Time);
+            }
             if (spa != 0 && f.ArpSenderMac != 0 && GetOrDiscover(spa) is { } sender) LearnArp(sender, f.ArpSenderMac, f.Time);
             if (f.ArpOp == 1 && spa != 0 && f.ArpTargetIp != spa && GetOrDiscover(f.ArpTargetIp) is { } asked) asked.TriedByOthers = true;
             if (f.ArpOp == 2 && spa != 0 && (Segment.IsMonitor(f.ArpTargetIp) || (Segment.MonitorMac != 0 && f.DstMac == Segment.MonitorMac)))
@@ -316,7 +360,11 @@ public sealed class WirePipeline
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 8 && f.IpSrc != f.IpDst && GetOrDiscover(f.IpDst) is { } pinged)
                 pinged.TriedByOthers = true;
             if (f.SrcMac == 0) return;
-            if (_followed.Count > 0 && f.Kind == FrameKind.IPv4 && _followed.TryGetValue(f.SrcMac, out var at) && at == 0 && !_sharedMacs.Contains(f.SrcMac)) FollowedAt(f.SrcMac, f.IpSrc, f.Time);
+            if (_followed.Count > 0 && _followed.TryGetValue(f.SrcMac, out var followed) && !_sharedMacs.Contains(f.SrcMac))
+            {
+                // Its frames name its address until one is known; then only refresh its IPv6 one as in use.
+                if (f.Kind == FrameKind.IPv4 ? followed.V4 == 0 : followed.V6 == 0 || followed.V6 == f.IpSrc) FollowedAt(f.SrcMac, f.IpSrc, f.Time);
+            }
             // An echo reply from a known host's address but another MAC: a duplicate address answering pings.
             if (f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0 && ByIp(f.IpSrc) is { MacSource: not MacSource.None } replier
                 && replier.Identity.Mac != f.SrcMac && !_sharedMacs.Contains(f.SrcMac))

@@ -348,6 +348,57 @@ public class WirePipelineFollowTests : PipelineFeed
         Assert.Empty(_moves);
         Assert.Null(p.AddressOf(Mac(GameConsole.Mac)));
     }
+
+    private static readonly LanHost Console6 = new("2001:db8::27", GameConsole.Mac);
+    private static readonly LanHost Console6Temp = new("2001:db8::9c1:27", GameConsole.Mac);
+    private static readonly LanHost Console6LinkLocal = new("fe80::27", GameConsole.Mac);
+    private static readonly LanHost Pc6 = new("2001:db8::10", Pc.Mac);
+
+    [Fact]
+    public void Follow_BothFamilies_ItsIPv4ByArp_ItsIPv6ByNdp_NeverLinkLocal_EachAHostOfItsOwn()
+    {
+        var p = Watching();
+        p.Follow(Mac(GameConsole.Mac), 0);
+        Feed(p, Frames.NeighbourSolicitation(Console6LinkLocal, Pc6.Address), 0); // link-local: not an address to watch
+        Assert.Empty(p.Hosts);
+        Feed(p, Frames.GratuitousArp(GameConsole), 1);
+        Feed(p, Frames.NeighbourSolicitation(Console6, Console6.Address, dad: true), 2); // DAD: it takes 2001:db8::27
+        Assert.Equal((Ip(GameConsole.Ip), Key(Console6.Ip)), p.AddressesOf(Mac(GameConsole.Mac)));
+        var v4 = p.Find(Ip(GameConsole.Ip))!;
+        var v6 = p.Find(Key(Console6.Ip))!;
+        Assert.NotSame(v4, v6);
+        Assert.Equal([(0, (UInt128)Ip(GameConsole.Ip)), (0, Key(Console6.Ip))], _moves.Select(m => ((int)m.From, m.To)));
+        // Frames from its MAC are both hosts' evidence that it transmits.
+        var frames = new Dictionary<HostMonitor, int> { [v4] = 0, [v6] = 0 };
+        v4.EvidenceObserved += (h, e) => frames[h] += e.Kind == EvidenceKind.FrameFromTarget ? 1 : 0;
+        v6.EvidenceObserved += (h, e) => frames[h] += e.Kind == EvidenceKind.FrameFromTarget ? 1 : 0;
+        Feed(p, Frames.Udp(GameConsole, Router, 5000, 53, [1]), 3);
+        Assert.Equal((1, 1), (frames[v4], frames[v6]));
+        Assert.True(p.Unfollow(Mac(GameConsole.Mac)));
+        Assert.Empty(p.Hosts);
+    }
+
+    [Fact]
+    public void Follow_IPv6_TheAddressInUseIsKept_AnotherOneMovesItOnlyOnceItIsOutOfUse()
+    {
+        var p = Watching();
+        var host = p.Follow(Mac(GameConsole.Mac), Key(Console6.Ip))!;
+        // A temporary address beside the stable one, while the stable one still answers: it stays.
+        Feed(p, Frames.NeighbourAdvertisement(Console6, Pc6.Hardware, Pc6.Address, solicited: true), 0);
+        Feed(p, Frames.Udp(Console6Temp, Pc6, 5000, 53, [1]), 10);
+        Feed(p, Frames.NeighbourAdvertisement(Console6Temp, Pc6.Hardware, Pc6.Address, solicited: true), 20);
+        Assert.Equal(Key(Console6.Ip), host.Identity.Ip);
+        Assert.Empty(_moves);
+        // The stable one unheard for longer than it is held: the device is where it speaks from now.
+        Feed(p, Frames.NeighbourAdvertisement(Console6Temp, Pc6.Hardware, Pc6.Address, solicited: true), 31);
+        Assert.Equal(Key(Console6Temp.Ip), host.Identity.Ip);
+        Assert.Same(host, p.Find(Key(Console6Temp.Ip)));
+        Assert.Equal((Key(Console6.Ip), Key(Console6Temp.Ip)), (_moves.Single().From, _moves.Single().To));
+        // Its IPv4 address is learned beside it, without moving it.
+        Feed(p, Frames.GratuitousArp(GameConsole), 32);
+        Assert.Equal(((UInt128)Ip(GameConsole.Ip), Key(Console6Temp.Ip)), p.AddressesOf(Mac(GameConsole.Mac)));
+    }
+
 }
 
 /// <summary>A target known by its host name moves when the name resolves to another address.</summary>
