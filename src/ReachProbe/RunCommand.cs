@@ -144,7 +144,7 @@ internal static class RunCommand
             foreach (var p in unresolved) stderr.WriteLine($"reachprobe: {p}");
             return CommandLine.Usage;
         }
-        var captureInterface = AgentHost.CaptureInterface(config with { Targets = config.Targets.Select(t => resolved.TryGetValue(t.Name, out var a) ? t with { Ip = a } : t).ToList() });
+        var captureInterface = AgentHost.CaptureInterface(config with { Targets = config.Targets.Select(t => resolved.TryGetValue(t.Name, out var a) ? t with { Ip = a[0] } : t).ToList() });
         var probes = AgentHost.Probes(config, out var problems);
         if (captureInterface is null) problems.Add("$.interface: no interface faces the targets (and there is no default route, nor just one LAN interface): set \"interface\" (--interface NAME)");
         if (problems.Count > 0)
@@ -155,7 +155,7 @@ internal static class RunCommand
         }
         // At a venue the list is a thousand names: the first few and how many more (the metrics list them all).
         const int Named = 8;
-        var names = config.Targets.Take(Named).Select(t => t.Host is not null && resolved.TryGetValue(t.Name, out var at) ? $"{t.Who} at {at}"
+        var names = config.Targets.Take(Named).Select(t => t.Host is not null && resolved.TryGetValue(t.Name, out var at) ? $"{t.Who} at {string.Join(" and ", at.Select(a => a.ToString()))}"
             : t.Ip is null ? $"{t.Who}, its address learned from the wire" : t.Who);
         var more = config.Targets.Count > Named
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";

@@ -35,13 +35,14 @@ public sealed record TargetConfig
 
     /// <summary>
     /// Whether <see cref="Probes"/> was given for it (the configuration's <c>probes</c>, or <c>--probes</c>) rather than
-    /// the defaults: a target whose address is learned (a host name, a MAC) takes the defaults in the family of the
-    /// address it is at (<see cref="ProbeSpec.ForFamily"/>: ndp for arp, no ddp over IPv6); a given list is kept.
+    /// the defaults. A target whose address is learned (a host name, a MAC) takes its probes, given or not, in the
+    /// family of each address it is at (<see cref="ProbeSpec.ForFamily"/>: ndp for arp, no ddp over IPv6; arp for ndp
+    /// over IPv4): a device watched in both families has "icmp, arp" at its IPv4 address and "icmp6, ndp" at its IPv6 one.
     /// </summary>
     public bool ProbesGiven { get; init; }
 
-    /// <summary>The target at <paramref name="ip"/>: its probes in that address's family unless they were given.</summary>
-    public TargetConfig At(IPAddress ip) => this with { Ip = ip, Probes = ProbesGiven ? Probes : ProbeSpec.ForFamily(Probes, ip) };
+    /// <summary>The target at <paramref name="ip"/> (an address learned): its probes in that address's family.</summary>
+    public TargetConfig At(IPAddress ip) => this with { Ip = ip, Probes = ProbeSpec.ForFamily(Probes, ip) };
     /// <summary>Time between probes.</summary>
     public required TimeSpan Interval { get; init; }
     /// <summary>Per-attempt timeout.</summary>

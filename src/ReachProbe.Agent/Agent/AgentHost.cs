@@ -51,6 +51,7 @@ public static class AgentHost
     {
         problems = [];
         var list = new List<ScheduledProbe>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < config.Targets.Count; i++)
         {
             var t = config.Targets[i];
@@ -65,7 +66,10 @@ public static class AgentHost
             {
                 var probe = spec.Create(t.Ip, env, out var problem);
                 if (probe is null) problems.Add($"$.targets[{i}].probes: {spec.Text}: {problem}");
-                else list.Add(ScheduledProbe.Of(t.Name, spec, probe, t.Ip, t.Interval, t.Timeout));
+                // A device at two addresses has each probe once per family ("icmp", "icmp6"); one that asks a resolver
+                // whatever the device's address ("dns:NAME") is the same probe from either: it is made once.
+                else if (keys.Add($"{t.Name}/{probe.Name}")) list.Add(ScheduledProbe.Of(t.Name, spec, probe, t.Ip, t.Interval, t.Timeout));
+                else probe.Dispose();
             }
         }
         return list;
@@ -81,7 +85,7 @@ public static class AgentHost
     /// when <paramref name="reload"/> is given, and is left to the runtime (it ends the process) otherwise.</param>
     /// <param name="resolved">Where each target known by a host name starts: its name resolved at start (<see cref="HostResolver.ResolveAllAsync"/>).</param>
     public static IHost Build(AgentConfig config, string captureInterface, IReadOnlyList<ScheduledProbe> probes, Func<AgentConfig>? reload = null, string[]? args = null,
-        Hangups? hangups = null, IReadOnlyDictionary<string, IPAddress>? resolved = null)
+        Hangups? hangups = null, IReadOnlyDictionary<string, IPAddress[]>? resolved = null)
     {
         var builder = Host.CreateApplicationBuilder(args ?? []);
         builder.Services.AddSystemd();

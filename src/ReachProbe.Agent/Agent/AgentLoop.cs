@@ -21,8 +21,19 @@ public sealed partial class AgentLoop : IDisposable
     private readonly Dictionary<UInt128, TargetConfig> _configOf;
     // Targets with a MAC, by it: their address is followed.
     private readonly Dictionary<ulong, TargetConfig> _followed = [];
-    // Each target's address now, by name (read by the probe scheduler's thread).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IPAddress> _addresses = new();
+    // Each target's addresses now, by name and family — its IPv4 one and its IPv6 one (read by the probe scheduler's thread).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, bool V6), IPAddress> _addresses = new();
+
+    private static bool V6(IPAddress ip) => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+
+    private static bool V6(UInt128 ip) => !Addresses.IsV4(ip);
+
+    /// <summary>The target's addresses now, IPv4 first (none while not known).</summary>
+    private IEnumerable<IPAddress> AddressesOf(string name)
+    {
+        if (_addresses.TryGetValue((name, false), out var v4)) yield return v4;
+        if (_addresses.TryGetValue((name, true), out var v6)) yield return v6;
+    }
     private readonly ILogger _log;
     private readonly AgentMetrics _metrics;
     private readonly System.Collections.Concurrent.ConcurrentQueue<AgentConfig> _reconfigure = new();
@@ -42,7 +53,7 @@ public sealed partial class AgentLoop : IDisposable
         _log = log;
         _started = loop.Time.GetUtcNow();
         loop.AddProducer(new Reconfiguration(this));
-        foreach (var (ip, t) in configOf) _addresses[t.Name] = Addresses.ToIPAddress(ip);
+        foreach (var (ip, t) in configOf) _addresses[(t.Name, V6(ip))] = Addresses.ToIPAddress(ip);
         loop.Pipeline.AddressMoved += OnMoved;
         foreach (var t in config.Targets) Start(t);
         // Probe results count for every target at the address it starts at — those placed at start too (a host name
@@ -58,10 +69,13 @@ public sealed partial class AgentLoop : IDisposable
     {
         if (t.Mac is not null) StartFollowing(t);
         else if (t.Ip is not null) return;
-        else if (_addresses.TryGetValue(t.Name, out var ip))
+        else if (AddressesOf(t.Name).ToList() is { Count: > 0 } ips)
         {
-            _log.AddressLearned(t.Who, ip.ToString());
-            lock (_moves) _moves.Add(t.At(ip));
+            foreach (var ip in ips)
+            {
+                _log.AddressLearned(t.Who, ip.ToString());
+                lock (_moves) _moves.Add(t.At(ip));
+            }
         }
         else
         {
@@ -82,7 +96,7 @@ public sealed partial class AgentLoop : IDisposable
     {
         if (_config.Targets.FirstOrDefault(t => t.Name == name) is not { } t) return; // removed by a reload since
         var to = Addresses.ToKey(address);
-        if (_addresses.TryGetValue(name, out var at))
+        if (_addresses.TryGetValue((name, V6(address)), out var at))
         {
             Loop.Pipeline.MoveTarget(Addresses.ToKey(at), to, now.UtcTicks); // OnMoved does the rest
             return;
@@ -127,25 +141,29 @@ public sealed partial class AgentLoop : IDisposable
     /// or its address is not known yet. Read from any thread.
     /// </summary>
     public TargetConfig? Current(TargetConfig t) =>
-        _addresses.TryGetValue(t.Name, out var ip) ? t with { Ip = ip } : t.Mac is null && t.Host is null && t.Ip is not null ? t : null;
+        AddressesOf(t.Name).FirstOrDefault() is { } ip ? t with { Ip = ip } : t.Mac is null && t.Host is null && t.Ip is not null ? t : null;
+
+    /// <summary>The target at each address it is watched at now, IPv4 first (none while not known). Read from any thread.</summary>
+    public IReadOnlyList<TargetConfig> Everywhere(TargetConfig t) => [.. AddressesOf(t.Name).Select(ip => ip.Equals(t.Ip) ? t : t.At(ip))];
 
     /// <summary>A target with a MAC is followed wherever its address goes; one with no address yet is unknown until its MAC shows.</summary>
     private void StartFollowing(TargetConfig t)
     {
         if (t.Mac is null || !Addresses.TryParseMac(t.Mac, out var mac)) return;
         _followed[mac] = t;
-        var at = _addresses.TryGetValue(t.Name, out var ip) ? Addresses.ToKey(ip) : UInt128.Zero;
-        Loop.Pipeline.Follow(mac, at);
+        var at = AddressesOf(t.Name).ToList();
+        Loop.Pipeline.Follow(mac, 0);
+        foreach (var ip in at) Loop.Pipeline.Follow(mac, Addresses.ToKey(ip));
         _metrics.AddressChanges(t.Name, 0);
-        if (at == 0)
+        if (at.Count == 0)
         {
             _observer.Pending(t);
             _log.AddressPending(t.Who);
         }
-        else if (t.Ip is null)
+        foreach (var ip in at.Where(ip => !ip.Equals(t.Ip)))
         {
             // Where the kernel last saw it: its probes start there (the scheduler made none for it).
-            _log.AddressLearned(t.Who, ip!.ToString());
+            _log.AddressLearned(t.Who, ip.ToString());
             lock (_moves) _moves.Add(t.At(ip));
         }
     }
@@ -170,7 +188,7 @@ public sealed partial class AgentLoop : IDisposable
         if (from != 0) _configOf.Remove(from);
         _configOf[to] = t;
         var address = Addresses.ToIPAddress(to);
-        _addresses[t.Name] = address;
+        _addresses[(t.Name, V6(to))] = address;
         PublishAddresses();
         // A target by host name is let into the capture by its address: the filter follows it (one by MAC needs nothing new).
         if (t.Mac is null) _capture.Filter = Filter(Watched);
@@ -184,17 +202,18 @@ public sealed partial class AgentLoop : IDisposable
         var now = t.At(address);
         lock (_moves)
         {
-            _moves.RemoveAll(m => m.Name == t.Name);
+            _moves.RemoveAll(m => m.Name == t.Name && V6(m.Ip!) == V6(to));
             _moves.Add(now);
             _moved?.Invoke(now);
         }
     }
 
     /// <summary>Probe results are taken for each target at the address it is at now.</summary>
-    private void PublishAddresses() => Probes.SetTargets(_addresses.ToDictionary(kv => kv.Key, kv => Addresses.ToKey(kv.Value)));
+    private void PublishAddresses() => Probes.SetTargets(_addresses.GroupBy(kv => kv.Key.Name)
+        .ToDictionary(g => g.Key, g => g.OrderBy(kv => kv.Key.V6).Select(kv => Addresses.ToKey(kv.Value)).ToArray()));
 
-    /// <summary>The targets, each with the address it is watched at now (none for one whose address is not known yet).</summary>
-    private IEnumerable<TargetConfig> Watched => _config.Targets.Select(t => _addresses.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t);
+    /// <summary>The targets, each at every address it is watched at now (as given for one whose address is not known yet).</summary>
+    private IEnumerable<TargetConfig> Watched => _config.Targets.SelectMany(t => Everywhere(t) is { Count: > 0 } all ? all : [t]);
 
     /// <summary>The targets being watched.</summary>
     public IReadOnlyList<TargetConfig> Targets => _config.Targets;
@@ -222,10 +241,11 @@ public sealed partial class AgentLoop : IDisposable
         var pipeline = Loop.Pipeline;
         foreach (var t in change.Removed)
         {
-            if (_addresses.TryRemove(t.Name, out var at))
+            if (_observer.Device(t.Name) is { } device) _history.Forget(t.Name, device.Incidents, now);
+            foreach (var v6 in new[] { false, true })
             {
+                if (!_addresses.TryRemove((t.Name, v6), out var at)) continue;
                 var ip = Addresses.ToKey(at);
-                if (pipeline.Find(ip) is { } host) _history.Forget(t.Name, host.Verdict, now);
                 pipeline.RemoveTarget(ip);
                 _configOf.Remove(ip);
             }
@@ -236,7 +256,7 @@ public sealed partial class AgentLoop : IDisposable
         }
         foreach (var t in change.Changed)
         {
-            if (_addresses.TryGetValue(t.Name, out var at)) _configOf[Addresses.ToKey(at)] = t;
+            foreach (var at in AddressesOf(t.Name)) _configOf[Addresses.ToKey(at)] = t;
             if (t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac)) _followed[mac] = t;
             _history.Firmware(t.Name, t.Firmware, now);
         }
@@ -247,7 +267,7 @@ public sealed partial class AgentLoop : IDisposable
             if (t.Ip is { } start)
             {
                 _configOf[Addresses.ToKey(start)] = t;
-                _addresses[t.Name] = start;
+                _addresses[(t.Name, V6(start))] = start;
             }
             if (t.Ip is not null && t.Mac is null) pipeline.AddTarget(Addresses.ToKey(t.Ip), 0);
             else Start(t);
@@ -269,8 +289,11 @@ public sealed partial class AgentLoop : IDisposable
     /// <summary>The pipeline's host for a target address, or null.</summary>
     public HostMonitor? Host(IPAddress ip) => Loop.Pipeline.Find(Addresses.ToKey(ip));
 
-    /// <summary>The pipeline's host for a target by name (wherever its address is now), or null.</summary>
-    public HostMonitor? Host(string target) => _addresses.TryGetValue(target, out var ip) ? Host(ip) : null;
+    /// <summary>The pipeline's host for a target by name (wherever its address is now; its IPv4 one when it has both), or null.</summary>
+    public HostMonitor? Host(string target) => AddressesOf(target).FirstOrDefault() is { } ip ? Host(ip) : null;
+
+    /// <summary>The target's verdict over all its addresses (read on the loop's thread, or racily), or null while none is known.</summary>
+    public DeviceVerdict? Device(string target) => _observer.Device(target);
 
     /// <summary>Wires the agent's analysis and opens the history (a start mark is written).</summary>
     /// <param name="config">Targets, thresholds, history path.</param>
@@ -289,7 +312,7 @@ public sealed partial class AgentLoop : IDisposable
     /// or its MAC in the kernel's neighbour table; null to wait for its MAC on the wire or its name to resolve.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
         ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null,
-        Func<TargetConfig, IPAddress?>? startAt = null, UInt128[]? monitorV6 = null)
+        Func<TargetConfig, IReadOnlyList<IPAddress>>? startAt = null, UInt128[]? monitorV6 = null)
     {
         var configOf = new Dictionary<UInt128, TargetConfig>();
         var targets = new Dictionary<UInt128, ulong>();
@@ -302,8 +325,9 @@ public sealed partial class AgentLoop : IDisposable
             if (t.Mac is null) targets[ip] = 0;
         }
         foreach (var t in config.Targets.Where(t => t.Ip is null))
-            if (startAt?.Invoke(t) is { } seen && configOf.TryAdd(Addresses.ToKey(seen), t) && t.Mac is null)
-                targets[Addresses.ToKey(seen)] = 0;
+            foreach (var seen in startAt?.Invoke(t) ?? [])
+                if (configOf.TryAdd(Addresses.ToKey(seen), t) && t.Mac is null)
+                    targets[Addresses.ToKey(seen)] = 0;
         var history = new HistoryRecorder(config.History, metrics, log, config.Agent);
         history.Start(time.GetUtcNow());
         history.Watch(config.Targets, time.GetUtcNow());
@@ -339,7 +363,7 @@ public sealed partial class AgentLoop : IDisposable
 
     /// <summary>The probe-result intake for <paramref name="config"/>'s targets.</summary>
     public static ProbeEvidence NewProbeEvidence(AgentConfig config, AgentMetrics metrics, ILogger log, TimeProvider time) =>
-        new(config.Targets.Where(t => t.Ip is not null).ToDictionary(t => t.Name, t => Addresses.ToKey(t.Ip!)), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
+        new(config.Targets.Where(t => t.Ip is not null).ToDictionary(t => t.Name, t => new[] { Addresses.ToKey(t.Ip!) }), metrics, log, time, config.Thresholds.NegativeEvidenceThreshold);
 
     /// <summary>Runs until <paramref name="stop"/>, waking for frames, probe results and ticks.</summary>
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);
@@ -349,7 +373,7 @@ public sealed partial class AgentLoop : IDisposable
     /// <summary>Closes the capture, writes the history's stop mark and says how long it ran and how its targets stand.</summary>
     public void Dispose()
     {
-        var states = Loop.Pipeline.Hosts.GroupBy(h => h.Verdict.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.Name()}");
+        var states = _observer.Devices.GroupBy(d => d.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.Name()}");
         _log.Stopping(VerdictWords.Duration(Loop.Time.GetUtcNow() - _started), $"{_config.Targets.Count} target(s): {string.Join(", ", states)}");
         _capture.Dispose();
         _history.Stop(Loop.Time.GetUtcNow());

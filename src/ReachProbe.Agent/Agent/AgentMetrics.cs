@@ -92,12 +92,17 @@ public sealed class AgentMetrics
     /// <summary>Brings a target's conflict count for <paramref name="mac"/> up to <paramref name="frames"/>.</summary>
     public void Conflicts(string target, string mac, long frames) => _conflicts.WithLabels(target, mac).IncTo(frames);
 
-    /// <summary>The target is watched at <paramref name="address"/> now (one series: the previous address's is removed).</summary>
-    public void Address(string target, string address)
+    /// <summary>
+    /// The target is watched at <paramref name="address"/> now, beside its address in the other family if any; the
+    /// address it left (<paramref name="from"/>) loses its series.
+    /// </summary>
+    public void Address(string target, string address, string? from = null)
     {
-        foreach (var labels in _address.GetAllLabelValues().Where(l => l[0] == target && l[1] != address).ToList()) _address.RemoveLabelled(labels);
-        _address.WithLabels(target, address, address.Contains(':', StringComparison.Ordinal) ? "ipv6" : "ipv4").Set(1);
+        if (from is not null && from != address) _address.RemoveLabelled(target, from, Family(from));
+        _address.WithLabels(target, address, Family(address)).Set(1);
     }
+
+    private static string Family(string address) => address.Contains(':', StringComparison.Ordinal) ? "ipv6" : "ipv4";
 
     /// <summary>The devices discovery has heard on <paramref name="iface"/>, by kind (every kind named, 0 when none).</summary>
     public void Discovered(string iface, IEnumerable<string> kinds, IReadOnlyDictionary<string, int> counts, int notKept)

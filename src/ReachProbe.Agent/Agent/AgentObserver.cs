@@ -16,14 +16,25 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
     private readonly HashSet<(string, ulong)> _conflictsLogged = [];
 
     private readonly Dictionary<UInt128, HostMonitor> _hosts = [];
+    // Each target's verdict over its addresses (its IPv4 host and its IPv6 one).
+    private readonly Dictionary<string, DeviceVerdict> _devices = [];
     private bool _conflictTick;
+
+    /// <summary>The target's verdict over its addresses, or null when none of them is known yet.</summary>
+    public DeviceVerdict? Device(string target) => _devices.GetValueOrDefault(target);
+
+    /// <summary>Every target's verdict.</summary>
+    public IEnumerable<DeviceVerdict> Devices => _devices.Values;
 
     public void OnHostAdded(HostMonitor host)
     {
         // A target followed by its MAC is announced once the agent knows its address is its (Moved).
         if (!configOf.TryGetValue(host.Identity.Ip, out var t)) return;
         _hosts[host.Identity.Ip] = host;
-        metrics.SetState(t.Name, TargetState.Unknown);
+        if (!_devices.TryGetValue(t.Name, out var device)) _devices[t.Name] = device = new DeviceVerdict();
+        var now = time.GetUtcNow().UtcTicks;
+        device.Add(host.Verdict, now, now);
+        metrics.SetState(t.Name, device.State);
         metrics.Address(t.Name, Addresses.Ip(host.Identity.Ip));
         PublishInfo(host, null);
     }
@@ -47,7 +58,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
         }
         _hosts.Remove(from);
         _hosts[host.Identity.Ip] = host;
-        metrics.Address(Name(host), Addresses.Ip(host.Identity.Ip));
+        metrics.Address(Name(host), Addresses.Ip(host.Identity.Ip), Addresses.Ip(from));
         PublishInfo(host, null);
     }
 
@@ -80,19 +91,28 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
     {
         if (!configOf.ContainsKey(host.Identity.Ip)) return; // a target removed by a reload
         var name = Name(host);
-        metrics.SetState(name, change.State);
-        metrics.StateChanged(name, change.State);
-        LogChange(host, name, change);
-        history.Sync(name, host.Verdict);
+        var device = _devices[name];
+        if (device.Update(host.Verdict, change) is not { } own)
+        {
+            // One family changed and the device did not: deaf on IPv4 while IPv6 answers, say.
+            if (device.Members.Count > 1 && change.State is not (TargetState.Up or TargetState.Unknown))
+                log.FamilyChanged(name, change.State.Loud(), Addresses.IsV4(host.Identity.Ip) ? "IPv4" : "IPv6", Addresses.Ip(host.Identity.Ip), device.State.Name(),
+                    VerdictWords.InFamily(VerdictWords.Why(change.State, host.Verdict.Incidents.LastOrDefault()?.Evidence ?? host.Verdict.Totals, linkDown: host.Verdict.IsLinkDown), host.Identity.Ip));
+            return;
+        }
+        metrics.SetState(name, own.State);
+        metrics.StateChanged(name, own.State);
+        LogChange(host, device, name, own);
+        history.Sync(name, device.Incidents);
         PublishInfo(host, null);
     }
 
     /// <summary>One line a change, in plain words: what it is now and why; how long it lasted when it ends.</summary>
-    private void LogChange(HostMonitor host, string name, StateChange change)
+    private void LogChange(HostMonitor host, DeviceVerdict device, string name, StateChange change)
     {
         var ip = Addresses.Ip(host.Identity.Ip);
         var who = name == ip ? ip : $"{name} ({ip})";
-        var incidents = host.Verdict.Incidents;
+        var incidents = device.Incidents;
         switch (change.State)
         {
             case TargetState.Up when incidents.Count > 0 && incidents[^1] is { End: { } end, EndReason: IncidentEnd.Recovered } last && end == Math.Max(change.At, last.Start):
@@ -107,8 +127,8 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
                     : change.Cause.Info().Text);
                 break;
             default:
-                var evidence = incidents.Count > 0 && incidents[^1].End is null ? incidents[^1].Evidence : host.Verdict.Totals;
-                log.TargetFailing(who, change.State.Loud(), VerdictWords.InFamily(VerdictWords.Why(change.State, evidence, linkDown: host.Verdict.IsLinkDown), host.Identity.Ip));
+                var evidence = incidents.Count > 0 && incidents[^1].End is null ? incidents[^1].Evidence : device.Totals;
+                log.TargetFailing(who, change.State.Loud(), VerdictWords.InFamily(VerdictWords.Why(change.State, evidence, linkDown: device.IsLinkDown), host.Identity.Ip));
                 break;
         }
     }
@@ -132,6 +152,7 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
     public void Forget(string target)
     {
         foreach (var (ip, h) in _hosts.Where(kv => !configOf.ContainsKey(kv.Key)).ToList()) _hosts.Remove(ip);
+        _devices.Remove(target);
         _info.Remove(target);
         metrics.Forget(target);
     }
@@ -147,7 +168,10 @@ internal sealed partial class AgentObserver(IReadOnlyDictionary<UInt128, TargetC
         var hostType = console?.HostType ?? previous?[2] ?? "";
         var firmware = console?.Firmware ?? (string.IsNullOrEmpty(previous?[3]) ? t.Firmware ?? "" : previous[3]);
         if (console?.Firmware is { } seen) history.Firmware(t.Name, seen, time.GetUtcNow());
-        var ip = Addresses.Ip(host.Identity.Ip);
+        // A device watched in both families is named by its IPv4 address.
+        var primary = Addresses.IsV4(host.Identity.Ip) || _devices.GetValueOrDefault(t.Name) is not { Members.Count: > 1 } ? host.Identity.Ip
+            : _hosts.FirstOrDefault(kv => Addresses.IsV4(kv.Key) && configOf.GetValueOrDefault(kv.Key)?.Name == t.Name).Key;
+        var ip = Addresses.Ip(primary == 0 ? host.Identity.Ip : primary);
         var next = metrics.InfoValues(ip, mac, hostType, firmware, t.Labels);
         if (known && previous!.SequenceEqual(next)) return;
         // Its MAC, once known, is its identity in the history: a rename or a new address keeps one history.

@@ -11,7 +11,7 @@ namespace ReachProbe.Agent;
 /// faulted loop stops the host (it is logged, never swallowed).
 /// </summary>
 public sealed partial class AgentService(AgentConfig config, string captureInterface, AgentMetrics metrics, ILogger<AgentService> log, TimeProvider time, IHostApplicationLifetime lifetime,
-    IReadOnlyDictionary<string, IPAddress>? resolved = null)
+    IReadOnlyDictionary<string, IPAddress[]>? resolved = null)
     : BackgroundService, IProbeResultSink
 {
     // Made with the service, so results of probe jobs that start before the loop is wired wait in its channel.
@@ -74,6 +74,12 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
 
     private readonly List<(string, IPAddress)> _early = [];
 
+    /// <summary>The target at each address it is watched at now, IPv4 first (see <see cref="AgentLoop.Everywhere"/>); as given before the agent runs.</summary>
+    public IReadOnlyList<TargetConfig> Everywhere(TargetConfig t)
+    {
+        lock (_gate) return _agent is { } a ? a.Everywhere(t) : t.Ip is null ? [] : [t];
+    }
+
     /// <summary>The target with the address it is at now (see <see cref="AgentLoop.Current"/>).</summary>
     public TargetConfig? Current(TargetConfig t)
     {
@@ -95,7 +101,7 @@ public sealed partial class AgentService(AgentConfig config, string captureInter
                 agent = _agent = AgentLoop.Create(_config, captureInterface, filter => new LiveCapture(captureInterface, filter), () => SysNet.Carrier(captureInterface) == true,
                     bridge.IsBridge ? bridge : null, MonitorAddress(captureInterface), metrics, log, time, _probes, SysNet.Mac(captureInterface),
                     // Where a target whose address is not given starts: its host name as resolved at start, else its MAC where the kernel last saw it.
-                    t => t.Host is not null ? resolved?.GetValueOrDefault(t.Name) : t.Mac is not null ? NeighbourTable.IpOf(t.Mac) : null,
+                    t => t.Host is not null ? resolved?.GetValueOrDefault(t.Name) ?? [] : t.Mac is not null && NeighbourTable.IpOf(t.Mac) is { } seen ? new[] { seen } : [],
                     MonitorV6(captureInterface));
                 if (_moved is not null) agent.Moved += _moved;
                 foreach (var (target, address) in _early) agent.MoveTo(target, address);

@@ -187,10 +187,15 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
         {
             // A target removed (or replaced) by a reload since: nothing to follow.
             if (_current.Targets.FirstOrDefault(t => t.Name == moved.Name) is not { } now || now.Mac != moved.Mac) return;
+            var family = moved.Ip!.AddressFamily;
+            // Its probes at its address in the other family stay; one asking a resolver (the same from either) is not made twice.
+            var others = registry.All.Where(p => p.Target == moved.Name && p.Address?.AddressFamily != family).Select(p => p.Key).ToHashSet();
             var probes = AgentHost.Probes(_current with { Targets = [now.At(moved.Ip!)] }, out var problems);
+            foreach (var p in probes.Where(p => others.Contains(p.Key))) p.Probe.Dispose();
+            probes.RemoveAll(p => others.Contains(p.Key));
             foreach (var p in problems) log.FollowProblem(moved.Who, p);
             var scheduler = await schedulers.GetScheduler(cancel).ConfigureAwait(false);
-            var old = ProbeSchedulingExtensions.Unschedule(registry, registry.All.Where(p => p.Target == moved.Name).Select(p => p.Key).ToList());
+            var old = ProbeSchedulingExtensions.Unschedule(registry, registry.All.Where(p => p.Target == moved.Name && !others.Contains(p.Key)).Select(p => p.Key).ToList());
             await ProbeSchedulingExtensions.ScheduleAsync(scheduler, registry, probes, time, cancel).ConfigureAwait(false);
             _ = DisposeLater(old);
         }
@@ -276,7 +281,8 @@ public sealed partial class ConfigReloader(Func<AgentConfig>? load, AgentConfig 
             }
             // Where each is now: a target followed by its MAC has its probes at the address it was last seen at, and none
             // while that is not known (made when it is: Follow).
-            var starting = next.Targets.Where(t => change.Added.Contains(t) || change.Changed.Contains(t)).Select(t => agent.Current(t) ?? t).ToList();
+            var starting = next.Targets.Where(t => change.Added.Contains(t) || change.Changed.Contains(t))
+                .SelectMany(t => agent.Everywhere(t) is { Count: > 0 } all ? all : [agent.Current(t) ?? t]).ToList();
             var probes = AgentHost.Probes(next with { Targets = starting }, out var problems);
             if (problems.Count > 0)
             {

@@ -131,9 +131,12 @@ internal sealed partial class HistoryRecorder
     }
 
     /// <summary>Brings the database up to date with the verdict's incidents (called on every state change).</summary>
-    public void Sync(string target, TargetVerdict verdict)
+    public void Sync(string target, TargetVerdict verdict) => Sync(target, verdict.Incidents);
+
+    /// <summary>Writes what changed in <paramref name="incidents"/> (a device's, over its addresses) since the last call.</summary>
+    public void Sync(string target, IReadOnlyList<Incident> incidents)
     {
-        foreach (var incident in verdict.Incidents)
+        foreach (var incident in incidents)
         {
             if (!_open.TryGetValue(incident, out var row))
             {
@@ -166,9 +169,9 @@ internal sealed partial class HistoryRecorder
     }
 
     /// <summary>A target removed by a reload: its open incident is closed as cut short at <paramref name="now"/>.</summary>
-    public void Forget(string target, TargetVerdict verdict, DateTimeOffset now)
+    public void Forget(string target, IReadOnlyList<Incident> incidents, DateTimeOffset now)
     {
-        foreach (var incident in verdict.Incidents)
+        foreach (var incident in incidents)
         {
             if (incident.End is not null || !_open.Remove(incident, out var row)) continue;
             var evidence = Copy(incident.Evidence);

@@ -37,7 +37,11 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
     /// <param name="Problem">Why there is no address (no such name, no answer from the server, no A or AAAA record), or null.</param>
     public sealed record Lookup(IReadOnlyList<IPAddress> Addresses, TimeSpan Ttl, string? Problem);
 
-    /// <summary>Asks <paramref name="server"/> (null: the system's resolvers) for <paramref name="host"/>'s A records, else its AAAA records. Never throws but for cancellation.</summary>
+    /// <summary>
+    /// Asks <paramref name="server"/> (null: the system's resolvers) for <paramref name="host"/>'s A and AAAA records: a
+    /// dual-stack device is watched at one address of each family, an IPv6-only one at its IPv6 address. IPv4 addresses
+    /// come first. Never throws but for cancellation.
+    /// </summary>
     public static async Task<Lookup> ResolveAsync(string host, IPAddress? server, CancellationToken cancel)
     {
         var options = server is null ? new LookupClientOptions() : new LookupClientOptions(new NameServer(server));
@@ -51,15 +55,20 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
         {
             var client = new LookupClient(options);
             from = server?.ToString() ?? string.Join(", ", client.NameServers.Select(n => n.Address));
-            // Its IPv4 addresses; a name with none (an IPv6-only device) is watched at its IPv6 ones.
+            var found = new List<AddressRecord>();
             foreach (var type in new[] { QueryType.A, QueryType.AAAA })
             {
                 var answer = await client.QueryAsync(host, type, QueryClass.IN, cancel).ConfigureAwait(false);
-                if (answer.HasError) return new Lookup([], TimeSpan.Zero, $"{answer.ErrorMessage} (from {from})");
-                var records = answer.Answers.OfType<AddressRecord>().Where(r => r is ARecord == (type == QueryType.A)).ToList();
-                if (records.Count > 0)
-                    return new Lookup(records.Select(r => r.Address).Distinct().OrderBy(Wire.Addresses.ToKey).ToList(), TimeSpan.FromSeconds(records.Min(r => r.TimeToLive)), null);
+                // A name that does not exist is said by the first answer; a server that fails AAAA only keeps the A records.
+                if (answer.HasError)
+                {
+                    if (found.Count > 0) break;
+                    return new Lookup([], TimeSpan.Zero, $"{answer.ErrorMessage} (from {from})");
+                }
+                found.AddRange(answer.Answers.OfType<AddressRecord>().Where(r => r is ARecord == (type == QueryType.A)));
             }
+            if (found.Count > 0)
+                return new Lookup(found.Select(r => r.Address).Distinct().OrderBy(Wire.Addresses.ToKey).ToList(), TimeSpan.FromSeconds(found.Min(r => r.TimeToLive)), null);
             return new Lookup([], TimeSpan.Zero, $"no address for it: no A or AAAA record (from {from})");
         }
         catch (DnsResponseException e)
@@ -75,10 +84,10 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
     }
 
     /// <summary>
-    /// Resolves every target's host name at once (at start): the address each starts at, by target name, and a line for
-    /// each that does not resolve.
+    /// Resolves every target's host name at once (at start): the addresses each starts at (one per family, IPv4 first),
+    /// by target name, and a line for each that does not resolve.
     /// </summary>
-    public static async Task<(Dictionary<string, IPAddress> Addresses, List<string> Problems)> ResolveAllAsync(IEnumerable<TargetConfig> targets, IPAddress? server,
+    public static async Task<(Dictionary<string, IPAddress[]> Addresses, List<string> Problems)> ResolveAllAsync(IEnumerable<TargetConfig> targets, IPAddress? server,
         CancellationToken cancel)
     {
         var named = targets.Where(t => t.Host is not null).ToList();
@@ -96,12 +105,12 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
             }
         }
         var lookups = await Task.WhenAll(named.Select(t => Bounded(t.Host!))).ConfigureAwait(false);
-        var addresses = new Dictionary<string, IPAddress>();
+        var addresses = new Dictionary<string, IPAddress[]>();
         var problems = new List<string>();
         for (var i = 0; i < named.Count; i++)
         {
             if (lookups[i].Problem is { } p) problems.Add($"{named[i].Host}: does not resolve: {p}");
-            else addresses[named[i].Name] = lookups[i].Addresses[0];
+            else addresses[named[i].Name] = PerFamily(lookups[i].Addresses, []);
         }
         return (addresses, problems);
     }
@@ -112,6 +121,11 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
     /// </summary>
     public static IPAddress Pick(IReadOnlyList<IPAddress> addresses, IPAddress? current) =>
         current is not null && addresses.Contains(current) ? current : addresses[0];
+
+    /// <summary>The address to watch in each family the lookup has (IPv4 first), each <see cref="Pick"/>ed against the one it is at in that family.</summary>
+    public static IPAddress[] PerFamily(IReadOnlyList<IPAddress> addresses, IReadOnlyList<IPAddress> current) =>
+        [.. addresses.GroupBy(a => a.AddressFamily).OrderBy(g => g.Key == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            .Select(g => Pick([.. g], current.FirstOrDefault(c => c.AddressFamily == g.Key)))];
 
     /// <summary>When to ask again after a lookup: its TTL, but not sooner than the target's interval nor later than an hour; a failure sooner.</summary>
     public static TimeSpan Recheck(Lookup lookup, TimeSpan interval)
@@ -173,7 +187,8 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
         {
             return;
         }
-        var current = agent.Current(t)?.Ip;
+        var now = agent.Everywhere(t).Select(c => c.Ip!).ToList();
+        var current = now.FirstOrDefault();
         if (!_due.ContainsKey(t.Name)) return; // removed by a reload meanwhile
         _due[t.Name] = time.GetUtcNow() + Recheck(lookup, t.Interval);
         if (lookup.Problem is { } problem)
@@ -183,7 +198,8 @@ public sealed partial class HostResolver(AgentService agent, ILogger<HostResolve
             return;
         }
         if (_failing.TryRemove(t.Name, out _)) log.Resolved(t.Who);
-        var next = Pick(lookup.Addresses, current);
-        if (!next.Equals(current)) agent.MoveTo(t.Name, next);
+        // Each family moves on its own; a family the name no longer has keeps its last address (as a failing resolver does).
+        foreach (var next in PerFamily(lookup.Addresses, now))
+            if (!now.Contains(next)) agent.MoveTo(t.Name, next);
     }
 }

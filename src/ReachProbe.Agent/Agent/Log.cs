@@ -137,4 +137,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "metrics: a request failed")]
     public static partial void MetricsRequestFailed(this ILogger log, Exception error);
+
+    [LoggerMessage(EventId = 1019, Level = LogLevel.Warning, Message = "{Target} is {State} on {Family} ({Address}), still {Device} on its other address: {Why}")]
+    public static partial void FamilyChanged(this ILogger log, string target, string state, string family, string address, string device, string why);
 }

@@ -12,16 +12,19 @@ namespace ReachProbe.Agent;
 /// unreachable is unanswered; an error is the monitor's own problem and says nothing about the target. The probe jobs
 /// hand results over through a bounded channel and never wait; the loop drains it on its thread.
 /// </summary>
-public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128> targets, AgentMetrics metrics, ILogger log, TimeProvider time, int degradeAfter = 3)
+public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128[]> targets, AgentMetrics metrics, ILogger log, TimeProvider time, int degradeAfter = 3)
     : IEvidenceProducer, IProbeResultSink
 {
     // Per probe (its key): whether it was ever answered, how many attempts in a row went unanswered since, and whether
     // its target is degraded for it (up, but no longer answering this probe).
     private readonly Dictionary<string, (bool Answered, int Misses, bool Degraded)> _health = [];
-    private IReadOnlyDictionary<string, UInt128> _ipOfTarget = targets;
+    private IReadOnlyDictionary<string, UInt128[]> _ipOfTarget = targets;
 
-    /// <summary>The targets after a reload (on the loop's thread): results for others are dropped.</summary>
-    public void SetTargets(IReadOnlyDictionary<string, UInt128> ipOfTarget) => _ipOfTarget = ipOfTarget;
+    /// <summary>
+    /// The targets and the addresses each is watched at now, IPv4 first (on the loop's thread, after a reload or a move):
+    /// results for other targets, or from addresses they left, are dropped.
+    /// </summary>
+    public void SetTargets(IReadOnlyDictionary<string, UInt128[]> ipOfTarget) => _ipOfTarget = ipOfTarget;
 
     /// <summary>Probe results waiting for the loop, at most: past that the oldest is dropped, and counted.</summary>
     public const int QueueCapacity = 4096;
@@ -153,9 +156,11 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128> t
 
     private void OnResult(IEvidenceIntake intake, ScheduledProbe probe, ProbeResult result, DateTimeOffset at)
     {
-        if (!_ipOfTarget.TryGetValue(probe.Target, out var ip)) return; // a target removed by a reload (or not yet seen)
-        // An attempt at an address the target has left (it moved, followed by its MAC): says nothing about it.
-        if (probe.Address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } probed && Addresses.ToKey(probed) != ip) return;
+        if (!_ipOfTarget.TryGetValue(probe.Target, out var ips) || ips.Length == 0) return; // a target removed by a reload (or not yet seen)
+        // Each address's probes count for the host at that address; an attempt at an address the target has left (it
+        // moved, followed by its MAC) says nothing about it.
+        var ip = probe.Address is { } probed ? Addresses.ToKey(probed) : ips[0];
+        if (Array.IndexOf(ips, ip) < 0) return;
         // What the answer proves is the probe's row's word (ProbeType.All), never a test of the probe's type here.
         // A DNS probe through a resolver that is not the target tests the resolver: its failure is the resolver's
         // (result="resolver_down"), and neither its answer nor its silence says anything about the target.

@@ -16,7 +16,8 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEn
     private ushort _sequence = (ushort)RandomNumberGenerator.GetInt32(0, 65536);
 
     /// <inheritdoc/>
-    public string Name => "icmp";
+    /// <remarks>"icmp6" for an IPv6 target: a device watched in both families has both.</remarks>
+    public string Name { get; } = target.AddressFamily == AddressFamily.InterNetworkV6 ? "icmp6" : "icmp";
 
     /// <summary>The sequence number of the attempt in progress or last made (each result carries its own).</summary>
     public ushort Sequence => _sequence;

@@ -204,7 +204,7 @@ public sealed class ProbeType
             problem = "no DNS resolver configured (none in /etc/resolv.conf); give one with --dns-server";
             return null;
         }, (probe, target) => ((DnsProbe)probe).Server.Equals(target) ? AnswerProves.Receipt : AnswerProves.ServerOnly, ("dns:", "'dns:': '' is not a DNS name"), ("dns:a b", "'dns:a b': 'a b' is not a DNS name")),
-        Plain(ProbeKind.DnsTarget, "dns@target[:NAME]", (spec, target, env) => new DnsProbe(spec.Text, target, spec.Query!, time: env.Time), AnswerProves.Receipt, Dns(ProbeKind.DnsTarget, "dns@target"),
+        Plain(ProbeKind.DnsTarget, "dns@target[:NAME]", (spec, target, env) => new DnsProbe(target.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "dns6" + spec.Text[3..] : spec.Text, target, spec.Query!, time: env.Time), AnswerProves.Receipt, Dns(ProbeKind.DnsTarget, "dns@target"),
             [("dns@target:", "'dns@target:': '' is not a DNS name")]),
         Plain(ProbeKind.Tcp, "tcp:PORT", (spec, target, env) => new TcpProbe(target, spec.Port, env.Time), AnswerProves.Receipt, (string text, out string? problem) =>
         {

@@ -10,7 +10,8 @@ public sealed class TcpProbe(IPAddress target, int port, TimeProvider? time = nu
     private readonly ProbeLimiter _limiter = limiter ?? ProbeLimiter.Shared;
 
     /// <inheritdoc/>
-    public string Name { get; } = $"tcp:{port}";
+    /// <remarks>"tcp6:PORT" for an IPv6 target: a device watched in both families has both.</remarks>
+    public string Name { get; } = target.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp6:{port}" : $"tcp:{port}";
 
     /// <inheritdoc/>
     public Task<ProbeResult> ProbeAsync(CancellationToken cancellation) => _limiter.RunAsync(Name, ConnectAsync, cancellation);

@@ -34,7 +34,9 @@ public class AgentConfigTests
         Assert.Equal(["icmp", "ndp"], byDefault.At(v6).Probes.Select(p => p.Text));
         Assert.Equal(["icmp", "arp", "ddp"], byDefault.At(v4).Probes.Select(p => p.Text));
         Assert.Equal(v6, byDefault.At(v6).Ip);
-        Assert.Equal(["icmp", "arp", "tcp:22"], given.At(v6).Probes.Select(p => p.Text));
+        // A given list too: a device watched in both families has each probe in each, the ARP twin its family's.
+        Assert.Equal(["icmp", "ndp", "tcp:22"], given.At(v6).Probes.Select(p => p.Text));
+        Assert.Equal(["icmp", "arp", "tcp:22"], given.At(v4).Probes.Select(p => p.Text));
     }
 
     [Fact]

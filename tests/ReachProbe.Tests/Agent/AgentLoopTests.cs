@@ -443,7 +443,7 @@ public sealed class AgentLoopTests
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var target = new TargetConfig { Name = "console", Host = "console.lan", Probes = [], Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) };
         using var agent = AgentLoop.Create(new AgentConfig { History = null, Targets = [target] }, "lab0", _ => new ReplaySource(s, clock), () => true, null, null,
-            new AgentMetrics(registry), new LogLines(), clock, startAt: t => t.Host == "console.lan" ? IPAddress.Parse(LabConsole.Ip) : null);
+            new AgentMetrics(registry), new LogLines(), clock, startAt: t => t.Host == "console.lan" ? [IPAddress.Parse(LabConsole.Ip)] : []);
         var moves = new List<TargetConfig>();
         agent.Moved += moves.Add; // the move at start is told to a listener that comes later
         var states = new List<TargetState>();

@@ -131,7 +131,7 @@ public class AgentMetricsTests
     {
         var registry = Metrics.NewCustomRegistry();
         var metrics = new AgentMetrics(registry);
-        var evidence = new ProbeEvidence(new Dictionary<string, UInt128> { ["console"] = 0xC612001B }, metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        var evidence = new ProbeEvidence(new Dictionary<string, UInt128[]> { ["console"] = [0xC612001B] }, metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
         var probe = new ScheduledProbe("console", new IcmpProbe(System.Net.IPAddress.Parse("198.18.0.27")), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         // The loop is stalled (never polled): the queue holds its capacity, and every result past it pushes one out.
         for (var i = 0; i < ProbeEvidence.QueueCapacity + 10; i++)
