@@ -413,21 +413,28 @@ public sealed partial class LabNetwork : IDisposable
 
     public void LinkUp() => Run("ip", "-n", Console, "link", "set", "c0", "up");
 
-    /// <summary>The console's own background traffic: a datagram to the router every second (so a deaf console still transmits).</summary>
+    /// <summary>
+    /// The console's own background traffic: a datagram to the router every second (so a deaf console still transmits);
+    /// dual-stack, one over each family, as a console talks to the internet over both.
+    /// </summary>
     public void StartChatter()
     {
         UdpClient? udp = null;
         var v6 = IPv6 == LabIPv6.ConsoleOnly;
-        InNamespace(Console, () => udp = new UdpClient(new IPEndPoint(v6 ? IPAddress.IPv6Any : IPAddress.Any, 0)));
+        var both = IPv6 == LabIPv6.DualStack;
+        InNamespace(Console, () => udp = both ? new UdpClient(AddressFamily.InterNetworkV6) : new UdpClient(new IPEndPoint(v6 ? IPAddress.IPv6Any : IPAddress.Any, 0)));
+        if (both) udp!.Client.DualMode = true;
         _sockets.Add(udp!);
         _ = Task.Run(async () =>
         {
-            var router = new IPEndPoint(IPAddress.Parse(v6 ? RouterIp6 : RouterIp), 5353);
+            var router = new IPEndPoint(both ? IPAddress.Parse(RouterIp).MapToIPv6() : IPAddress.Parse(v6 ? RouterIp6 : RouterIp), 5353);
+            var router6 = both ? new IPEndPoint(IPAddress.Parse(RouterIp6), 5353) : null;
             while (!_stop.IsCancellationRequested)
             {
                 try
                 {
                     await udp!.SendAsync("hello"u8.ToArray(), router, _stop.Token);
+                    if (router6 is not null) await udp.SendAsync("hello"u8.ToArray(), router6, _stop.Token);
                     await Task.Delay(1000, _stop.Token);
                 }
                 catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)

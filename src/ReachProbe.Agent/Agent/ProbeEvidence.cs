@@ -121,7 +121,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128[]>
     /// stays up, since it receives; but that is said once (log, <c>reachprobe_target_degraded</c>) after
     /// <c>degradeAfter</c> attempts in a row, and unsaid when it answers again or is no longer up (its state says more).
     /// </summary>
-    private void Degradation(ScheduledProbe probe, ProbeResult result, HostMonitor host)
+    private void Degradation(ScheduledProbe probe, ProbeResult result, HostMonitor host, DateTimeOffset at)
     {
         if (result.Status == ProbeStatus.Error) return; // the monitor's problem, not the target's
         _health.TryGetValue(probe.Key, out var h);
@@ -136,8 +136,10 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128[]>
             return;
         }
         if (!h.Answered) return; // never answered: a probe this host does not serve, not a change
-        var misses = h.Misses + 1;
         var up = host.Verdict.State == TargetState.Up;
+        // An attempt sent before the host was last found up (during its incident, settled after another probe's answer ended it) is no news about it now.
+        if (up && host.Verdict.Changes.Count > 0 && at.UtcTicks < host.Verdict.Changes[^1].At) return;
+        var misses = h.Misses + 1;
         if (h.Degraded && !up)
         {
             metrics.Degraded(probe.Target, probe.Probe.Name, false);
@@ -174,7 +176,7 @@ public sealed partial class ProbeEvidence(IReadOnlyDictionary<string, UInt128[]>
         }
         metrics.Probe(probe.Target, result, viaResolver);
         if (viaResolver || intake.Find(ip) is not { } host) return;
-        Degradation(probe, result, host);
+        Degradation(probe, result, host, at);
         if (result.Console is { } console) ConsoleFound?.Invoke(host, console);
         if (probe.Proves == AnswerProves.ReceiptSeenOnWire)
         {

@@ -117,7 +117,8 @@ public sealed class DeviceVerdict
                 _leadMember = lead;
                 _lead = OpenOf(lead)!;
                 var start = _members.Count == 1 ? _lead.Start : Math.Max(_lead.Start, _leftUpAt);
-                _open = new Incident(next, start, _members.Count == 1 ? _lead.Evidence : new EvidenceCounts());
+                // Its evidence while open is what the address that led it saw; at its end, all its addresses' (Close).
+                _open = new Incident(next, start, _lead.Evidence);
                 Retain(_incidents, _open);
             }
         }
@@ -136,7 +137,7 @@ public sealed class DeviceVerdict
         open.End = Math.Max(end, open.Start);
         open.EndReason = reason;
         open.RecoveredBy = recoveredBy;
-        if (_members.Count > 1 || open.Evidence != _lead?.Evidence)
+        if (_members.Count > 1)
         {
             // Everything its addresses' incidents saw while it lasted.
             var all = new EvidenceCounts();

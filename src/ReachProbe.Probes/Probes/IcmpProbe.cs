@@ -48,17 +48,19 @@ public sealed class IcmpProbe(IPAddress target, TimeProvider? time = null) : IEn
     /// protocol or administratively prohibited) means the request reached it and it answered: refused, proof of receipt,
     /// as a TCP RST is. The same from a router (no route, no ARP answer) says nothing of the target: unreachable.
     /// </summary>
-    internal static ProbeResult Result(UInt128 target, IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
+    internal static ProbeResult Result(UInt128 target, IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => Result(Wire.Addresses.IsV4(target) ? "icmp" : "icmp6", target, answer, elapsed, timeout);
+
+    private static ProbeResult Result(string name, UInt128 target, IcmpEngine.Answer? answer, TimeSpan elapsed, TimeSpan timeout) => answer switch
     {
-        null => new ProbeResult("icmp", ProbeStatus.Timeout, elapsed, "timeout"),
+        null => new ProbeResult(name, ProbeStatus.Timeout, elapsed, "timeout"),
         // The sweep runs every few milliseconds: an answer it had not yet cut off, but after the deadline, is late — lost.
-        _ when elapsed > timeout => new ProbeResult("icmp", ProbeStatus.Timeout, elapsed, ProbeRunner.AnsweredLate(elapsed)),
-        { Kind: IcmpMatch.Reply } => new ProbeResult("icmp", ProbeStatus.Answered, elapsed, "echo reply"),
-        { Type: 3 } a when a.From == target => new ProbeResult("icmp", ProbeStatus.Refused, elapsed, $"refused by the target: {IcmpPacket.Describe(a.Type, a.Code)} — host receives")
+        _ when elapsed > timeout => new ProbeResult(name, ProbeStatus.Timeout, elapsed, ProbeRunner.AnsweredLate(elapsed)),
+        { Kind: IcmpMatch.Reply } => new ProbeResult(name, ProbeStatus.Answered, elapsed, "echo reply"),
+        { Type: 3 } a when a.From == target => new ProbeResult(name, ProbeStatus.Refused, elapsed, $"refused by the target: {IcmpPacket.Describe(a.Type, a.Code)} — host receives")
         {
             ErrorFrom = $"{Wire.Addresses.Ip(a.From)} (type {a.Type} code {a.Code})",
         },
-        { } a => new ProbeResult("icmp", ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(a.Type, a.Code))
+        { } a => new ProbeResult(name, ProbeStatus.Unreachable, elapsed, IcmpPacket.Describe(a.Type, a.Code))
         {
             ErrorFrom = $"{Wire.Addresses.Ip(a.From)} (type {a.Type} code {a.Code})",
         },

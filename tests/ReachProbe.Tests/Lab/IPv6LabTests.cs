@@ -15,8 +15,8 @@ public sealed class IPv6LabTests(ITestOutputHelper output) : AgentLab(output, ip
         LabNet.StartAgent(Agent6);
         WaitForAgent();
         var metrics = Metrics()!;
-        // Its probes in its family: ICMPv6 echo and a neighbour solicitation, both answered.
-        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp"} 1""", metrics);
+        // Its probes in its family: ICMPv6 echo ("icmp6") and a neighbour solicitation, both answered.
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp6"} 1""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="ndp"} 1""", metrics);
         Assert.DoesNotContain("probe=\"arp\"", metrics);
         Assert.Contains("""reachprobe_target_address{target="2001:db8::27",address="2001:db8::27",family="ipv6"} 1""", metrics);
@@ -53,7 +53,7 @@ public sealed class IPv6LabTests(ITestOutputHelper output) : AgentLab(output, ip
         var metrics = Metrics()!;
         Assert.Contains("""reachprobe_target_address{target="console",address="2001:db8::27",family="ipv6"} 1""", metrics);
         // The default probes in its family: ndp for arp, and no ddp (PlayStation discovery is IPv4 broadcast).
-        Assert.Contains("""reachprobe_probe_success{target="console",probe="icmp"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="console",probe="icmp6"} 1""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="console",probe="ndp"} 1""", metrics);
         Assert.DoesNotContain("probe=\"arp\"", metrics);
         Assert.DoesNotContain("probe=\"ddp\"", metrics);
@@ -78,7 +78,7 @@ public sealed class IPv6ProbeLabTests(ITestOutputHelper output) : AgentLab(outpu
         Output.WriteLine(stdout + stderr);
         Assert.Equal((0, ""), (code, stderr));
         Assert.Contains($"is-at {LabNetwork.ConsoleMac}", stdout.Split('\n').Single(l => l.StartsWith("ndp:", StringComparison.Ordinal)));
-        Assert.StartsWith("verdict: up — answered icmp 3/3, ndp 3/3, tcp:9295 3/3", stdout.TrimEnd().Split('\n')[^1]);
+        Assert.StartsWith("verdict: up — answered icmp6 3/3, ndp 3/3, tcp6:9295 3/3", stdout.TrimEnd().Split('\n')[^1]);
         LabNet.MakeDeaf();
         (code, stdout, stderr) = LabNet.Reachprobe("probe", LabNetwork.ConsoleIp6, "--count", "3", "--interval", "0.3");
         Output.WriteLine(stdout + stderr);
@@ -140,8 +140,8 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         var metrics = Metrics()!;
         Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="arp"} 0""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="ndp"} 1""", metrics);
-        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp"} 1""", metrics);
-        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="tcp:9295"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="icmp6"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="2001:db8::27",probe="tcp6:9295"} 1""", metrics);
         Assert.Contains("""reachprobe_probe_success{target="198.18.0.27",probe="tcp:9295"} 0""", metrics);
 
         // Healed, then deaf on both families: both addresses deaf; healed again: both up.
@@ -154,6 +154,89 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         WaitForState(LabNetwork.ConsoleIp, "up", TimeSpan.FromSeconds(10));
         WaitForState(LabNetwork.ConsoleIp6, "up", TimeSpan.FromSeconds(10));
     }
+
+    [Fact]
+    public void Run_DualStackConsoleByItsMacOnly_OneDevice_DeafOnIPv4OnlyIsUp_WhichFamilyShows_FollowsItsRenew()
+    {
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "defaults": { "intervalSeconds": 1 },
+              "targets": [ { "name": "console", "mac": "{{LabNetwork.ConsoleMac}}" } ] }
+            """);
+        LabNet.StartAgent(["--config", config]);
+        // Both its addresses learned from its own frames (it talks over both), each with its family's probes answered.
+        WaitForMetric("""reachprobe_target_address{target="console",address="2001:db8::27",family="ipv6"} 1""", TimeSpan.FromSeconds(20));
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="icmp6"} 1""", TimeSpan.FromSeconds(10));
+        WaitForState("console", "up", TimeSpan.FromSeconds(10));
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_target_address{target="console",address="198.18.0.27",family="ipv4"} 1""", metrics);
+        foreach (var probe in new[] { "icmp", "arp", "ndp" })
+            WaitForMetric($"reachprobe_probe_success{{target=\"console\",probe=\"{probe}\"}} 1", TimeSpan.FromSeconds(5));
+        Assert.Matches("""reachprobe_target_info\{target="console",ip="198.18.0.27",mac="02:00:00:00:00:27"[^}]*\} 1""", metrics);
+
+        // Deaf on IPv4 only: it still hears on IPv6, so the device is up; its IPv4 probes say which family fails.
+        LabNet.MakeDeafOnIPv4Only();
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="arp"} 0""", TimeSpan.FromSeconds(10));
+        var path = new List<string?>();
+        for (var i = 0; i < 25; i++)
+        {
+            if (StateOf("console") is var s && (path.Count == 0 || path[^1] != s)) path.Add(s);
+            Thread.Sleep(200);
+        }
+        Assert.Equal(["up"], path);
+        metrics = Metrics()!;
+        Assert.Contains("""reachprobe_probe_success{target="console",probe="icmp"} 0""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="console",probe="icmp6"} 1""", metrics);
+        Assert.Contains("""reachprobe_probe_success{target="console",probe="ndp"} 1""", metrics);
+        Assert.DoesNotContain("""reachprobe_target_state_changes_total{target="console",state="deaf"}""", metrics);
+        lock (LabNet.AgentLog) Assert.Contains("console is DEAF on IPv4 (198.18.0.27), still up on its other address", LabNet.AgentLog.ToString());
+
+        // Deaf on both: the device is deaf — one incident — and up again once healed.
+        LabNet.Heal();
+        LabNet.MakeDeaf();
+        WaitForState("console", "deaf", TimeSpan.FromSeconds(15));
+        LabNet.Heal();
+        WaitForState("console", "up", TimeSpan.FromSeconds(10));
+        Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
+
+        // A DHCP renew: a new IPv4 address and its gratuitous ARP. Still up, the new address listed within an interval.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        LabNet.MoveConsole("198.18.0.28");
+        TimeSpan? moved = null;
+        path.Clear();
+        while (watch.Elapsed < TimeSpan.FromSeconds(6))
+        {
+            if (moved is null && (Metrics() ?? "").Contains("""reachprobe_target_address{target="console",address="198.18.0.28",family="ipv4"} 1""", StringComparison.Ordinal)) moved = watch.Elapsed;
+            if (StateOf("console") is var s && (path.Count == 0 || path[^1] != s)) path.Add(s);
+            Thread.Sleep(50);
+        }
+        Output.WriteLine($"after the renew: the new IPv4 address on /metrics in {moved?.TotalMilliseconds:0} ms; states: {string.Join(", ", path)}");
+        Assert.NotNull(moved);
+        Assert.True(moved < TimeSpan.FromSeconds(1.5), $"the new address took {moved}");
+        Assert.Equal(["up"], path);
+        metrics = Metrics()!;
+        Assert.DoesNotContain("address=\"198.18.0.27\"", metrics);
+        Assert.Contains("""reachprobe_target_address{target="console",address="2001:db8::27",family="ipv6"} 1""", metrics);
+        Assert.Contains("""reachprobe_target_address_changes_total{target="console"} 1""", metrics);
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="icmp"} 1""", TimeSpan.FromSeconds(5));
+
+        // Its link down: down, on both families at once.
+        LabNet.LinkDown();
+        WaitForState("console", "down", TimeSpan.FromSeconds(10));
+        Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
+    }
+
+    private void WaitForMetric(string line, TimeSpan limit)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            if ((Metrics() ?? "").Contains(line, StringComparison.Ordinal)) return;
+            Thread.Sleep(100);
+        }
+        Assert.Fail($"not on /metrics within {limit}: {line}\n{Metrics()}");
+    }
+
 
     private string? StateOf(string target) =>
         Metrics() is { } m && Regex.Match(m, $"^reachprobe_target_state\\{{target=\"{Regex.Escape(target)}\",state=\"(\\w+)\"\\}} 1$", RegexOptions.Multiline) is { Success: true } s ? s.Groups[1].Value : null;
