@@ -18,6 +18,11 @@ internal static class AnalyzeCommand
             Description = "a host to analyse, IPv4 or IPv6 (repeatable); default: every host on the captured segment that others pinged, ARPed or solicited for",
         };
         var json = new Option<bool>("--json") { Description = "JSON instead of the timeline (shape in README)" };
+        var labels = new Option<List<string>>("--label")
+        {
+            HelpName = "NAME=VALUE",
+            Description = "a label of the analysed targets (repeatable), as a configuration's \"labels\": on each target in --json, and with --import in the history (report --by label:NAME)",
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress on stderr (progress is also off when stderr is not a terminal)" };
         var import = new Option<bool>("--import") { Description = "add the capture's incidents to the history database" };
         var db = Values.Path("--db", $"history database for --import (default $REACHPROBE_DB, else {ReachProbe.History.HistoryStore.DefaultPathText})");
@@ -25,7 +30,7 @@ internal static class AnalyzeCommand
         var view = Values.OneOf("--view", "what the capture saw: full (inline bridge, mirror port, router) or switched (a plain switch port or Wi-Fi: only broadcasts and the capturing host's own traffic); default auto: detected from the frames",
             "auto", "full", "switched");
         var thresholds = VerdictSetting.All.Select(v => (Setting: v, Option: Values.Number(v.Flag, v.Range, $"{v.Help} (default {v.DefaultText}, {v.Range.Text})"))).ToList();
-        var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, view, json, quiet, import, db, firmware };
+        var command = new Command("analyze", "analyse a pcap/pcapng capture; print an incident timeline") { file, targets, view, json, labels, quiet, import, db, firmware };
         foreach (var t in thresholds) command.Options.Add(t.Option);
         command.SetAction(async (parse, _) =>
         {
@@ -40,16 +45,17 @@ internal static class AnalyzeCommand
                 var (ip, mac) = ParseTarget(t);
                 hosts[ip] = mac;
             }
+            var given = ParseLabels(parse.GetValue(labels) ?? []);
             var path = parse.GetValue(file) ?? throw new UsageException("analyze needs a capture file: reachprobe analyze FILE");
             CaptureView? forced = parse.GetValue(view) switch { "full" => CaptureView.Full, "switched" => CaptureView.Switched, _ => null };
-            return await Task.Run(() => Run(path, verdict, hosts, forced, parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(import), parse.GetValue(db), parse.GetValue(firmware), stdout, stderr))
+            return await Task.Run(() => Run(path, verdict, hosts, forced, parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(import), parse.GetValue(db), parse.GetValue(firmware), given, stdout, stderr))
                 .ConfigureAwait(false);
         });
         return command;
     }
 
     private static int Run(string file, VerdictOptions verdict, Dictionary<UInt128, ulong>? targets, CaptureView? view, bool json, bool quiet, bool import, string? db, string? firmware,
-        TextWriter stdout, TextWriter stderr)
+        IReadOnlyDictionary<string, string> labels, TextWriter stdout, TextWriter stderr)
     {
         if (!import && (db is not null || firmware is not null)) throw new UsageException("--db and --firmware go with --import");
         if (import && db is null) db = ReachProbe.History.HistoryStore.PathFromEnvironment();
@@ -75,13 +81,13 @@ internal static class AnalyzeCommand
             using var o = Console.OpenStandardOutput();
             if (ReferenceEquals(stdout, Console.Out))
             {
-                ReportWriter.WriteJson(result, o);
+                ReportWriter.WriteJson(result, o, labels);
                 o.Write("\n"u8);
             }
             else
             {
                 using var ms = new MemoryStream();
-                ReportWriter.WriteJson(result, ms);
+                ReportWriter.WriteJson(result, ms, labels);
                 stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
             }
         }
@@ -89,7 +95,7 @@ internal static class AnalyzeCommand
         {
             ReportWriter.WriteText(result, stdout);
         }
-        if (recorder is not null && result.FirstTime is { } first && Import(result, recorder, file, db!, firmware, first, targets is not null, stderr) is { } failed) return failed;
+        if (recorder is not null && result.FirstTime is { } first && Import(result, recorder, file, db!, firmware, first, targets is not null, labels, stderr) is { } failed) return failed;
         if (result.Error is null) return CommandLine.Ok;
         stderr.WriteLine($"reachprobe: {result.Error}");
         return CommandLine.Usage;
@@ -125,14 +131,15 @@ internal static class AnalyzeCommand
     }
 
     /// <summary>Adds the capture's incidents to the history; returns an exit code on failure, null on success.</summary>
-    private static int? Import(AnalysisResult result, IncidentRecorder recorder, string file, string db, string? firmware, long first, bool named, TextWriter stderr)
+    private static int? Import(AnalysisResult result, IncidentRecorder recorder, string file, string db, string? firmware, long first, bool named, IReadOnlyDictionary<string, string> labels,
+        TextWriter stderr)
     {
         var incidents = recorder.Of(result);
         try
         {
             using var store = ReachProbe.History.HistoryStore.Open(db);
             var added = store.Import(Path.GetFullPath(file), incidents, firmware, new DateTimeOffset(first, TimeSpan.Zero), new DateTimeOffset(result.LastTime!.Value, TimeSpan.Zero),
-                recorder.Targets(result, named));
+                recorder.Targets(result, named), labels);
             stderr.WriteLine(added == 0 && incidents.Count > 0
                 ? $"reachprobe: {file} was imported into {db} before; nothing added"
                 : $"reachprobe: imported {added} incident(s) into {db}" + (firmware is null ? "" : $" with firmware {firmware}"));
@@ -145,6 +152,22 @@ internal static class AnalyzeCommand
         }
     }
 
+
+    /// <summary>The --label options as a set: each NAME=VALUE checked as a configuration's labels are; a name given twice, or more than a target takes, refused.</summary>
+    internal static Dictionary<string, string> ParseLabels(IEnumerable<string> given)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var text in given)
+        {
+            var eq = text.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"--label '{Quote.Clip(text)}': write it NAME=VALUE (room=living)");
+            var (name, value) = (text[..eq], text[(eq + 1)..]);
+            if (ReachProbe.Agent.AgentConfig.LabelProblem(name, value) is { } problem) throw new UsageException($"--label '{Quote.Clip(text)}': {problem}");
+            if (!labels.TryAdd(name, value)) throw new UsageException($"--label '{Quote.Clip(name)}' is given twice");
+            if (labels.Count > ReachProbe.Agent.AgentConfig.MaxLabels) throw new UsageException($"--label: more than {ReachProbe.Agent.AgentConfig.MaxLabels} labels");
+        }
+        return labels;
+    }
 
     internal static (UInt128 Ip, ulong Mac) ParseTarget(string text)
     {

@@ -20,7 +20,7 @@ internal static class RunCommand
         var targets = Values.HostTargets("--target", "monitor this host with the default probes (repeatable): its IPv4 or IPv6 address (fe80::…%IFACE for a link-local one), its host name (resolved on its TTL), or its MAC (its address learned from the wire and followed); default: the gateway");
         var interval = Values.Number("--interval", Interval, $"probe interval for those targets (default {ProbeSpec.DefaultInterval.TotalSeconds}, {Interval.Text})");
         var listen = Values.Endpoint("--listen", $"metrics address (default 0.0.0.0:{AgentConfig.DefaultPort})");
-        var iface = Values.Word("--interface", "capture interface (default: the one facing the targets)", "NAME");
+        var iface = Values.Word("--interface", "capture interface, or several, comma-separated: one capture each, each target watched on the one facing it (default: the one facing the targets)", "NAME[,NAME…]");
         // --db, as report and analyze name the database; --history is its older name here, still taken.
         var history = Values.Path("--db", $"incident history database (a file, or postgresql://[user@][host][:port]/db), or 'none' (default $REACHPROBE_DB, else the configuration's, else {ReachProbe.History.HistoryStore.DefaultPathText})",
             "FILE|postgresql://…|none", "--history");
@@ -71,7 +71,7 @@ internal static class RunCommand
             if (history is null && environmentDb is not null && c.History == AgentConfig.DefaultHistory) c = c with { History = environmentDb };
             if (listen is not null) c = c with { Listen = listen };
             if (logFormat is not null) c = c with { LogFormat = logFormat };
-            if (iface is not null) c = c with { Interface = iface };
+            if (iface is not null) c = Interfaces(c, iface);
             if (history is not null) c = c with { History = history == "none" ? null : history };
             if (interval is not null)
             {
@@ -145,6 +145,9 @@ internal static class RunCommand
             return CommandLine.Usage;
         }
         var captureInterface = AgentHost.CaptureInterface(config with { Targets = config.Targets.Select(t => resolved.TryGetValue(t.Name, out var a) ? t with { Ip = a[0] } : t).ToList() });
+        // Several interfaces: each target on the one it names, else the one facing it, else the first.
+        IReadOnlyList<string> interfaces = captureInterface is null ? [] : [captureInterface, .. config.Interfaces.Where(i => i != captureInterface)];
+        config = AgentHost.Assign(config, interfaces);
         var probes = AgentHost.Probes(config, out var problems);
         if (captureInterface is null) problems.Add("$.interface: no interface faces the targets (and there is no default route, nor just one LAN interface): set \"interface\" (--interface NAME)");
         if (problems.Count > 0)
@@ -159,7 +162,7 @@ internal static class RunCommand
             : t.Ip is null ? $"{t.Who}, its address learned from the wire" : t.Who);
         var more = config.Targets.Count > Named
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and {config.Targets.Count - Named:N0} more ({config.Targets.Count:N0} targets)") : "";
-        var where = $"{string.Join(", ", names)}{more} on {captureInterface}";
+        var where = $"{string.Join(", ", names)}{more} on {(interfaces.Count > 0 ? string.Join(" and ", interfaces) : captureInterface)}";
         if (check)
         {
             // Nothing started: say that the configuration holds and what it would do, and no more.
@@ -175,7 +178,7 @@ internal static class RunCommand
 
         // SIGHUP re-reads the file; with targets from the command line (or no file) there is nothing to re-read, and the
         // signal must still not end the agent (systemd counts a death by SIGHUP as a clean stop: no restart).
-        Func<AgentConfig>? reload = fromFile ? () => WithGateway(Overrides(AgentConfig.Load(configPath!))) : null;
+        Func<AgentConfig>? reload = fromFile ? () => AgentHost.Assign(WithGateway(Overrides(AgentConfig.Load(configPath!))), interfaces) : null;
         using var host = AgentHost.Build(config, captureInterface!, probes, reload, hangups: hangups, resolved: resolved);
         try
         {
@@ -193,6 +196,17 @@ internal static class RunCommand
             Task.WaitAll(probes.Select(p => Task.Run(p.Probe.Dispose)).ToArray(), TimeSpan.FromMilliseconds(500));
         }
         return CommandLine.Ok;
+    }
+
+    /// <summary>--interface NAME, or NAME,NAME…: the capture interface, or several (each checked as the configuration's are).</summary>
+    private static AgentConfig Interfaces(AgentConfig c, string text)
+    {
+        var names = text.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var n in names)
+            if (!AgentConfig.IsInterfaceName(n)) throw new UsageException($"--interface '{Quote.Clip(text)}': '{Quote.Clip(n)}' is not an interface name (such as br0)");
+        if (names.Distinct().Count() != names.Length) throw new UsageException($"--interface '{Quote.Clip(text)}': an interface is listed twice");
+        if (names.Length > AgentConfig.MaxInterfaces) throw new UsageException($"--interface: more than {AgentConfig.MaxInterfaces} interfaces");
+        return names.Length == 1 ? c with { Interface = names[0], Interfaces = [] } : c with { Interface = names[0], Interfaces = names };
     }
 
     /// <summary>The default probes, less ARP for a target on no attached subnet (ARP cannot reach it; said once).</summary>

@@ -221,6 +221,62 @@ public sealed partial class LabNetwork : IDisposable
         Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
     }
 
+    /// <summary>The second segment's console: its address, and the monitor's own on that segment.</summary>
+    public const string Console2Ip = "198.19.0.27", Probe2Ip = "198.19.0.12", Console2Mac = "02:00:00:00:01:27";
+
+    /// <summary>
+    /// A second segment on a second interface of the monitor (bridge br1, 198.19.0.0/24), with a console of its own in
+    /// the attacker's namespace (port pa0 of br1), which sends a datagram to the monitor every second, as the first
+    /// console chatters: an agent on two interfaces watches one console on each.
+    /// </summary>
+    public void AddSecondSegment()
+    {
+        if (Topology != LabTopology.Bridge) throw new InvalidOperationException("the second segment is a second bridge");
+        AddAttackerNamespace();
+        Run("ip", "link", "add", "a0", "netns", Attacker, "address", Console2Mac, "type", "veth", "peer", "name", "pa0", "netns", Probe);
+        Run("ip", "-n", Probe, "link", "add", "br1", "type", "bridge", "stp_state", "0", "forward_delay", "0");
+        Run("ip", "-n", Probe, "link", "set", "pa0", "master", "br1");
+        Run("ip", "-n", Probe, "link", "set", "pa0", "promisc", "on", "up");
+        Run("ip", "-n", Probe, "addr", "add", $"{Probe2Ip}/24", "dev", "br1");
+        Run("ip", "-n", Probe, "link", "set", "br1", "up");
+        Run("ip", "-n", Attacker, "addr", "add", $"{Console2Ip}/24", "dev", "a0");
+        Run("ip", "-n", Attacker, "link", "set", "a0", "up");
+        UdpClient? udp = null;
+        InNamespace(Attacker, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)));
+        _sockets.Add(udp!);
+        _ = Task.Run(async () =>
+        {
+            var to = new IPEndPoint(IPAddress.Parse(Probe2Ip), 5353);
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await udp!.SendAsync("hello"u8.ToArray(), to, _stop.Token);
+                    await Task.Delay(1000, _stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(1000);
+                }
+            }
+        });
+    }
+
+    /// <summary>The second segment's console deaf: everything arriving on its interface dropped (netdev ingress).</summary>
+    public void MakeSecondConsoleDeaf()
+    {
+        Run("ip", "netns", "exec", Attacker, "nft", "add", "table", "netdev", "deaf");
+        Run("ip", "netns", "exec", Attacker, "nft", "add", "chain", "netdev", "deaf", "ingress",
+            "{ type filter hook ingress device \"a0\" priority -500; policy drop; }");
+    }
+
+    /// <summary>The second segment's console hears again.</summary>
+    public void HealSecondConsole() => Run("ip", "netns", "exec", Attacker, "nft", "delete", "table", "netdev", "deaf");
+
     /// <summary>The attacker's namespace (deleted with the lab), its loopback up and IPv6 off.</summary>
     private void AddAttackerNamespace()
     {

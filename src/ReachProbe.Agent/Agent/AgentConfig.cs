@@ -23,6 +23,12 @@ public sealed record TargetConfig
     public string? Mac { get; init; }
 
     /// <summary>
+    /// The interface it is watched on (an agent on several interfaces), or null: the one of the agent's interfaces whose
+    /// subnet holds its address, else the first (<see cref="AgentHost.Assign"/>).
+    /// </summary>
+    public string? Interface { get; init; }
+
+    /// <summary>
     /// Its host name (ps5.lan), or null: resolved at start (one that does not resolve stops the agent) and again on its
     /// record's TTL, the target moving with its address (<see cref="HostResolver"/>).
     /// </summary>
@@ -89,8 +95,15 @@ public sealed record AgentConfig
 
     /// <summary>Metrics listen address.</summary>
     public IPEndPoint Listen { get; init; } = new(IPAddress.Any, DefaultPort);
-    /// <summary>Capture interface; null to pick the one facing the targets.</summary>
+    /// <summary>Capture interface (the first of <see cref="Interfaces"/> when there are several); null to pick the one facing the targets.</summary>
     public string? Interface { get; init; }
+
+    /// <summary>
+    /// Every interface the agent captures on (<c>"interfaces"</c>, and any a target names), the first being
+    /// <see cref="Interface"/>; empty when it is one, given or picked. One capture, view and filter each; each target is
+    /// watched on one of them.
+    /// </summary>
+    public IReadOnlyList<string> Interfaces { get; init; } = [];
     /// <summary>Log level name (Trace, Debug, Information, Warning, Error).</summary>
     public string LogLevel { get; init; } = "Information";
     /// <summary>Log line format: "plain" (for a person) or "json" (one object a line; see <see cref="Agent.LogFormat"/>).</summary>
@@ -284,7 +297,7 @@ public sealed record AgentConfig
 
     private static AgentConfig Read(IConfiguration root, List<string> problems)
     {
-        Known(root, "$", problems, "listen", "interface", "logLevel", "logFormat", "history", "agent", "maxTargets", "resolver", "capture", "thresholds", "defaults", "discover", "targets");
+        Known(root, "$", problems, "listen", "interface", "interfaces", "logLevel", "logFormat", "history", "agent", "maxTargets", "resolver", "capture", "thresholds", "defaults", "discover", "targets");
         var maxTargets = Number(root, "maxTargets", MaxTargetsRange, problems) is { } mt ? (int)mt : DefaultMaxTargets;
         var targetCount = root.GetSection("targets").GetChildren().Count();
         if (targetCount > maxTargets)
@@ -300,6 +313,16 @@ public sealed record AgentConfig
             else problems.Add($"$.listen: '{Quote.Clip(listen)}' is not ADDRESS:PORT (e.g. 0.0.0.0:{DefaultPort})");
         }
         if (Value(root, "interface") is { } iface) config = config with { Interface = iface };
+        var interfaces = new List<string>();
+        foreach (var i in Array(root, "interfaces", problems))
+        {
+            if (i.Value is not { Length: > 0 } name || !IsInterfaceName(name)) problems.Add($"{Path(i)}: '{Quote.Clip(i.Value ?? "")}' is not an interface name (such as br0)");
+            else if (interfaces.Contains(name)) problems.Add($"{Path(i)}: '{name}' is listed twice");
+            else interfaces.Add(name);
+        }
+        if (interfaces.Count > 0 && config.Interface is not null) problems.Add("$: give \"interface\" or \"interfaces\", not both");
+        else if (interfaces.Count > MaxInterfaces) problems.Add($"$.interfaces: {interfaces.Count} interfaces, more than {MaxInterfaces}");
+        else if (interfaces.Count > 0) config = config with { Interface = interfaces[0], Interfaces = interfaces };
         if (Value(root, "resolver") is { } resolver)
         {
             // A local resolver (127.0.0.53, systemd-resolved's) is a resolver too: loopback is allowed here.
@@ -398,7 +421,18 @@ public sealed record AgentConfig
                 problems.Add($"{path}: must be an object");
                 continue;
             }
-            Known(t, path, problems, "name", "ip", "mac", "host", "probes", "intervalSeconds", "timeoutSeconds", "firmware", "labels");
+            Known(t, path, problems, "name", "ip", "mac", "host", "interface", "probes", "intervalSeconds", "timeoutSeconds", "firmware", "labels");
+            var targetInterface = Value(t, "interface");
+            if (targetInterface is not null && !IsInterfaceName(targetInterface))
+            {
+                problems.Add($"{path}.interface: '{Quote.Clip(targetInterface)}' is not an interface name (such as br0)");
+                targetInterface = null;
+            }
+            else if (targetInterface is not null && (config.Interfaces.Count > 0 ? !config.Interfaces.Contains(targetInterface) : config.Interface is not null && config.Interface != targetInterface))
+            {
+                problems.Add($"{path}.interface: '{targetInterface}' is not one of the agent's interfaces ({string.Join(", ", config.Interfaces.Count > 0 ? config.Interfaces : [config.Interface!])}): list it in \"interfaces\"");
+                targetInterface = null;
+            }
             IPAddress? ip = null;
             string? host = null;
             if (Value(t, "host") is { } hostText)
@@ -434,8 +468,11 @@ public sealed record AgentConfig
             if (firmware is { Length: > MaxNameLength }) problems.Add($"{path}.firmware: longer than {MaxNameLength} characters: '{Quote.Clip(firmware)}'");
             var labels = Labels(t, path, problems);
             if (ip is null && mac is null && host is null || probes is null) continue;
-            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? Value(t, "ip") ?? host ?? mac! : name, Ip = ip, Mac = mac, Probes = probes, ProbesGiven = t.GetSection("probes").Exists(), Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
+            targets.Add(new TargetConfig { Host = host, Name = string.IsNullOrEmpty(name) ? Value(t, "ip") ?? host ?? mac! : name, Ip = ip, Mac = mac, Interface = targetInterface, Probes = probes, ProbesGiven = t.GetSection("probes").Exists(), Interval = interval, Timeout = timeout, Firmware = firmware, Labels = labels });
         }
+        // Targets that name an interface when the agent names none: those are the agent's, in the order first named.
+        if (config.Interfaces.Count == 0 && config.Interface is null && targets.Select(t => t.Interface).OfType<string>().Distinct().ToList() is { Count: > 0 } named)
+            config = named.Count == 1 ? config with { Interface = named[0] } : config with { Interface = named[0], Interfaces = named };
         var labelNames = targets.SelectMany(t => t.Labels.Keys).Distinct().Count();
         if (labelNames > MaxLabelNames) problems.Add($"$.targets: {labelNames} different label names, more than {MaxLabelNames}: each is a label of reachprobe_target_info");
         foreach (var dup in targets.GroupBy(t => t.Name).Where(g => g.Count() > 1)) problems.Add($"$.targets: name '{Quote.Clip(dup.Key)}' is used {dup.Count()} times");
@@ -450,6 +487,12 @@ public sealed record AgentConfig
 
     /// <summary>Most labels on one target, and different label names over all targets.</summary>
     public const int MaxLabels = 16, MaxLabelNames = 32;
+
+    /// <summary>Most interfaces one agent captures on.</summary>
+    public const int MaxInterfaces = 16;
+
+    /// <summary>True for a name Linux could give an interface: 1–15 characters, no '/', whitespace or ':'.</summary>
+    public static bool IsInterfaceName(string name) => name.Length is > 0 and <= 15 && name != "." && name != ".." && !name.Any(c => c == '/' || c == ':' || char.IsWhiteSpace(c) || char.IsControl(c));
 
     /// <summary>Label names the agent's own series use (or Prometheus adds): a target's labels may not take them.</summary>
     public static readonly string[] ReservedLabels = ["target", "ip", "mac", "host_type", "firmware", "instance", "job", "le", "quantile"];
@@ -473,18 +516,21 @@ public sealed record AgentConfig
         }
         foreach (var label in children)
         {
-            var where = $"{path}.labels.{Quote.Clip(label.Key)}";
-            if (!System.Text.RegularExpressions.Regex.IsMatch(label.Key, "^[a-zA-Z_][a-zA-Z0-9_]*$") || label.Key.StartsWith("__", StringComparison.Ordinal))
-                problems.Add($"{where}: not a Prometheus label name (letters, digits and _, not starting with a digit or __)");
-            else if (ReservedLabels.Contains(label.Key, StringComparer.Ordinal))
-                problems.Add($"{where}: '{label.Key}' is ReachProbe's own label (reserved: {string.Join(", ", ReservedLabels)})");
-            else if (label.Value is null)
-                problems.Add($"{where}: must be a string");
-            else if (label.Value.Length == 0 || label.Value.Length > MaxNameLength)
-                problems.Add($"{where}: must be 1–{MaxNameLength} characters: '{Quote.Clip(label.Value)}'");
-            else labels[label.Key] = label.Value;
+            if (LabelProblem(label.Key, label.Value) is { } problem) problems.Add($"{path}.labels.{Quote.Clip(label.Key)}: {problem}");
+            else labels[label.Key] = label.Value!;
         }
         return labels;
+    }
+
+    /// <summary>What is wrong with a label of a target (a name Prometheus refuses, one of ours, an empty or long value), or null.</summary>
+    public static string? LabelProblem(string name, string? value)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-zA-Z_][a-zA-Z0-9_]*$") || name.StartsWith("__", StringComparison.Ordinal))
+            return "not a Prometheus label name (letters, digits and _, not starting with a digit or __)";
+        if (ReservedLabels.Contains(name, StringComparer.Ordinal)) return $"'{name}' is ReachProbe's own label (reserved: {string.Join(", ", ReservedLabels)})";
+        if (value is null) return "must be a string";
+        if (value.Length == 0 || value.Length > MaxNameLength) return $"must be 1–{MaxNameLength} characters: '{Quote.Clip(value)}'";
+        return null;
     }
 
     /// <summary>Every label name the targets use, sorted: the extra labels of <c>reachprobe_target_info</c>.</summary>

@@ -24,6 +24,7 @@ public static class AgentHost
     public static string? CaptureInterface(AgentConfig config)
     {
         if (config.Interface is not null) return config.Interface;
+        if (config.Interfaces is [var listed, ..]) return listed;
         foreach (var t in config.Targets)
             if (t.Ip is not null && NetworkPath.Find(t.Ip, null, out _) is { } path) return path.Interface;
         if (SysNet.DefaultRoutes() is [var first, ..]) return first.Interface;
@@ -43,6 +44,19 @@ public static class AgentHost
     }
 
     /// <summary>
+    /// Every target of an agent on several interfaces with the interface it is watched on: the one it names, else the
+    /// first of <paramref name="interfaces"/> whose subnet holds its address, else the first (a target known by its MAC or
+    /// host name alone: name its interface to watch it elsewhere). With one interface, the configuration as it is.
+    /// </summary>
+    public static AgentConfig Assign(AgentConfig config, IReadOnlyList<string> interfaces)
+    {
+        if (interfaces.Count < 2) return config;
+        string Of(TargetConfig t) => t.Interface
+            ?? (t.Ip is not null && NetworkPath.Find(t.Ip, null, out _) is { } path && interfaces.Contains(path.Interface) ? path.Interface : interfaces[0]);
+        return config with { Targets = config.Targets.Select(t => t.Interface is null ? t with { Interface = Of(t) } : t).ToList() };
+    }
+
+    /// <summary>
     /// Creates every probe of the configuration. Problems (an ARP probe for a target on no attached subnet, no resolver)
     /// are returned with the target's path so the agent refuses to start with all of them listed. A target followed by
     /// its MAC whose address is not known yet has none: its probes are made once its address is (<see cref="ConfigReloader.Follow"/>).
@@ -58,7 +72,7 @@ public static class AgentHost
             if (t.Ip is null) continue;
             var env = new ProbeEnvironment
             {
-                Interface = config.Interface,
+                Interface = t.Interface ?? config.Interface,
                 DnsServer = config.Resolver,
                 ExpectedMac = t.Mac is not null && Addresses.TryParseMac(t.Mac, out var mac) ? Addresses.ToPhysicalAddress(mac) : null,
             };

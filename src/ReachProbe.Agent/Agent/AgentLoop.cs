@@ -312,7 +312,14 @@ public sealed partial class AgentLoop : IDisposable
     /// or its MAC in the kernel's neighbour table; null to wait for its MAC on the wire or its name to resolve.</param>
     public static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
         ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes = null, ulong? monitorMac = null,
-        Func<TargetConfig, IReadOnlyList<IPAddress>>? startAt = null, UInt128[]? monitorV6 = null)
+        Func<TargetConfig, IReadOnlyList<IPAddress>>? startAt = null, UInt128[]? monitorV6 = null) =>
+        Create(config, captureInterface, createCapture, ownCarrier, targetLinks, monitorAddress, metrics, log, time, probes, monitorMac, startAt, monitorV6, null);
+
+    /// <summary>As the public one; with <paramref name="shared"/>, the loop writes that history (started by the caller, and
+    /// stopped by it once every loop of the agent has ended) rather than one of its own.</summary>
+    internal static AgentLoop Create(AgentConfig config, string captureInterface, Func<string, ILiveSource> createCapture, Func<bool> ownCarrier,
+        ITargetLinks? targetLinks, uint? monitorAddress, AgentMetrics metrics, ILogger log, TimeProvider time, ProbeEvidence? probes, ulong? monitorMac,
+        Func<TargetConfig, IReadOnlyList<IPAddress>>? startAt, UInt128[]? monitorV6, HistoryRecorder? shared)
     {
         var configOf = new Dictionary<UInt128, TargetConfig>();
         var targets = new Dictionary<UInt128, ulong>();
@@ -328,8 +335,8 @@ public sealed partial class AgentLoop : IDisposable
             foreach (var seen in startAt?.Invoke(t) ?? [])
                 if (configOf.TryAdd(Addresses.ToKey(seen), t) && t.Mac is null)
                     targets[Addresses.ToKey(seen)] = 0;
-        var history = new HistoryRecorder(config.History, metrics, log, config.Agent);
-        history.Start(time.GetUtcNow());
+        var history = shared ?? new HistoryRecorder(config.History, metrics, log, config.Agent);
+        if (shared is null) history.Start(time.GetUtcNow());
         history.Watch(config.Targets, time.GetUtcNow());
         foreach (var t in config.Targets) history.Firmware(t.Name, t.Firmware, time.GetUtcNow());
         // Request tables sized for the target count: memory stays bounded whatever a flood sends at every target.
@@ -355,7 +362,7 @@ public sealed partial class AgentLoop : IDisposable
         var capture = new CaptureMonitor(captureInterface, Filter(config.Targets.Select(t => starts.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t)), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time) { Source = capture }.AddObserver(observer).AddProducer(capture).AddProducer(probes);
-        return new AgentLoop(config, loop, probes, capture, history, observer, configOf, metrics, log);
+        return new AgentLoop(config, loop, probes, capture, history, observer, configOf, metrics, log) { _ownsHistory = shared is null };
     }
 
     /// <summary>The capture filter for these targets: by host (and MAC), or by subnet or all IP when that is more than the kernel takes.</summary>
@@ -369,6 +376,7 @@ public sealed partial class AgentLoop : IDisposable
     public Task RunAsync(CancellationToken stop) => Loop.RunAsync(Probes.WaitToReadAsync, stop);
 
     private readonly DateTimeOffset _started;
+    private bool _ownsHistory = true;
 
     /// <summary>Closes the capture, writes the history's stop mark and says how long it ran and how its targets stand.</summary>
     public void Dispose()
@@ -376,6 +384,6 @@ public sealed partial class AgentLoop : IDisposable
         var states = _observer.Devices.GroupBy(d => d.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.Name()}");
         _log.Stopping(VerdictWords.Duration(Loop.Time.GetUtcNow() - _started), $"{_config.Targets.Count} target(s): {string.Join(", ", states)}");
         _capture.Dispose();
-        _history.Stop(Loop.Time.GetUtcNow());
+        if (_ownsHistory) _history.Stop(Loop.Time.GetUtcNow());
     }
 }

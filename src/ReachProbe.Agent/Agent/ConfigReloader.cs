@@ -22,7 +22,8 @@ public sealed record ConfigChange(
     /// <summary>The change from <paramref name="current"/> to <paramref name="next"/>.</summary>
     public static ConfigChange Between(AgentConfig current, AgentConfig next)
     {
-        static (string, System.Net.IPAddress?, string?, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac, t.Host);
+        // A target moved to another interface is another loop's: removed there, added here.
+        static (string, System.Net.IPAddress?, string?, string?, string?) Identity(TargetConfig t) => (t.Name, t.Ip, t.Mac, t.Host, t.Interface);
         var before = current.Targets.ToDictionary(Identity);
         var after = next.Targets.ToDictionary(Identity);
         var added = next.Targets.Where(t => !before.ContainsKey(Identity(t))).ToList();
@@ -43,7 +44,7 @@ public sealed record ConfigChange(
     private static readonly (string Name, Func<AgentConfig, AgentConfig, bool> Same, Func<AgentConfig, AgentConfig, AgentConfig> Keep)[] RestartOnly =
     [
         ("listen", (a, b) => Equals(a.Listen, b.Listen), (c, r) => c with { Listen = r.Listen }),
-        ("interface", (a, b) => a.Interface == b.Interface, (c, r) => c with { Interface = r.Interface }),
+        ("interface", (a, b) => a.Interface == b.Interface && a.Interfaces.SequenceEqual(b.Interfaces), (c, r) => c with { Interface = r.Interface, Interfaces = r.Interfaces }),
         ("resolver", (a, b) => Equals(a.Resolver, b.Resolver), (c, r) => c with { Resolver = r.Resolver }),
         ("discover", (a, b) => a.Discover is null ? b.Discover is null : b.Discover is not null && a.Discover.Kinds.SequenceEqual(b.Discover.Kinds)
             && a.Discover with { Kinds = [] } == b.Discover with { Kinds = [] }, (c, r) => c with { Discover = r.Discover }),

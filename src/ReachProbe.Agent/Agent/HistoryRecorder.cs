@@ -24,6 +24,9 @@ namespace ReachProbe.Agent;
 /// </remarks>
 internal sealed partial class HistoryRecorder
 {
+    // An agent on several interfaces has a loop for each, on threads of their own, and one history: its calls take turns.
+    private readonly Lock _api = new();
+
     private readonly string? path;
     private readonly AgentMetrics metrics;
     private readonly ILogger log;
@@ -96,6 +99,11 @@ internal sealed partial class HistoryRecorder
 
     public void Start(DateTimeOffset now)
     {
+        lock (_api) StartLocked(now);
+    }
+
+    private void StartLocked(DateTimeOffset now)
+    {
         if (path is null) return;
         Write(s =>
         {
@@ -111,6 +119,11 @@ internal sealed partial class HistoryRecorder
     /// <summary>The targets are watched from <paramref name="now"/>: their observed time starts (at start, or added by a reload). One write for all.</summary>
     public void Watch(IEnumerable<TargetConfig> targets, DateTimeOffset now)
     {
+        lock (_api) WatchLocked(targets, now);
+    }
+
+    private void WatchLocked(IEnumerable<TargetConfig> targets, DateTimeOffset now)
+    {
         var all = targets.ToList();
         var list = all.Select(t => (t.Name, t.Ip?.ToString(), t.Mac)).ToList();
         var labels = all.Select(t => t.Labels).ToList();
@@ -118,12 +131,23 @@ internal sealed partial class HistoryRecorder
     }
 
     /// <summary>The target is no longer watched (removed by a reload): its observed time stops.</summary>
-    public void Unwatch(string target, DateTimeOffset now) => Write(s => s.Unwatch(target, now));
+    public void Unwatch(string target, DateTimeOffset now)
+    {
+        lock (_api) Write(s => s.Unwatch(target, now));
+    }
 
     /// <summary>The target's MAC is known now: its history follows the device (one identity across renames and addresses).</summary>
-    public void Identify(string target, string ip, string mac) => Write(s => s.Target(target, ip, mac));
+    public void Identify(string target, string ip, string mac)
+    {
+        lock (_api) Write(s => s.Target(target, ip, mac));
+    }
 
     public void Firmware(string target, string? firmware, DateTimeOffset now)
+    {
+        lock (_api) FirmwareLocked(target, firmware, now);
+    }
+
+    private void FirmwareLocked(string target, string? firmware, DateTimeOffset now)
     {
         if (string.IsNullOrEmpty(firmware) || _firmware.GetValueOrDefault(target) == firmware) return;
         _firmware[target] = firmware;
@@ -135,6 +159,11 @@ internal sealed partial class HistoryRecorder
 
     /// <summary>Writes what changed in <paramref name="incidents"/> (a device's, over its addresses) since the last call.</summary>
     public void Sync(string target, IReadOnlyList<Incident> incidents)
+    {
+        lock (_api) SyncLocked(target, incidents);
+    }
+
+    private void SyncLocked(string target, IReadOnlyList<Incident> incidents)
     {
         foreach (var incident in incidents)
         {
@@ -171,6 +200,11 @@ internal sealed partial class HistoryRecorder
     /// <summary>A target removed by a reload: its open incident is closed as cut short at <paramref name="now"/>.</summary>
     public void Forget(string target, IReadOnlyList<Incident> incidents, DateTimeOffset now)
     {
+        lock (_api) ForgetLocked(incidents, now);
+    }
+
+    private void ForgetLocked(IReadOnlyList<Incident> incidents, DateTimeOffset now)
+    {
         foreach (var incident in incidents)
         {
             if (incident.End is not null || !_open.Remove(incident, out var row)) continue;
@@ -184,6 +218,11 @@ internal sealed partial class HistoryRecorder
     /// waits, when its backoff has passed.
     /// </summary>
     public void Alive(DateTimeOffset now)
+    {
+        lock (_api) AliveLocked(now);
+    }
+
+    private void AliveLocked(DateTimeOffset now)
     {
         if (path is null) return;
         if (_inbox is null && _failing && _backoff.Due(now)) Retry(now);
@@ -201,6 +240,11 @@ internal sealed partial class HistoryRecorder
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     public void Stop(DateTimeOffset now)
+    {
+        lock (_api) StopLocked(now);
+    }
+
+    private void StopLocked(DateTimeOffset now)
     {
         if (path is null) return;
         if (_inbox is null)

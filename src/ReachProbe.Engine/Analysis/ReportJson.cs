@@ -14,7 +14,8 @@ internal sealed record JsonCounts(long Bytes, long ArpRequests, long ArpReplies,
     long DnsResponses, long TcpSyn, long TcpSynAck, long Ipv6, long NdpSolicitations, long NdpAdvertisements, long NdpUnsolicited, long EchoV6Requests,
     long EchoV6Replies, IReadOnlyDictionary<string, long> Malformed);
 
-internal sealed record JsonTarget(string Ip, string Family, string? Mac, string FinalState, string? LastFrame, IReadOnlyList<JsonIncident> Incidents, IReadOnlyList<JsonChange> Changes);
+internal sealed record JsonTarget(string Ip, string Family, string? Mac, string FinalState, string? LastFrame, IReadOnlyList<JsonIncident> Incidents, IReadOnlyList<JsonChange> Changes,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Labels = null);
 
 internal sealed record JsonIncident(string State, string Start, string? End, double StartOffsetSeconds, double? EndOffsetSeconds, string EndReason,
     IReadOnlyDictionary<string, long> Evidence);

@@ -108,8 +108,12 @@ public static class ReportWriter
     }
 
     /// <summary>Writes the JSON report (System.Text.Json, source-generated: <see cref="ReportJsonContext"/>).</summary>
-    public static void WriteJson(AnalysisResult r, Stream output)
+    /// <param name="r">The analysis.</param>
+    /// <param name="output">Where to write.</param>
+    /// <param name="labels">The person's labels of the targets (<c>--label</c>), on each target; none when null or empty.</param>
+    public static void WriteJson(AnalysisResult r, Stream output, IReadOnlyDictionary<string, string>? labels = null)
     {
+        if (labels is { Count: 0 }) labels = null;
         var start = r.FirstTime ?? 0;
         double Offset(long t) => Math.Round((t - start) / (double)TimeSpan.TicksPerSecond, 6);
         var c = r.Counters;
@@ -124,7 +128,7 @@ public static class ReportWriter
                 Addresses.Ip(t.Ip), Addresses.Family(t.Ip), t.Mac == 0 ? null : Addresses.Mac(t.Mac), t.FinalState.Name(), t.LastFrame is { } lf ? Iso(lf) : null,
                 t.Incidents.Select(i => new JsonIncident(i.State.Name(), Iso(i.Start), i.End is { } end ? Iso(end) : null, Offset(i.Start),
                     i.End is { } e2 ? Offset(e2) : null, Names.Camel(i.EndReason.Name()), Evidence(i.Evidence))).ToList(),
-                t.Changes.Select(ch => new JsonChange(ch.State.Name(), Iso(ch.At), Offset(ch.At), ch.Cause.Info().JsonName)).ToList())).ToList());
+                t.Changes.Select(ch => new JsonChange(ch.State.Name(), Iso(ch.At), Offset(ch.At), ch.Cause.Info().JsonName)).ToList(), labels)).ToList());
         System.Text.Json.JsonSerializer.Serialize(output, report, ReportJsonContext.Default.JsonReport);
     }
 

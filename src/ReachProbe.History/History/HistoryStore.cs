@@ -306,13 +306,22 @@ public abstract class HistoryStore : IDisposable
     /// period so the report counts its time. Returns how many incidents were added; a capture imported twice adds none.
     /// </summary>
     public int Import(string source, IReadOnlyList<(string Target, string State, DateTimeOffset Start, DateTimeOffset? End, string Reason, EvidenceCounts Evidence)> incidents,
-        string? firmware, DateTimeOffset first, DateTimeOffset last, IReadOnlyList<(string Name, string Ip, string? Mac)>? targets = null)
+        string? firmware, DateTimeOffset first, DateTimeOffset last, IReadOnlyList<(string Name, string Ip, string? Mac)>? targets = null,
+        IReadOnlyDictionary<string, string>? labels = null)
     {
         using var tx = Db.BeginTransaction();
         if (Scalar("SELECT COUNT(*) FROM imported WHERE source = @s", tx, ("@s", source)) is long n && n > 0) return 0;
         var ids = new Dictionary<string, long>();
         foreach (var t in targets ?? []) ids[t.Name] = Target(t.Name, t.Ip, t.Mac, tx);
         foreach (var i in incidents) if (!ids.ContainsKey(i.Target)) ids[i.Target] = Target(i.Target, null, null, tx);
+        // The person's labels (analyze --label) become each target's, as a configuration's do (report --by label:NAME).
+        if (labels is { Count: > 0 })
+            foreach (var id in ids.Values.Distinct())
+            {
+                Exec("DELETE FROM target_label WHERE target = @t", tx, ("@t", id));
+                foreach (var (label, value) in labels)
+                    Exec("INSERT INTO target_label(target, name, value) VALUES (@t, @n, @v)", tx, ("@t", id), ("@n", label), ("@v", value));
+            }
         var added = 0;
         foreach (var i in incidents)
         {

@@ -34,6 +34,54 @@ public sealed class ImportTests : IDisposable
     }
 
     [Fact]
+    public void Analyze_Labels_OnEachTargetInTheJson_AndInTheHistoryOnImport()
+    {
+        var pcap = Scenarios.FieldReport().WriteTo(Path.Combine(_dir, "field-report.pcap"));
+        var (code, json, _) = Run("analyze", pcap, "--json", "--quiet", "--target", "192.168.1.27", "--label", "room=living", "--label", "model=PS5");
+        Assert.Equal(0, code);
+        var target = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("targets")[0];
+        Assert.Equal("living", target.GetProperty("labels").GetProperty("room").GetString());
+        Assert.Equal("PS5", target.GetProperty("labels").GetProperty("model").GetString());
+        // None given: no "labels" at all (the shape as before).
+        (_, json, _) = Run("analyze", pcap, "--json", "--quiet", "--target", "192.168.1.27");
+        Assert.False(System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("targets")[0].TryGetProperty("labels", out _));
+
+        var db = Path.Combine(_dir, "history.db");
+        (code, _, _) = Run("analyze", pcap, "--quiet", "--target", "192.168.1.27", "--import", "--db", db, "--label", "room=living");
+        Assert.Equal(0, code);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var o = new StringWriter();
+        Assert.Equal(0, ReportCommand.Run(["--db", db, "--by", "label:room", "--since", "1000w"], o, new StringWriter()));
+        Assert.Matches(@"(?m)^living\s+\S+\s+1\s", o.ToString());
+    }
+
+    [Theory]
+    [InlineData("room", "write it NAME=VALUE")]
+    [InlineData("9room=x", "not a Prometheus label name")]
+    [InlineData("__x=y", "not a Prometheus label name")]
+    [InlineData("firmware=7.02", "is ReachProbe's own label")]
+    [InlineData("room=", "must be 1–128 characters")]
+    public void Analyze_BadLabel_OneLineNamingIt_NothingRead(string label, string problem)
+    {
+        var (code, stdout, stderr) = Run("analyze", "never-read.pcap", "--label", label);
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Contains($"--label '{label}'", stderr);
+        Assert.Contains(problem, stderr);
+        Assert.DoesNotContain("never-read.pcap", stderr);
+    }
+
+    [Fact]
+    public void Analyze_SameLabelTwice_OrTooMany_Refused()
+    {
+        var (code, _, stderr) = Run("analyze", "x.pcap", "--label", "room=a", "--label", "room=b");
+        Assert.Equal(2, code);
+        Assert.Contains("--label 'room' is given twice", stderr);
+        (code, _, stderr) = Run(["analyze", "x.pcap", .. Enumerable.Range(0, 17).SelectMany(i => new[] { "--label", $"l{i}=v" })]);
+        Assert.Equal(2, code);
+        Assert.Contains("more than 16 labels", stderr);
+    }
+
+    [Fact]
     public void Analyze_DbWithoutImport_IsBadUsage()
     {
         var (code, _, stderr) = Run("analyze", "x.pcap", "--db", "h.db");

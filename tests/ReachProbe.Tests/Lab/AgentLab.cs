@@ -57,6 +57,35 @@ public abstract class AgentLab : IDisposable
 
     /// <summary>Polls the state until it is <paramref name="want"/>; returns every state seen on the way.</summary>
     protected List<string?> WaitFor(string want, TimeSpan limit) => AgentState.WaitFor(LabNet, want, limit, Port);
+
+    protected void WaitForMetric(string line, TimeSpan limit)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            if ((Metrics() ?? "").Contains(line, StringComparison.Ordinal)) return;
+            Thread.Sleep(100);
+        }
+        Assert.Fail($"not on /metrics within {limit}: {line}\n{Metrics()}");
+    }
+
+
+    protected string? StateOf(string target) =>
+        Metrics() is { } m && Regex.Match(m, $"^reachprobe_target_state\\{{target=\"{Regex.Escape(target)}\",state=\"(\\w+)\"\\}} 1$", RegexOptions.Multiline) is { Success: true } s ? s.Groups[1].Value : null;
+
+    protected void WaitForState(string target, string want, TimeSpan limit)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var seen = new List<string?>();
+        while (watch.Elapsed < limit)
+        {
+            var s = StateOf(target);
+            if (seen.Count == 0 || seen[^1] != s) seen.Add(s);
+            if (s == want) return;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"{target} was not '{want}' within {limit}; seen: {string.Join(" → ", seen)}");
+    }
 }
 
 /// <summary>The console's state as a lab's agent tells it on /metrics — for tests with one lab or several.</summary>

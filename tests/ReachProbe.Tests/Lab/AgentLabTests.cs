@@ -8,7 +8,7 @@ namespace ReachProbe.Tests.Lab;
 [Trait("Category", "Lab")]
 public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
 {
-    private string WaitForMetric(string pattern, TimeSpan limit)
+    private string WaitForMetricMatching(string pattern, TimeSpan limit)
     {
         var watch = Stopwatch.StartNew();
         string? last = null;
@@ -63,7 +63,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         const string Target = LabNetwork.ConsoleMac;
         LabNet.StartAgent(["--target", Target, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
         WaitForAgent();
-        WaitForMetric(Regex.Escape($"reachprobe_target_address{{target=\"{Target}\",address=\"198.18.0.27\",family=\"ipv4\"}} 1"), TimeSpan.FromSeconds(5));
+        WaitForMetricMatching(Regex.Escape($"reachprobe_target_address{{target=\"{Target}\",address=\"198.18.0.27\",family=\"ipv4\"}} 1"), TimeSpan.FromSeconds(5));
 
         // A renew moves it to .28: followed within one probe interval (1 s) — the new address on /metrics, its probes
         // answered there — and it stays up throughout.
@@ -119,7 +119,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         WaitForAgent();
         Assert.Contains("""reachprobe_target_address{target="console",address="198.18.0.27",family="ipv4"} 1""", Metrics());
         // Its probes answered there from the start (their results count before its first move too).
-        WaitForMetric("""^reachprobe_probe_success\{target="console",probe="icmp"\} 1$""", TimeSpan.FromSeconds(5));
+        WaitForMetricMatching("""^reachprobe_probe_success\{target="console",probe="icmp"\} 1$""", TimeSpan.FromSeconds(5));
         Assert.True(LogHas("console (console.lan) at 198.18.0.27"), "the start line does not say where the name resolved");
 
         // A renew: the router's DNS says .28 as the console takes it. dnsmasq's TTL is 0: the name is asked again every
@@ -213,7 +213,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
 
         File.WriteAllText(config, Config(console, $$"""{ "name": "router", "ip": "{{LabNetwork.RouterIp}}" }"""));
         Hangup(agent);
-        WaitForMetric("""^reachprobe_target_state\{target="router",state="up"\} 1$""", TimeSpan.FromSeconds(10));
+        WaitForMetricMatching("""^reachprobe_target_state\{target="router",state="up"\} 1$""", TimeSpan.FromSeconds(10));
         var metrics = Metrics()!;
         Assert.Equal("deaf", State()); // kept: no unknown, no second incident
         Assert.DoesNotContain("""reachprobe_target_state_changes_total{target="198.18.0.27",state="unknown"}""", metrics);
@@ -238,7 +238,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         string Config(string targets) => $$"""{ "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "defaults": { "intervalSeconds": 1 }, "targets": [ {{targets}} ] }""";
         File.WriteAllText(config, Config("/* none yet */"));
         var agent = LabNet.StartAgent(["--config", config]);
-        WaitForMetric("""^reachprobe_target_state\{target="198\.18\.0\.1",state="up"\} 1$""", TimeSpan.FromSeconds(30));
+        WaitForMetricMatching("""^reachprobe_target_state\{target="198\.18\.0\.1",state="up"\} 1$""", TimeSpan.FromSeconds(30));
 
         Hangup(agent); // unchanged: still the gateway
         var watch = Stopwatch.StartNew();
@@ -247,7 +247,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
 
         File.WriteAllText(config, Config($$"""{ "name": "console", "ip": "{{LabNetwork.ConsoleIp}}" }"""));
         Hangup(agent);
-        var metrics = WaitForMetric("""^reachprobe_target_state\{target="console",state="up"\} 1$""", TimeSpan.FromSeconds(20));
+        var metrics = WaitForMetricMatching("""^reachprobe_target_state\{target="console",state="up"\} 1$""", TimeSpan.FromSeconds(20));
         Assert.DoesNotContain("""reachprobe_target_state{target="198.18.0.1",""", metrics);
         Assert.False(agent.HasExited);
     }
@@ -434,8 +434,8 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         LabNet.StartAgent(Agent, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--"]);
         WaitForAgent();
         // ICMP needs CAP_NET_RAW (raw socket), ARP and the capture CAP_NET_RAW and CAP_NET_ADMIN: all must work.
-        WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="icmp"\} 1$""", TimeSpan.FromSeconds(10));
-        var metrics = WaitForMetric("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="arp"\} 1$""", TimeSpan.FromSeconds(10));
+        WaitForMetricMatching("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="icmp"\} 1$""", TimeSpan.FromSeconds(10));
+        var metrics = WaitForMetricMatching("""^reachprobe_probe_success\{target="198\.18\.0\.27",probe="arp"\} 1$""", TimeSpan.FromSeconds(10));
         Assert.Contains("""reachprobe_capture_up{interface="br0"} 1""", metrics);
     }
     [Fact]
@@ -445,7 +445,7 @@ public sealed class AgentLabTests(ITestOutputHelper output) : AgentLab(output)
         // library is hidden from the agent alone — /dev/null over its file, in a mount namespace of the agent's own.
         var library = LibpcapFile();
         LabNet.StartAgent(Agent, ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", $"mount --bind /dev/null {library} && exec \"$@\"", "sh"]);
-        var metrics = WaitForMetric("""^reachprobe_probes_total\{target="198\.18\.0\.27",probe="icmp",result="answered"\} [1-9]""", TimeSpan.FromSeconds(30));
+        var metrics = WaitForMetricMatching("""^reachprobe_probes_total\{target="198\.18\.0\.27",probe="icmp",result="answered"\} [1-9]""", TimeSpan.FromSeconds(30));
         Assert.Contains("""reachprobe_capture_up{interface="br0"} 0""", metrics);
         Assert.Contains("""reachprobe_target_state{target="198.18.0.27",state="unknown"} 1""", metrics);
         var watch = Stopwatch.StartNew();
