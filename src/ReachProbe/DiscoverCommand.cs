@@ -170,7 +170,7 @@ internal static class DiscoverCommand
         {
             var vendor = d.LocallyAdministered ? "(random MAC)" : d.Vendor ?? "";
             var model = string.Join(" ", new[] { d.Model, d.Firmware, d.Standby == true ? "standby" : null }.OfType<string>());
-            sb.AppendLine($"{Addresses.Mac(d.Mac),-17}  {string.Join(",", d.Addresses.Select(Ip)),-15}  {d.Kind,-11}  {Clip(vendor, 24),-24}  {Clip(string.Join(", ", d.Names), 20),-20}  {Clip(model, 20),-20}  {string.Join(",", d.LearnedFrom)}");
+            sb.AppendLine($"{Addresses.Mac(d.Mac),-17}  {string.Join(",", d.Addresses.Select(Ip).Concat(d.Addresses6.Select(a => Addresses.Ip(a)))),-15}  {d.Kind,-11}  {Clip(vendor, 24),-24}  {Clip(string.Join(", ", d.Names), 20),-20}  {Clip(model, 20),-20}  {string.Join(",", d.LearnedFrom)}");
         }
         return sb.ToString();
     }
@@ -194,6 +194,13 @@ internal static class DiscoverCommand
                     w.WriteStartObject();
                     w.WriteString("address", Ip(a));
                     w.WriteString("family", "ipv4");
+                    w.WriteEndObject();
+                }
+                foreach (var a in d.Addresses6)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("address", Addresses.Ip(a));
+                    w.WriteString("family", "ipv6");
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

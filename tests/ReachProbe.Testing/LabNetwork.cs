@@ -395,7 +395,7 @@ public sealed partial class LabNetwork : IDisposable
     public void StartDns()
     {
         var hosts = Path.Combine(_dir, "hosts");
-        File.WriteAllText(hosts, $"{_consoleRecord} console.lan\n{RouterIp} router.lan\n");
+        File.WriteAllText(hosts, HostsFile());
         _dnsmasq = Start("ip", "netns", "exec", Router, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
             $"--addn-hosts={hosts}", "--local=/lan/", "--interface=r0", "--bind-interfaces", $"--listen-address={RouterIp}",
             // DHCP too, as a home router serves it (discover's DHCP host takes its address from it).
@@ -405,13 +405,18 @@ public sealed partial class LabNetwork : IDisposable
         for (var i = 0; i < 100 && !Run("ip", "netns", "exec", Router, "ss", "-lun").Contains($"{RouterIp}:53"); i++) Thread.Sleep(50);
     }
 
-    private string _consoleRecord = ConsoleIp;
+    private string[] _consoleRecord = [ConsoleIp];
 
-    /// <summary>console.lan's record says <paramref name="address"/> now: dnsmasq re-reads its hosts file on SIGHUP (its TTL is 0).</summary>
-    public void ConsoleRecord(string address)
+    private string HostsFile() => string.Concat(_consoleRecord.Select(a => $"{a} console.lan\n")) + $"{RouterIp} router.lan\n";
+
+    /// <summary>
+    /// console.lan's records say <paramref name="addresses"/> now (an A record for an IPv4 one, AAAA for an IPv6 one):
+    /// dnsmasq re-reads its hosts file on SIGHUP (its TTL is 0).
+    /// </summary>
+    public void ConsoleRecord(params string[] addresses)
     {
-        _consoleRecord = address;
-        File.WriteAllText(Path.Combine(_dir, "hosts"), $"{address} console.lan\n{RouterIp} router.lan\n");
+        _consoleRecord = addresses;
+        File.WriteAllText(Path.Combine(_dir, "hosts"), HostsFile());
         if (_dnsmasq is { } d) Run("kill", "-HUP", d.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 

@@ -358,8 +358,9 @@ public sealed partial class AgentLoop : IDisposable
         probes ??= NewProbeEvidence(config, metrics, log, time);
         probes.ConsoleFound += observer.PublishInfo;
         pipeline.IcmpToMonitor += probes.OnIcmpToMonitor;
-        var starts = configOf.ToDictionary(kv => kv.Value.Name, kv => Addresses.ToIPAddress(kv.Key));
-        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets.Select(t => starts.TryGetValue(t.Name, out var at) ? t with { Ip = at } : t)), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
+        // The capture lets in each target at every address it starts at (a host name with A and AAAA records: both).
+        var starts = configOf.GroupBy(kv => kv.Value.Name).ToDictionary(g => g.Key, g => g.Select(kv => Addresses.ToIPAddress(kv.Key)).ToList());
+        var capture = new CaptureMonitor(captureInterface, Filter(config.Targets.SelectMany(t => starts.TryGetValue(t.Name, out var at) ? at.Select(a => t with { Ip = a }) : [t])), createCapture, ownCarrier, targetLinks, metrics, log, config.Thresholds.MacChange);
         // Producers in this order: the capture (opened, its health ticked) before the probe results of the same pass.
         var loop = new AnalysisLoop(pipeline, time) { Source = capture }.AddObserver(observer).AddProducer(capture).AddProducer(probes);
         return new AgentLoop(config, loop, probes, capture, history, observer, configOf, metrics, log) { _ownsHistory = shared is null };

@@ -11,6 +11,8 @@ public static class Learned
 {
     /// <summary>An ARP it sent (its address).</summary>
     public const string Arp = "arp";
+    /// <summary>Its IPv6 neighbour discovery: advertisements, solicitations, duplicate address detection.</summary>
+    public const string Ndp = "ndp";
     /// <summary>Its DHCP request (host name, vendor class) or the server's acknowledgement (its address).</summary>
     public const string Dhcp = "dhcp";
     /// <summary>Its multicast DNS announcements or answers (names, services).</summary>
@@ -38,6 +40,9 @@ public sealed class Device(ulong mac, long firstSeen)
 
     /// <summary>Its IPv4 addresses seen (from ARP, DHCP, its own announcements).</summary>
     public SortedSet<uint> Addresses { get; } = [];
+
+    /// <summary>Its IPv6 addresses, global or unique-local (never link-local), from its neighbour discovery: at most 8.</summary>
+    public SortedSet<UInt128> Addresses6 { get; } = [];
 
     /// <summary>Names it gave (DHCP host name, mDNS host name, DDP host-name), cleaned, at most <see cref="MaxNames"/>.</summary>
     public List<string> Names { get; } = [];
@@ -100,7 +105,8 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
     /// </summary>
     public const string CaptureFilter = Untagged + " or (vlan and (" + Untagged + "))";
 
-    private const string Untagged = "arp or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
+    // ICMPv6 types 135 and 136: neighbour solicitations and advertisements (without extension headers, as NDP is sent).
+    private const string Untagged = "arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136)) or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
         + " or (udp and udp[8:4] = 0x48545450)";
 
     /// <summary>Devices kept unless told otherwise.</summary>
@@ -133,6 +139,17 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
             if (f.ArpSenderMac != f.SrcMac || Get(f.SrcMac, time) is not { } d) return;
             d.LearnedFrom.Add(Learned.Arp);
             if (f.ArpSenderIp != 0 && WirePipeline.IsUnicast(f.ArpSenderIp)) AddAddress(d, (uint)f.ArpSenderIp);
+            return;
+        }
+        if (f.Kind == FrameKind.Ndp)
+        {
+            // Its own NDP (the link-layer address it gives is its source): the address it advertises, solicits from, or
+            // is about to take (DAD, from ::). Link-local addresses say nothing a person watches a device at.
+            if (f.ArpSenderMac != f.SrcMac) return;
+            var own = f.ArpOp == 1 && f.ArpSenderIp == 0 ? f.ArpTargetIp : f.ArpSenderIp;
+            if (!WirePipeline.IsWatchableV6(own) || Get(f.SrcMac, time) is not { } d6) return;
+            d6.LearnedFrom.Add(Learned.Ndp);
+            if (d6.Addresses6.Count < 8) d6.Addresses6.Add(own);
             return;
         }
         if (f.Kind != FrameKind.IPv4 || f.Transport != TransportKind.Udp || link != LinkKind.Ethernet) return;

@@ -431,6 +431,61 @@ public sealed class AgentLoopTests
     }
 
     [Fact]
+    public async Task Pass_ADeviceAtTwoAddresses_EachProbeCountsForItsAddress_UpWhileOneFamilyAnswers()
+    {
+        // console.lan has an A and a AAAA record: one target, a host at each address. Its IPv4 answers throughout; from
+        // 10 s nothing at its IPv6 address is answered (its IPv6 stack broken): the IPv6 host fails, the device stays up.
+        var console6 = IPAddress.Parse("2001:db8::27");
+        var s = new Scenario("dual");
+        Ping(s, LabRouter, LabConsole, 7, 1, 30, 1.0, _ => true);
+        var clock = new FakeTimeProvider(T0);
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var log = new LogLines();
+        var target = new TargetConfig { Name = "console", Host = "console.lan", Probes = ProbeSpec.ParseList(ProbeSpec.Defaults, out _), Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) };
+        using var agent = AgentLoop.Create(new AgentConfig { History = null, Targets = [target] }, "lab0", _ => new ReplaySource(s, clock), () => true, null, null,
+            new AgentMetrics(registry), log, clock, startAt: t => [IPAddress.Parse(LabConsole.Ip), console6]);
+        var moves = new List<TargetConfig>();
+        agent.Moved += moves.Add;
+        var arp = ScheduledProbe.Of("console", new ProbeSpec(ProbeKind.Arp, "arp"), new Named("arp"), IPAddress.Parse(LabConsole.Ip), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        var ndp = ScheduledProbe.Of("console", new ProbeSpec(ProbeKind.Ndp, "ndp"), new Named("ndp"), console6, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        var states = new List<TargetState>();
+        for (var t = 0.0; t <= 30; t = Math.Round(t + 0.05, 6))
+        {
+            clock.SetUtcNow(T0 + TimeSpan.FromSeconds(t));
+            if (Math.Abs(t - Math.Round(t) - 0.5) < 1e-9)
+            {
+                agent.Probes.Record(arp, new ProbeResult("arp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.3), "reply") { Mac = LabConsole.Mac }, clock.GetUtcNow());
+                agent.Probes.Record(ndp, t < 10
+                    ? new ProbeResult("ndp", ProbeStatus.Answered, TimeSpan.FromMilliseconds(0.3), "advertisement") { Mac = LabConsole.Mac }
+                    : new ProbeResult("ndp", ProbeStatus.Timeout, TimeSpan.FromSeconds(1), "timeout"), clock.GetUtcNow());
+            }
+            agent.Loop.Pass(clock.GetUtcNow());
+            var state = agent.Device("console")?.State ?? TargetState.Unknown;
+            if (states.Count == 0 || states[^1] != state) states.Add(state);
+        }
+        // Its probes were made at both its addresses, one family each.
+        Assert.Equal([IPAddress.Parse(LabConsole.Ip), console6], moves.Select(m => m.Ip));
+        Assert.Equal(["icmp", "arp", "ddp"], moves[0].Probes.Select(p => p.Text));
+        Assert.Equal(["icmp", "ndp"], moves[1].Probes.Select(p => p.Text));
+        var device = agent.Device("console")!;
+        Assert.Equal(2, device.Members.Count);
+        var v6 = agent.Host(console6)!;
+        Assert.NotEqual(TargetState.Up, v6.Verdict.State);
+        Assert.Equal(TargetState.Up, agent.Host(IPAddress.Parse(LabConsole.Ip))!.Verdict.State);
+        Assert.Equal([TargetState.Unknown, TargetState.Up], states);
+        Assert.Empty(device.Incidents);
+        using var m = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(m);
+        var metrics = System.Text.Encoding.UTF8.GetString(m.ToArray());
+        Assert.Contains("reachprobe_target_state{target=\"console\",state=\"up\"} 1", metrics);
+        Assert.Contains("reachprobe_probe_success{target=\"console\",probe=\"arp\"} 1", metrics);
+        Assert.Contains("reachprobe_probe_success{target=\"console\",probe=\"ndp\"} 0", metrics);
+        Assert.Contains("reachprobe_target_address{target=\"console\",address=\"2001:db8::27\",family=\"ipv6\"} 1", metrics);
+        Assert.Contains("reachprobe_target_address{target=\"console\",address=\"198.18.0.27\",family=\"ipv4\"} 1", metrics);
+        Assert.Single(log.Messages, l => l.Contains("on IPv6 (2001:db8::27), still up on its other address", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Pass_ATargetKnownByItsHostName_MovesWhenItResolvesElsewhere_StateCarriesOn()
     {
         // console.lan resolved to .27 at start; after a renew its record says .28 (the resolver hands the agent the new

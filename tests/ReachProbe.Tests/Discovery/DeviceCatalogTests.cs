@@ -29,6 +29,29 @@ public sealed class DeviceCatalogTests : IDisposable
     private static Device Of(DeviceCatalog c, LanHost h) => c.Devices.Single(d => d.Mac == Mac(h.Mac));
 
     [Fact]
+    public void Ndp_GivesItsIPv6Addresses_GlobalOnly_ItsOwnOnly()
+    {
+        var c = Catalog();
+        var console6 = new LanHost("2001:db8::27", Console.Mac);
+        var linkLocal = new LanHost("fe80::27", Console.Mac);
+        var phone6 = new LanHost("2001:db8::40", Phone.Mac);
+        Feed(c, Frames.NeighbourSolicitation(linkLocal, phone6.Address), 0);                                  // link-local: no address, no device
+        Assert.Empty(c.Devices);
+        Feed(c, Frames.NeighbourSolicitation(console6, System.Net.IPAddress.Parse("2001:db8::9c1:27"), dad: true), 1); // DAD: the address it takes
+        Feed(c, Frames.NeighbourAdvertisement(console6, phone6.Hardware, phone6.Address, solicited: true), 2);   // its advertisement
+        Assert.Equal([Key("2001:db8::27"), Key("2001:db8::9c1:27")], Of(c, Console).Addresses6);
+        Assert.Equal(["ndp"], Of(c, Console).LearnedFrom);
+        Assert.Empty(Of(c, Console).Addresses);
+        // Another host's solicitation from its own address is its own (the phone's), not the console's.
+        Feed(c, Frames.NeighbourSolicitation(phone6, console6.Address), 3);
+        Assert.Equal([Key("2001:db8::40")], Of(c, Phone).Addresses6);
+        Assert.Equal(2, Of(c, Console).Addresses6.Count);
+        // The text and the JSON name the family.
+        Assert.Contains("2001:db8::27", ReachProbe.Cli.DiscoverCommand.Table([Of(c, Console)]));
+        Assert.Contains("\"family\": \"ipv6\"", ReachProbe.Cli.DiscoverCommand.Json([Of(c, Console)]));
+    }
+
+    [Fact]
     public void Arp_GivesTheDevicesAddress_AndTheGatewayIsARouter()
     {
         var c = Catalog();

@@ -225,4 +225,39 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         WaitForState("console", "down", TimeSpan.FromSeconds(10));
         Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
     }
+
+    [Fact]
+    public void Run_DualStackConsoleByItsHostName_ItsAAndAAAARecords_OneDevice()
+    {
+        // The router's DNS has both its records, as a dual-stack home router names its DHCP and SLAAC clients.
+        LabNet.ConsoleRecord(LabNetwork.ConsoleIp, LabNetwork.ConsoleIp6);
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "resolver": "{{LabNetwork.RouterIp}}", "defaults": { "intervalSeconds": 1 },
+              "targets": [ { "name": "console", "host": "console.lan" } ] }
+            """);
+        LabNet.StartAgent(["--config", config]);
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="icmp6"} 1""", TimeSpan.FromSeconds(20));
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="icmp"} 1""", TimeSpan.FromSeconds(10));
+        WaitForState("console", "up", TimeSpan.FromSeconds(10));
+        var metrics = Metrics()!;
+        Assert.Contains("""reachprobe_target_address{target="console",address="198.18.0.27",family="ipv4"} 1""", metrics);
+        Assert.Contains("""reachprobe_target_address{target="console",address="2001:db8::27",family="ipv6"} 1""", metrics);
+        lock (LabNet.AgentLog) Assert.Contains("console (console.lan) at 198.18.0.27 and 2001:db8::27", LabNet.AgentLog.ToString());
+
+        LabNet.MakeDeafOnIPv4Only();
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="icmp"} 0""", TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 15; i++)
+        {
+            Assert.Equal("up", StateOf("console")); // it hears on IPv6
+            Thread.Sleep(200);
+        }
+        LabNet.Heal();
+        LabNet.MakeDeaf();
+        WaitForState("console", "deaf", TimeSpan.FromSeconds(15));
+        LabNet.Heal();
+        WaitForState("console", "up", TimeSpan.FromSeconds(10));
+        Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
+    }
+
 }
