@@ -20,7 +20,44 @@ internal static partial class Latency
         if (views.Contains("full")) Full(injections, steady);
         if (views.Contains("switched")) Switched(injections, broadcastEvery);
         if (views.Contains("dual-stack")) DualStack(injections);
+        if (views.Contains("device")) Device(injections);
         return 0;
+    }
+
+    /// <summary>
+    /// Inline, the same dual-stack console watched as one device, by its MAC alone: both its addresses learned from its
+    /// frames, one state over them — up while either family answers, so deaf only once neither does.
+    /// </summary>
+    private static void Device(int injections)
+    {
+        using var lab = LabNetwork.Create(ipv6: LabIPv6.DualStack);
+        lab.ReachprobeDll = Path.Combine(AppContext.BaseDirectory, "reachprobe.dll");
+        lab.StartChatter();
+        lab.StartAgent(["--target", LabNetwork.ConsoleMac, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
+        Wait(lab, "up", TimeSpan.FromSeconds(30));
+        var settle = Stopwatch.StartNew();
+        while (settle.Elapsed < TimeSpan.FromSeconds(60) && (lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics") ?? "") is var m
+            && !(m.Contains("reachprobe_capture_view{interface=\"br0\",view=\"full\"} 1", StringComparison.Ordinal) && m.Contains("probe=\"icmp6\"} 1", StringComparison.Ordinal)))
+            Thread.Sleep(200);
+        List<double> deaf = [], down = [], recovery = [];
+        for (var i = 0; i < injections; i++)
+        {
+            Console.Error.Write($"\r  device: injection {i + 1}/{injections}   ");
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            deaf.Add(Time(lab, lab.MakeDeaf, "deaf").Seconds);
+            Thread.Sleep(1000);
+            recovery.Add(Time(lab, lab.Heal, "up").Seconds);
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            down.Add(Time(lab, lab.LinkDown, "down").Seconds);
+            Thread.Sleep(1000);
+            recovery.Add(Time(lab, lab.LinkUp, "up").Seconds);
+        }
+        Console.Error.WriteLine();
+        Console.WriteLine($"Full view (inline bridge), the dual-stack console as one device by its MAC (both families), {injections} injections:");
+        Header();
+        Row("deaf (device)", deaf);
+        Row("down (device)", down);
+        Row("recovery (device)", recovery);
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ static int LatencyArgs(string[] rest)
         switch (rest[i])
         {
             case "--injections" when int.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0: injections = n; break;
-            case "--views" when rest[i + 1].Split(',') is var v && v.All(x => x is "full" or "switched" or "dual-stack"): views = v; break;
+            case "--views" when rest[i + 1].Split(',') is var v && v.All(x => x is "full" or "switched" or "dual-stack" or "device"): views = v; break;
             case "--broadcast" when double.TryParse(rest[i + 1], CultureInfo.InvariantCulture, out var b) && b >= 0.5 && b <= 120: broadcast = b; break;
             default: return Usage();
         }
@@ -95,12 +95,13 @@ static int Usage()
               libpcap's and ReachProbe's read loops, tcpdump's filter pass (-r FILE -w /dev/null 'host CONSOLE or arp')
               and tshark's two-pass filter (tshark on the --tshark-packets capture only, default the smallest: it is
               slow and its memory grows)
-          ReachProbe.Benchmarks latency [--injections N] [--broadcast SEC] [--views full,switched,dual-stack]
+          ReachProbe.Benchmarks latency [--injections N] [--broadcast SEC] [--views full,switched,dual-stack,device]
               as root: the live agent in a lab of network namespaces, inline (full view) and then on a plain switch
               port (switched view, the console broadcasting every SEC s, default 2); fault → new state on /metrics for
               deaf, down and recovery at a 1 s probe interval (p50, p95 over N injections, default 10), time spent
               unresponsive first, false downs; then its CPU and RSS for a minute; then inline again with a dual-stack
-              console watched at its IPv4 and its IPv6 address, both timed from the same injections
+              console watched at its IPv4 and its IPv6 address, both timed from the same injections; with device (not
+              run unless named), the same console as one target by its MAC: its one state over both families
           ReachProbe.Benchmarks footprint [--targets 1,100] [NAME=PROGRAM]…
               as root: each build's folder size, start time (--version, median of 5) and the agent's RSS with 1 and
               100 targets (icmp+arp+ddp every 5 s, the unit's environment, after a minute): each PROGRAM given (a

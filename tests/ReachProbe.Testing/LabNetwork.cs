@@ -221,6 +221,30 @@ public sealed partial class LabNetwork : IDisposable
         Start("ip", "netns", "exec", Attacker, "arping", "-q", "-U", "-i", "1", "-I", "a0", "-s", ConsoleIp, ConsoleIp);
     }
 
+    /// <summary>
+    /// Sends with <paramref name="send"/> every second until the lab ends, as a host's background traffic: a socket
+    /// error (no route yet, a link down) waits a second and tries again.
+    /// </summary>
+    private void EverySecond(Func<CancellationToken, Task> send) => _ = Task.Run(async () =>
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await send(_stop.Token);
+                await Task.Delay(1000, _stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(1000);
+            }
+        }
+    });
+
     /// <summary>The second segment's console: its address, and the monitor's own on that segment.</summary>
     public const string Console2Ip = "198.19.0.27", Probe2Ip = "198.19.0.12", Console2Mac = "02:00:00:00:01:27";
 
@@ -244,26 +268,8 @@ public sealed partial class LabNetwork : IDisposable
         UdpClient? udp = null;
         InNamespace(Attacker, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)));
         _sockets.Add(udp!);
-        _ = Task.Run(async () =>
-        {
-            var to = new IPEndPoint(IPAddress.Parse(Probe2Ip), 5353);
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    await udp!.SendAsync("hello"u8.ToArray(), to, _stop.Token);
-                    await Task.Delay(1000, _stop.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-                {
-                    return;
-                }
-                catch (SocketException)
-                {
-                    await Task.Delay(1000);
-                }
-            }
-        });
+        var to = new IPEndPoint(IPAddress.Parse(Probe2Ip), 5353);
+        EverySecond(async stop => await udp!.SendAsync("hello"u8.ToArray(), to, stop));
     }
 
     /// <summary>The second segment's console deaf: everything arriving on its interface dropped (netdev ingress).</summary>
@@ -486,27 +492,12 @@ public sealed partial class LabNetwork : IDisposable
         InNamespace(Console, () => udp = both ? new UdpClient(AddressFamily.InterNetworkV6) : new UdpClient(new IPEndPoint(v6 ? IPAddress.IPv6Any : IPAddress.Any, 0)));
         if (both) udp!.Client.DualMode = true;
         _sockets.Add(udp!);
-        _ = Task.Run(async () =>
+        var router = new IPEndPoint(both ? IPAddress.Parse(RouterIp).MapToIPv6() : IPAddress.Parse(v6 ? RouterIp6 : RouterIp), 5353);
+        var router6 = both ? new IPEndPoint(IPAddress.Parse(RouterIp6), 5353) : null;
+        EverySecond(async stop =>
         {
-            var router = new IPEndPoint(both ? IPAddress.Parse(RouterIp).MapToIPv6() : IPAddress.Parse(v6 ? RouterIp6 : RouterIp), 5353);
-            var router6 = both ? new IPEndPoint(IPAddress.Parse(RouterIp6), 5353) : null;
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    await udp!.SendAsync("hello"u8.ToArray(), router, _stop.Token);
-                    if (router6 is not null) await udp.SendAsync("hello"u8.ToArray(), router6, _stop.Token);
-                    await Task.Delay(1000, _stop.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-                {
-                    return;
-                }
-                catch (SocketException)
-                {
-                    await Task.Delay(1000);
-                }
-            }
+            await udp!.SendAsync("hello"u8.ToArray(), router, stop);
+            if (router6 is not null) await udp.SendAsync("hello"u8.ToArray(), router6, stop);
         });
     }
 
@@ -553,25 +544,7 @@ public sealed partial class LabNetwork : IDisposable
         UdpClient? udp = null;
         InNamespace(Router, () => udp = new UdpClient(new IPEndPoint(IPAddress.Any, 0)));
         _sockets.Add(udp!);
-        _ = Task.Run(async () =>
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    await udp!.SendAsync(Ddp.Ps4Search, new IPEndPoint(IPAddress.Parse(ConsoleIp), Ddp.Ps4Port), _stop.Token);
-                    await Task.Delay(1000, _stop.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-                {
-                    return;
-                }
-                catch (SocketException)
-                {
-                    await Task.Delay(1000);
-                }
-            }
-        });
+        EverySecond(async stop => await udp!.SendAsync(Ddp.Ps4Search, new IPEndPoint(IPAddress.Parse(ConsoleIp), Ddp.Ps4Port), stop));
     }
 
     /// <summary>The router answers SSDP searches (M-SEARCH to 239.255.255.250:1900) as a media renderer (a TV) does.</summary>

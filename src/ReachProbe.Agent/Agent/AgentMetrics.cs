@@ -80,7 +80,7 @@ public sealed class AgentMetrics
         _resultsDropped = f.CreateCounter("reachprobe_probe_results_dropped_total", $"Probe results lost because the analysis loop's queue ({ProbeEvidence.QueueCapacity}) was full: they were never weighed.");
         _info = f.CreateGauge("reachprobe_target_info", "Target metadata and the labels given to it in the configuration; the value is always 1.",
             ["target", "ip", "mac", "host_type", "firmware", .. LabelNames]);
-        _address = f.CreateGauge("reachprobe_target_address", "The address the target is watched at (value 1): given, or learned from the wire and followed for a target given by its MAC.", "target", "address", "family");
+        _address = f.CreateGauge("reachprobe_target_address", "Each address the target is watched at (value 1), one per family: given, or learned and followed for a target given by its MAC or host name.", "target", "address", "family");
         _discovered = f.CreateGauge("reachprobe_discovered_devices", "Devices the agent's discovery has heard on the interface, by kind (playstation, xbox, nintendo, printer, tv, router, unknown).", "interface", "kind");
         _notKept = f.CreateGauge("reachprobe_discovered_devices_not_kept", "Devices the agent's discovery heard but did not keep because it already keeps 4,096 (a flood of forged announcements?); counted up to 65,536.", "interface");
         _addressChanges = f.CreateCounter("reachprobe_target_address_changes_total", "Times a target given by its MAC moved to another address (a new DHCP lease), its probes following it.", "target");

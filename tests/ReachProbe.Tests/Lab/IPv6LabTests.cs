@@ -155,6 +155,17 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         WaitForState(LabNetwork.ConsoleIp6, "up", TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>From deaf on IPv4 only: healed, then deaf on both — the device deaf, one incident — and healed again.</summary>
+    private void DeafOnBothThenHealed()
+    {
+        LabNet.Heal();
+        LabNet.MakeDeaf();
+        WaitForState("console", "deaf", TimeSpan.FromSeconds(15));
+        LabNet.Heal();
+        WaitForState("console", "up", TimeSpan.FromSeconds(10));
+        Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
+    }
+
     [Fact]
     public void Run_DualStackConsoleByItsMacOnly_OneDevice_DeafOnIPv4OnlyIsUp_WhichFamilyShows_FollowsItsRenew()
     {
@@ -192,12 +203,7 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
         lock (LabNet.AgentLog) Assert.Contains("console is DEAF on IPv4 (198.18.0.27), still up on its other address", LabNet.AgentLog.ToString());
 
         // Deaf on both: the device is deaf — one incident — and up again once healed.
-        LabNet.Heal();
-        LabNet.MakeDeaf();
-        WaitForState("console", "deaf", TimeSpan.FromSeconds(15));
-        LabNet.Heal();
-        WaitForState("console", "up", TimeSpan.FromSeconds(10));
-        Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
+        DeafOnBothThenHealed();
 
         // A DHCP renew: a new IPv4 address and its gratuitous ARP. Still up, the new address listed within an interval.
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -252,12 +258,7 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
             Assert.Equal("up", StateOf("console")); // it hears on IPv6
             Thread.Sleep(200);
         }
-        LabNet.Heal();
-        LabNet.MakeDeaf();
-        WaitForState("console", "deaf", TimeSpan.FromSeconds(15));
-        LabNet.Heal();
-        WaitForState("console", "up", TimeSpan.FromSeconds(10));
-        Assert.Contains("""reachprobe_target_state_changes_total{target="console",state="deaf"} 1""", Metrics()!);
+        DeafOnBothThenHealed();
     }
 
 }
