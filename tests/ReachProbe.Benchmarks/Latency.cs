@@ -280,6 +280,6 @@ internal static partial class Latency
         return (rss, hwm);
     }
 
-    [GeneratedRegex("""^reachprobe_target_state\{target="198\.18\.0\.27",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
+    [GeneratedRegex("""^reachprobe_target_state\{target="[^"]+",state="(\w+)"\} 1$""", RegexOptions.Multiline)]
     private static partial Regex State();
 }
