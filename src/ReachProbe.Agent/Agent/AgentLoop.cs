@@ -53,6 +53,7 @@ public sealed partial class AgentLoop : IDisposable
         _log = log;
         _started = loop.Time.GetUtcNow();
         loop.AddProducer(new Reconfiguration(this));
+        loop.AddProducer(new IPv6Search(this));
         foreach (var (ip, t) in configOf) _addresses[(t.Name, V6(ip))] = Addresses.ToIPAddress(ip);
         loop.Pipeline.AddressMoved += OnMoved;
         foreach (var t in config.Targets) Start(t);
@@ -232,6 +233,36 @@ public sealed partial class AgentLoop : IDisposable
         {
             while (agent._reconfigure.TryDequeue(out var next)) agent.Apply(next, now);
             while (agent._relocations.TryDequeue(out var move)) agent.Relocate(move.Target, move.To, now);
+        }
+    }
+
+    /// <summary>
+    /// Asks all IPv6 nodes on the capture's link to answer (an echo to ff02::1, <see cref="Discovery.AllNodesEcho"/>):
+    /// set by the live agent; null in tests. Asked while a device watched by its MAC has no IPv6 address heard yet, at
+    /// most every <see cref="IPv6SearchEvery"/> — from a switch port a quiet device's IPv6 traffic never shows, its answer does.
+    /// </summary>
+    public Func<bool>? SearchIPv6 { get; set; }
+
+    /// <summary>How often the agent asks all IPv6 nodes while a device watched by its MAC has no IPv6 address.</summary>
+    public static readonly TimeSpan IPv6SearchEvery = TimeSpan.FromSeconds(30);
+
+    // Not evidence: the echo to all IPv6 nodes, sent from the loop's thread (it reads which MACs lack an address).
+    private sealed class IPv6Search(AgentLoop agent) : IEvidenceProducer
+    {
+        private DateTimeOffset _next = DateTimeOffset.MinValue;
+
+        public void Poll(IEvidenceIntake intake, DateTimeOffset now, bool tick)
+        {
+            if (!tick || now < _next || agent.SearchIPv6 is not { } search) return;
+            if (!agent._followed.Keys.Any(mac => agent.Loop.Pipeline.AddressesOf(mac) is { V6: var v6 } && v6 == 0)) return;
+            // The first a moment after start (the capture open), then every 30 s while one lacks it.
+            if (_next == DateTimeOffset.MinValue)
+            {
+                _next = now + TimeSpan.FromSeconds(1);
+                return;
+            }
+            _next = now + IPv6SearchEvery;
+            search();
         }
     }
 

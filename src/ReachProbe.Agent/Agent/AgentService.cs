@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ReachProbe.Discovery;
 using ReachProbe.Probes;
 using ReachProbe.Wire;
 
@@ -150,6 +151,14 @@ public sealed partial class AgentService : BackgroundService, IProbeResultSink
                         // Where a target whose address is not given starts: its host name as resolved at start, else its MAC where the kernel last saw it.
                         t => t.Host is not null ? _resolved?.GetValueOrDefault(t.Name) ?? [] : t.Mac is not null && NeighbourTable.IpOf(t.Mac) is { } seen ? new[] { seen } : [],
                         MonitorV6(iface), shared);
+                    var said = false;
+                    agent.SearchIPv6 = () =>
+                    {
+                        var sent = AllNodesEcho.Send(iface, out var problem);
+                        if (problem is not null && !said) _log.IPv6SearchFailed(problem);
+                        said |= problem is not null;
+                        return sent;
+                    };
                     _agents[iface] = agent;
                     loops.Add(agent);
                     if (_moved is not null) agent.Moved += _moved;

@@ -140,4 +140,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1019, Level = LogLevel.Warning, Message = "{Target} is {State} on {Family} ({Address}), still {Device} on its other address: {Why}")]
     public static partial void FamilyChanged(this ILogger log, string target, string state, string family, string address, string device, string why);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "{Problem}: a device watched by its MAC is watched at its IPv6 address once it shows one on its own")]
+    public static partial void IPv6SearchFailed(this ILogger log, string problem);
 }

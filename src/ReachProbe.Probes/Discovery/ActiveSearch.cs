@@ -61,6 +61,57 @@ public sealed record LocalLink(string Interface, uint Address, int Prefix, ulong
 }
 
 /// <summary>
+/// One ICMPv6 echo request to all nodes (ff02::1) on a link, from the interface's global (or unique-local) IPv6 address:
+/// every IPv6 host answers from its own address of that scope — asking for the interface's MAC first, from that address
+/// — so its IPv6 address shows in its neighbour discovery and its reply (<c>discover --active</c>; the agent, for a
+/// device watched by its MAC whose IPv6 address it has not heard).
+/// </summary>
+public static class AllNodesEcho
+{
+    /// <summary>Bytes the request takes on the wire (Ethernet, IPv6 and ICMPv6 headers, 8 bytes of data).</summary>
+    public const int WireBytes = 14 + 40 + 16;
+
+    /// <summary>
+    /// Sends it on <paramref name="iface"/>. False with a reason when it could not be sent; false with none when the
+    /// interface has no global or unique-local IPv6 address to ask from (nothing to do).
+    /// </summary>
+    public static bool Send(string iface, out string? problem)
+    {
+        problem = null;
+        NetworkInterface? nic;
+        try
+        {
+            nic = NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == iface);
+        }
+        catch (NetworkInformationException)
+        {
+            return false;
+        }
+        var properties = nic?.GetIPProperties();
+        var source = properties?.UnicastAddresses.Select(u => u.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && WirePipeline.IsWatchableV6(Addresses.ToKey(a)));
+        if (source is null || properties!.GetIPv6Properties() is not { } v6) return false;
+        var echo = new byte[16];
+        echo[0] = 128; // echo request; the kernel fills the checksum of a raw ICMPv6 socket
+        BinaryPrimitives.WriteUInt16BigEndian(echo.AsSpan(4), (ushort)Environment.ProcessId);
+        BinaryPrimitives.WriteUInt16BigEndian(echo.AsSpan(6), 1);
+        try
+        {
+            using var raw = new Socket(AddressFamily.InterNetworkV6, SocketType.Raw, ProtocolType.IcmpV6);
+            raw.Bind(new IPEndPoint(source, 0));
+            raw.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, v6.Index);
+            raw.SendTo(echo, new IPEndPoint(new IPAddress(IPAddress.Parse("ff02::1").GetAddressBytes(), v6.Index), 0));
+            return true;
+        }
+        catch (SocketException e)
+        {
+            problem = $"cannot send the IPv6 echo to ff02::1 on {iface}: {e.Message}";
+            return false;
+        }
+    }
+}
+
+/// <summary>
 /// <c>discover --active</c>'s polite questions, each asked once: a PlayStation discovery (DDP) search for PS4 and PS5 to
 /// the subnet's broadcast address, an SSDP M-SEARCH (MX 2), an mDNS service enumeration, and an ARP sweep of the
 /// interface's own subnet at arp-scan's default pace (256 kbit/s; 2 tries, the second 500 ms after the first pass, only
@@ -107,6 +158,13 @@ public sealed class ActiveSearch(LocalLink link)
         Send(udp, "ssdp", Encoding.ASCII.GetBytes("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 2\r\nST: ssdp:all\r\n\r\n"),
             new IPEndPoint(IPAddress.Parse("239.255.255.250"), 1900));
         Send(udp, "mdns", MdnsServiceQuery, new IPEndPoint(IPAddress.Parse("224.0.0.251"), 5353));
+        SendEcho6();
+    }
+
+    private void SendEcho6()
+    {
+        if (AllNodesEcho.Send(link.Interface, out var problem)) Count("icmp6", AllNodesEcho.WireBytes);
+        else if (problem is not null) Problem ??= problem;
     }
 
     /// <summary>One PlayStation discovery (DDP) search for PS4 and PS5, to the subnet's broadcast address (the agent's, every <c>discover.intervalSeconds</c>).</summary>

@@ -11,7 +11,7 @@ public static class Learned
 {
     /// <summary>An ARP it sent (its address).</summary>
     public const string Arp = "arp";
-    /// <summary>Its IPv6 neighbour discovery: advertisements, solicitations, duplicate address detection.</summary>
+    /// <summary>Its IPv6 neighbour discovery (advertisements, solicitations, duplicate address detection), or its answer to an IPv6 echo.</summary>
     public const string Ndp = "ndp";
     /// <summary>Its DHCP request (host name, vendor class) or the server's acknowledgement (its address).</summary>
     public const string Dhcp = "dhcp";
@@ -106,7 +106,7 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
     public const string CaptureFilter = Untagged + " or (vlan and (" + Untagged + "))";
 
     // ICMPv6 types 135 and 136: neighbour solicitations and advertisements (without extension headers, as NDP is sent).
-    private const string Untagged = "arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136)) or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
+    private const string Untagged = "arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136 or ip6[40] == 129)) or udp port 67 or udp port 68 or udp port 5353 or udp port 1900 or udp port 137 or udp port 5355 or udp src port 5050"
         + " or (udp and udp[8:4] = 0x48545450)";
 
     /// <summary>Devices kept unless told otherwise.</summary>
@@ -150,6 +150,16 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
             if (!WirePipeline.IsWatchableV6(own) || Get(f.SrcMac, time) is not { } d6) return;
             d6.LearnedFrom.Add(Learned.Ndp);
             if (d6.Addresses6.Count < 8) d6.Addresses6.Add(own);
+            return;
+        }
+        if (f.Kind == FrameKind.IPv6 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0)
+        {
+            // An ICMPv6 echo reply (to discover --active's echo to all nodes): sent from its own address of that scope.
+            if (WirePipeline.IsWatchableV6(f.IpSrc) && Get(f.SrcMac, time) is { } d6)
+            {
+                d6.LearnedFrom.Add(Learned.Ndp);
+                if (d6.Addresses6.Count < 8) d6.Addresses6.Add(f.IpSrc);
+            }
             return;
         }
         if (f.Kind != FrameKind.IPv4 || f.Transport != TransportKind.Udp || link != LinkKind.Ethernet) return;

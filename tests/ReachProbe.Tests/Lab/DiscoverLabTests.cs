@@ -190,3 +190,23 @@ public sealed class DiscoverLabTests(ITestOutputHelper output) : AgentLab(output
         Assert.InRange(arp, 253 + 250 - 3, 253 + 250); // the console, the router and the silent host answered the first pass
     }
 }
+
+/// <summary>`reachprobe discover --active` on a dual-stack lab: its echo to all nodes finds a quiet console's IPv6 address.</summary>
+[Trait("Category", "Lab")]
+public sealed class DiscoverIPv6LabTests(ITestOutputHelper output) : AgentLab(output, chatter: false, ipv6: LabIPv6.DualStack)
+{
+    [Fact]
+    public void DiscoverActive_EchoToAllNodes_ListsTheConsolesIPv6Address()
+    {
+        var (code, stdout, stderr) = LabNet.Reachprobe("discover", "--active", "--seconds", "3", "--json");
+        Assert.True(code == 0, $"discover: exit {code}\n{stderr}");
+        Output.WriteLine(stderr);
+        Assert.Contains("icmp6 ×1", stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var console = doc.RootElement.EnumerateArray().Single(d => d.GetProperty("mac").GetString() == LabNetwork.ConsoleMac);
+        var addresses = console.GetProperty("addresses").EnumerateArray().Select(a => (a.GetProperty("address").GetString(), a.GetProperty("family").GetString())).ToList();
+        Assert.Contains((LabNetwork.ConsoleIp, "ipv4"), addresses);
+        Assert.Contains((LabNetwork.ConsoleIp6, "ipv6"), addresses);
+        Assert.Contains("ndp", console.GetProperty("learnedFrom").EnumerateArray().Select(l => l.GetString()));
+    }
+}

@@ -104,6 +104,10 @@ public sealed partial class FleetHistoryLabTests : IDisposable
         a.Heal();
         a.GratuitousArp();
         AgentState.WaitFor(a, "up", TimeSpan.FromSeconds(30));
+        // Every agent has noticed by its next sign of life (every 5 s): one that wrote its last just before the stop
+        // says so up to 5 s later (a CI run caught hall B at "up 1, pending 0" a moment too soon).
+        watch.Restart();
+        while (!_labs.All(l => History(l) is (0, _)) && watch.Elapsed < TimeSpan.FromSeconds(15)) Thread.Sleep(250);
         _output.WriteLine($"while the database was away: {string.Join("; ", _labs.Select(l => $"history up {History(l)?.Up}, pending {History(l)?.Pending}"))}");
         Assert.All(_labs, l => Assert.Equal(0, History(l)?.Up));
         if (stopped.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(TimeSpan.FromMinutes(1) - stopped.Elapsed);

@@ -262,3 +262,25 @@ public sealed class DualStackLabTests(ITestOutputHelper output) : AgentLab(outpu
     }
 
 }
+
+/// <summary>A dual-stack console that says nothing over IPv6: the agent asks all IPv6 nodes, and its answer shows its address.</summary>
+[Trait("Category", "Lab")]
+public sealed class DualStackQuietLabTests(ITestOutputHelper output) : AgentLab(output, chatter: false, ipv6: LabIPv6.DualStack)
+{
+    [Fact]
+    public void Run_QuietDualStackConsoleByItsMac_ItsIPv6AddressFromItsAnswerToAllNodes()
+    {
+        LabNet.StartBroadcasts(TimeSpan.FromSeconds(1)); // IPv4 broadcasts only: its IPv4 address shows, its IPv6 one never would
+        var config = Path.Combine(Path.GetDirectoryName(LabNet.HistoryPath)!, "reachprobe.json");
+        File.WriteAllText(config, $$"""
+            { "listen": "{{LabNetwork.ProbeIp}}:{{Port}}", "defaults": { "intervalSeconds": 1 },
+              "targets": [ { "name": "console", "mac": "{{LabNetwork.ConsoleMac}}" } ] }
+            """);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        LabNet.StartAgent(["--config", config]);
+        WaitForMetric("""reachprobe_target_address{target="console",address="2001:db8::27",family="ipv6"} 1""", TimeSpan.FromSeconds(15));
+        Output.WriteLine($"its IPv6 address learned {watch.Elapsed.TotalSeconds:0.0} s after the agent started");
+        WaitForMetric("""reachprobe_probe_success{target="console",probe="ndp"} 1""", TimeSpan.FromSeconds(10));
+        WaitForState("console", "up", TimeSpan.FromSeconds(10));
+    }
+}
