@@ -39,20 +39,7 @@ internal static partial class Latency
         while (settle.Elapsed < TimeSpan.FromSeconds(60) && (lab.HttpGet(LabNetwork.ProbeIp, Port, "/metrics") ?? "") is var m
             && !(m.Contains("reachprobe_capture_view{interface=\"br0\",view=\"full\"} 1", StringComparison.Ordinal) && m.Contains("probe=\"icmp6\"} 1", StringComparison.Ordinal)))
             Thread.Sleep(200);
-        List<double> deaf = [], down = [], recovery = [];
-        for (var i = 0; i < injections; i++)
-        {
-            Console.Error.Write($"\r  device: injection {i + 1}/{injections}   ");
-            Thread.Sleep(2000 + Random.Shared.Next(1000));
-            deaf.Add(Time(lab, lab.MakeDeaf, "deaf").Seconds);
-            Thread.Sleep(1000);
-            recovery.Add(Time(lab, lab.Heal, "up").Seconds);
-            Thread.Sleep(2000 + Random.Shared.Next(1000));
-            down.Add(Time(lab, lab.LinkDown, "down").Seconds);
-            Thread.Sleep(1000);
-            recovery.Add(Time(lab, lab.LinkUp, "up").Seconds);
-        }
-        Console.Error.WriteLine();
+        var (deaf, down, recovery) = Injections(lab, "device", injections, lab.Heal);
         Console.WriteLine($"Full view (inline bridge), the dual-stack console as one device by its MAC (both families), {injections} injections:");
         Header();
         Row("deaf (device)", deaf);
@@ -137,22 +124,7 @@ internal static partial class Latency
         lab.StartChatter();
         var agent = lab.StartAgent(["--target", LabNetwork.ConsoleIp, "--interval", "1", "--listen", $"{LabNetwork.ProbeIp}:{Port}"]);
         Wait(lab, "up", TimeSpan.FromSeconds(30));
-        var deaf = new List<double>();
-        var down = new List<double>();
-        var recovery = new List<double>();
-        for (var i = 0; i < injections; i++)
-        {
-            Console.Error.Write($"\r  full view: injection {i + 1}/{injections}   ");
-            Thread.Sleep(2000 + Random.Shared.Next(1000)); // settle, and land at a random point of the probe cycle
-            deaf.Add(Time(lab, lab.MakeDeaf, "deaf").Seconds);
-            Thread.Sleep(1000);
-            recovery.Add(Time(lab, () => { lab.Heal(); lab.GratuitousArp(); }, "up").Seconds);
-            Thread.Sleep(2000 + Random.Shared.Next(1000));
-            down.Add(Time(lab, lab.LinkDown, "down").Seconds);
-            Thread.Sleep(1000);
-            recovery.Add(Time(lab, lab.LinkUp, "up").Seconds);
-        }
-        Console.Error.WriteLine();
+        var (deaf, down, recovery) = Injections(lab, "full view", injections, () => { lab.Heal(); lab.GratuitousArp(); });
         Console.WriteLine($"Detection latency, fault → state on /metrics, 1 s probe interval, {injections} injections each:");
         Console.WriteLine($"Full view (inline bridge):");
         Header();
@@ -218,6 +190,29 @@ internal static partial class Latency
         Row("recovery", recovery);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"False down for the deaf console (watched {hold.TotalSeconds:0} s after each deaf): {falseDown} of {injections}"));
+    }
+
+    /// <summary>
+    /// <paramref name="injections"/> rounds of deaf, healed (<paramref name="heal"/>), link down and link up, each timed
+    /// from its injection to the state on /metrics, a random settle before each fault so it lands anywhere in the probe cycle.
+    /// </summary>
+    private static (List<double> Deaf, List<double> Down, List<double> Recovery) Injections(LabNetwork lab, string what, int injections, Action heal)
+    {
+        List<double> deaf = [], down = [], recovery = [];
+        for (var i = 0; i < injections; i++)
+        {
+            Console.Error.Write($"\r  {what}: injection {i + 1}/{injections}   ");
+            Thread.Sleep(2000 + Random.Shared.Next(1000)); // settle, and land at a random point of the probe cycle
+            deaf.Add(Time(lab, lab.MakeDeaf, "deaf").Seconds);
+            Thread.Sleep(1000);
+            recovery.Add(Time(lab, heal, "up").Seconds);
+            Thread.Sleep(2000 + Random.Shared.Next(1000));
+            down.Add(Time(lab, lab.LinkDown, "down").Seconds);
+            Thread.Sleep(1000);
+            recovery.Add(Time(lab, lab.LinkUp, "up").Seconds);
+        }
+        Console.Error.WriteLine();
+        return (deaf, down, recovery);
     }
 
     private static void Header() => Console.WriteLine($"{"",-28} {"p50",8} {"p95",8} {"max",8}");

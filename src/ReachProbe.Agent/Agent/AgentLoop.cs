@@ -254,13 +254,12 @@ public sealed partial class AgentLoop : IDisposable
         public void Poll(IEvidenceIntake intake, DateTimeOffset now, bool tick)
         {
             if (!tick || now < _next || agent.SearchIPv6 is not { } search) return;
+            // Which MACs lack an address is looked at once a second, not at every tick.
+            var first = _next == DateTimeOffset.MinValue;
+            _next = now + TimeSpan.FromSeconds(1);
             if (!agent._followed.Keys.Any(mac => agent.Loop.Pipeline.AddressesOf(mac) is { V6: var v6 } && v6 == 0)) return;
             // The first a moment after start (the capture open), then every 30 s while one lacks it.
-            if (_next == DateTimeOffset.MinValue)
-            {
-                _next = now + TimeSpan.FromSeconds(1);
-                return;
-            }
+            if (first) return;
             _next = now + IPv6SearchEvery;
             search();
         }

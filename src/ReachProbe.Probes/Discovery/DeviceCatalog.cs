@@ -145,21 +145,13 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
         {
             // Its own NDP (the link-layer address it gives is its source): the address it advertises, solicits from, or
             // is about to take (DAD, from ::). Link-local addresses say nothing a person watches a device at.
-            if (f.ArpSenderMac != f.SrcMac) return;
-            var own = f.ArpOp == 1 && f.ArpSenderIp == 0 ? f.ArpTargetIp : f.ArpSenderIp;
-            if (!WirePipeline.IsWatchableV6(own) || Get(f.SrcMac, time) is not { } d6) return;
-            d6.LearnedFrom.Add(Learned.Ndp);
-            if (d6.Addresses6.Count < 8) d6.Addresses6.Add(own);
+            if (f.ArpSenderMac == f.SrcMac) LearnV6(f.SrcMac, f.ArpOp == 1 && f.ArpSenderIp == 0 ? f.ArpTargetIp : f.ArpSenderIp, time);
             return;
         }
         if (f.Kind == FrameKind.IPv6 && f.Transport == TransportKind.IcmpEcho && f.IcmpType == 0)
         {
             // An ICMPv6 echo reply (to discover --active's echo to all nodes): sent from its own address of that scope.
-            if (WirePipeline.IsWatchableV6(f.IpSrc) && Get(f.SrcMac, time) is { } d6)
-            {
-                d6.LearnedFrom.Add(Learned.Ndp);
-                if (d6.Addresses6.Count < 8) d6.Addresses6.Add(f.IpSrc);
-            }
+            LearnV6(f.SrcMac, f.IpSrc, time);
             return;
         }
         if (f.Kind != FrameKind.IPv4 || f.Transport != TransportKind.Udp || link != LinkKind.Ethernet) return;
@@ -193,6 +185,14 @@ public sealed class DeviceCatalog(OuiRegistry? oui = null, uint gateway = 0, int
         if (d.Vendor?.Contains("Nintendo", StringComparison.OrdinalIgnoreCase) == true) d.Kind = "nintendo";
         _devices[mac] = d;
         return d;
+    }
+
+    /// <summary>The device at <paramref name="mac"/> has the IPv6 address <paramref name="ip"/> (kept when global or unique-local, at most 8).</summary>
+    private void LearnV6(ulong mac, UInt128 ip, long time)
+    {
+        if (!WirePipeline.IsWatchableV6(ip) || Get(mac, time) is not { } d) return;
+        d.LearnedFrom.Add(Learned.Ndp);
+        if (d.Addresses6.Count < 8) d.Addresses6.Add(ip);
     }
 
     private void AddAddress(Device d, uint ip)
